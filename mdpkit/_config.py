@@ -1,0 +1,30 @@
+"""Thread configuration for the compiled kernels.
+
+Small problems run serially regardless: on 2-core machines a parallel region costs
+4-8 ms when another process holds the other core (DESIGN.md section 4).
+"""
+
+from __future__ import annotations
+
+import numba
+
+from ._validation import check_int
+
+#: Problems whose work per sweep (entries of P touched) is below this run serially.
+PARALLEL_MIN_WORK = 2_000_000
+
+
+def set_num_threads(n: int) -> None:
+    """Set the number of threads used by parallel kernels (also ``NUMBA_NUM_THREADS``).
+
+    >>> import mdpkit
+    >>> mdpkit.set_num_threads(1); mdpkit.get_num_threads()
+    1
+    """
+    n = check_int("n", n, lo=1, hi=numba.config.NUMBA_NUM_THREADS)
+    numba.set_num_threads(n)
+
+
+def get_num_threads() -> int:
+    """Number of threads parallel kernels currently use."""
+    return int(numba.get_num_threads())

@@ -1,0 +1,223 @@
+"""Input validation shared by every front end.
+
+Every function here raises a ``ValueError`` (bad value or shape) or ``TypeError``
+(wrong kind) whose message names the argument, states the requirement and shows the
+offending value, *before* any compiled kernel runs. Nothing is clipped or repaired.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ._typing import FloatArray, RNGLike
+
+SIMPLEX_ATOL = 1e-10
+
+
+def as_generator(rng: RNGLike) -> np.random.Generator:
+    """Normalize ``rng`` (``None``, an int seed, a SeedSequence or a Generator).
+
+    >>> as_generator(0).integers(10) == as_generator(0).integers(10)
+    True
+    """
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or isinstance(rng, (numbers.Integral, np.random.SeedSequence)):
+        if isinstance(rng, numbers.Integral) and int(rng) < 0:
+            raise ValueError(f"`rng` must be a non-negative integer seed; got {rng!r}.")
+        return np.random.default_rng(rng)
+    raise TypeError(
+        "`rng` must be None, a non-negative int, a numpy SeedSequence or a numpy "
+        f"Generator; got {type(rng).__name__}."
+    )
+
+
+def check_scalar(
+    name: str,
+    value: Any,
+    *,
+    lo: float | None = None,
+    hi: float | None = None,
+    lo_inclusive: bool = True,
+    hi_inclusive: bool = True,
+) -> float:
+    """Return ``float(value)`` after checking it is a finite real in the interval.
+
+    >>> check_scalar("beta", 0.5, lo=0.0, lo_inclusive=False)
+    0.5
+    """
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating)):
+        raise TypeError(f"`{name}` must be a real number; got {type(value).__name__} {value!r}.")
+    v = float(value)
+    if not np.isfinite(v):
+        raise ValueError(f"`{name}` must be finite; got {value!r}.")
+    if lo is not None and (v < lo or (v == lo and not lo_inclusive)):
+        op = ">=" if lo_inclusive else ">"
+        raise ValueError(f"`{name}` must be {op} {lo:g}; got {value!r}.")
+    if hi is not None and (v > hi or (v == hi and not hi_inclusive)):
+        op = "<=" if hi_inclusive else "<"
+        raise ValueError(f"`{name}` must be {op} {hi:g}; got {value!r}.")
+    return v
+
+
+def check_positive(name: str, value: Any) -> float:
+    """``value > 0`` and finite."""
+    return check_scalar(name, value, lo=0.0, lo_inclusive=False)
+
+
+def check_nonnegative(name: str, value: Any) -> float:
+    """``value >= 0`` and finite."""
+    return check_scalar(name, value, lo=0.0)
+
+
+def check_int(name: str, value: Any, *, lo: int | None = None, hi: int | None = None) -> int:
+    """Return ``int(value)`` after checking it is an integer in ``[lo, hi]``.
+
+    >>> check_int("horizon", 3, lo=1)
+    3
+    """
+    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
+        if isinstance(value, (float, np.floating)) and float(value).is_integer():
+            value = int(value)
+        else:
+            raise TypeError(f"`{name}` must be an integer; got {type(value).__name__} {value!r}.")
+    v = int(value)
+    if lo is not None and v < lo:
+        raise ValueError(f"`{name}` must be >= {lo}; got {v}.")
+    if hi is not None and v > hi:
+        raise ValueError(f"`{name}` must be <= {hi}; got {v}.")
+    return v
+
+
+def check_discount(gamma: Any) -> float:
+    """``0 <= gamma < 1`` (infinite-horizon discount)."""
+    if isinstance(gamma, bool) or not isinstance(gamma, (numbers.Real, np.floating)):
+        raise TypeError(f"`gamma` must be a real number; got {type(gamma).__name__} {gamma!r}.")
+    g = float(gamma)
+    if not (0.0 <= g < 1.0):
+        raise ValueError(
+            f"`gamma` must satisfy 0 <= gamma < 1 for infinite-horizon problems; got {gamma!r}. "
+            "For an undiscounted problem pass `horizon=` instead."
+        )
+    return g
+
+
+def check_choice(name: str, value: Any, options: Iterable[str] | Mapping[str, Any]) -> str:
+    """``value`` must be one of ``options`` (exact match, no aliases).
+
+    >>> check_choice("method", "a", ["a", "b"])
+    'a'
+    """
+    opts = sorted(options)
+    if not isinstance(value, str) or value not in opts:
+        raise ValueError(f"`{name}` must be one of {opts}; got {value!r}.")
+    return value
+
+
+def as_float_array(
+    name: str,
+    x: npt.ArrayLike,
+    *,
+    ndim: int | tuple[int, ...] | None = None,
+    shape: tuple[int | None, ...] | None = None,
+    finite: bool = True,
+) -> FloatArray:
+    """Convert to a C-contiguous float64 array and check rank, shape and finiteness."""
+    try:
+        a = np.ascontiguousarray(x, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"`{name}` must be an array of real numbers; {e}") from None
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else ndim
+        if a.ndim not in allowed:
+            want = " or ".join(str(k) for k in allowed)
+            raise ValueError(f"`{name}` must have {want} dimensions; got shape {a.shape}.")
+    if shape is not None:
+        ok = len(shape) == a.ndim and all(s is None or s == t for s, t in zip(shape, a.shape, strict=True))
+        if not ok:
+            want = "(" + ", ".join("*" if s is None else str(s) for s in shape) + ")"
+            raise ValueError(f"`{name}` must have shape {want}; got {a.shape}.")
+    if finite and a.size and not np.all(np.isfinite(a)):
+        idx = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0])
+        raise ValueError(f"`{name}` must be finite; `{name}{list(idx)}` = {a[idx]!r}.")
+    return a
+
+
+def check_simplex(name: str, x: FloatArray, *, atol: float = SIMPLEX_ATOL) -> None:
+    """Check that every vector along the last axis is a probability vector.
+
+    The message points at the first offending row: ``P[1, 0, :] sums to 0.9``.
+    """
+    if x.size == 0:
+        raise ValueError(f"`{name}` must not be empty; got shape {x.shape}.")
+    neg = x < 0
+    if np.any(neg):
+        idx = tuple(int(i) for i in np.argwhere(neg)[0])
+        raise ValueError(
+            f"`{name}` must have non-negative entries; `{name}{list(idx)}` = {x[idx]!r}."
+        )
+    sums = x.sum(axis=-1)
+    bad = np.abs(sums - 1.0) > atol
+    if np.any(bad):
+        idx = tuple(int(i) for i in np.argwhere(bad)[0]) if sums.ndim else ()
+        loc = ", ".join([*map(str, idx), ":"])
+        raise ValueError(
+            f"`{name}[{loc}]` must sum to 1 (atol={atol:g}); it sums to {float(sums[idx]):.12g}."
+        )
+
+
+def check_policy(
+    name: str, pi: npt.ArrayLike, n_states: int, n_actions: int, horizon: int | None = None
+) -> FloatArray:
+    """Validate a (possibly stage-dependent) stochastic policy.
+
+    Accepts ``pi[s, a]`` or, when ``horizon`` is given, ``pi[h, s, a]`` (a stationary
+    ``(S, A)`` policy is broadcast to every stage). Deterministic policies given as an
+    integer vector ``pi[s]`` (or ``pi[h, s]``) of action indices are converted to
+    one-hot form.
+    """
+    arr = np.asarray(pi)
+    if arr.dtype.kind in "iu":
+        if arr.shape not in ((n_states,), (horizon, n_states)) or arr.size == 0:
+            raise ValueError(
+                f"`{name}` given as action indices must have shape ({n_states},)"
+                + (f" or ({horizon}, {n_states})" if horizon else "")
+                + f"; got {arr.shape}."
+            )
+        if arr.min() < 0 or arr.max() >= n_actions:
+            raise ValueError(
+                f"`{name}` action indices must lie in [0, {n_actions - 1}]; got range "
+                f"[{arr.min()}, {arr.max()}]."
+            )
+        arr = np.eye(n_actions)[arr]
+    a = as_float_array(name, arr)
+    if horizon is None:
+        if a.shape != (n_states, n_actions):
+            raise ValueError(f"`{name}` must have shape (S, A) = {(n_states, n_actions)}; got {a.shape}.")
+    else:
+        if a.shape == (n_states, n_actions):
+            a = np.ascontiguousarray(np.broadcast_to(a, (horizon, n_states, n_actions)))
+        elif a.shape != (horizon, n_states, n_actions):
+            raise ValueError(
+                f"`{name}` must have shape (H, S, A) = {(horizon, n_states, n_actions)} or "
+                f"(S, A) = {(n_states, n_actions)}; got {a.shape}."
+            )
+    check_simplex(name, a, atol=1e-8)
+    return a
+
+
+def check_support(name: str, pi_ref: FloatArray, ref_name: str = "pi_ref") -> None:
+    """Every row of ``pi_ref`` must put positive mass on at least one action."""
+    # Rows are on the simplex already; this guards the strictly-positive requirement.
+    zero = pi_ref <= 0
+    if np.any(zero):
+        idx = tuple(int(i) for i in np.argwhere(zero)[0])
+        raise ValueError(
+            f"`{ref_name}` must be strictly positive where the regularizer `{name}` needs "
+            f"support; `{ref_name}{list(idx)}` = {pi_ref[idx]!r}."
+        )

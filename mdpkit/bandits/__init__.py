@@ -1,0 +1,1 @@
+"""mdpkit.bandits (under construction)."""

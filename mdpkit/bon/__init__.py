@@ -1,0 +1,1 @@
+"""mdpkit.bon (under construction)."""

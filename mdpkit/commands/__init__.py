@@ -1,0 +1,1 @@
+"""Subcommands of the ``mdpkit`` console script (see :mod:`mdpkit.cli`)."""

@@ -1,0 +1,1 @@
+"""mdpkit.divergences (under construction)."""

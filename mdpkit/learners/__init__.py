@@ -1,0 +1,1 @@
+"""mdpkit.learners (under construction)."""

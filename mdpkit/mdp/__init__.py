@@ -1,0 +1,1 @@
+"""mdpkit.mdp (under construction)."""

@@ -1,0 +1,1 @@
+"""mdpkit.solvers (under construction)."""

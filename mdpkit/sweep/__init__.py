@@ -1,0 +1,1 @@
+"""mdpkit.sweep (under construction)."""
