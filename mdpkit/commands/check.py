@@ -24,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
 
     reg = load_all()
     if args.list:
-        w = max(len(n) for n in reg)
+        w = max((len(n) for n in reg), default=0)
         for name, chk in reg.items():
             flags = ("slow " if chk.slow else "") + (f"needs {','.join(chk.requires)}" if chk.requires else "")
             print(f"{name.ljust(w)}  {chk.paper}" + (f"  [{flags.strip()}]" if flags else ""))
