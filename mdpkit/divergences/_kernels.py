@@ -108,10 +108,13 @@ def f_normalized(code, alpha, t):
     Removing the linear part avoids the cancellation of ``sum_i (q_i - p_i) = 0``
     that costs ``beta * eps`` when a divergence is multiplied by a large ``beta``.
     """
-    if code == KL:
-        return t * np.log1p(t - 1.0) - (t - 1.0) if t > 0 else 1.0
-    if code == FORWARD_KL:
-        return (t - 1.0) - np.log1p(t - 1.0) if t > 0 else np.inf
+    if code == KL or code == FORWARD_KL:
+        if t <= 0.0:
+            return 1.0 if code == KL else np.inf
+        # log1p(t - 1) is exact near t = 1; log t is exact away from it (t - 1 would round
+        # to -1 for tiny t and give log1p(-1) = -inf).
+        lt = np.log1p(t - 1.0) if 0.5 < t < 2.0 else np.log(t)
+        return t * lt - (t - 1.0) if code == KL else (t - 1.0) - lt
     return f_value(code, alpha, t)
 
 

@@ -127,3 +127,12 @@ def test_kl_regularized_max_extreme_beta(beta, rng):
         exact = mean + (p @ (q - mean) ** 2) / (2 * beta)
         tol += np.abs(q - mean).max() ** 3 / beta**2
     assert float(M) == pytest.approx(exact, abs=tol)
+
+
+def test_values_with_tiny_ratios_are_finite():
+    """Regression: t*log1p(t-1) gave -inf for t ~ 1e-19 (t - 1 rounds to -1)."""
+    q = np.array([1e-19, 1 - 1e-19])
+    p = np.array([0.3, 0.7])
+    exact_kl = 1e-19 * np.log(1e-19 / 0.3) + (1 - 1e-19) * np.log((1 - 1e-19) / 0.7)
+    assert KL().value(q, p) == pytest.approx(exact_kl, rel=1e-12)
+    assert ForwardKL().value(q, p) == pytest.approx(0.3 * np.log(0.3 / 1e-19) + 0.7 * np.log(0.7 / (1 - 1e-19)), rel=1e-12)
