@@ -48,12 +48,14 @@ def _unit_log_q(log_p, log_S, log_F_fwd, log_n):
 
 
 @njit(cache=True)
-def max_law_from_probs(p, log_p, log_n, out):
+def max_law_from_probs(p, log_p, n_float, log_n, out):
     """log q(u) = N log F(u) + log(-expm1(N log1p(-p(u)/F(u)))) for units in ascending rank.
 
     F(u) is the inclusive CDF. Its log is taken from the reverse cumulative sum (upper
     tail S, through log1p(-S)) where S < 1/2 and from the forward sum elsewhere, so
     both tails keep full relative precision (Beirami et al., Lemma 1; CLAIMS B3).
+    ``n_float`` is N as a float, or inf when N is beyond the float range (then every
+    product with N goes through log N).
     """
     m = p.shape[0]
     S = np.empty(m)  # strict upper tail P(U > u)
@@ -61,12 +63,40 @@ def max_law_from_probs(p, log_p, log_n, out):
     for i in range(m - 1, -1, -1):
         S[i] = acc
         acc += p[i]
+    fast = np.isfinite(n_float)
     F = 0.0
     for i in range(m):
         F += p[i]
-        lS = np.log(S[i]) if S[i] > 0.0 else -np.inf
-        lF = np.log(F) if F > 0.0 else -np.inf
-        out[i] = _unit_log_q(log_p[i], lS, lF, log_n)
+        if not fast or (p[i] < 1e-290 and p[i] > 0.0):
+            lS = np.log(S[i]) if S[i] > 0.0 else -np.inf
+            lF = np.log(F) if F > 0.0 else -np.inf
+            out[i] = _unit_log_q(log_p[i], lS, lF, log_n)
+            continue
+        if p[i] == 0.0:
+            out[i] = -np.inf
+            continue
+        if S[i] < 0.5:
+            log_F = np.log1p(-S[i])
+            x = p[i] / (1.0 - S[i])
+        else:
+            log_F = np.log(F)
+            x = p[i] / F
+        if n_float * x < 0.01:
+            # log(1 - (1-x)^N) = log(N x) + log1p(sum_k t_k), t_k = t_{k-1} (-(N-k) x/(k+1));
+            # eight terms reach (Nx)^9 / 10! < 1e-24: two transcendentals instead of four
+            t = 1.0
+            rest = 0.0
+            for k in range(1, 9):
+                t *= -(n_float - k) * x / (k + 1)
+                rest += t
+            out[i] = (n_float - 1.0) * log_F + log_n + log_p[i] + np.log1p(rest)
+        else:
+            if x < 1e-4:  # log1p(-x) by its series, error x^5/5 relative to x
+                nd = -n_float * x * (1.0 + x * (0.5 + x * (1.0 / 3.0 + 0.25 * x)))
+            else:
+                nd = n_float * np.log1p(-min(x, 1.0))
+            tail = 0.0 if nd < -40.0 else np.log(-np.expm1(nd))
+            out[i] = n_float * log_F + tail
 
 
 @njit(cache=True)
@@ -187,3 +217,38 @@ def soft_bon_log_weights(log_p, log_w, n_minus_1, t_nodes, h, out):
         for k in range(T):
             acc += np.exp(t_nodes[k] - np.exp(t_nodes[k]) * w + n_minus_1 * logM[k] - m)
         out[l] = m + np.log(acc * h)
+
+
+@njit(cache=True)
+def kl_from_logs(p, log_p, log_q):
+    """sum_y p(y) (log p(y) - log q(y)) over p(y) > 0; inf if q(y) = 0 there."""
+    acc = 0.0
+    for i in range(p.shape[0]):
+        if p[i] > 0.0:
+            if log_q[i] == -np.inf:
+                return np.inf
+            acc += p[i] * (log_p[i] - log_q[i])
+    return acc
+
+
+@njit(cache=True)
+def spread_level_law(level_log_q, level_of_atom, log_p, level_log_p, out):
+    """out[y] = log q(level) + log p(y) - log p(level): level mass split like p."""
+    for i in range(log_p.shape[0]):
+        if log_p[i] == -np.inf:
+            out[i] = -np.inf
+        else:
+            j = level_of_atom[i]
+            out[i] = level_log_q[j] + log_p[i] - level_log_p[j]
+
+
+@njit(cache=True)
+def exp_into(log_p, out):
+    """out = exp(log_p); returns False if a positive mass underflowed to 0."""
+    ok = True
+    for i in range(log_p.shape[0]):
+        v = np.exp(log_p[i])
+        out[i] = v
+        if v == 0.0 and log_p[i] > -np.inf:
+            ok = False
+    return ok

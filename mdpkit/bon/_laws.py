@@ -146,15 +146,19 @@ class Discrete:
     @classmethod
     def _new(cls, log_probs: FloatArray, atoms: _Atoms) -> Discrete:
         obj = cls.__new__(cls)
-        obj._init(np.exp(log_probs), log_probs, atoms)
+        p = np.empty_like(log_probs)
+        ok = _k.exp_into(log_probs, p)
+        obj._init(p, log_probs, atoms, ok)
         return obj
 
-    def _init(self, p: FloatArray, lp: FloatArray, atoms: _Atoms) -> None:
+    def _init(self, p: FloatArray, lp: FloatArray, atoms: _Atoms, linear_ok: bool | None = None) -> None:
         object.__setattr__(self, "_probs", _readonly(p))
         object.__setattr__(self, "_log_probs", _readonly(lp))
         object.__setattr__(self, "_atoms", atoms)
         # linear-space cumulative sums are exact enough unless a mass underflowed
-        object.__setattr__(self, "_linear_ok", not bool(np.any((p == 0) & (lp > -np.inf))))
+        if linear_ok is None:
+            linear_ok = not bool(np.any((p == 0) & (lp > -np.inf)))
+        object.__setattr__(self, "_linear_ok", bool(linear_ok))
         object.__setattr__(self, "_levels", None)
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -335,16 +339,23 @@ def _check_ref(ref: Any, name: str = "ref") -> None:
 def _log_n(n: Any, log_n: Any) -> float:
     """Validate ``n`` (int >= 1, or an integer-valued float) or ``log_n`` (>= 0);
     return log N."""
+    return _n_pair(n, log_n)[1]
+
+
+def _n_pair(n: Any, log_n: Any) -> tuple[float, float]:
+    """(N as float, or inf beyond 2**53 / the float range; log N)."""
     if (n is None) == (log_n is None):
         raise ValueError("give exactly one of `n` and `log_n`.")
     if n is not None:
         if isinstance(n, (float, np.floating)) and np.isfinite(n) and float(n).is_integer():
             n = int(n)
-        return math.log(check_int("n", n, lo=1))
-    return check_scalar("log_n", log_n, lo=0.0)
+        n_int = check_int("n", n, lo=1)
+        return (float(n_int) if n_int < 1e300 else math.inf), math.log(n_int)
+    ln = check_scalar("log_n", log_n, lo=0.0)
+    return (math.exp(ln) if ln < 690.0 else math.inf), ln
 
 
-def _order_stat(ref: Discrete, log_n: float, ties: str, kind: str) -> Discrete:
+def _order_stat(ref: Discrete, n_float: float, log_n: float, ties: str, kind: str) -> Discrete:
     a = ref._atoms
     if ties == "random":
         lpr, llp = ref._level_arrays()
@@ -352,20 +363,18 @@ def _order_stat(ref: Discrete, log_n: float, ties: str, kind: str) -> Discrete:
         u_p, u_lp = np.ascontiguousarray(lpr[::step]), np.ascontiguousarray(llp[::step])
         out = np.empty(u_p.shape[0])
         if ref._linear_ok:
-            _k.max_law_from_probs(u_p, u_lp, log_n, out)
+            _k.max_law_from_probs(u_p, u_lp, n_float, log_n, out)
         else:
             _k.max_law_from_log_probs(u_lp, log_n, out)
-        out = out[::step]
-        lev = a.level_of_atom
-        with np.errstate(invalid="ignore"):
-            lq = out[lev] + ref.log_probs - llp[lev]
-        lq[ref.log_probs == -np.inf] = -np.inf
+        out = np.ascontiguousarray(out[::step])
+        lq = np.empty(ref.n_atoms)
+        _k.spread_level_law(out, a.level_of_atom, ref.log_probs, llp, lq)
     else:
         order = a.order if kind == "max" else a.worst_order
         lp_u = ref.log_probs[order]
         out = np.empty(order.shape[0])
         if ref._linear_ok:
-            _k.max_law_from_probs(ref.probs[order], lp_u, log_n, out)
+            _k.max_law_from_probs(ref.probs[order], lp_u, n_float, log_n, out)
         else:
             _k.max_law_from_log_probs(lp_u, log_n, out)
         lq = np.empty_like(out)
@@ -416,10 +425,10 @@ def best_of_n(ref: Discrete | Continuous, n: int | None = None, ties: str = "ran
     """
     _check_ref(ref)
     check_choice("ties", ties, TIES)
-    ln = _log_n(n, log_n)
+    n_float, ln = _n_pair(n, log_n)
     if isinstance(ref, Continuous):
         return OrderStatistic(ref, ln, "max")
-    return _order_stat(ref, ln, ties, "max")
+    return _order_stat(ref, n_float, ln, ties, "max")
 
 
 def worst_of_n(ref: Discrete | Continuous, n: int | None = None, ties: str = "random", *,
@@ -437,10 +446,10 @@ def worst_of_n(ref: Discrete | Continuous, n: int | None = None, ties: str = "ra
     """
     _check_ref(ref)
     check_choice("ties", ties, TIES)
-    ln = _log_n(n, log_n)
+    n_float, ln = _n_pair(n, log_n)
     if isinstance(ref, Continuous):
         return OrderStatistic(ref, ln, "min")
-    return _order_stat(ref, ln, ties, "min")
+    return _order_stat(ref, n_float, ln, ties, "min")
 
 
 def _check_same(p: Discrete, q: Discrete, pn: str, qn: str) -> None:
@@ -466,11 +475,7 @@ def kl(p: Discrete | OrderStatistic | Continuous, q: Discrete | OrderStatistic |
     """
     if isinstance(p, Discrete) and isinstance(q, Discrete):
         _check_same(p, q, "p", "q")
-        m = p.probs > 0
-        if np.any(m & (q.log_probs == -np.inf)):
-            return math.inf
-        lp, lq = p.log_probs[m], q.log_probs[m]
-        return float(max(np.dot(p.probs[m], lp - lq), 0.0))
+        return float(max(_k.kl_from_logs(p.probs, p.log_probs, q.log_probs), 0.0))
     cp, cq = _as_order_stat(p, "p"), _as_order_stat(q, "q")
     if cp.base is not cq.base:
         raise ValueError("`p` and `q` must be built on the same `Continuous` reference.")
