@@ -8,6 +8,26 @@ reward-KL frontiers, memoryless large deviations and InfAlign's calibrated trans
 (1.6875, 0.640625)
 """
 
+from ._frontier import (
+    Frontier,
+    FrontierCurve,
+    bon_gain_fraction,
+    frontier,
+    soft_best_of_n,
+)
+from ._infalign import (
+    CalibratedPolicy,
+    Transform,
+    calibrated_frontier,
+    calibrated_policy,
+    calibrated_reward,
+    ctrl_policy,
+    empirical_calibrated_reward,
+    exp_transform,
+    identity_transform,
+    neg_exp_transform,
+    tune_exp_transform,
+)
 from ._laws import (
     Continuous,
     Discrete,
@@ -20,6 +40,15 @@ from ._laws import (
     win_rate_bound,
     worst_of_n,
 )
+from ._memoryless import Memoryless
+from ._sampling import (
+    Estimate,
+    MonteCarloBoN,
+    mc_kl,
+    monte_carlo_best_of_n,
+    sample,
+    sample_best_of_n,
+)
 from ._tilt import (
     beta_for_kl,
     conditional,
@@ -31,20 +60,43 @@ from ._tilt import (
 )
 
 __all__ = [
+    "CalibratedPolicy",
     "Continuous",
     "Discrete",
+    "Estimate",
+    "Frontier",
+    "FrontierCurve",
+    "Memoryless",
+    "MonteCarloBoN",
     "OrderStatistic",
+    "Transform",
     "best_of_n",
+    "bon_gain_fraction",
+    "calibrated_frontier",
+    "calibrated_policy",
+    "calibrated_reward",
+    "ctrl_policy",
+    "empirical_calibrated_reward",
+    "exp_transform",
     "beta_for_kl",
     "conditional",
     "expected_reward",
+    "frontier",
     "geometric_mixture",
+    "identity_transform",
     "kl",
     "kl_bound",
     "log_partition",
     "max_kl",
+    "mc_kl",
+    "monte_carlo_best_of_n",
+    "neg_exp_transform",
     "oreal_mixture_weight",
+    "sample",
+    "sample_best_of_n",
+    "soft_best_of_n",
     "tilted",
+    "tune_exp_transform",
     "win_rate",
     "win_rate_bound",
     "worst_of_n",
