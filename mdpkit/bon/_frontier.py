@@ -252,7 +252,7 @@ def bon_gain_fraction(ref: Discrete, n: int) -> float:
     q = best_of_n(L, n)
     r0 = expected_reward(L)
     k = kl(q, L)
-    if k == 0.0:
+    if n == 1 or k == 0.0:  # N = 1 is the reference itself
         return 1.0
     rt = float(np.dot(np.exp(_level_tilt(L, _lam_for_kl(L, k))[0]), L.level_rewards))
     return (expected_reward(q) - r0) / (rt - r0)
