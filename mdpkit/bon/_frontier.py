@@ -216,7 +216,7 @@ def frontier(ref: Discrete, methods: tuple[str, ...] | list[str] = ("best_of_n",
             gain = np.empty(bon.kl.shape[0])
             for i, (k_i, r_i) in enumerate(zip(bon.kl, bon.reward, strict=True)):
                 rt = float(np.dot(np.exp(_level_tilt(L, _lam_for_kl(L, k_i))[0]), L.level_rewards))
-                gain[i] = 1.0 if rt - r0 <= 0 else (r_i - r0) / (rt - r0)
+                gain[i] = 1.0 if bon.param[i] == 1 or rt - r0 <= 0 else (r_i - r0) / (rt - r0)
     if "tilted" in methods:
         lam_max = _lam_for_kl(L, km)
         if math.isinf(lam_max):
