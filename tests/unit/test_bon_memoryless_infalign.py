@@ -122,7 +122,8 @@ def test_identity_transform_closed_forms():
     mean_u = 1 / (-np.expm1(-lam)) - 1 / lam
     assert pol.kl == pytest.approx(lam * mean_u + np.log(lam) - np.log(np.expm1(lam)), abs=1e-13)
     assert pol.win_rate(1, against="reference") == pytest.approx(mean_u, abs=1e-13)
-    Q = lambda u: np.expm1(lam * u) / np.expm1(lam)
+    def Q(u):
+        return np.expm1(lam * u) / np.expm1(lam)
     for n in (2, 8):
         want = integrate.quad(lambda u: u**n * n * Q(u) ** (n - 1) * lam * np.exp(lam * u) / np.expm1(lam), 0, 1, epsabs=1e-14)[0]
         assert pol.win_rate(n) == pytest.approx(want, abs=1e-12)
@@ -141,8 +142,10 @@ def test_bon_point_and_n1_reduction():
 
 def test_worst_of_n_mirror():
     pol = mk.bon.CalibratedPolicy(mk.bon.neg_exp_transform(4.0), beta=0.5)
-    f = lambda u: pol.pdf(u)
-    Q = lambda u: integrate.quad(f, 0, u, epsabs=1e-14)[0]
+    def f(u):
+        return pol.pdf(u)
+    def Q(u):
+        return integrate.quad(f, 0, u, epsabs=1e-14)[0]
     n = 3
     want = integrate.quad(lambda u: (1 - (1 - u) ** n) * n * (1 - Q(u)) ** (n - 1) * f(u), 0, 1, epsabs=1e-12)[0]
     assert pol.win_rate(n, mode="worst") == pytest.approx(want, abs=1e-9)
