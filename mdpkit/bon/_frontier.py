@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import optimize
 
 from .._typing import FloatArray
 from .._validation import check_int, check_positive, check_scalar
@@ -163,10 +164,8 @@ def frontier(ref: Discrete, methods: tuple[str, ...] | list[str] = ("best_of_n",
 
     * ``"best_of_n"``: N on a geometric grid from 1 to ``n_max`` (uniform ties),
       while :math:`\mathrm{KL} \le` ``kl_max``.
-    * ``"tilted"``: :math:`\pi_\beta \propto p e^{r/\beta}` at ``n_points`` exact
-      points with :math:`1/\beta = \lambda_{\max}\sqrt{i/(m-1)}`, where
-      :math:`\mathrm{KL}(\pi_{1/\lambda_{\max}}\|p) =` ``kl_max`` (the optimal curve,
-      Yang et al., 2024, Eq. 2).
+    * ``"tilted"``: :math:`\pi_\beta \propto p e^{r/\beta}` at ``n_points`` KL values
+      equally spaced on ``[0, kl_max]`` (the optimal curve, Yang et al., 2024, Eq. 2).
     * ``"soft_best_of_n"``: N = ``soft_n`` and temperatures on a log grid.
 
     Also returns the fraction of the tilted gain that best-of-N achieves at equal KL.
@@ -221,7 +220,14 @@ def frontier(ref: Discrete, methods: tuple[str, ...] | list[str] = ("best_of_n",
         lam_max = _lam_for_kl(L, km)
         if math.isinf(lam_max):
             lam_max = 800.0 / float(np.min(np.diff(L.level_rewards)))
-        lams = lam_max * np.sqrt(np.linspace(0.0, 1.0, n_points))
+        targets = np.linspace(0.0, km, n_points)
+        lams = np.empty(n_points)
+        lams[0], lams[-1] = 0.0, lam_max
+        lo = 0.0
+        for i in range(1, n_points - 1):  # KL increases in lambda: bracket [previous, max]
+            lo = optimize.brentq(lambda x, t=targets[i]: _level_tilt(L, x)[1] - t, lo, lam_max,
+                                 xtol=1e-14, rtol=1e-13)
+            lams[i] = lo
         laws = [L if lam == 0 else Discrete._new(_level_tilt(L, lam)[0], L._atoms) for lam in lams]
         with np.errstate(divide="ignore"):
             curves["tilted"] = _curve("tilted", laws, L, list(1.0 / lams), "beta")

@@ -228,7 +228,10 @@ def tune_exp_transform(n: int, kl: float, *, against: str = "bon", mode: str = "
     r"""The ``t`` of :func:`exp_transform` (``mode="best"``) or :func:`neg_exp_transform`
     (``"worst"``) with the highest win rate at KL budget ``kl``; returns ``(t, win_rate)``.
 
-    A log-grid scan followed by a bounded Brent refinement in :math:`\log t`.
+    A log-grid scan of :math:`t \in [0.05, t_{\max}]` followed by a bounded Brent
+    refinement in :math:`\log t`. For large N and budgets the win rate can keep
+    increasing up to ``t_max`` (the supremum is then approached as :math:`t \to \infty`);
+    the returned ``t`` equals ``t_max`` in that case.
 
     >>> t, w = tune_exp_transform(4, 0.5)
     >>> bool(w > calibrated_policy(identity_transform(), kl=0.5).win_rate(4))
