@@ -18,7 +18,7 @@ from .._typing import FloatArray
 from .._validation import check_int, check_positive, check_scalar
 from . import _bon_kernels as _k
 from ._laws import Discrete, _check_ref, best_of_n, expected_reward, kl, win_rate
-from ._tilt import _check_discrete, _lam_for_kl, _level_tilt
+from ._tilt import _check_discrete, _lam_for_kl, _level_tilt, _tilt_kl
 
 # Laplace-route grid: trapezoid step in t = log s; error ~ exp(-pi^2 / h) for the
 # (analytic in a strip) integrands here, far below rounding
@@ -225,7 +225,7 @@ def frontier(ref: Discrete, methods: tuple[str, ...] | list[str] = ("best_of_n",
         lams[0], lams[-1] = 0.0, lam_max
         lo = 0.0
         for i in range(1, n_points - 1):  # KL increases in lambda: bracket [previous, max]
-            lo = optimize.brentq(lambda x, t=targets[i]: _level_tilt(L, x)[1] - t, lo, lam_max,
+            lo = optimize.brentq(lambda x, t=targets[i]: _tilt_kl(L, x) - t, lo, lam_max,
                                  xtol=1e-14, rtol=1e-13)
             lams[i] = lo
         laws = [L if lam == 0 else Discrete._new(_level_tilt(L, lam)[0], L._atoms) for lam in lams]

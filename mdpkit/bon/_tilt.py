@@ -20,6 +20,7 @@ from scipy.special import logsumexp
 
 from .._typing import FloatArray
 from .._validation import check_nonnegative, check_positive, check_scalar
+from . import _bon_kernels as _k
 from ._laws import Discrete, _check_same
 
 # beyond this lambda * (smallest reward gap) the tilt equals the top-level law in float64
@@ -78,7 +79,16 @@ def log_partition(ref: Discrete, beta: float) -> float:
 
 
 def _tilt_kl(ref: Discrete, lam: float) -> float:
-    return _level_tilt(ref, lam)[1]
+    """KL(pi_{1/lam} || p) through the fused level kernel (used by the root searches)."""
+    r = ref.level_rewards
+    llp = ref.level_log_probs
+    if lam == 0.0:
+        return 0.0
+    mean = float(np.dot(ref.level_probs, r))
+    c = mean if lam * (r[-1] - mean) <= 1.0 else float(r[-1])
+    out = np.empty(4)
+    _k.tilt_stats(llp, r, lam, c, out)
+    return max(float(out[1]), 0.0)
 
 
 def _lam_for_kl(ref: Discrete, delta: float) -> float:
