@@ -18,7 +18,7 @@ from .._typing import FloatArray
 from .._validation import check_int, check_positive, check_scalar
 from . import _bon_kernels as _k
 from ._laws import Discrete, _check_ref, best_of_n, expected_reward, kl, win_rate
-from ._tilt import _check_discrete, _lam_for_kl, _level_tilt, _tilt_kl
+from ._tilt import _check_discrete, _lam_for_kl, _level_tilt, _tilt_kl, max_kl
 
 # Laplace-route grid: trapezoid step in t = log s; error ~ exp(-pi^2 / h) for the
 # (analytic in a strip) integrands here, far below rounding
@@ -186,7 +186,7 @@ def frontier(ref: Discrete, methods: tuple[str, ...] | list[str] = ("best_of_n",
             raise ValueError(f"`methods` entries must be one of {sorted(_METHODS)}; got {m!r}.")
     n_points = check_int("n_points", n_points, lo=2)
     n_max = check_int("n_max", n_max, lo=1)
-    kmax = float(-ref.level_log_probs[-1])
+    kmax = max_kl(ref)
     if kmax == 0.0:
         raise ValueError("`ref` has a single reward level with positive mass: every policy "
                          "has the same reward and there is no frontier.")
@@ -219,7 +219,7 @@ def frontier(ref: Discrete, methods: tuple[str, ...] | list[str] = ("best_of_n",
     if "tilted" in methods:
         lam_max = _lam_for_kl(L, km)
         if math.isinf(lam_max):
-            lam_max = 800.0 / float(np.min(np.diff(L.level_rewards)))
+            lam_max = 800.0 / float(np.min(np.diff(L.level_rewards[np.isfinite(L.level_log_probs)])))
         targets = np.linspace(0.0, km, n_points)
         lams = np.empty(n_points)
         lams[0], lams[-1] = 0.0, lam_max
