@@ -25,6 +25,7 @@ from ._infalign import (
     empirical_calibrated_reward,
     exp_transform,
     identity_transform,
+    inference_time_win_rate,
     neg_exp_transform,
     tune_exp_transform,
 )
@@ -84,6 +85,7 @@ __all__ = [
     "frontier",
     "geometric_mixture",
     "identity_transform",
+    "inference_time_win_rate",
     "kl",
     "kl_bound",
     "log_partition",

@@ -35,7 +35,7 @@ from .._validation import (
     check_nonnegative,
     check_positive,
 )
-from ._laws import Continuous, Discrete
+from ._laws import Continuous, Discrete, _check_same, best_of_n, win_rate, worst_of_n
 
 _G = 20  # Gauss-Legendre points per panel
 _EDGE = 10.0 ** -np.arange(1, 15)
@@ -307,3 +307,21 @@ def ctrl_policy(ref: Discrete, transform: Transform, beta: float) -> Discrete:
     with np.errstate(invalid="ignore"):
         e = np.where(np.isfinite(ref.log_probs), ref.log_probs + z, -np.inf)
     return Discrete._new(e - logsumexp(e), ref._atoms)
+
+
+def inference_time_win_rate(policy: Discrete, ref: Discrete, n: int, *, mode: str = "best",
+                            ties: str = "random") -> float:
+    r"""InfAlign's inference-time win rate of ``policy`` over ``ref`` under best-of-N
+    (``mode="best"``) or worst-of-N (``"worst"``) on both sides:
+    :math:`P(r(T_N(\pi)) > r(T_N(p))) + \tfrac12 P(=)`.
+
+    >>> ref = Discrete([0.5, 0.5], [0.0, 1.0])
+    >>> inference_time_win_rate(ref, ref, 4)
+    0.5
+    """
+    if not isinstance(policy, Discrete) or not isinstance(ref, Discrete):
+        raise TypeError("`policy` and `ref` must be `mk.bon.Discrete` laws.")
+    _check_same(policy, ref, "policy", "ref")
+    check_choice("mode", mode, _MODES)
+    f = best_of_n if mode == "best" else worst_of_n
+    return win_rate(f(policy, n, ties=ties), f(ref, n, ties=ties))

@@ -407,6 +407,22 @@ def check_infalign_calibrated_frontier(ctx: CheckContext) -> None:
                 ctx.compare(f"tuned exp - identity, N={n}, KL={kb}", w_t - w_id, 1e-4, relation=">=",
                             route="identity by closed-form CDF + scipy quad")
 
+    # worst-of-N mirror: the tuned -exp(-tu) beats the identity for worst-of-4 vs worst-of-4,
+    # checked on a fine discrete reference (independent of the calibrated quadrature)
+    k = 20_000
+    ref = bon.Discrete(np.full(k, 1.0 / k), np.arange(k, dtype=float))
+    t, w_t = bon.tune_exp_transform(4, 0.5, mode="worst")
+    beta_t = bon.calibrated_policy(bon.neg_exp_transform(t), kl=0.5).beta
+    beta_i = bon.calibrated_policy(bon.identity_transform(), kl=0.5).beta
+    w_disc_t = bon.inference_time_win_rate(bon.ctrl_policy(ref, bon.neg_exp_transform(t), beta_t), ref, 4,
+                                           mode="worst")
+    w_disc_i = bon.inference_time_win_rate(bon.ctrl_policy(ref, bon.identity_transform(), beta_i), ref, 4,
+                                           mode="worst")
+    ctx.compare("worst-of-4 win rate, tuned -exp(-tu), 2e4 atoms", w_disc_t, w_t, tol=1e-3,
+                route="discrete reference with 2e4 equal atoms")
+    ctx.compare("worst-of-4: tuned -exp(-tu) - identity (discrete)", w_disc_t - w_disc_i, 1e-4,
+                relation=">=", route="discrete reference with 2e4 equal atoms")
+
     if ctx.figures_enabled:
         from mdpkit.plotting import subplots
 
