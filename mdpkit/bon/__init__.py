@@ -1,6 +1,22 @@
 r"""Best-of-N asymptotics: exact best-of-N laws, the KL-optimal tilted policy,
 reward-KL frontiers, memoryless large deviations and InfAlign's calibrated transforms.
 
+Conventions are stated in :mod:`mdpkit.bon._laws`: ties are merged into reward levels;
+``ties="random"`` breaks them uniformly (the law of ``argmax`` over exchangeable draws),
+``ties="first"`` by the fixed order "higher reward, then lower atom index"; win rates
+count ties as 1/2. Everything is computed in log space, so N up to 1e100 (or ``log_n``
+beyond the float range) and references with 1e6 atoms are exact to rounding.
+
+References
+----------
+.. [1] A. Beirami et al., "Theoretical guarantees on the best-of-n alignment policy",
+   arXiv 2401.01879 (KL bound, Thm 1; exact law, Lemma 1).
+.. [2] J. Q. Yang et al., "Asymptotics of language model alignment", arXiv 2404.01730.
+.. [3] A. Balashankar et al., "InfAlign: inference-aware language model alignment",
+   arXiv 2412.19792.
+.. [4] T. Korbak, E. Perez, C. Buckley, "RL with KL penalties is better viewed as
+   Bayesian inference", Findings of EMNLP 2022.
+
 >>> import mdpkit as mk
 >>> ref = mk.bon.Discrete(probs=[0.25, 0.25, 0.5], rewards=[0.0, 1.0, 2.0])
 >>> bon = mk.bon.best_of_n(ref, n=2)

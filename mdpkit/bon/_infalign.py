@@ -80,17 +80,29 @@ class Transform:
 
 
 def identity_transform() -> Transform:
-    r""":math:`\Phi(u) = u` (calibration only)."""
+    r""":math:`\Phi(u) = u` (calibration only).
+
+    >>> float(identity_transform()(0.25))
+    0.25
+    """
     return Transform("identity")
 
 
 def exp_transform(t: float) -> Transform:
-    r""":math:`\Phi(u) = e^{tu}`, InfAlign's transform for best-of-N (``t > 0``)."""
+    r""":math:`\Phi(u) = e^{tu}`, InfAlign's transform for best-of-N (``t > 0``).
+
+    >>> round(float(exp_transform(2.0)(0.5)), 12)   # e
+    2.718281828459
+    """
     return Transform("exp", check_positive("t", t))
 
 
 def neg_exp_transform(t: float) -> Transform:
-    r""":math:`\Phi(u) = -e^{-tu}`, InfAlign's transform for worst-of-N (``t > 0``)."""
+    r""":math:`\Phi(u) = -e^{-tu}`, InfAlign's transform for worst-of-N (``t > 0``).
+
+    >>> round(float(neg_exp_transform(2.0)(0.5)), 12)   # -1/e
+    -0.367879441171
+    """
     return Transform("neg_exp", check_positive("t", t))
 
 
@@ -145,7 +157,11 @@ class CalibratedPolicy:
 
     @cached_property
     def kl(self) -> float:
-        r""":math:`\mathrm{KL}(q\|\mathrm{U}[0,1]) = \int_0^1 q \log q`."""
+        r""":math:`\mathrm{KL}(q\|\mathrm{U}[0,1]) = \int_0^1 q \log q`.
+
+        >>> round(CalibratedPolicy(identity_transform(), beta=0.5).kl, 10)   # lambda = 2
+        0.1515959239
+        """
         return max(float(np.sum(_WU * self._q * self._logq)), 0.0)
 
     def win_rate(self, n: int = 1, *, against: str = "bon", mode: str = "best") -> float:

@@ -99,7 +99,11 @@ class Memoryless:
 
     # ---------------------------------------------------------------- per token
     def cgf(self, t: npt.ArrayLike) -> Any:
-        r""":math:`\Lambda(t) = \log \sum_v p(v) e^{t r(v)}`."""
+        r""":math:`\Lambda(t) = \log \sum_v p(v) e^{t r(v)}`.
+
+        >>> round(Memoryless(token_probs=[.5, .5], token_rewards=[0, 1]).cgf(1.0), 12)  # log((1+e)/2)
+        0.620114506958
+        """
         t = np.asarray(t, dtype=float)
         out = logsumexp(self._lp[None, :] + t.reshape(-1, 1) * self._r[None, :], axis=1)
         return out.reshape(t.shape) if t.ndim else float(out[0])
@@ -111,11 +115,19 @@ class Memoryless:
         return m, float(np.dot(w, (self._r - m) ** 2))
 
     def cgf_derivative(self, t: float) -> float:
-        r""":math:`\Lambda'(t)`, the mean reward of the token tilt :math:`p_t \propto p e^{t r}`."""
+        r""":math:`\Lambda'(t)`, the mean reward of the token tilt :math:`p_t \propto p e^{t r}`.
+
+        >>> round(Memoryless(token_probs=[.5, .5], token_rewards=[0, 1]).cgf_derivative(0.0), 12)
+        0.5
+        """
         return self._moments(check_scalar("t", t))[0]
 
     def token_tilt(self, t: float) -> FloatArray:
-        r"""Token law :math:`p e^{t r} / e^{\Lambda(t)}` (zero where ``token_probs`` is 0)."""
+        r"""Token law :math:`p e^{t r} / e^{\Lambda(t)}` (zero where ``token_probs`` is 0).
+
+        >>> Memoryless(token_probs=[.5, .5], token_rewards=[0, 1]).token_tilt(np.log(3)).round(12).tolist()
+        [0.25, 0.75]
+        """
         t = check_scalar("t", t)
         with np.errstate(divide="ignore"):
             e = np.log(self.token_probs) + t * self.token_rewards
@@ -187,7 +199,12 @@ class Memoryless:
         return self._moments(self._t_for_delta(d))[0]
 
     def tilt_parameter(self, delta: float) -> float:
-        r"""The token tilt :math:`t^* = 1/\beta` reaching per-token KL ``delta``."""
+        r"""The token tilt :math:`t^* = 1/\beta` reaching per-token KL ``delta``.
+
+        >>> ml = Memoryless(token_probs=[.5, .5], token_rewards=[0, 1])
+        >>> round(ml.tilt_parameter(ml.rate_function(0.75)), 10)   # log 3
+        1.0986122887
+        """
         d = self._check_delta(delta)
         return 0.0 if d == 0.0 else (math.inf if d >= -self.log_p_top else self._t_for_delta(d))
 
@@ -233,7 +250,12 @@ class Memoryless:
         return float(np.dot(np.exp(lq), v)) / n
 
     def bon_kl_per_token(self, n: int, delta: float) -> float:
-        r""":math:`\mathrm{KL}(\pi_N \| p^{\otimes n})/n` for :math:`N = e^{n\Delta}` (<= Delta)."""
+        r""":math:`\mathrm{KL}(\pi_N \| p^{\otimes n})/n` for :math:`N = e^{n\Delta}` (<= Delta).
+
+        >>> ml = Memoryless(token_probs=[.4, .3, .2, .1], token_rewards=[0, .3, .6, 1])
+        >>> bool(ml.bon_kl_per_token(40, 0.2) <= 0.2)
+        True
+        """
         _, lp, lq = self._bon_level_law(n, delta)
         m = np.isfinite(lq)
         return max(float(np.dot(np.exp(lq[m]), lq[m] - lp[m])), 0.0) / n
@@ -243,6 +265,10 @@ class Memoryless:
 
         Both laws keep :math:`p`'s ratios inside a reward level, so this is a KL between
         level laws.
+
+        >>> ml = Memoryless(token_probs=[.4, .3, .2, .1], token_rewards=[0, .3, .6, 1])
+        >>> ml.bon_to_tilt_kl_per_token(160, 0.2) < ml.bon_to_tilt_kl_per_token(40, 0.2)
+        True
         """
         v, lp, lq = self._bon_level_law(n, delta)
         t = self.tilt_parameter(delta)
@@ -262,7 +288,12 @@ class Memoryless:
 
         .. math:: \frac1n \log \mathbb E_{\phi_\lambda^{(n)}} e^{t\,r(y)} = \Lambda(\lambda + t) - \Lambda(\lambda)
 
-        (exact for every n in a memoryless model; Yang et al., Sec. 5)."""
+        (exact for every n in a memoryless model; Yang et al., Sec. 5).
+
+        >>> ml = Memoryless(token_probs=[.5, .5], token_rewards=[0, 1])
+        >>> round(float(ml.scaled_cgf_under_tilt(0.0, 2.0)), 12)
+        0.0
+        """
         lam = check_scalar("lam", lam)
         return self.cgf(np.asarray(t, dtype=float) + lam) - self.cgf(lam)
 
