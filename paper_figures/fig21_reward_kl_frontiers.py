@@ -1,6 +1,6 @@
 """Figure 21: reward-vs-KL frontiers of best-of-N, soft best-of-N and the tilted policy.
 
-The tilted policy p e^{r/beta}/Z is the KL-optimal frontier (Yang et al., 2024, Eq. 2);
+The tilted policy p e^{r/beta}/Z is the KL-optimal frontier (Yang et al., 2024);
 best-of-N and soft best-of-N lie below it. The right panel shows the fraction of the
 optimal reward gain that best-of-N achieves at its own KL.
 """

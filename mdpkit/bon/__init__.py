@@ -10,7 +10,7 @@ beyond the float range) and references with 1e6 atoms are exact to rounding.
 References
 ----------
 .. [1] A. Beirami et al., "Theoretical guarantees on the best-of-n alignment policy",
-   arXiv 2401.01879 (KL bound, Thm 1; exact law, Lemma 1).
+   arXiv 2401.01879 (the KL bound and the exact law).
 .. [2] J. Q. Yang et al., "Asymptotics of language model alignment", arXiv 2404.01730.
 .. [3] A. Balashankar et al., "InfAlign: inference-aware language model alignment",
    arXiv 2412.19792.

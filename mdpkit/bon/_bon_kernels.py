@@ -53,7 +53,7 @@ def max_law_from_probs(p, log_p, n_float, log_n, out):
 
     F(u) is the inclusive CDF. Its log is taken from the reverse cumulative sum (upper
     tail S, through log1p(-S)) where S < 1/2 and from the forward sum elsewhere, so
-    both tails keep full relative precision (Beirami et al., Lemma 1; CLAIMS B3).
+    both tails keep full relative precision (Beirami et al.; CLAIMS B3).
     ``n_float`` is N as a float, or inf when N is beyond the float range (then every
     product with N goes through log N).
     """

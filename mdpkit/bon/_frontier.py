@@ -165,7 +165,7 @@ def frontier(ref: Discrete, methods: tuple[str, ...] | list[str] = ("best_of_n",
     * ``"best_of_n"``: N on a geometric grid from 1 to ``n_max`` (uniform ties),
       while :math:`\mathrm{KL} \le` ``kl_max``.
     * ``"tilted"``: :math:`\pi_\beta \propto p e^{r/\beta}` at ``n_points`` KL values
-      equally spaced on ``[0, kl_max]`` (the optimal curve, Yang et al., 2024, Eq. 2).
+      equally spaced on ``[0, kl_max]`` (the optimal curve; Yang et al., 2024; CLAIMS B3).
     * ``"soft_best_of_n"``: N = ``soft_n`` and temperatures on a log grid.
 
     Also returns the fraction of the tilted gain that best-of-N achieves at equal KL.

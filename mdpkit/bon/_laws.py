@@ -392,7 +392,7 @@ def best_of_n(ref: Discrete | Continuous, n: int | None = None, ties: str = "ran
     .. math:: \pi_N(y) = F(y)^N - F^-(y)^N,
 
     and with uniform tie-breaking the level mass is split proportionally to ``p``
-    (Beirami et al., 2024, Lemma 1; CLAIMS B3; LLM_BRIDGE section 3):
+    (Beirami et al., 2024; CLAIMS B3; LLM_BRIDGE section 3):
 
     .. math:: \pi_N(y) = \frac{p(y)}{p(\ell(y))}\,\big(F(\ell)^N - F(\ell^-)^N\big).
 
@@ -463,7 +463,7 @@ def kl(p: Discrete | OrderStatistic | Continuous, q: Discrete | OrderStatistic |
 
     Discrete laws must live on the same atoms; ``inf`` when ``p`` charges an atom
     that ``q`` does not. For a continuous reference, best- and worst-of-N satisfy
-    :math:`\mathrm{KL} = \log N - (N-1)/N` exactly (Beirami et al., Theorem 1), and
+    :math:`\mathrm{KL} = \log N - (N-1)/N` exactly (Beirami et al., 2024, the KL bound's equality case), and
     two order statistics of the same reference are compared by quadrature in
     calibrated space.
 
@@ -514,7 +514,7 @@ def _u_cdf(o: OrderStatistic):
 def kl_bound(n: int) -> float:
     r"""Upper bound :math:`\log N - (N-1)/N` on :math:`\mathrm{KL}(\pi_N\|p)`.
 
-    Beirami et al. (2024), Theorem 1; equality iff the reward law is atomless.
+    Beirami et al. (2024), the best-of-N KL bound; equality iff the reward law is atomless.
 
     >>> round(kl_bound(16), 5)
     1.83509

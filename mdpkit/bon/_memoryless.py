@@ -1,4 +1,4 @@
-r"""Memoryless language models with an additive reward (Yang et al., 2024, Sec. 4-6).
+r"""Memoryless language models with an additive reward (Yang et al., 2024; CLAIMS B3).
 
 A sequence :math:`y = (y_1, \dots, y_n)` has i.i.d. tokens :math:`y_i \sim p` and
 reward :math:`r(y) = \sum_i r(y_i)`. With the cumulant generating function
@@ -6,7 +6,7 @@ reward :math:`r(y) = \sum_i r(y_i)`. With the cumulant generating function
 :math:`I = \Lambda^*`, the KL-optimal policy at budget :math:`n\Delta` tilts every
 token by the same :math:`t^*` and earns :math:`x_\Delta = \Lambda'(t^*)` per token,
 where :math:`I(x_\Delta) = t^*\Lambda'(t^*) - \Lambda(t^*) = \Delta`; best-of-N with
-:math:`N = e^{n\Delta}` earns :math:`x_\Delta + O(\log n / n)` (their Theorem 4).
+:math:`N = e^{n\Delta}` earns :math:`x_\Delta + O(\log n / n)` (their best-of-N / KL-RL equivalence result; CLAIMS B3, C4).
 """
 
 from __future__ import annotations
@@ -261,7 +261,7 @@ class Memoryless:
         return max(float(np.dot(np.exp(lq[m]), lq[m] - lp[m])), 0.0) / n
 
     def bon_to_tilt_kl_per_token(self, n: int, delta: float) -> float:
-        r""":math:`\mathrm{KL}(\pi_N \| \phi_{n\Delta})/n`, which tends to 0 (Yang et al., Thm 4).
+        r""":math:`\mathrm{KL}(\pi_N \| \phi_{n\Delta})/n`, which tends to 0 (Yang et al.; CLAIMS B3).
 
         Both laws keep :math:`p`'s ratios inside a reward level, so this is a KL between
         level laws.
@@ -288,7 +288,7 @@ class Memoryless:
 
         .. math:: \frac1n \log \mathbb E_{\phi_\lambda^{(n)}} e^{t\,r(y)} = \Lambda(\lambda + t) - \Lambda(\lambda)
 
-        (exact for every n in a memoryless model; Yang et al., Sec. 5).
+        (exact for every n in a memoryless model; Yang et al.; CLAIMS B3).
 
         >>> ml = Memoryless(token_probs=[.5, .5], token_rewards=[0, 1])
         >>> round(float(ml.scaled_cgf_under_tilt(0.0, 2.0)), 12)
@@ -301,7 +301,7 @@ class Memoryless:
         r"""Per-token Rényi divergence :math:`D_\alpha(\phi_\lambda\|p) = \frac{1}{\alpha-1}
         \log\sum_v \phi_\lambda(v)^\alpha p(v)^{1-\alpha}`.
 
-        It characterises the scaled cumulants (Yang et al., Sec. 5, "Rényi cross
+        It characterises the scaled cumulants (Yang et al., "Rényi cross
         entropy"): with :math:`\alpha = 1 + t/\lambda`,
 
         .. math:: \Lambda(\lambda + t) - \Lambda(\lambda) = \tfrac{t}{\lambda}

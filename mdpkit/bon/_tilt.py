@@ -5,7 +5,7 @@ For a reference ``p`` with reward ``r`` the solution of
 
 .. math:: \pi_\beta(y) = p(y)\,e^{r(y)/\beta} / Z(\beta),
 
-(Korbak et al., 2022, Eq. 3; Yang et al., 2024, Sec. 3 with :math:`\lambda = 1/\beta`).
+(Korbak et al., 2022; Yang et al., 2024, with :math:`\lambda = 1/\beta`).
 Everything is computed on reward levels, in log space, with the exponent centred so
 that neither :math:`\beta = 10^{-8}` nor :math:`\beta = 10^{8}` overflows or cancels.
 """
@@ -158,7 +158,7 @@ def tilted(ref: Discrete, beta: float | None = None, kl: float | None = None) ->
     Give exactly one of ``beta`` (> 0) or ``kl`` (``0 <= kl <= log 1/p(top)``). For
     the budget :math:`\Delta`, :math:`\pi` solves
     :math:`\max\{\mathbb E_\pi r : \mathrm{KL}(\pi\|p) \le \Delta\}` (Yang et al., 2024,
-    Eq. 2); ``kl=0`` returns ``ref`` and the maximum returns ``p`` restricted to the top level.
+    CLAIMS B3); ``kl=0`` returns ``ref`` and the maximum returns ``p`` restricted to the top level.
 
     Examples
     --------

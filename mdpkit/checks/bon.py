@@ -59,7 +59,7 @@ def _np_win(a: np.ndarray, b: np.ndarray, r: np.ndarray) -> float:
 
 @register(
     "bon_kl_upper_bound",
-    paper="Beirami et al. (2024) Thm 1, used by Yang et al. (2024) and InfAlign; CLAIMS C2",
+    paper="Beirami et al. (2024) best-of-N KL bound, used by Yang et al. (2024) and InfAlign; CLAIMS C2",
     statement="KL(pi_N || p) <= log N - (N-1)/N for every reference, with equality for "
               "atomless rewards; KL -> log 1/p(top level) as N -> infinity.",
 )
@@ -77,7 +77,7 @@ def check_bon_kl_upper_bound(ctx: CheckContext) -> None:
                 worst = max(worst, max(kv - theory.bon_kl_bound(n) for kv, n in zip(ks, ns, strict=True)))
                 curves[(k, ties, tie_rule)] = ks
     ctx.compare("max over refs, N of KL - (log N - (N-1)/N)", worst, 0.0, relation="<=",
-                tol=1e-12, route="closed form (Beirami et al. Thm 1)")
+                tol=1e-12, route="closed form (Beirami et al. KL bound)")
 
     # exact law vs enumeration of all N-tuples (both tie rules, best and worst)
     p = np.array([0.1, 0.3, 0.05, 0.25, 0.3])
@@ -188,7 +188,7 @@ def check_bon_win_rate(ctx: CheckContext) -> None:
 
 @register(
     "bon_exact_laws",
-    paper="Beirami et al. (2024), Lemma 1; Verdun et al. (2025) soft best-of-N; CLAIMS B3",
+    paper="Beirami et al. (2024), exact best-of-N law; Verdun et al. (2025) soft best-of-N; CLAIMS B3",
     statement="pi_N(y) = p(y)/p(level) (F(level)^N - F(level-)^N) for best-of-N (and the mirror "
               "for worst-of-N); continuous references give the same numbers as fine discretizations.",
 )
@@ -244,7 +244,7 @@ def check_bon_exact_laws(ctx: CheckContext) -> None:
 
 @register(
     "bon_tilt_asymptotic_equivalence",
-    paper="Yang et al. (2024), Asymptotics of LM alignment, Thm 4; CLAIMS B3, C4",
+    paper="Yang et al. (2024), Asymptotics of LM alignment (BoN vs KL-RL); CLAIMS B3, C4",
     statement="Memoryless LM, p=(.4,.3,.2,.1), r=(0,.3,.6,1): best-of-N with N=e^{n Delta} earns "
               "x_Delta + O(log n / n) per token, where I(x_Delta)=Delta (x_0.2 = 0.5256), and "
               "KL(pi_N || phi_{n Delta})/n -> 0.",
@@ -297,11 +297,11 @@ def check_bon_tilt_asymptotic_equivalence(ctx: CheckContext) -> None:
         kls = np.array([ml.bon_to_tilt_kl_per_token(n, d) for n in ns])
         rows[d] = (x, gaps)
         ctx.compare(f"max increase of the gap x_Delta - BoN/n (Delta={d})", float(np.max(np.diff(gaps))),
-                    0.0, relation="<=", route="Yang et al. Thm 4 (monotone convergence)")
+                    0.0, relation="<=", route="Yang et al. (monotone convergence)")
         ctx.compare(f"gap * n / log n (Delta={d})", float(np.max(gaps * ns / np.log(ns))), (0.0, 0.5),
-                    relation="in", route="Yang et al. Thm 4: gap = O(log n / n)")
+                    relation="in", route="Yang et al.: gap = O(log n / n)")
         ctx.compare(f"max increase of KL(BoN || tilt)/n (Delta={d})", float(np.max(np.diff(kls))), 0.0,
-                    relation="<=", route="Yang et al. Thm 4: KL/n -> 0")
+                    relation="<=", route="Yang et al.: KL/n -> 0")
 
     if ctx.figures_enabled:
         from mdpkit.plotting import subplots
@@ -445,7 +445,7 @@ def check_infalign_calibrated_frontier(ctx: CheckContext) -> None:
 
 @register(
     "gibbs_identity",
-    paper="Korbak et al. (2022), Eq. 3-5; Yang et al. (2024), Sec. 3; CLAIMS B4, C1",
+    paper="Korbak et al. (2022); Yang et al. (2024) optimal KL-constrained policy; CLAIMS B4, C1",
     statement="E_pi r - beta KL(pi||pi0) = beta log Z - beta KL(pi||pi*) for every pi, with "
               "pi* = pi0 e^{r/beta}/Z; KL(phi||phi_lam) = KL(phi||p) - lam E_phi r + log Z(lam); "
               "beta = 0 collapses to a point mass, beta > 0 converges to pi*.",
@@ -484,7 +484,7 @@ def check_gibbs_identity(ctx: CheckContext) -> None:
     ctx.compare("max rel. error of KL(phi||phi_lam) identity", err_ii, 0.0, tol=1e-10,
                 route="closed form (NumPy log-sum-exp)")
     ctx.compare("max KL(phi||phi_Delta) - lam delta", slack, 0.0, relation="<=", tol=1e-12,
-                route="Yang et al. Thm 1 (bound)")
+                route="Yang et al. (comparable trade-off implies closeness)")
 
     # (iii) natural policy gradient dynamics: pi_{t+1} ∝ pi_t^{1-eta beta} pi0^{eta beta} e^{eta r}
     k = 20

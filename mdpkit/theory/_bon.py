@@ -12,7 +12,7 @@ from .._validation import check_int, check_positive, check_scalar
 
 
 def bon_kl_bound(n: int) -> float:
-    r""":math:`\log N - (N-1)/N`, Beirami et al. (2024), Theorem 1 (tight for atomless rewards).
+    r""":math:`\log N - (N-1)/N`, Beirami et al. (2024), the best-of-N KL bound (tight for atomless rewards).
 
     >>> round(bon_kl_bound(16), 5)
     1.83509

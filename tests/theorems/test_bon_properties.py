@@ -1,7 +1,7 @@
 """Best-of-N theorems as hypothesis properties over random discrete references.
 
-Beirami et al. (2024), Thm 1: KL(pi_N || p) <= log N - (N-1)/N; the win rate against one
-reference draw (ties 1/2) is <= N/(N+1). Yang et al. (2024), Sec. 3: the tilted policy
+Beirami et al. (2024): KL(pi_N || p) <= log N - (N-1)/N; the win rate against one
+reference draw (ties 1/2) is <= N/(N+1). Yang et al. (2024): the tilted policy
 maximises reward at its KL, so best-of-N never beats it at equal KL. Korbak et al. (2022):
 E_pi r - beta KL(pi||p) = beta log Z - beta KL(pi||pi*). References are drawn with tied
 rewards, zero-probability atoms and one atom carrying most of the mass.
