@@ -18,7 +18,6 @@ Conventions (used everywhere in :mod:`mdpkit.bon`):
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass
 from typing import Any
 
@@ -583,7 +582,3 @@ def expected_reward(law: Discrete | OrderStatistic | Continuous) -> float:
         return float(law.mean())
     raise TypeError(f"`law` must be a Discrete, Continuous or OrderStatistic law; got "
                     f"{type(law).__name__}.")
-
-
-def _is_int(x: Any) -> bool:
-    return isinstance(x, numbers.Integral) and not isinstance(x, bool)

@@ -74,7 +74,7 @@ def max_kl(ref: Discrete) -> float:
     True
     """
     _check_discrete(ref)
-    return float(-_support(ref)[2][-1])
+    return 0.0 - float(_support(ref)[2][-1])  # 0.0 - x avoids -0.0
 
 
 def log_partition(ref: Discrete, beta: float) -> float:

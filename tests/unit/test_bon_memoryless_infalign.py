@@ -178,3 +178,27 @@ def test_infalign_errors():
         mk.bon.calibrated_policy(mk.bon.identity_transform(), kl=-1.0)
     with pytest.raises(ValueError, match="`reference_rewards` must not be empty"):
         mk.bon.empirical_calibrated_reward([], [1.0])
+
+
+def test_inference_time_win_rate_matches_enumeration():
+    ref = mk.bon.Discrete([0.3, 0.3, 0.4], [0.0, 1.0, 2.0])
+    pol = mk.bon.tilted(ref, beta=1.0)
+    for mode, f in (("best", max), ("worst", min)):
+        want = 0.0
+        for a in itertools.product(range(3), repeat=2):
+            for b in itertools.product(range(3), repeat=2):
+                w = np.prod(pol.probs[list(a)]) * np.prod(ref.probs[list(b)])
+                ra, rb = f(ref.rewards[list(a)]), f(ref.rewards[list(b)])
+                want += w * ((ra > rb) + 0.5 * (ra == rb))
+        assert mk.bon.inference_time_win_rate(pol, ref, 2, mode=mode) == pytest.approx(want, abs=1e-14)
+    with pytest.raises(ValueError, match=r"`mode` must be one of \['best', 'worst'\]"):
+        mk.bon.inference_time_win_rate(pol, ref, 2, mode="median")
+
+
+def test_single_atom_reference():
+    ref = mk.bon.Discrete([1.0], [3.0])
+    assert mk.bon.best_of_n(ref, 10**9).probs.tolist() == [1.0]
+    assert mk.bon.kl(mk.bon.best_of_n(ref, 7), ref) == 0.0
+    assert mk.bon.win_rate(ref, ref) == 0.5
+    assert mk.bon.max_kl(ref) == 0.0
+    assert mk.bon.tilted(ref, beta=1.0).probs.tolist() == [1.0]
