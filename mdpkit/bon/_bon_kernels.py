@@ -11,6 +11,7 @@ import numpy as np
 from numba import njit
 
 _LOG_HALF = -0.6931471805599453
+_INV = np.array([1.0 / (k + 1) for k in range(10)])  # 1/(k+1) for the series below
 
 
 @njit(cache=True, inline="always")
@@ -86,9 +87,11 @@ def max_law_from_probs(p, log_p, n_float, log_n, out):
             # eight terms reach (Nx)^9 / 10! < 1e-24: one transcendental instead of four
             t = 1.0
             z = 0.0
-            for k in range(1, 9):
-                t *= -(n_float - k) * x / (k + 1)
+            for k in range(1, 9):  # multiplications only; stop once terms are below rounding
+                t *= -(n_float - k) * x * _INV[k]
                 z += t
+                if abs(t) < 1e-18:
+                    break
             # log1p(z) by its series: |z| < 0.005, so z^8/8 < 5e-20
             l1p = z * (1.0 - z * (0.5 - z * (1.0 / 3.0 - z * (0.25 - z * (0.2 - z * (
                 1.0 / 6.0 - z * (1.0 / 7.0)))))))
@@ -235,14 +238,25 @@ def kl_from_logs(p, log_p, log_q):
 
 
 @njit(cache=True)
-def spread_level_law(level_log_q, level_of_atom, log_p, level_log_p, out):
-    """out[y] = log q(level) + log p(y) - log p(level): level mass split like p."""
-    for i in range(log_p.shape[0]):
-        if log_p[i] == -np.inf:
-            out[i] = -np.inf
+def spread_sorted(level_log_q, level_sorted, log_p_sorted, level_log_p, order, out):
+    """out[order[j]] = log q(level) + log p - log p(level), walking atoms in sorted order.
+
+    The level mass is split like p. Reads are sequential; only the write to
+    ``out[order[j]]`` is scattered (a random gather was ~5x slower on 1e6 atoms).
+    """
+    for j in range(order.shape[0]):
+        if log_p_sorted[j] == -np.inf:
+            out[order[j]] = -np.inf
         else:
-            j = level_of_atom[i]
-            out[i] = level_log_q[j] + log_p[i] - level_log_p[j]
+            lv = level_sorted[j]
+            out[order[j]] = level_log_q[lv] + log_p_sorted[j] - level_log_p[lv]
+
+
+@njit(cache=True)
+def scatter(values, order, out):
+    """out[order[j]] = values[j]."""
+    for j in range(order.shape[0]):
+        out[order[j]] = values[j]
 
 
 @njit(cache=True)

@@ -93,8 +93,8 @@ def soft_best_of_n(ref: Discrete, n: int, temperature: float) -> Discrete:
     lq_level = math.log(n) + lp + log_w + out
     lq_level -= np.logaddexp.reduce(lq_level[support])  # trapezoid mass defect ~1e-16
     lq = np.empty(ref.n_atoms)
-    _k.spread_level_law(np.ascontiguousarray(lq_level), ref._atoms.level_of_atom,
-                        ref.log_probs, llp, lq)
+    _k.spread_sorted(np.ascontiguousarray(lq_level), ref._atoms.level_sorted,
+                     ref._sorted_arrays()[1], llp, ref._atoms.order, lq)
     return Discrete._new(lq, ref._atoms)
 
 

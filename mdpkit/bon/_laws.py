@@ -36,8 +36,8 @@ _SIMPLEX_ATOL = 1e-9
 class _Atoms:
     """Sorted structure of the reward atoms, shared by every law over them."""
 
-    __slots__ = ("rewards", "order", "level_starts", "level_of_atom", "level_rewards",
-                 "_worst_order")
+    __slots__ = ("rewards", "order", "level_starts", "level_of_atom", "level_sorted",
+                 "level_rewards", "_worst_order")
 
     def __init__(self, rewards: FloatArray):
         K = rewards.shape[0]
@@ -55,9 +55,11 @@ class _Atoms:
         self.order = order
         self.level_starts = level_starts
         self.level_of_atom = level_of_atom
+        self.level_sorted = level_sorted
         self.level_rewards = r_sorted[level_starts]
         self._worst_order: IntArray | None = None
-        for a in (self.order, self.level_starts, self.level_of_atom, self.level_rewards):
+        for a in (self.order, self.level_starts, self.level_of_atom, self.level_sorted,
+                  self.level_rewards):
             a.setflags(write=False)
 
     @property
@@ -100,7 +102,7 @@ class Discrete:
     (3, 2, [0.5, 0.5])
     """
 
-    __slots__ = ("_probs", "_log_probs", "_atoms", "_linear_ok", "_levels")
+    __slots__ = ("_probs", "_log_probs", "_atoms", "_linear_ok", "_levels", "_sorted")
 
     def __init__(self, probs: npt.ArrayLike, rewards: npt.ArrayLike):
         p = as_float_array("probs", probs, ndim=1)
@@ -159,6 +161,7 @@ class Discrete:
             linear_ok = not bool(np.any((p == 0) & (lp > -np.inf)))
         object.__setattr__(self, "_linear_ok", bool(linear_ok))
         object.__setattr__(self, "_levels", None)
+        object.__setattr__(self, "_sorted", None)
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"`Discrete` is immutable; cannot set {name!r}.")
@@ -172,16 +175,24 @@ class Discrete:
     level_rewards = property(lambda self: self._atoms.level_rewards,
                              doc="Distinct rewards, increasing.")
 
+    def _sorted_arrays(self) -> tuple[FloatArray, FloatArray]:
+        """probs and log_probs in ascending reward order (cached: one gather per law)."""
+        if self._sorted is None:
+            o = self._atoms.order
+            object.__setattr__(self, "_sorted", (self._probs[o], self._log_probs[o]))
+        return self._sorted
+
     def _level_arrays(self) -> tuple[FloatArray, FloatArray]:
         if self._levels is None:
             a = self._atoms
+            ps, lps = self._sorted_arrays()
             if self._linear_ok:
-                lpr = np.add.reduceat(self._probs[a.order], a.level_starts)
+                lpr = np.add.reduceat(ps, a.level_starts)
                 with np.errstate(divide="ignore"):
                     llp = np.log(lpr)
             else:
                 llp = np.empty(a.level_starts.shape[0])
-                _k.segment_logsumexp(self._log_probs[a.order], a.level_starts, llp)
+                _k.segment_logsumexp(lps, a.level_starts, llp)
                 lpr = np.exp(llp)
             object.__setattr__(self, "_levels", (_readonly(lpr), _readonly(llp)))
         return self._levels
@@ -367,9 +378,18 @@ def _order_stat(ref: Discrete, n_float: float, log_n: float, ties: str, kind: st
             _k.max_law_from_log_probs(u_lp, log_n, out)
         out = np.ascontiguousarray(out[::step])
         lq = np.empty(ref.n_atoms)
-        _k.spread_level_law(out, a.level_of_atom, ref.log_probs, llp, lq)
+        _k.spread_sorted(out, a.level_sorted, ref._sorted_arrays()[1], llp, a.order, lq)
+    elif kind == "max":
+        ps, lps = ref._sorted_arrays()
+        out = np.empty(ps.shape[0])
+        if ref._linear_ok:
+            _k.max_law_from_probs(ps, lps, n_float, log_n, out)
+        else:
+            _k.max_law_from_log_probs(lps, log_n, out)
+        lq = np.empty_like(out)
+        _k.scatter(out, a.order, lq)
     else:
-        order = a.order if kind == "max" else a.worst_order
+        order = a.worst_order
         lp_u = ref.log_probs[order]
         out = np.empty(order.shape[0])
         if ref._linear_ok:
@@ -377,7 +397,7 @@ def _order_stat(ref: Discrete, n_float: float, log_n: float, ties: str, kind: st
         else:
             _k.max_law_from_log_probs(lp_u, log_n, out)
         lq = np.empty_like(out)
-        lq[order] = out
+        _k.scatter(out, order, lq)
     return Discrete._new(lq, a)
 
 
