@@ -146,7 +146,9 @@ class GaussianBandit(_Stochastic):
     def __init__(self, means: npt.ArrayLike, sigma: float | npt.ArrayLike = 1.0):
         a = _check_arms("means", means)
         s = as_float_array("sigma", sigma, ndim=(0, 1))
-        if s.ndim == 1 and s.shape != a.shape:
+        if np.ndim(sigma) == 0:
+            s = np.full(a.shape, s.ravel()[0])
+        if s.shape != a.shape:
             raise ValueError(f"`sigma` must be a scalar or have shape {a.shape}; got {s.shape}.")
         s = np.broadcast_to(s, a.shape).copy()
         if np.any(s <= 0):
