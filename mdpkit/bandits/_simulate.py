@@ -238,7 +238,7 @@ def simulate(
     >>> import mdpkit as mk
     >>> env = mk.bandits.BernoulliBandit([0.9, 0.5])
     >>> runs = mk.bandits.simulate(env, mk.bandits.UCB1(), horizon=1000, n_runs=4, rng=0)
-    >>> runs.regret.shape[0], runs.checkpoints[-1], int(runs.pulls.sum())
+    >>> runs.regret.shape[0], int(runs.checkpoints[-1]), int(runs.pulls.sum())
     (4, 1000, 4000)
     >>> bool(runs.mean_regret[-1] < mk.theory.ucb1_regret_bound(env.gaps, 1000))
     True
