@@ -51,7 +51,14 @@ from ._envs import (
     LinearBandit,
     MatrixGame,
 )
-from ._simulate import BanditRun, SelfPlayRun, make_checkpoints, run_seeds, self_play, simulate
+from ._simulate import (
+    BanditRun,
+    SelfPlayRun,
+    make_checkpoints,
+    run_seeds,
+    self_play,
+    simulate,
+)
 
 __all__ = [
     "EXP3",

@@ -17,6 +17,8 @@ Outputs are written at the checkpoints ``ck`` (numbers of pulls, increasing), so
 is proportional to the number of checkpoints, not to the horizon.
 """
 
+# ruff: noqa: NPY002  (Numba compiles only the legacy np.random API; its stream is the
+#                      documented, reproducible one)
 from __future__ import annotations
 
 import numpy as np

@@ -13,7 +13,16 @@ import numpy.typing as npt
 
 from .. import theory
 from .._typing import FloatArray, RNGLike
-from ._algorithms import EXP3, KLUCB, MOSS, UCB1, Hedge, RegretMatching, SuccessiveElimination, ThompsonSampling
+from ._algorithms import (
+    EXP3,
+    KLUCB,
+    MOSS,
+    UCB1,
+    Hedge,
+    RegretMatching,
+    SuccessiveElimination,
+    ThompsonSampling,
+)
 from ._envs import AdversarialBandit, BernoulliBandit, BetaBandit, GaussianBandit
 from ._simulate import BanditRun, _root, simulate
 

@@ -57,9 +57,10 @@ def check_ucb1_bound(ctx: CheckContext) -> None:
         from mdpkit import plotting
 
         fig, ax = plotting.subplots()
-        t = run.checkpoints
+        keep = run.checkpoints >= env.n_arms  # after the initial round robin
+        t, m, se, bound = run.checkpoints[keep], m[keep], se[keep], bound[keep]
         ax.plot(t, m, label="UCB1 mean regret")
-        ax.fill_between(t, np.maximum(m - 3 * se, 1e-9), m + 3 * se, alpha=0.25, lw=0)
+        ax.fill_between(t, m - 3 * se, m + 3 * se, alpha=0.25, lw=0)
         ax.plot(t, bound, "k--", label="Auer et al. (2002) bound")
         ax.plot(t, theory.lai_robbins_constant(env) * np.log(np.maximum(t, 1)), ":", color="gray",
                 label="Lai-Robbins C ln t")

@@ -5,23 +5,22 @@ consume ``np.random.RandomState(seed)`` in the documented order; Numba's ``np.ra
 reproduces that stream, so the pull sequences must be identical. The kernels are also
 checked against their own ``.py_func``.
 """
+# ruff: noqa: NPY002  (jitted code uses NumPy's legacy stream, as Numba does)
 
 import math
 
 import numpy as np
 import pytest
-
-from numba import njit
-
-import mdpkit.bandits as B
-from mdpkit.bandits import _bandit_kernels as kr
-
 from bandit_reference import (
     Env,
     run_index_reference,
     run_linear_reference,
     run_weights_reference,
 )
+from numba import njit
+
+import mdpkit.bandits as B
+from mdpkit.bandits import _bandit_kernels as kr
 
 MEANS = [0.7, 0.5, 0.35, 0.2]  # distinct gaps: the pulled arm is read off the regret
 H = 250

@@ -1,4 +1,5 @@
 """Bandit front end: API shapes, seeding, threads, checkpoints, user policies, errors."""
+# ruff: noqa: NPY002  (jitted code uses NumPy's legacy stream, as Numba does)
 
 import numba
 import numpy as np
