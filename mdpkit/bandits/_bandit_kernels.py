@@ -69,8 +69,42 @@ def log_gamma_variate(k):
 
 
 @njit(cache=True)
+def beta_cheng(a, b):
+    """Beta(a, b) for min(a, b) > 1 by Cheng's (1978) algorithm BB: two uniforms per trial.
+
+    R. C. H. Cheng, "Generating beta variates with nonintegral shape parameters",
+    Comm. ACM 21 (1978), 317-322.
+    """
+    a0 = min(a, b)
+    b0 = max(a, b)
+    alpha = a0 + b0
+    beta = np.sqrt((alpha - 2.0) / (2.0 * a0 * b0 - alpha))
+    gamma = a0 + 1.0 / beta
+    while True:
+        u1 = np.random.random()
+        u2 = np.random.random()
+        if u1 <= 0.0 or u1 >= 1.0:
+            continue
+        v = beta * np.log(u1 / (1.0 - u1))
+        w = a0 * np.exp(v)
+        z = u1 * u1 * u2
+        r = gamma * v - 1.3862943611198906  # log 4
+        t = a0 + r - w
+        if t + 2.6094379124341003 >= 5.0 * z:  # 1 + log 5
+            break
+        lz = np.log(z)
+        if t > lz:
+            break
+        if r + alpha * np.log(alpha / (b0 + w)) >= lz:
+            break
+    return w / (b0 + w) if a == a0 else b0 / (b0 + w)
+
+
+@njit(cache=True)
 def beta_variate(a, b):
-    """Beta(a, b) = G_a / (G_a + G_b); in log space when a shape is < 1 (no underflow, no 0/0)."""
+    """Beta(a, b): Cheng's BB when min(a, b) > 1, else G_a / (G_a + G_b) (log space below 1)."""
+    if a > 1.0 and b > 1.0:
+        return beta_cheng(a, b)
     if a >= 1.0 and b >= 1.0:
         da, va = _marsaglia_tsang(a)
         db, vb = _marsaglia_tsang(b)
@@ -167,10 +201,54 @@ def klucb_bernoulli_index(p, d, q_low):
 
 # ---------------------------------------------------------------- index family
 @njit(cache=True)
+def run_ucb1_bernoulli(c, means, gaps, horizon, ck, regret_out, reward_out, pulls_out):
+    """UCB1 on Bernoulli arms: the ``run_index`` loop without its generality (same stream).
+
+    Called by ``run_index`` after seeding; the result is identical to the general path.
+    """
+    K = gaps.size
+    n = np.zeros(K)
+    s = np.zeros(K)
+    mean = np.zeros(K)
+    isq = np.zeros(K)
+    cum_gap = 0.0
+    cum_rew = 0.0
+    j = 0
+    nxt = ck[0]
+    for t in range(horizon):
+        a = t
+        if t >= K:
+            ct = np.sqrt(c * np.log(t))
+            best = -np.inf
+            for k in range(K):
+                v = mean[k] + ct * isq[k]
+                if v > best:
+                    best = v
+                    a = k
+        x = 1.0 if np.random.random() < means[a] else 0.0
+        n[a] += 1.0
+        s[a] += x
+        mean[a] = s[a] / n[a]
+        isq[a] = 1.0 / np.sqrt(n[a])
+        cum_gap += gaps[a]
+        cum_rew += x
+        if t + 1 == nxt:
+            regret_out[j] = cum_gap
+            reward_out[j] = cum_rew
+            j += 1
+            nxt = ck[j] if j < ck.size else -1
+    for k in range(K):
+        pulls_out[k] = n[k]
+
+
+@njit(cache=True)
 def run_index(code, prm, env_kind, p1, p2, table, gaps, best_ck, horizon, ck, seed,
               regret_out, reward_out, pulls_out):
     """One run of an index/sampling policy (UCB1, UCB-V, KL-UCB, MOSS, SE, ETC, eps-greedy, TS)."""
     np.random.seed(seed)
+    if code == UCB1 and env_kind == ENV_BERNOULLI:
+        run_ucb1_bernoulli(prm[0], p1, gaps, horizon, ck, regret_out, reward_out, pulls_out)
+        return
     K = gaps.size
     n = np.zeros(K)
     s = np.zeros(K)

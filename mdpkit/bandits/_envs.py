@@ -175,8 +175,9 @@ class BetaBandit(_Stochastic):
     r"""Bounded stochastic bandit with :math:`X_a \sim \mathrm{Beta}(\alpha_a, \beta_a)` on [0, 1].
 
     The mean of arm ``a`` is :math:`\alpha_a / (\alpha_a + \beta_a)`. Beta variates are
-    drawn as :math:`G_\alpha / (G_\alpha + G_\beta)` from Marsaglia--Tsang gamma variates,
-    so the random stream is reproducible outside the compiled kernels.
+    drawn by Cheng's algorithm BB when both shapes exceed 1, otherwise as
+    :math:`G_\alpha / (G_\alpha + G_\beta)` from Marsaglia--Tsang gamma variates; both use
+    only ``np.random.random``/``standard_normal``, so the stream is reproducible in Python.
 
     Parameters
     ----------

@@ -40,8 +40,31 @@ def log_gamma(rs, k):
     return g + math.log(rs.random_sample()) / k
 
 
+def beta_cheng(rs, a, b):
+    """Cheng (1978), algorithm BB, for min(a, b) > 1."""
+    a0, b0 = min(a, b), max(a, b)
+    alpha = a0 + b0
+    beta = math.sqrt((alpha - 2) / (2 * a0 * b0 - alpha))
+    gamma = a0 + 1 / beta
+    while True:
+        u1 = rs.random_sample()
+        u2 = rs.random_sample()
+        if not 0 < u1 < 1:
+            continue
+        v = beta * math.log(u1 / (1 - u1))
+        w = a0 * math.exp(v)
+        z = u1 * u1 * u2
+        r = gamma * v - math.log(4)
+        s = a0 + r - w
+        if s + 1 + math.log(5) >= 5 * z or s > math.log(z) \
+                or r + alpha * math.log(alpha / (b0 + w)) >= math.log(z):
+            return w / (b0 + w) if a == a0 else b0 / (b0 + w)
+
+
 def beta_draw(rs, a, b):
-    """G_a / (G_a + G_b)."""
+    """Cheng's BB for min(a, b) > 1, else G_a / (G_a + G_b)."""
+    if a > 1 and b > 1:
+        return beta_cheng(rs, a, b)
     if a >= 1 and b >= 1:
         ga = gamma_mt(rs, a)
         gb = gamma_mt(rs, b)

@@ -38,6 +38,7 @@ def rewards_of(run):
 INDEX_CASES = [
     ("ucb1", B.UCB1(), [2.0], "bernoulli"),
     ("ucb1", B.UCB1(c=0.5), [0.5], "bernoulli"),
+    ("ucb1", B.UCB1(), [2.0], "gaussian"),  # the general path (Bernoulli has a fast path)
     ("ucbv", B.UCBV(), [1.2, 1.0, 1.0], "beta"),
     ("klucb", B.KLUCB(), [0.0], "bernoulli"),
     ("klucb", B.KLUCB(c=3.0), [3.0], "beta"),
@@ -171,6 +172,7 @@ def _index_args(code, prm, env, h, ck):
 
 
 @pytest.mark.parametrize("code,prm", [(kr.UCB1, [2.0]), (kr.KLUCB_BERNOULLI, [0.0]),
+                                      (kr.UCBV, [1.2, 1.0, 1.0]), (kr.MOSS, [0.0]),
                                       (kr.TS_BETA, [1.0, 1.0]), (kr.SUCCESSIVE_ELIMINATION, [0.0])])
 def test_run_index_equals_py_func(code, prm, pure_python):
     env = B.BetaBandit([2.0, 1.0, 3.0], [1.0, 1.0, 2.0])
@@ -237,7 +239,7 @@ def _beta_seeded(seed, a, b):
 
 
 def test_beta_variate_equals_py_func(pure_python):
-    cases = [(2.0, 3.0), (0.3, 5.0), (1.0, 0.2)]
+    cases = [(2.0, 3.0), (0.3, 5.0), (1.0, 0.2), (1.0, 3.0), (7.0, 2.5)]
     compiled = [_beta_seeded(4, a, b) for a, b in cases]
     py = pure_python()
     for (a, b), c in zip(cases, compiled):
@@ -249,7 +251,8 @@ def test_beta_variate_distribution():
     """Kolmogorov-Smirnov against scipy's Beta law, including shapes below 1."""
     from scipy import stats
 
-    for a, b in [(2.0, 3.0), (0.3, 5.0), (50.0, 0.7)]:
+    for a, b in [(2.0, 3.0), (0.3, 5.0), (50.0, 0.7), (1.0, 4.0), (1.5, 1.2), (400.0, 30.0),
+                 (3.0, 1.0)]:
         draws = _beta_many(7, a, b, 4000)
         assert stats.kstest(draws, stats.beta(a, b).cdf).pvalue > 1e-3
 
