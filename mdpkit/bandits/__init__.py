@@ -18,7 +18,7 @@ Algorithms: :class:`ExploreThenCommit`, :class:`EpsilonGreedy`,
 :class:`LinearThompsonSampling`; user policies :class:`IndexPolicy` and :class:`StepPolicy`.
 
 Simulation: :func:`simulate` -> :class:`BanditRun`; :func:`self_play` -> :class:`SelfPlayRun`;
-:func:`compare` -> :class:`Comparison` (table, optional figure with bound overlays).
+:func:`compare` -> :class:`BanditComparison` (table, optional figure with bound overlays).
 """
 
 from ._algorithms import (
@@ -40,7 +40,7 @@ from ._algorithms import (
     SuccessiveElimination,
     ThompsonSampling,
 )
-from ._compare import Comparison, compare
+from ._compare import BanditComparison, compare
 from ._custom import IndexPolicy, StepPolicy
 from ._envs import (
     AdversarialBandit,
@@ -68,10 +68,10 @@ __all__ = [
     "UCB1",
     "UCBV",
     "AdversarialBandit",
+    "BanditComparison",
     "BanditRun",
     "BernoulliBandit",
     "BetaBandit",
-    "Comparison",
     "DecayingEpsilonGreedy",
     "EpsilonGreedy",
     "ExploreThenCommit",

@@ -143,17 +143,6 @@ def sample_categorical(p, u):
 
 # ---------------------------------------------------------------- KL-UCB index
 @njit(cache=True)
-def bernoulli_kl(p, q):
-    """kl(p, q) = p log(p/q) + (1-p) log((1-p)/(1-q)) with 0 log 0 = 0, for q in (0, 1)."""
-    out = 0.0
-    if p > 0.0:
-        out += p * np.log(p / q)
-    if p < 1.0:
-        out += (1.0 - p) * np.log((1.0 - p) / (1.0 - q))
-    return out
-
-
-@njit(cache=True)
 def klucb_bernoulli_index(p, d, q_low):
     """max{q in [p, 1] : kl(p, q) <= d}, by Newton's method in y = -log(1 - q), to 1e-12 in y.
 

@@ -28,7 +28,7 @@ from ._simulate import BanditRun, _root, simulate
 
 
 @dataclass(frozen=True)
-class Comparison:
+class BanditComparison:
     """Output of :func:`compare`.
 
     Attributes
@@ -102,7 +102,7 @@ def compare(
     rng: RNGLike = 0,
     checkpoints: str | int | npt.ArrayLike = "log",
     out: str | Path | None = None,
-) -> Comparison:
+) -> BanditComparison:
     r"""Simulate every algorithm on ``env`` and compare mean regret with its theoretical bound.
 
     Overlays (where they apply): the UCB1 bound of Auer et al. (2002) as a curve; the
@@ -125,7 +125,7 @@ def compare(
 
     Returns
     -------
-    Comparison
+    BanditComparison
 
     Examples
     --------
@@ -167,7 +167,7 @@ def compare(
     fig_path = None
     if out is not None:
         fig_path = _draw(runs, bounds, Path(out))
-    return Comparison(runs=runs, rows=rows, bounds=bounds, figure=fig_path)
+    return BanditComparison(runs=runs, rows=rows, bounds=bounds, figure=fig_path)
 
 
 def _draw(runs: dict[str, BanditRun], bounds: dict[str, Any], out: Path) -> Path:

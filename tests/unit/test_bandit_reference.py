@@ -174,8 +174,9 @@ def _index_args(code, prm, env, h, ck):
 @pytest.mark.parametrize("code,prm", [(kr.UCB1, [2.0]), (kr.KLUCB_BERNOULLI, [0.0]),
                                       (kr.UCBV, [1.2, 1.0, 1.0]), (kr.MOSS, [0.0]),
                                       (kr.TS_BETA, [1.0, 1.0]), (kr.SUCCESSIVE_ELIMINATION, [0.0])])
-def test_run_index_equals_py_func(code, prm, pure_python):
-    env = B.BetaBandit([2.0, 1.0, 3.0], [1.0, 1.0, 2.0])
+@pytest.mark.parametrize("bernoulli", [False, True])
+def test_run_index_equals_py_func(code, prm, bernoulli, pure_python):
+    env = B.BernoulliBandit([0.6, 0.5, 0.55]) if bernoulli else B.BetaBandit([2.0, 1.0, 3.0], [1.0, 1.0, 2.0])
     ck = np.array([1, 5, 50, 80], dtype=np.int64)
     outs = []
     for fn in (RUN_INDEX, "py"):
@@ -185,6 +186,17 @@ def test_run_index_equals_py_func(code, prm, pure_python):
         outs.append((reg, rew, pulls))
     for a, b in zip(*outs):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_klucb_index_equals_py_func_and_solves_the_kl_equation():
+    from mdpkit.theory import bernoulli_kl
+
+    for p, d, hint in [(0.0, 0.3, -1.0), (0.4, 0.05, -1.0), (0.4, 0.05, 0.5), (0.97, 2.0, 0.99),
+                       (0.5, 1e-9, -1.0), (0.999, 40.0, -1.0)]:
+        q = kr.klucb_bernoulli_index(p, d, hint)
+        assert q == pytest.approx(kr.klucb_bernoulli_index.py_func(p, d, hint), abs=1e-15)
+        if q < 1.0:
+            assert float(bernoulli_kl(p, q)) == pytest.approx(d, rel=1e-9, abs=1e-12)
 
 
 RUN_INDEX = kr.run_index
