@@ -35,6 +35,8 @@ from ._envs import (
 )
 
 _STOCHASTIC = (BernoulliBandit, GaussianBandit, BetaBandit)
+#: Simulations with fewer pulls in total (horizon * n_runs) run serially.
+SERIAL_MAX_PULLS = 200_000
 _ACTION_CODES = {"fixed": kr.ACTIONS_FIXED, "sphere": kr.ACTIONS_SPHERE,
                  "gaussian": kr.ACTIONS_GAUSSIAN}
 
@@ -266,6 +268,7 @@ def simulate(
         args = (kernel_code(algorithm), prm, np.array(env.theta), np.array(X),
                 _ACTION_CODES[env.action_set], env.sigma, horizon, ck, seeds, regret, reward, pulls)
         kernel: Any = kr.simulate_linear
+        run_one: Any = kr.run_linear
     else:
         if isinstance(env, LinearBandit):
             raise TypeError(f"`algorithm` {algorithm.name} is not a linear-bandit algorithm; "
@@ -276,6 +279,7 @@ def simulate(
             args = (select, update, s0, algorithm.params, *env_args, horizon, ck, seeds,
                     regret, reward, pulls)
             kernel = kr.simulate_user
+            run_one = None
         else:
             prm = algorithm._kernel_params(env, horizon)
             if isinstance(algorithm, (Hedge, RegretMatching)) and isinstance(env, AdversarialBandit) \
@@ -288,13 +292,22 @@ def simulate(
                 args = (kernel_code(algorithm), prm, log_ref, *env_args, horizon, ck, seeds,
                         regret, reward, pulls)
                 kernel = kr.simulate_weights
+                run_one = kr.run_weights
             else:
                 args = (kernel_code(algorithm), prm, *env_args, horizon, ck, seeds, regret,
                         reward, pulls)
                 kernel = kr.simulate_index
+                run_one = kr.run_index
     with _threads(n_threads):
         t0 = time.perf_counter()
-        kernel(*args)
+        if run_one is not None and (n_runs == 1 or horizon * n_runs < SERIAL_MAX_PULLS):
+            # Small problems run serially: a parallel region costs milliseconds on a busy
+            # machine (DESIGN.md, section 4). Same per-run seeds, hence the same result.
+            common, outs = args[:-4], args[-3:]
+            for r in range(n_runs):
+                run_one(*common, seeds[r], outs[0][r], outs[1][r], outs[2][r])
+        else:
+            kernel(*args)
         dt = time.perf_counter() - t0
     if family == "user" and np.any(pulls[:, 0] < 0):
         raise ValueError(f"`algorithm` {algorithm.name}: `select` returned an arm outside [0, {K - 1}].")
@@ -412,9 +425,13 @@ def self_play(
 
     out = [np.zeros((n_runs, ck.size)) for _ in range(3)]
     xb, yb = np.zeros((n_runs, m)), np.zeros((n_runs, n))
-    kr.simulate_game(np.array(game.payoff), _GAME_PLAYERS[type(row)], _GAME_PLAYERS[type(col)],
-                     eta(row, m), eta(col, n), feedback == "sampled", horizon, ck, seeds,
-                     out[0], out[1], out[2], xb, yb)
+    args = (np.array(game.payoff), _GAME_PLAYERS[type(row)], _GAME_PLAYERS[type(col)],
+            eta(row, m), eta(col, n), feedback == "sampled", horizon, ck)
+    if n_runs == 1 or horizon * n_runs < SERIAL_MAX_PULLS:
+        for r in range(n_runs):
+            kr.run_game(*args, seeds[r], out[0][r], out[1][r], out[2][r], xb[r], yb[r])
+    else:
+        kr.simulate_game(*args, seeds, out[0], out[1], out[2], xb, yb)
     return SelfPlayRun(regret_row=out[0], regret_col=out[1], nash_gap=out[2], x_bar=xb, y_bar=yb,
                        checkpoints=ck, horizon=horizon, n_runs=n_runs, seeds=seeds,
                        feedback=feedback)

@@ -44,7 +44,10 @@ def test_same_seed_same_result_and_run_prefix():
 
 
 @pytest.mark.parametrize("algo", [B.ThompsonSampling(), B.EXP3(), B.LinUCB()])
-def test_results_do_not_depend_on_thread_count(algo):
+def test_results_do_not_depend_on_thread_count(algo, monkeypatch):
+    from mdpkit.bandits import _simulate
+
+    monkeypatch.setattr(_simulate, "SERIAL_MAX_PULLS", 0)  # force the prange kernels
     if numba.config.NUMBA_NUM_THREADS < 2:
         pytest.skip("needs 2 Numba threads")
     env = ENV if not isinstance(algo, B.LinUCB) else B.LinearBandit(
@@ -61,6 +64,20 @@ def test_results_do_not_depend_on_thread_count(algo):
     np.testing.assert_array_equal(one.pulls, two.pulls)
     three = B.simulate(env, algo, horizon=3000, n_runs=7, rng=3, n_threads=1)
     np.testing.assert_array_equal(one.regret, three.regret)
+    monkeypatch.setattr(_simulate, "SERIAL_MAX_PULLS", 10**9)  # the serial path agrees
+    serial = B.simulate(env, algo, horizon=3000, n_runs=7, rng=3)
+    np.testing.assert_array_equal(one.regret, serial.regret)
+
+
+def test_self_play_serial_and_parallel_agree(monkeypatch):
+    from mdpkit.bandits import _simulate
+
+    game = B.MatrixGame([[0.0, 1.0, 0.4], [0.8, 0.1, 0.5]])
+    a = B.self_play(game, horizon=500, n_runs=4, rng=1, feedback="sampled")
+    monkeypatch.setattr(_simulate, "SERIAL_MAX_PULLS", 0)
+    b = B.self_play(game, horizon=500, n_runs=4, rng=1, feedback="sampled")
+    np.testing.assert_array_equal(a.nash_gap, b.nash_gap)
+    np.testing.assert_array_equal(a.x_bar, b.x_bar)
 
 
 def test_run_seeds_come_from_seed_sequence_spawn():
