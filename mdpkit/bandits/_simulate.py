@@ -252,6 +252,10 @@ def simulate(
     ck = make_checkpoints(horizon, checkpoints)
     if isinstance(env, MatrixGame):
         raise TypeError("`env` is a MatrixGame; use `mdpkit.bandits.self_play` for games.")
+    if not isinstance(env, (*_STOCHASTIC, AdversarialBandit, LinearBandit)):
+        raise TypeError("`env` must be a BernoulliBandit, GaussianBandit, BetaBandit, "
+                        "AdversarialBandit, FullInformation or LinearBandit; got "
+                        f"{type(env).__name__}.")
     family = getattr(algorithm, "family", None)
     if not isinstance(algorithm, (_Algorithm, IndexPolicy, StepPolicy)):
         raise TypeError(f"`algorithm` must be a bandit algorithm object such as UCB1(); got "

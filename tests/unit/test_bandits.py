@@ -277,6 +277,8 @@ def test_bad_types():
         B.ThompsonSampling(prior=1.0)
     with pytest.raises(TypeError, match="`algorithm` must be a bandit algorithm"):
         B.simulate(ENV, "UCB1", horizon=10)
+    with pytest.raises(TypeError, match="`env` must be a BernoulliBandit"):
+        B.simulate([0.5, 0.4], B.UCB1(), horizon=10)
     with pytest.raises(TypeError, match="`rng`"):
         B.simulate(ENV, B.UCB1(), horizon=10, rng="zero")
 
