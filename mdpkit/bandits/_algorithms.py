@@ -225,7 +225,7 @@ class MOSS(_Algorithm):
 
 @dataclass(frozen=True)
 class SuccessiveElimination(_Algorithm):
-    r"""Successive Elimination (Slivkins 2019, Algorithm 1.3) with radius :math:`\sqrt{2\ln T/n_a}`.
+    r"""Successive Elimination (Slivkins 2019, Sec. 1.3) with radius :math:`\sqrt{2\ln T/n_a}`.
 
     Active arms are played in round-robin phases; after each phase every arm ``a`` with
     :math:`\mathrm{UCB}(a) < \max_b \mathrm{LCB}(b)` is deactivated. Regret bound:
@@ -249,7 +249,7 @@ class ExploreThenCommit(_Algorithm):
     r"""Explore-then-commit: ``m`` round-robin pulls of each arm, then the best empirical arm forever.
 
     With :math:`m \asymp (T/K)^{2/3} (\ln T)^{1/3}`, :math:`\mathbb E R_T = O(T^{2/3}(K\ln T)^{1/3})`
-    (Slivkins 2019, Theorem 1.5).
+    (Slivkins 2019, Sec. 1.2).
 
     Parameters
     ----------
@@ -301,7 +301,7 @@ class EpsilonGreedy(_Algorithm):
 
 @dataclass(frozen=True)
 class DecayingEpsilonGreedy(_Algorithm):
-    r"""Epsilon-greedy with :math:`\varepsilon_t = \min(1, c\,(K \ln t / t)^{1/3})` (Slivkins 2019, Theorem 1.6).
+    r"""Epsilon-greedy with :math:`\varepsilon_t = \min(1, c\,(K \ln t / t)^{1/3})` (Slivkins 2019, Sec. 1.2).
 
     Gives :math:`\mathbb E R_t = O(t^{2/3} (K \ln t)^{1/3})` at every round ``t``.
 
