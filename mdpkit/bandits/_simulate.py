@@ -22,7 +22,13 @@ import numpy.typing as npt
 from .._typing import FloatArray, IntArray, RNGLike
 from .._validation import as_generator, check_int
 from . import _bandit_kernels as kr
-from ._algorithms import Hedge, RegretMatching, _Algorithm, kernel_code
+from ._algorithms import (
+    Hedge,
+    RegretMatching,
+    SoftmaxPolicyGradient,
+    _Algorithm,
+    kernel_code,
+)
 from ._custom import IndexPolicy, StepPolicy
 from ._envs import (
     ENV_TABLE,
@@ -158,7 +164,8 @@ def _threads(n_threads: int | None):
     if n_threads is None:
         yield
         return
-    n = check_int("n_threads", n_threads, lo=1, hi=numba.config.NUMBA_NUM_THREADS)
+    n = check_int("n_threads", n_threads, lo=1,
+                  hi=numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
     old = numba.get_num_threads()
     numba.set_num_threads(n)
     try:
@@ -256,52 +263,49 @@ def simulate(
         raise TypeError("`env` must be a BernoulliBandit, GaussianBandit, BetaBandit, "
                         "AdversarialBandit, FullInformation or LinearBandit; got "
                         f"{type(env).__name__}.")
-    family = getattr(algorithm, "family", None)
     if not isinstance(algorithm, (_Algorithm, IndexPolicy, StepPolicy)):
         raise TypeError(f"`algorithm` must be a bandit algorithm object such as UCB1(); got "
                         f"{type(algorithm).__name__}.")
+    family = algorithm.family
     K = env.n_arms
     regret = np.zeros((n_runs, ck.size))
     reward = np.zeros((n_runs, ck.size))
     pulls = np.zeros((n_runs, K))
-    if family == "linear":
+    kernel: Any
+    run_one: Any
+    if isinstance(env, LinearBandit) and family != "linear":
+        raise TypeError(f"`algorithm` {algorithm.name} is not a linear-bandit algorithm; "
+                        "use LinUCB, OFUL or LinearThompsonSampling with a LinearBandit.")
+    if isinstance(algorithm, (IndexPolicy, StepPolicy)):
+        select, update, s0 = algorithm._functions(K)
+        env_args = _env_arrays(env, horizon, ck, root)
+        args = (select, update, s0, algorithm.params, *env_args, horizon, ck, seeds,
+                regret, reward, pulls)
+        kernel, run_one = kr.simulate_user, None
+    elif family == "linear":
         if not isinstance(env, LinearBandit):
             raise TypeError(f"`env` must be a LinearBandit for {algorithm.name}; got {type(env).__name__}.")
         prm = algorithm._kernel_params(env, horizon)
         X = env.actions if env.actions is not None else np.zeros((K, env.dim))
         args = (kernel_code(algorithm), prm, np.array(env.theta), np.array(X),
                 _ACTION_CODES[env.action_set], env.sigma, horizon, ck, seeds, regret, reward, pulls)
-        kernel: Any = kr.simulate_linear
-        run_one: Any = kr.run_linear
+        kernel, run_one = kr.simulate_linear, kr.run_linear
     else:
-        if isinstance(env, LinearBandit):
-            raise TypeError(f"`algorithm` {algorithm.name} is not a linear-bandit algorithm; "
-                            "use LinUCB, OFUL or LinearThompsonSampling with a LinearBandit.")
-        if family == "user":
-            select, update, s0 = algorithm._functions(K)
-            env_args = _env_arrays(env, horizon, ck, root)
-            args = (select, update, s0, algorithm.params, *env_args, horizon, ck, seeds,
+        prm = algorithm._kernel_params(env, horizon)
+        if isinstance(algorithm, (Hedge, RegretMatching)) and isinstance(env, AdversarialBandit) \
+                and env.feedback != "full":
+            raise ValueError(f"`env` must give full information for {algorithm.name}; wrap the "
+                             "sequence as FullInformation(losses) (or use EXP3 for bandit feedback).")
+        env_args = _env_arrays(env, horizon, ck, root)
+        if family == "weights":
+            log_ref = algorithm._log_ref(K) if isinstance(algorithm, SoftmaxPolicyGradient) else np.zeros(K)
+            args = (kernel_code(algorithm), prm, log_ref, *env_args, horizon, ck, seeds,
                     regret, reward, pulls)
-            kernel = kr.simulate_user
-            run_one = None
+            kernel, run_one = kr.simulate_weights, kr.run_weights
         else:
-            prm = algorithm._kernel_params(env, horizon)
-            if isinstance(algorithm, (Hedge, RegretMatching)) and isinstance(env, AdversarialBandit) \
-                    and env.feedback != "full":
-                raise ValueError(f"`env` must give full information for {algorithm.name}; wrap the "
-                                 "sequence as FullInformation(losses) (or use EXP3 for bandit feedback).")
-            env_args = _env_arrays(env, horizon, ck, root)
-            if family == "weights":
-                log_ref = (algorithm._log_ref(K) if hasattr(algorithm, "_log_ref") else np.zeros(K))
-                args = (kernel_code(algorithm), prm, log_ref, *env_args, horizon, ck, seeds,
-                        regret, reward, pulls)
-                kernel = kr.simulate_weights
-                run_one = kr.run_weights
-            else:
-                args = (kernel_code(algorithm), prm, *env_args, horizon, ck, seeds, regret,
-                        reward, pulls)
-                kernel = kr.simulate_index
-                run_one = kr.run_index
+            args = (kernel_code(algorithm), prm, *env_args, horizon, ck, seeds, regret,
+                    reward, pulls)
+            kernel, run_one = kr.simulate_index, kr.run_index
     with _threads(n_threads):
         t0 = time.perf_counter()
         if run_one is not None and (n_runs == 1 or horizon * n_runs < SERIAL_MAX_PULLS):
