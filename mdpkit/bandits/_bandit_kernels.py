@@ -200,6 +200,7 @@ def run_ucb1_bernoulli(c, means, gaps, horizon, ck, regret_out, reward_out, pull
     s = np.zeros(K)
     mean = np.zeros(K)
     isq = np.zeros(K)
+    idx = np.zeros(K)
     cum_gap = 0.0
     cum_rew = 0.0
     j = 0
@@ -207,13 +208,16 @@ def run_ucb1_bernoulli(c, means, gaps, horizon, ck, regret_out, reward_out, pull
     for t in range(horizon):
         a = t
         if t >= K:
+            # two passes (max, then its first index): same argmax, fewer branch misses
             ct = np.sqrt(c * np.log(t))
             best = -np.inf
             for k in range(K):
-                v = mean[k] + ct * isq[k]
-                if v > best:
-                    best = v
+                idx[k] = mean[k] + ct * isq[k]
+                best = max(best, idx[k])
+            for k in range(K):
+                if idx[k] == best:
                     a = k
+                    break
         x = 1.0 if np.random.random() < means[a] else 0.0
         n[a] += 1.0
         s[a] += x
