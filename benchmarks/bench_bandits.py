@@ -25,6 +25,7 @@ import numba
 import numpy as np
 
 import mdpkit as mk
+from mdpkit.bandits._simulate import SERIAL_MAX_PULLS
 
 K = 10
 MEANS = 0.9 - 0.05 * np.arange(K)
@@ -32,7 +33,9 @@ MEANS = 0.9 - 0.05 * np.arange(K)
 
 def bench_mdpkit(algo, horizon, n_runs, n_threads):
     env = mk.bandits.BernoulliBandit(MEANS)
-    mk.bandits.simulate(env, algo, horizon=100, n_runs=2, rng=0)  # compile / load cache
+    # compile / load the cache of both the parallel and the serial (small problems) paths
+    mk.bandits.simulate(env, algo, horizon=1000, n_runs=SERIAL_MAX_PULLS // 1000 + 1, rng=0)
+    mk.bandits.simulate(env, algo, horizon=100, n_runs=2, rng=0)
     run = mk.bandits.simulate(env, algo, horizon=horizon, n_runs=n_runs, rng=1,
                               n_threads=n_threads)
     return run.pulls_per_second, float(run.mean_regret[-1])
