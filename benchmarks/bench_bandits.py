@@ -1,0 +1,147 @@
+"""Bandit simulator speed: mdpkit vs a NumPy loop vectorised over runs vs SMPyBandits.
+
+Instance (issue 5): Bernoulli K=10, means 0.9, 0.85, ..., 0.45, horizon T=10^5, 100 runs,
+UCB1 and Beta-Bernoulli Thompson sampling. All timings are taken in this process; the
+slow baselines run a shorter horizon and are compared through arm pulls per second (their
+cost per pull does not depend on t). Results go to ``benchmarks/results/bandits.json``.
+
+SMPyBandits (0.9.7) imports ``scipy.special.btdtri``, removed in SciPy 1.15; the benchmark
+installs a one-line alias to ``betaincinv`` (the same function) before importing it. It is
+only a benchmark baseline, never a dependency of mdpkit.
+
+Run: ``python benchmarks/bench_bandits.py [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import time
+from pathlib import Path
+
+import numba
+import numpy as np
+
+import mdpkit as mk
+from mdpkit.bandits._simulate import SERIAL_MAX_PULLS
+
+K = 10
+MEANS = 0.9 - 0.05 * np.arange(K)
+
+
+def bench_mdpkit(algo, horizon, n_runs, n_threads):
+    env = mk.bandits.BernoulliBandit(MEANS)
+    # compile / load the cache of both the parallel and the serial (small problems) paths
+    mk.bandits.simulate(env, algo, horizon=1000, n_runs=SERIAL_MAX_PULLS // 1000 + 1, rng=0)
+    mk.bandits.simulate(env, algo, horizon=100, n_runs=2, rng=0)
+    run = mk.bandits.simulate(env, algo, horizon=horizon, n_runs=n_runs, rng=1,
+                              n_threads=n_threads)
+    return run.pulls_per_second, float(run.mean_regret[-1])
+
+
+def numpy_ucb1(horizon, n_runs, rng):
+    """UCB1 for all runs at once: one vectorised step per round."""
+    idx = np.arange(n_runs)
+    n = np.zeros((n_runs, K))
+    s = np.zeros((n_runs, K))
+    regret = np.zeros(n_runs)
+    gaps = MEANS.max() - MEANS
+    for t in range(horizon):
+        if t < K:
+            a = np.full(n_runs, t)
+        else:
+            a = np.argmax(s / n + np.sqrt(2.0 * math.log(t) / n), axis=1)
+        x = rng.random(n_runs) < MEANS[a]
+        n[idx, a] += 1
+        s[idx, a] += x
+        regret += gaps[a]
+    return regret
+
+
+def numpy_thompson(horizon, n_runs, rng):
+    """Beta-Bernoulli Thompson sampling for all runs at once."""
+    idx = np.arange(n_runs)
+    succ = np.zeros((n_runs, K))
+    fail = np.zeros((n_runs, K))
+    regret = np.zeros(n_runs)
+    gaps = MEANS.max() - MEANS
+    for _ in range(horizon):
+        a = np.argmax(rng.beta(succ + 1.0, fail + 1.0), axis=1)
+        x = rng.random(n_runs) < MEANS[a]
+        succ[idx, a] += x
+        fail[idx, a] += ~x
+        regret += gaps[a]
+    return regret
+
+
+def bench_numpy(fn, horizon, n_runs):
+    rng = np.random.default_rng(0)
+    t0 = time.perf_counter()
+    fn(horizon, n_runs, rng)
+    return horizon * n_runs / (time.perf_counter() - t0)
+
+
+def bench_smpybandits(name, horizon):
+    try:
+        import scipy.special as sp
+
+        if not hasattr(sp, "btdtri"):
+            sp.btdtri = sp.betaincinv  # removed alias, same function
+        from SMPyBandits.Arms import Bernoulli
+        from SMPyBandits.Policies import UCB, Thompson
+    except Exception as e:  # not installed / broken
+        return None, f"SMPyBandits unavailable: {type(e).__name__}: {e}"
+    arms = [Bernoulli(float(p)) for p in MEANS]  # SMPyBandits' own arms draw the rewards
+    pol = {"UCB1": UCB, "Thompson": Thompson}[name](K)
+    pol.startGame()
+    t0 = time.perf_counter()
+    for _ in range(horizon):
+        a = pol.choice()
+        pol.getReward(a, arms[a].draw())
+    return horizon / (time.perf_counter() - t0), "SMPyBandits 0.9.7, one run, Policies.UCB / Thompson"
+
+
+def main(quick: bool = False) -> dict:
+    T, R = (20_000, 50) if quick else (100_000, 100)
+    # Thompson sampling costs ~20 Beta draws per pull: fewer runs (the rate is per pull)
+    # keep the whole benchmark under a minute on a shared 2-core machine.
+    R_ts = 10 if quick else 20
+    T_np_ucb, T_np_ts = (5_000, 1_000) if quick else (20_000, 4_000)
+    T_smpy = 2_000 if quick else 5_000
+    threads = numba.config.NUMBA_NUM_THREADS
+    out: dict = {"instance": {"K": K, "horizon": T, "n_runs": R, "means": MEANS.tolist()},
+                 "machine": {"cpus": threads, "python": platform.python_version(),
+                             "numba": numba.__version__, "numpy": np.__version__},
+                 "pulls_per_second": {}, "ratios": {}}
+    pps = out["pulls_per_second"]
+    for name, algo, np_fn, T_np, n_runs in (
+            ("UCB1", mk.bandits.UCB1(), numpy_ucb1, T_np_ucb, R),
+            ("Thompson", mk.bandits.ThompsonSampling(), numpy_thompson, T_np_ts, R_ts)):
+        rate_1, reg = bench_mdpkit(algo, T, max(n_runs // 2, 1), 1)
+        rate_n, _ = bench_mdpkit(algo, T, n_runs, threads)
+        rate_np = bench_numpy(np_fn, T_np, R)
+        rate_smpy, note = bench_smpybandits(name, T_smpy)
+        pps[name] = {"mdpkit_runs": n_runs, "mdpkit_1_thread": rate_1, f"mdpkit_{threads}_threads": rate_n,
+                     "numpy_vectorised": rate_np, "smpybandits": rate_smpy,
+                     "mean_final_regret_mdpkit": reg, "note": note}
+        out["ratios"][name] = {"vs_numpy": rate_n / rate_np,
+                               "vs_smpybandits": None if rate_smpy is None else rate_n / rate_smpy}
+        print(f"{name:9s} mdpkit {rate_1:10.3g} pulls/s (1 thread), {rate_n:10.3g} ({threads} threads); "
+              f"NumPy vectorised {rate_np:10.3g}; SMPyBandits "
+              f"{'n/a' if rate_smpy is None else f'{rate_smpy:10.3g}'}")
+        r = out["ratios"][name]
+        vs_smpy = "n/a" if r["vs_smpybandits"] is None else f"{r['vs_smpybandits']:.0f}x"
+        print(f"{'':9s} ratios: {r['vs_numpy']:.1f}x NumPy, {vs_smpy} SMPyBandits")
+    path = Path(__file__).parent / "results" / "bandits.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(out, indent=2))
+    print(f"saved {path}")
+    return out
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true")
+    main(ap.parse_args().quick)
