@@ -1,1 +1,46 @@
-"""mdpkit.learners (under construction)."""
+"""Sample-based learners: behaviour cloning, optimistic online RL, preference-based RLHF.
+
+Demonstration-regularized RL (Tiapkin et al., ICLR 2024) chains three of them: clone the
+expert (:func:`behavior_cloning`), then learn online with a KL penalty toward the clone
+(:class:`DemoRegularizedUCBVI`, :func:`run_online`), or plan toward it with a reward
+learned from preferences (:func:`demo_regularized_rlhf`).
+
+>>> import mdpkit as mk
+>>> mdp = mk.random_mdp(n_states=4, n_actions=2, horizon=3, rng=0)
+>>> demos = mdp.simulate(mk.solve(mdp).pi, n_episodes=50, rng=0)
+>>> pi_bc = mk.learners.behavior_cloning(demos, 4, 2, horizon=3)
+>>> pi_bc.shape
+(3, 4, 2)
+"""
+
+# Demonstration-regularized RL (branch `demo`).
+from ._bc import (
+    LogLinearPolicy,
+    behavior_cloning,
+    linear_behavior_cloning,
+    log_linear_policy,
+    trajectory_kl,
+)
+from ._online import (
+    UCBVI,
+    DemoRegularizedUCBVI,
+    KLRegularizedUCBVI,
+    OnlineRun,
+    demo_regularization_lam,
+    run_online,
+)
+
+__all__ = [
+    # demonstration-regularized RL
+    "DemoRegularizedUCBVI",
+    "KLRegularizedUCBVI",
+    "LogLinearPolicy",
+    "OnlineRun",
+    "UCBVI",
+    "behavior_cloning",
+    "demo_regularization_lam",
+    "linear_behavior_cloning",
+    "log_linear_policy",
+    "run_online",
+    "trajectory_kl",
+]
