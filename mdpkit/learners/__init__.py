@@ -29,6 +29,13 @@ from ._online import (
     demo_regularization_lam,
     run_online,
 )
+from ._rlhf import (
+    Preferences,
+    RewardEstimate,
+    bradley_terry_reward,
+    demo_regularized_rlhf,
+    preference_pairs,
+)
 
 __all__ = [
     # demonstration-regularized RL
@@ -36,11 +43,16 @@ __all__ = [
     "KLRegularizedUCBVI",
     "LogLinearPolicy",
     "OnlineRun",
+    "Preferences",
+    "RewardEstimate",
     "UCBVI",
     "behavior_cloning",
+    "bradley_terry_reward",
     "demo_regularization_lam",
+    "demo_regularized_rlhf",
     "linear_behavior_cloning",
     "log_linear_policy",
+    "preference_pairs",
     "run_online",
     "trajectory_kl",
 ]

@@ -87,6 +87,12 @@ class OnlineRun:
         (exact, by backward recursion on the true model; unregularized values).
     regret : ndarray, shape (K,)
         Cumulative (pseudo-)regret :math:`\sum_{j \le k}` ``suboptimality[j]``.
+    recommended_suboptimality : ndarray, shape (K,)
+        The same for the recommended (best-policy-identification) policy available
+        before episode ``k``: the certainty-equivalent plan on the empirical model, no
+        bonus, :math:`\hat Q = 0` on unvisited pairs, soft toward ``pi_ref`` for the
+        regularized learners. The fast :math:`1/(\lambda\varepsilon)` rate of
+        regularized BPI is a statement about this policy.
     returns : ndarray, shape (K,)
         Realized return of each episode.
     upper_value, lower_value : ndarray, shape (K,)
@@ -99,6 +105,8 @@ class OnlineRun:
         :math:`\mu_0^\top V^*_0`, the unregularized optimum.
     policy : ndarray, shape (H, S, A)
         The policy planned from all ``K`` episodes (the one episode ``K+1`` would play).
+    recommended_policy : ndarray, shape (H, S, A)
+        The recommended policy after all ``K`` episodes.
     counts : ndarray, shape (H, S, A)
         Visit counts :math:`n_h(s,a)`.
     agent : str
@@ -106,12 +114,14 @@ class OnlineRun:
 
     suboptimality: FloatArray
     regret: FloatArray
+    recommended_suboptimality: FloatArray
     returns: FloatArray
     upper_value: FloatArray
     lower_value: FloatArray
     target_value: float
     optimal_value: float
     policy: FloatArray
+    recommended_policy: FloatArray
     counts: FloatArray
     agent: str
     info: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -120,14 +130,17 @@ class OnlineRun:
     def n_episodes(self) -> int:
         return int(self.suboptimality.shape[0])
 
-    def episodes_to_epsilon(self, epsilon: float) -> int:
-        r"""First episode from which every played policy is ``epsilon``-optimal.
+    def episodes_to_epsilon(self, epsilon: float, *, recommended: bool = True) -> int:
+        r"""Episodes after which the recommended (or played) policy stays ``epsilon``-optimal.
 
-        :math:`\min\{k : \text{suboptimality}[j] \le \varepsilon\ \forall j \ge k\}`;
-        ``K`` when the last policy is not ``epsilon``-optimal.
+        :math:`\min\{k : \text{sub}[j] \le \varepsilon\ \forall j \ge k\}` with
+        ``sub = recommended_suboptimality`` (or ``suboptimality`` if ``recommended`` is
+        false): the number of episodes of data needed; ``K`` when the last policy is not
+        ``epsilon``-optimal (censored).
         """
         eps = check_positive("epsilon", epsilon)
-        bad = np.flatnonzero(self.suboptimality > eps)
+        sub = self.recommended_suboptimality if recommended else self.suboptimality
+        bad = np.flatnonzero(sub > eps)
         return 0 if bad.size == 0 else int(bad[-1]) + 1
 
     def __repr__(self) -> str:
@@ -181,16 +194,17 @@ def _run_tabular(mdp: TabularMDP, K: int, seed: int, *, name: str, bonus: str, d
     Rsum = np.zeros((H, S, A))
     V_up = np.zeros((H + 1, S))
     V_lo = np.zeros((H + 1, S))
-    pi = np.empty((H, S, A))
-    out = [np.empty(K) for _ in range(4)]
+    pi, pi_rec = np.empty((H, S, A)), np.empty((H, S, A))
+    out = [np.empty(K) for _ in range(5)]
     L = _log_term(bonus, S, A, H, K, delta)
     OK.run_episodes(seed, np.cumsum(mu0), np.ascontiguousarray(np.cumsum(P4, axis=-1)), P4, r3, mu0,
                     v_star, _BONUSES[bonus], L, bonus_scale, lam, log_ref, N, Nsas, Rsum, V_up, V_lo,
-                    pi, np.empty((H + 1, S)), *out)
-    subopt, returns, upper, lower = out
-    return OnlineRun(suboptimality=subopt, regret=np.cumsum(subopt), returns=returns, upper_value=upper,
-                     lower_value=lower, target_value=target, optimal_value=v_star, policy=pi, counts=N,
-                     agent=name, info={"log_term": L, "lam": lam, "bonus": bonus})
+                    pi, pi_rec, np.empty((H + 1, S)), *out)
+    subopt, rec_subopt, returns, upper, lower = out
+    return OnlineRun(suboptimality=subopt, regret=np.cumsum(subopt), recommended_suboptimality=rec_subopt,
+                     returns=returns, upper_value=upper, lower_value=lower, target_value=target,
+                     optimal_value=v_star, policy=pi, recommended_policy=pi_rec, counts=N, agent=name,
+                     info={"log_term": L, "lam": lam, "bonus": bonus})
 
 
 @dataclass(frozen=True)

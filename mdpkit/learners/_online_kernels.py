@@ -40,15 +40,20 @@ def plan_optimistic(N, Nsas, Rsum, bonus_kind, L, bonus_scale, lam, log_ref, V_u
                 pv_lo = 0.0
                 pv2 = 0.0
                 gap2 = 0.0
-                for t in range(S):
-                    c = Nsas[h, s, a, t]
-                    if c != 0.0:
+                if bonus_kind == BONUS_BERNSTEIN:
+                    for t in range(S):
+                        c = Nsas[h, s, a, t]
                         vu = V_up[h + 1, t]
+                        vl = V_lo[h + 1, t]
                         pv_up += c * vu
-                        pv_lo += c * V_lo[h + 1, t]
+                        pv_lo += c * vl
                         pv2 += c * vu * vu
-                        g = vu - V_lo[h + 1, t]
-                        gap2 += c * g * g
+                        gap2 += c * (vu - vl) * (vu - vl)
+                else:
+                    for t in range(S):
+                        c = Nsas[h, s, a, t]
+                        pv_up += c * V_up[h + 1, t]
+                        pv_lo += c * V_lo[h + 1, t]
                 pv_up *= inv
                 pv_lo *= inv
                 b = rng_v * np.sqrt(0.5 * L * inv)
@@ -96,6 +101,48 @@ def plan_optimistic(N, Nsas, Rsum, bonus_kind, L, bonus_scale, lam, log_ref, V_u
 
 
 @njit(cache=True, fastmath=True)
+def plan_plugin(N, Nsas, Rsum, lam, log_ref, V, pi, q):
+    """Certainty-equivalent (bonus-free) backward induction on the empirical model.
+
+    ``Q = r_hat + P_hat V[h+1]`` on visited pairs and ``Q = 0`` on unvisited ones; hard max
+    (``lam == 0``) or soft max toward ``exp(log_ref)``. Writes ``V`` (H+1, S) and ``pi``.
+    """
+    H, S, A = N.shape
+    for h in range(H - 1, -1, -1):
+        for s in range(S):
+            for a in range(A):
+                n = N[h, s, a]
+                if n == 0.0:
+                    q[a] = 0.0
+                    continue
+                acc = 0.0
+                for t in range(S):
+                    acc += Nsas[h, s, a, t] * V[h + 1, t]
+                q[a] = (Rsum[h, s, a] + acc) / n
+            if lam == 0.0:
+                best = 0
+                for a in range(1, A):
+                    if q[a] > q[best]:
+                        best = a
+                V[h, s] = q[best]
+                for a in range(A):
+                    pi[h, s, a] = 0.0
+                pi[h, s, best] = 1.0
+            else:
+                m = -np.inf
+                for a in range(A):
+                    m = max(m, q[a] / lam + log_ref[h, s, a])
+                z = 0.0
+                for a in range(A):
+                    e = np.exp(q[a] / lam + log_ref[h, s, a] - m)
+                    pi[h, s, a] = e
+                    z += e
+                for a in range(A):
+                    pi[h, s, a] /= z
+                V[h, s] = lam * (m + np.log(z))
+
+
+@njit(cache=True, fastmath=True)
 def policy_value(P4, r3, pi, mu0, V):
     """Exact ``mu0 . V^pi_0`` by backward recursion ``V_h = sum_a pi (r_h + P_h V_{h+1})``; ``V`` is work (H+1, S)."""
     H, S, A = pi.shape
@@ -135,12 +182,15 @@ def _search(cum, u):
 
 @njit(cache=True)
 def run_episodes(seed, cum_mu0, cumP, P4, r3, mu0, v_star, bonus_kind, L, bonus_scale, lam, log_ref,
-                 N, Nsas, Rsum, V_up, V_lo, pi, V_work, subopt, returns, upper, lower):
-    """The online loop: plan optimistically, evaluate, play one episode, update counts.
+                 N, Nsas, Rsum, V_up, V_lo, pi, pi_rec, V_work, subopt, rec_subopt, returns, upper, lower):
+    """The online loop: plan, evaluate, play one episode, update counts.
 
-    Episode ``k`` writes ``subopt[k] = v_star - mu0.V^{pi_k}_0``, the realized return,
-    and ``mu0.V_up_0``, ``mu0.V_lo_0``. After the loop ``pi`` holds the policy planned
-    from all episodes. Environment randomness comes from ``np.random.seed(seed)``.
+    Before episode ``k`` the kernel plans optimistically (the played policy ``pi``) and
+    without bonus (the recommended policy ``pi_rec``), and writes
+    ``subopt[k] = v_star - mu0.V^{pi}_0``, ``rec_subopt[k] = v_star - mu0.V^{pi_rec}_0``,
+    ``mu0.V_up_0``, ``mu0.V_lo_0`` and the realized return. After the loop ``pi`` and
+    ``pi_rec`` hold the policies planned from all episodes. Environment randomness comes
+    from ``np.random.seed(seed)``.
     """
     np.random.seed(seed)
     H, S, A = N.shape
@@ -148,6 +198,8 @@ def run_episodes(seed, cum_mu0, cumP, P4, r3, mu0, v_star, bonus_kind, L, bonus_
     q_up = np.empty(A)
     q_lo = np.empty(A)
     for k in range(K):
+        plan_plugin(N, Nsas, Rsum, lam, log_ref, V_work, pi_rec, q_up)
+        rec_subopt[k] = v_star - policy_value(P4, r3, pi_rec, mu0, V_work)
         plan_optimistic(N, Nsas, Rsum, bonus_kind, L, bonus_scale, lam, log_ref, V_up, V_lo, pi, q_up, q_lo)
         up = 0.0
         lo = 0.0
@@ -186,3 +238,4 @@ def run_episodes(seed, cum_mu0, cumP, P4, r3, mu0, v_star, bonus_kind, L, bonus_
             s = s_next
         returns[k] = ret
     plan_optimistic(N, Nsas, Rsum, bonus_kind, L, bonus_scale, lam, log_ref, V_up, V_lo, pi, q_up, q_lo)
+    plan_plugin(N, Nsas, Rsum, lam, log_ref, V_work, pi_rec, q_up)
