@@ -34,6 +34,7 @@ from scipy.special import logsumexp, xlogy
 from .._typing import FloatArray, IntArray
 from .._validation import as_float_array, check_int, check_positive
 from ..mdp import TabularMDP, Trajectories
+from . import _mle_kernels as MK
 
 
 def as_demonstrations(
@@ -222,6 +223,8 @@ def _fit_stage(n_sa: FloatArray, phi: FloatArray, ridge: float, tol: float, max_
         z = F @ th
         return float(target @ th - w_s @ logsumexp(z, axis=1) - 0.5 * ridge * th @ th)
 
+    Fm = np.ascontiguousarray(F.reshape(-1, d))
+    hess, outer = np.empty((d, d)), np.empty((d, d))
     theta = np.zeros(d)
     f = objective(theta)
     for it in range(1, max_iter + 1):
@@ -229,8 +232,10 @@ def _fit_stage(n_sa: FloatArray, phi: FloatArray, ridge: float, tol: float, max_
         p = np.exp(z - logsumexp(z, axis=1, keepdims=True))
         mean = np.einsum("sa,sad->sd", p, F)
         grad = target - w_s @ mean - ridge * theta
-        second = np.einsum("s,sa,sad,sae->de", w_s, p, F, F) - np.einsum("s,sd,se->de", w_s, mean, mean)
-        hess = second + ridge * np.eye(d)                 # minus the Hessian, positive definite
+        # minus the Hessian: sum_s n(s) Cov_{pi(.|s)}[phi(s, .)] + ridge I, positive definite
+        MK.weighted_gram_into(Fm, (w_s[:, None] * p).ravel(), hess)
+        MK.weighted_gram_into(mean, w_s, outer)
+        hess += ridge * np.eye(d) - outer
         step = np.linalg.solve(hess, grad)
         decrement = float(grad @ step)                    # Newton decrement squared
         if decrement <= 2.0 * tol:

@@ -43,7 +43,7 @@ from .._results import SolveResult
 from .._typing import FloatArray, RNGLike
 from .._validation import as_float_array, as_generator, check_int, check_positive
 from ..mdp import TabularMDP, Trajectories
-from . import _rlhf_kernels as RK
+from . import _mle_kernels as MK
 from ._bc import _as_tabular, as_demonstrations
 
 
@@ -132,16 +132,16 @@ def _logistic_ridge(X: FloatArray, y: FloatArray, ridge: float, tol: float, max_
     Z = np.ascontiguousarray(X * sgn[:, None])                       # log-likelihood is sum_i log sigma(z_i . w)
 
     def objective(w: FloatArray) -> float:
-        return float(log_expit(Z @ w).sum() - 0.5 * ridge * w @ w)
+        return float(log_expit(np.einsum("ij,j->i", Z, w)).sum() - 0.5 * ridge * w @ w)
 
     w = np.zeros(X.shape[1])
     hess = np.empty((X.shape[1], X.shape[1]))
     f = objective(w)
     for it in range(1, max_iter + 1):
-        m = Z @ w
-        grad = Z.T @ expit(-m) - ridge * w
+        m = np.einsum("ij,j->i", Z, w)      # einsum, not BLAS: threaded gemv stalls on busy machines
+        grad = np.einsum("ij,i->j", Z, expit(-m)) - ridge * w
         p = expit(m)
-        RK.weighted_gram_into(Z, p * (1.0 - p), hess)
+        MK.weighted_gram_into(Z, p * (1.0 - p), hess)
         hess += ridge * np.eye(X.shape[1])
         step = np.linalg.solve(hess, grad)
         dec = float(grad @ step)

@@ -1,4 +1,4 @@
-"""Numba kernels of the Bradley-Terry maximum-likelihood fit.
+"""Numba kernels of the maximum-likelihood fits (log-linear BC, Bradley-Terry reward).
 
 Compiled loops instead of BLAS for the small dense products of the Newton step: on
 shared 2-core machines a threaded BLAS ``Z.T @ Z`` of shape (3000, 72) was measured
