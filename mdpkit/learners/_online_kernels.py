@@ -192,7 +192,7 @@ def run_episodes(seed, cum_mu0, cumP, P4, r3, mu0, v_star, bonus_kind, L, bonus_
     ``pi_rec`` hold the policies planned from all episodes. Environment randomness comes
     from ``np.random.seed(seed)``.
     """
-    np.random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 (Numba's own generator, seeded from the caller's)
     H, S, A = N.shape
     K = subopt.shape[0]
     q_up = np.empty(A)
@@ -209,7 +209,7 @@ def run_episodes(seed, cum_mu0, cumP, P4, r3, mu0, v_star, bonus_kind, L, bonus_
         upper[k] = up
         lower[k] = lo
         subopt[k] = v_star - policy_value(P4, r3, pi, mu0, V_work)
-        s = _search(cum_mu0, np.random.random() * cum_mu0[S - 1])
+        s = _search(cum_mu0, np.random.random() * cum_mu0[S - 1])  # noqa: NPY002
         ret = 0.0
         for h in range(H):
             a = 0
@@ -218,7 +218,7 @@ def run_episodes(seed, cum_mu0, cumP, P4, r3, mu0, v_star, bonus_kind, L, bonus_
                     if pi[h, s, b] == 1.0:
                         a = b
             else:
-                u = np.random.random()
+                u = np.random.random()  # noqa: NPY002
                 acc = 0.0
                 a = A - 1
                 for b in range(A):
@@ -229,7 +229,7 @@ def run_episodes(seed, cum_mu0, cumP, P4, r3, mu0, v_star, bonus_kind, L, bonus_
             hp = h if cumP.shape[0] > 1 else 0
             hr = h if r3.shape[0] > 1 else 0
             row = cumP[hp, s, a]
-            s_next = _search(row, np.random.random() * row[S - 1])
+            s_next = _search(row, np.random.random() * row[S - 1])  # noqa: NPY002
             rew = r3[hr, s, a]
             ret += rew
             N[h, s, a] += 1.0
