@@ -54,6 +54,7 @@ _export("mdp", "TabularMDP", "random_mdp", "chain_mdp", "river_swim", "gridworld
 _export("mdp", "LinearMDP", "r2pvi_linear_mdp")
 _export("solvers", "solve", "solve_kl_regularized", "PolicyRegularizer", "bellman",
         "soft_bellman", "policy_evaluation", "greedy_policy")
+_export("solvers", "Robust", "solve_robust")
 
 __all__ = [
     "ConvergenceWarning",
