@@ -35,7 +35,14 @@ import numpy as np
 import numpy.typing as npt
 
 from .._typing import FloatArray, RNGLike
-from .._validation import as_float_array, check_int, check_scalar, check_simplex
+from .._validation import (
+    as_float_array,
+    as_generator,
+    check_int,
+    check_positive,
+    check_scalar,
+    check_simplex,
+)
 from ._tabular import TabularMDP, Trajectories
 
 
@@ -273,3 +280,32 @@ def r2pvi_linear_mdp(delta: float = 0.3, xi_norm: float = 0.2, *,
     mu0 = np.zeros(S)
     mu0[0] = 1.0
     return LinearMDP(phi, mu, theta, mu0)
+
+
+def random_linear_mdp(n_states: int, n_actions: int, dim: int, horizon: int, *, rng: RNGLike = None,
+                      concentration: float = 1.0) -> LinearMDP:
+    r"""A random d-rectangular linear MDP with Dirichlet features and factors.
+
+    ``phi[s, a] ~ Dir(concentration)`` on the simplex of dimension ``dim``,
+    ``mu[h, i] ~ Dir(1)`` over states, ``theta[h] ~ U[0, 1]^d`` (rewards in ``[0, 1]``),
+    uniform ``mu0``. Every state is reachable at every stage and, under the uniform
+    behaviour policy, every coordinate is covered: the setting of rate checks.
+
+    Examples
+    --------
+    >>> lin = random_linear_mdp(6, 3, 2, 4, rng=0)
+    >>> lin
+    LinearMDP(n_states=6, n_actions=3, dim=2, horizon=4)
+    >>> bool(lin.r.min() >= 0 and lin.r.max() <= 1)
+    True
+    """
+    S = check_int("n_states", n_states, lo=1)
+    A = check_int("n_actions", n_actions, lo=1)
+    d = check_int("dim", dim, lo=1)
+    H = check_int("horizon", horizon, lo=1)
+    c = check_positive("concentration", concentration)
+    gen = as_generator(rng)
+    phi = gen.dirichlet(np.full(d, c), size=(S, A))
+    mu = gen.dirichlet(np.ones(S), size=(H, d))
+    theta = gen.uniform(size=(H, d))
+    return LinearMDP(phi, mu, theta)
