@@ -61,6 +61,29 @@ def _random_law(rng: np.random.Generator, n: int, zeros: bool) -> np.ndarray:
     return p / p.sum()
 
 
+def _lagrangian_ball(name: str, v: np.ndarray, p: np.ndarray, rho: float) -> float:
+    """``sup_{lam >= 0} pen(lam) - lam rho`` by a scalar search (TV: over its breakpoints)."""
+    from scipy.optimize import minimize_scalar
+
+    from mdpkit.divergences import penalized_inf
+
+    div = _div(name)
+    if name == "tv":  # piecewise linear in lam: the sup sits at a breakpoint lam = v_j - min v
+        grid = np.unique(v - v.min())
+        return max(float(v.min()), *(penalized_inf(div, v, p, lm)[0] - lm * rho for lm in grid if lm > 0))
+    vs = v[p > 0]
+    span = float(np.ptp(vs))
+    if span == 0.0:
+        return float(vs[0])
+
+    def neg(t: float) -> float:
+        return -(penalized_inf(div, v, p, np.exp(t))[0] - np.exp(t) * rho)
+
+    r = minimize_scalar(neg, bounds=(np.log(span) - 25, np.log(span) + 25), method="bounded",
+                        options={"xatol": 1e-10})
+    return max(-float(r.fun), float(vs.min()))  # the lam -> 0 limit is min V on the support
+
+
 @register(
     "rrmdp_dual_closed_forms",
     paper="Tang, Liu, Xu (ICML 2025, R2PVI), Prop. 4.2-4.4 (duals of the regularized inner "
@@ -72,8 +95,6 @@ def _random_law(rng: np.random.Generator, n: int, zeros: bool) -> np.ndarray:
     requires=("cvxpy",),
 )
 def rrmdp_dual_closed_forms(ctx: CheckContext) -> None:
-    from scipy.optimize import minimize_scalar
-
     from mdpkit.divergences import ball_inf, penalized_inf
 
     rng = np.random.default_rng(ctx.seed)
@@ -101,19 +122,7 @@ def rrmdp_dual_closed_forms(ctx: CheckContext) -> None:
                 attain = max(attain, abs(obj - val), slack)
             # Lagrangian link: ball(rho) = sup_{lam >= 0} pen(lam) - lam rho (concave in lam)
             ball_val = ball_inf(div, v, p, rho)[0]
-            if name == "tv":  # piecewise linear in lam: the sup sits at a breakpoint lam = v_j - min v
-                grid = np.unique(np.concatenate([v - v.min(), [0.0]]))
-                lag = max(float(v.min()) if lm == 0 else penalized_inf(div, v, p, lm)[0] - lm * rho
-                          for lm in grid)
-            else:
-                span = float(np.ptp(v[p > 0])) if np.any(p > 0) else 0.0
-                if span == 0.0:
-                    lag = float(v[p > 0][0])
-                else:
-                    f = lambda t: -(penalized_inf(div, v, p, np.exp(t))[0] - np.exp(t) * rho)  # noqa: E731
-                    r = minimize_scalar(f, bounds=(np.log(span) - 25, np.log(span) + 25), method="bounded",
-                                        options={"xatol": 1e-10})
-                    lag = max(-float(r.fun), float(v[p > 0].min()))  # lam -> 0 limit is min V
+            lag = _lagrangian_ball(name, v, p, rho)
             lagr[name] = max(lagr[name], abs(ball_val - lag))
     for (name, ball), e in err.items():
         form = "ball" if ball else "penalized"
