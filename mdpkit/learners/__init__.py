@@ -23,9 +23,6 @@ learned from preferences (:func:`demo_regularized_rlhf`).
 (3, 4, 2)
 """
 
-from ._dataset import OfflineDataset
-from ._offline import DRPVI, PEVI, R2PVI
-
 # Demonstration-regularized RL (branch `demo`).
 from ._bc import (
     LogLinearPolicy,
@@ -34,6 +31,8 @@ from ._bc import (
     log_linear_policy,
     trajectory_kl,
 )
+from ._dataset import OfflineDataset
+from ._offline import DRPVI, PEVI, R2PVI
 from ._online import (
     UCBVI,
     DemoRegularizedUCBVI,
