@@ -32,6 +32,7 @@ from ._bc import (
     trajectory_kl,
 )
 from ._dataset import OfflineDataset
+from ._linear_online import LSVIUCB, KLRegularizedLSVIUCB
 from ._offline import DRPVI, PEVI, R2PVI
 from ._online import (
     UCBVI,
@@ -56,7 +57,9 @@ __all__ = [
     "R2PVI",
     # demonstration-regularized RL
     "DemoRegularizedUCBVI",
+    "KLRegularizedLSVIUCB",
     "KLRegularizedUCBVI",
+    "LSVIUCB",
     "LogLinearPolicy",
     "OnlineRun",
     "Preferences",

@@ -239,3 +239,131 @@ def run_episodes(seed, cum_mu0, cumP, P4, r3, mu0, v_star, bonus_kind, L, bonus_
         returns[k] = ret
     plan_optimistic(N, Nsas, Rsum, bonus_kind, L, bonus_scale, lam, log_ref, V_up, V_lo, pi, q_up, q_lo)
     plan_plugin(N, Nsas, Rsum, lam, log_ref, V_work, pi_rec, q_up)
+
+
+@njit(cache=True)
+def _act(q, lam, log_ref, h, s, pi):
+    """Action part for one state: hard max (``lam == 0``) or soft max toward ``exp(log_ref)``; writes ``pi[h, s]``."""
+    A = q.shape[0]
+    if lam == 0.0:
+        best = 0
+        for a in range(1, A):
+            if q[a] > q[best]:
+                best = a
+        for a in range(A):
+            pi[h, s, a] = 0.0
+        pi[h, s, best] = 1.0
+        return q[best]
+    m = -np.inf
+    for a in range(A):
+        m = max(m, q[a] / lam + log_ref[h, s, a])
+    z = 0.0
+    for a in range(A):
+        e = np.exp(q[a] / lam + log_ref[h, s, a] - m)
+        pi[h, s, a] = e
+        z += e
+    for a in range(A):
+        pi[h, s, a] /= z
+    return lam * (m + np.log(z))
+
+
+@njit(cache=True, fastmath=True)
+def plan_lsvi(phi, Lam_inv, M, b, bonus, sign, lam, log_ref, V, pi, w, y, q):
+    """Least-squares value iteration with an elliptical bonus (LSVI-UCB, Jin et al. 2020, Alg. 1).
+
+    ``w_h = Lam_h^{-1} (b_h + M_h V[h+1])`` with ``b_h = sum phi r`` and ``M_h[:, s'] = sum phi 1{s_next = s'}``,
+    ``Q_h = clip(phi . w_h + sign * bonus * ||phi||_{Lam_h^{-1}}, 0, H - h)``; ``sign = +1`` optimistic,
+    ``-1`` pessimistic, ``bonus = 0`` certainty-equivalent. Writes ``V`` (H+1, S) and ``pi``.
+    """
+    H = Lam_inv.shape[0]
+    S, A, d = phi.shape
+    for h in range(H - 1, -1, -1):
+        vmax = float(H - h)
+        for i in range(d):
+            acc = b[h, i]
+            for t in range(S):
+                acc += M[h, i, t] * V[h + 1, t]
+            y[i] = acc
+        for i in range(d):
+            acc = 0.0
+            for j in range(d):
+                acc += Lam_inv[h, i, j] * y[j]
+            w[i] = acc
+        for s in range(S):
+            for a in range(A):
+                val = 0.0
+                for i in range(d):
+                    val += w[i] * phi[s, a, i]
+                if bonus != 0.0:
+                    quad = 0.0
+                    for i in range(d):
+                        acc = 0.0
+                        for j in range(d):
+                            acc += Lam_inv[h, i, j] * phi[s, a, j]
+                        quad += phi[s, a, i] * acc
+                    val += sign * bonus * np.sqrt(max(quad, 0.0))
+                q[a] = min(max(val, 0.0), vmax)
+            V[h, s] = _act(q, lam, log_ref, h, s, pi)
+
+
+@njit(cache=True)
+def run_lsvi_episodes(seed, cum_mu0, cumP, P4, r3, mu0, v_star, phi, bonus, lam, log_ref,
+                      Lam_inv, M, b, counts, V_up, V_lo, V_rec, pi, pi_lo, pi_rec, V_work,
+                      subopt, rec_subopt, returns, upper, lower):
+    """The LSVI-UCB online loop (same trace as :func:`run_episodes`); Sherman-Morrison updates of ``Lam_inv``."""
+    np.random.seed(seed)  # noqa: NPY002 (Numba's own generator, seeded from the caller's)
+    H, S, A = counts.shape
+    d = phi.shape[2]
+    K = subopt.shape[0]
+    w = np.empty(d)
+    y = np.empty(d)
+    q = np.empty(A)
+    u_vec = np.empty(d)
+    for k in range(K):
+        plan_lsvi(phi, Lam_inv, M, b, 0.0, 1.0, lam, log_ref, V_rec, pi_rec, w, y, q)
+        rec_subopt[k] = v_star - policy_value(P4, r3, pi_rec, mu0, V_work)
+        plan_lsvi(phi, Lam_inv, M, b, bonus, -1.0, lam, log_ref, V_lo, pi_lo, w, y, q)
+        plan_lsvi(phi, Lam_inv, M, b, bonus, 1.0, lam, log_ref, V_up, pi, w, y, q)
+        up = 0.0
+        lo = 0.0
+        for s in range(S):
+            up += mu0[s] * V_up[0, s]
+            lo += mu0[s] * V_lo[0, s]
+        upper[k] = up
+        lower[k] = lo
+        subopt[k] = v_star - policy_value(P4, r3, pi, mu0, V_work)
+        s = _search(cum_mu0, np.random.random() * cum_mu0[S - 1])  # noqa: NPY002
+        ret = 0.0
+        for h in range(H):
+            u = np.random.random()  # noqa: NPY002
+            acc = 0.0
+            a = A - 1
+            for c in range(A):
+                acc += pi[h, s, c]
+                if u < acc:
+                    a = c
+                    break
+            hp = h if cumP.shape[0] > 1 else 0
+            hr = h if r3.shape[0] > 1 else 0
+            row = cumP[hp, s, a]
+            s_next = _search(row, np.random.random() * row[S - 1])  # noqa: NPY002
+            rew = r3[hr, s, a]
+            ret += rew
+            counts[h, s, a] += 1.0
+            quad = 0.0
+            for i in range(d):
+                acc = 0.0
+                for j in range(d):
+                    acc += Lam_inv[h, i, j] * phi[s, a, j]
+                u_vec[i] = acc
+                quad += phi[s, a, i] * acc
+            denom = 1.0 + quad
+            for i in range(d):
+                for j in range(d):
+                    Lam_inv[h, i, j] -= u_vec[i] * u_vec[j] / denom
+                M[h, i, s_next] += phi[s, a, i]
+                b[h, i] += phi[s, a, i] * rew
+            s = s_next
+        returns[k] = ret
+    plan_lsvi(phi, Lam_inv, M, b, bonus, 1.0, lam, log_ref, V_up, pi, w, y, q)
+    plan_lsvi(phi, Lam_inv, M, b, 0.0, 1.0, lam, log_ref, V_rec, pi_rec, w, y, q)
