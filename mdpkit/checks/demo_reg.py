@@ -183,6 +183,8 @@ def demo_reg_bc_rate(ctx: CheckContext) -> None:
         ax.plot(grid, [lin_means[0] * grid[0] / N for N in grid], "k--", lw=1, label="slope -1")
         ax.set(xscale="log", yscale="log", xlabel="expert episodes $N^E$",
                ylabel=r"$\mathrm{KL}_{traj}(\pi^E\|\pi^{BC})$")
+        ax.minorticks_off()
+        ax.set_xticks(grid, [str(n) for n in grid])
         ax.legend()
         ctx.savefig(fig, "demo_reg_bc_rate")
 
@@ -260,7 +262,7 @@ def demo_reg_sample_complexity(ctx: CheckContext) -> None:
     expert = mk.solve(mdp).pi
     grid = [10, 30, 100, 300, 1000]
     n_seeds = 3 if ctx.quick else 10
-    K_ucb = 10_000 if ctx.quick else 20_000
+    K_ucb = 20_000
     K_demo = 2_000
     ucb = [L.run_online(L.UCBVI(), mdp, K_ucb, rng=ctx.seed * 100 + i).episodes_to_epsilon(eps)
            for i in range(1 if ctx.quick else 3)]
@@ -304,7 +306,8 @@ def demo_reg_sample_complexity(ctx: CheckContext) -> None:
 
         fig, ax = subplots()
         ax.plot(grid, np.maximum(taus, 0.5), "o-", label=r"demo-regularized UCBVI, $\lambda=\varepsilon/(2\,KL_{traj})$")
-        ax.axhline(tau_ucb, color="C1", ls="--", label="UCBVI (no demonstrations)")
+        ax.axhline(tau_ucb, color="C1", ls="--", label="UCBVI (no demonstrations)"
+                   + (" (censored at K)" if tau_ucb >= K_ucb else ""))
         ax.plot(grid, [taus[0] * grid[0] / N for N in grid], "k:", label=r"$\propto 1/N^E$")
         ax.set(xscale="log", yscale="log", xlabel="expert episodes $N^E$",
                ylabel=rf"episodes to ${eps}$-optimality")
@@ -389,6 +392,8 @@ def ucbvi_regret_sqrt_k(ctx: CheckContext) -> None:
         ax1.plot(Ks, [means[0] * np.sqrt(K / Ks[0]) for K in Ks], "k:", label=r"$\propto\sqrt{K}$")
         ax1.set(xscale="log", yscale="log", xlabel="episodes $K$", ylabel="regret",
                 title=r"gap $3/\sqrt{K}$ instances")
+        ax1.minorticks_off()
+        ax1.set_xticks(Ks, [str(k) for k in Ks])
         ax1.legend()
         k = np.arange(1, K + 1)
         ax2.plot(k, run.regret, label="UCBVI (Hoeffding)")

@@ -5,13 +5,13 @@ import pytest
 
 import mdpkit as mk
 from mdpkit.checks.demo_reg import enumerated_kl
+from mdpkit.learners import _mle_kernels as MK
 from mdpkit.learners import (
     behavior_cloning,
     linear_behavior_cloning,
     log_linear_policy,
     trajectory_kl,
 )
-from mdpkit.learners import _mle_kernels as MK
 from mdpkit.mdp import Trajectories
 
 

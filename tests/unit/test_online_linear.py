@@ -4,7 +4,12 @@ import numpy as np
 import pytest
 
 import mdpkit as mk
-from mdpkit.learners import KLRegularizedLSVIUCB, LSVIUCB, linear_behavior_cloning, run_online
+from mdpkit.learners import (
+    LSVIUCB,
+    KLRegularizedLSVIUCB,
+    linear_behavior_cloning,
+    run_online,
+)
 from mdpkit.learners import _online_kernels as OK
 
 
@@ -64,15 +69,17 @@ def test_run_lsvi_episodes_matches_py_func(lin):
 
 
 def test_sherman_morrison_matches_direct_inverse(lin):
-    run_online(LSVIUCB(), lin, 1, rng=0)          # compile
-    from mdpkit.learners._linear_online import _run_linear
-
+    tab = lin.to_tabular()
     H, S, A, d = lin.horizon, lin.n_states, lin.n_actions, lin.dim
-    run = _run_linear(lin, 30, 3, name="x", delta=0.05, bonus_scale=1.0, ridge=0.5, lam=0.0, pi_ref=None)
-    Lam = 0.5 * np.eye(d) + np.einsum("hsa,sai,saj->hij", run.counts, lin.phi, lin.phi)
-    # the policy planned at the end uses Lam^{-1}: check through the bonus-free plan equality
-    assert run.counts.sum() == 30 * H
-    assert np.all(np.linalg.eigvalsh(Lam) > 0)
+    P4, r3 = np.ascontiguousarray(tab.P), np.ascontiguousarray(tab.r)
+    Li = np.ascontiguousarray(np.broadcast_to(np.eye(d) / 0.5, (H, d, d)))
+    counts = np.zeros((H, S, A))
+    OK.run_lsvi_episodes(1, np.cumsum(tab.mu0), np.cumsum(P4, axis=-1), P4, r3, tab.mu0, 1.0, lin.phi, 1.0, 0.0,
+                         np.zeros((H, S, A)), Li, np.zeros((H, d, S)), np.zeros((H, d)), counts,
+                         *(np.zeros((H + 1, S)) for _ in range(3)), *(np.empty((H, S, A)) for _ in range(3)),
+                         np.zeros((H + 1, S)), *(np.empty(40) for _ in range(5)))
+    Lam = 0.5 * np.eye(d) + np.einsum("hsa,sai,saj->hij", counts, lin.phi, lin.phi)
+    np.testing.assert_allclose(Li, np.linalg.inv(Lam), rtol=1e-9, atol=1e-12)
 
 
 def test_one_hot_features_recover_the_tabular_plugin_plan():
