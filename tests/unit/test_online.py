@@ -13,6 +13,7 @@ from mdpkit.learners import (
     run_online,
 )
 from mdpkit.learners import _online_kernels as OK
+from mdpkit.learners._online import _sqrt_table
 
 
 @pytest.fixture
@@ -34,33 +35,33 @@ def _model(mdp, n_episodes=40, seed=0):
     return N, Nsas, R
 
 
+def _plan(f, N, Nsas, R, bonus_kind, L, scale, lam, log_ref):
+    """Run ``plan_episode`` (or its ``py_func``); returns V_up, V_lo, V_rec, pi, pi_rec."""
+    H, S, A = N.shape
+    W = np.zeros((H + 1, S, 8))
+    pis = [np.empty((H, S, A)) for _ in range(2)]
+    f(N, Nsas, R, bonus_kind, L, _sqrt_table(L, int(N.max())), scale, lam, log_ref, W, *pis, np.empty(A),
+      np.empty(A), np.empty(A))
+    return W[..., 0], W[..., 1], W[..., 2], *pis
+
+
 # -- kernels against their Python functions --------------------------------------------------
 @pytest.mark.parametrize("bonus_kind", [OK.BONUS_HOEFFDING, OK.BONUS_BERNSTEIN])
 @pytest.mark.parametrize("lam", [0.0, 0.3])
-def test_plan_optimistic_matches_py_func(mdp, bonus_kind, lam):
+def test_plan_episode_matches_py_func(mdp, bonus_kind, lam):
     N, Nsas, R = _model(mdp, 6)
     H, S, A = N.shape
     log_ref = np.log(np.random.default_rng(0).dirichlet(np.ones(A), size=(H, S)))
-    outs = []
-    for f in (OK.plan_optimistic, OK.plan_optimistic.py_func):
-        Vu, Vl, pi = np.zeros((H + 1, S)), np.zeros((H + 1, S)), np.empty((H, S, A))
-        f(N, Nsas, R, bonus_kind, 5.0, 0.7, lam, log_ref, Vu, Vl, pi, np.empty(A), np.empty(A))
-        outs.append((Vu, Vl, pi))
-    for a, b in zip(*outs, strict=True):
-        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    a = _plan(OK.plan_episode, N, Nsas, R, bonus_kind, 5.0, 0.7, lam, log_ref)
+    b = _plan(OK.plan_episode.py_func, N, Nsas, R, bonus_kind, 5.0, 0.7, lam, log_ref)
+    for x, y in zip(a, b, strict=True):
+        np.testing.assert_allclose(x, y, rtol=1e-12, atol=1e-12)
+    V_up, V_lo, V_rec = a[:3]
+    assert (V_lo <= V_rec + 1e-12).all() and (V_rec <= V_up + 1e-12).all()
 
 
-def test_plan_plugin_and_policy_value_match_py_func(mdp):
-    N, Nsas, R = _model(mdp, 5)
-    H, S, A = N.shape
-    log_ref = np.full((H, S, A), -np.log(A))
-    for lam in (0.0, 0.2):
-        a = (np.zeros((H + 1, S)), np.empty((H, S, A)))
-        b = (np.zeros((H + 1, S)), np.empty((H, S, A)))
-        OK.plan_plugin(N, Nsas, R, lam, log_ref, *a, np.empty(A))
-        OK.plan_plugin.py_func(N, Nsas, R, lam, log_ref, *b, np.empty(A))
-        np.testing.assert_allclose(a[0], b[0], rtol=1e-12)
-        np.testing.assert_allclose(a[1], b[1], rtol=1e-12)
+def test_policy_value_matches_py_func_and_evaluate(mdp):
+    H, S = mdp.horizon, mdp.n_states
     P4, r3 = np.ascontiguousarray(mdp.P), np.ascontiguousarray(mdp.r)
     pi = mk.uniform_policy(mdp)
     v = OK.policy_value(P4, r3, pi, mdp.mu0, np.empty((H + 1, S)))
@@ -76,11 +77,12 @@ def test_run_episodes_matches_py_func(mdp):
     def go(f):
         arrays = dict(N=np.zeros((H, S, A)), Nsas=np.zeros((H, S, A, S)), R=np.zeros((H, S, A)))
         outs = [np.empty(K) for _ in range(5)]
-        pi, pi_rec = np.empty((H, S, A)), np.empty((H, S, A))
-        f(3, np.cumsum(mdp.mu0), np.cumsum(P4, axis=-1), P4, r3, mdp.mu0, 1.0, OK.BONUS_BERNSTEIN, 4.0, 1.0,
-          0.5, np.full((H, S, A), -np.log(A)), arrays["N"], arrays["Nsas"], arrays["R"], np.zeros((H + 1, S)),
-          np.zeros((H + 1, S)), pi, pi_rec, np.empty((H + 1, S)), *outs)
-        return outs + [arrays["N"], pi]
+        pis = [np.empty((H, S, A)) for _ in range(2)]
+        f(3, np.cumsum(mdp.mu0), np.cumsum(P4, axis=-1), P4, r3, mdp.mu0, 1.0, OK.BONUS_BERNSTEIN, 4.0,
+          _sqrt_table(4.0, K), 1.0,
+          0.5, np.full((H, S, A), -np.log(A)), arrays["N"], arrays["Nsas"], arrays["R"],
+          np.zeros((H + 1, S, 8)), *pis, np.empty((H + 1, S)), *outs)
+        return outs + [arrays["N"], *pis]
 
     for a, b in zip(go(OK.run_episodes), go(OK.run_episodes.py_func), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
@@ -93,13 +95,15 @@ def test_plugin_plan_equals_solver_on_the_empirical_model(mdp):
     H, S, A = N.shape
     model = mk.TabularMDP(Nsas / N[..., None], R / N, horizon=H)
     ref = np.random.default_rng(1).dirichlet(np.ones(A), size=(H, S))
-    V, pi = np.zeros((H + 1, S)), np.empty((H, S, A))
-    OK.plan_plugin(N, Nsas, R, 0.25, np.log(ref), V, pi, np.empty(A))
+    out = _plan(OK.plan_episode, N, Nsas, R, OK.BONUS_HOEFFDING, 3.0, 1.0, 0.25, np.log(ref))
     res = mk.solve_kl_regularized(model, ref, 0.25)
-    np.testing.assert_allclose(V, res.V, atol=1e-12)
-    np.testing.assert_allclose(pi, res.pi, atol=1e-12)
-    OK.plan_plugin(N, Nsas, R, 0.0, np.log(ref), V, pi, np.empty(A))
-    np.testing.assert_allclose(V, mk.solve(model).V, atol=1e-12)
+    np.testing.assert_allclose(out[2], res.V, atol=1e-12)
+    np.testing.assert_allclose(out[4], res.pi, atol=1e-12)
+    out = _plan(OK.plan_episode, N, Nsas, R, OK.BONUS_HOEFFDING, 3.0, 1.0, 0.0, np.log(ref))
+    np.testing.assert_allclose(out[2], mk.solve(model).V, atol=1e-12)
+    # the optimistic values with zero bonus are the same recursion, clipped to [0, H - h]
+    out = _plan(OK.plan_episode, N, Nsas, R, OK.BONUS_HOEFFDING, 3.0, 1e-300, 0.25, np.log(ref))
+    np.testing.assert_allclose(out[0], res.V, atol=1e-12)
 
 
 # -- behaviour -----------------------------------------------------------------------------------
