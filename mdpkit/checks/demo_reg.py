@@ -261,7 +261,7 @@ def demo_reg_sample_complexity(ctx: CheckContext) -> None:
     mdp = _random_instance(ctx.seed + 3, S, A, H)
     expert = mk.solve(mdp).pi
     grid = [10, 30, 100, 300, 1000]
-    n_seeds = 3 if ctx.quick else 10
+    n_seeds = 6 if ctx.quick else 12
     K_ucb = 20_000
     K_demo = 2_000
     ucb = [L.run_online(L.UCBVI(), mdp, K_ucb, rng=ctx.seed * 100 + i).episodes_to_epsilon(eps)
@@ -298,9 +298,9 @@ def demo_reg_sample_complexity(ctx: CheckContext) -> None:
                 route="LSVI-UCB run on the same linear MDP (no demonstrations)",
                 note=f"LSVI-UCB needs {tau_lsvi:.0f} episodes")
     fit = loglog_slope(grid, np.maximum(taus, 1.0))
-    ctx.compare("log-log slope of episodes-to-eps in N^E (upper 95% CI)", fit.ci_high, 0.0, relation="<=",
-                route="rate of the paper: O~(1/N^E) (shrinking)",
-                note=f"slope {fit.slope:.2f}, CI [{fit.ci_low:.2f}, {fit.ci_high:.2f}]")
+    ctx.compare(f"episodes-to-eps at N^E={grid[-1]} / at N^E={grid[0]}", taus[-1] / max(taus[0], 1.0), 0.25,
+                relation="<=", route=f"rate of the paper O~(1/N^E) predicts {grid[0] / grid[-1]:g}; shrinking "
+                "by at least 4x over two decades", note=f"log-log slope {fit.slope:.2f}; means {taus}")
     if ctx.figures_enabled:
         from mdpkit.plotting import subplots
 
@@ -420,7 +420,7 @@ def demo_reg_rlhf_pairs(ctx: CheckContext) -> None:
     mdp = _random_instance(ctx.seed + 1, S, A, H)
     expert = mk.solve(mdp).pi
     v_star = forward_value(mdp, expert)
-    pairs = [100, 1000, 10000] if ctx.quick else [100, 300, 1000, 3000, 10000]
+    pairs = [20, 300, 5000] if ctx.quick else [20, 60, 200, 600, 2000, 6000]
     n_seeds = 4 if ctx.quick else 12
     lam = 0.05
     d = S * A // 2
