@@ -33,6 +33,12 @@ expectation needs a bonus; :math:`n = n_h(s,a)`, :math:`R_h = H - h - 1` the ran
   of the unknown :math:`V^*` in the variance, as in UCBVI-BF (Azar et al. 2017, Alg. 4,
   whose correction term plays the same role).
 
+Alongside, the certainty-equivalent plan (no bonus, :math:`\hat Q = 0` on unvisited
+pairs, soft toward :math:`\pi_{ref}` for the regularized learners) is the *recommended*
+policy of best-policy identification; its exact suboptimality is traced too, since the
+fast :math:`1/(\lambda\varepsilon)` rate of regularized exploration is a statement about it.
+All three recursions share one compiled pass over the counts per stage.
+
 With ``bonus_scale = 1`` these bonuses make, with probability at least
 :math:`1-\delta`, :math:`\underline V_h \le V^\star_h \le \bar V_h` in every episode
 (:math:`V^\star` the optimal, or the optimal KL-regularized, value), by induction over
@@ -110,6 +116,8 @@ class OnlineRun:
     counts : ndarray, shape (H, S, A)
         Visit counts :math:`n_h(s,a)`.
     agent : str
+    info : dict
+        Learner constants (log term ``L`` or bonus ``beta``, ``lam``, ...).
     """
 
     suboptimality: FloatArray
