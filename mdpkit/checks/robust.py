@@ -8,6 +8,8 @@ worst-case kernels, and closed-form rates for the learners.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ._registry import CheckContext, register
@@ -47,7 +49,9 @@ def primal_inner(name: str, v: np.ndarray, p: np.ndarray, par: float, ball: bool
         prob = cp.Problem(cp.Minimize(q @ v), [*cons, D <= par])
     else:
         prob = cp.Problem(cp.Minimize(q @ v + par * D), cons)
-    prob.solve(solver=cp.CLARABEL, tol_gap_abs=1e-11, tol_gap_rel=1e-11, tol_feas=1e-11)
+    with warnings.catch_warnings():  # "solution may be inaccurate" at 1e-11: the tolerance is 1e-6
+        warnings.simplefilter("ignore", UserWarning)
+        prob.solve(solver=cp.CLARABEL, tol_gap_abs=1e-11, tol_gap_rel=1e-11, tol_feas=1e-11)
     return float(prob.value)
 
 
@@ -70,7 +74,7 @@ def _lagrangian_ball(name: str, v: np.ndarray, p: np.ndarray, rho: float) -> flo
     div = _div(name)
     if name == "tv":  # piecewise linear in lam: the sup sits at a breakpoint lam = v_j - min v
         grid = np.unique(v - v.min())
-        return max(float(v.min()), *(penalized_inf(div, v, p, lm)[0] - lm * rho for lm in grid if lm > 0))
+        return max([float(v.min())] + [penalized_inf(div, v, p, lm)[0] - lm * rho for lm in grid if lm > 0])
     vs = v[p > 0]
     span = float(np.ptp(vs))
     if span == 0.0:
