@@ -5,13 +5,13 @@ import pytest
 
 import mdpkit as mk
 from mdpkit.divergences import KL, ChiSquare, TotalVariation, ball_inf, penalized_inf
+from mdpkit.solvers import _robust_kernels as SK
 from mdpkit.solvers import (
     robust_bellman,
     robust_policy_evaluation,
     solve_linear_robust,
     worst_case_kernel,
 )
-from mdpkit.solvers import _robust_kernels as SK
 
 DIVS = [KL(), ChiSquare(), TotalVariation()]
 FORMS = [{"lam": 0.4}, {"rho": 0.25}]
