@@ -23,7 +23,7 @@ from ._kernels import CHI2, KL, TV
 ROBUST_CODES = (KL, CHI2, TV)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _support_min(v, p):
     m = np.inf
     tot = 0.0
@@ -35,7 +35,7 @@ def _support_min(v, p):
     return m, tot
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _kl_log_z(v, p, m, tot, lam):
     """``log E_p exp(-(v - m)/lam)`` with ``m`` the support minimum, to full precision.
 
@@ -54,7 +54,7 @@ def _kl_log_z(v, p, m, tot, lam):
     return np.log(a2 / tot)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def kl_penalized_row(v, p, lam, q, write_q):
     """``-lam log E_p exp(-v/lam)`` (log-space, centred at the support minimum)."""
     m, tot = _support_min(v, p)
@@ -65,7 +65,7 @@ def kl_penalized_row(v, p, lam, q, write_q):
     return m - lam * log_z
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def tv_penalized_row(v, p, lam, jmin, q, write_q):
     """``E_p[min(v, min v + lam)]``: mass above ``min v + lam`` moves to ``argmin v``."""
     n = v.shape[0]
@@ -91,7 +91,7 @@ def tv_penalized_row(v, p, lam, jmin, q, write_q):
     return val
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def chi2_alpha(v, p, lam, order, m, tot):
     """Maximizer ``alpha`` of ``E_p[v]_alpha - Var_p([v]_alpha)/(4 lam)`` (shifted by ``m``).
 
@@ -109,14 +109,14 @@ def chi2_alpha(v, p, lam, order, m, tot):
         if p[j] <= 0.0:
             continue
         u = v[j] - m
-        if mass * u - b1 >= target:
+        if mass > 0.0 and mass * u - b1 >= target:
             return (target + b1) / mass, mass, b1
         mass += p[j]
         b1 += p[j] * u
     return np.inf, mass, b1
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def chi2_penalized_row(v, p, lam, order, q, write_q):
     """``sup_alpha E_p[v]_alpha - Var_p([v]_alpha)/(4 lam)`` by the exact breakpoint search."""
     n = v.shape[0]
@@ -142,7 +142,7 @@ def chi2_penalized_row(v, p, lam, order, q, write_q):
     return m + e1 - var / (4.0 * lam)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _kl_tilt(v, p, m, tot, lam):
     """``(log z, E_q[u], Var_q[u])`` for ``q ~ p exp(-u/lam)``, ``u = v - m``."""
     log_z = _kl_log_z(v, p, m, tot, lam)
@@ -157,7 +157,7 @@ def _kl_tilt(v, p, m, tot, lam):
     return log_z, e1, max(e2 - e1 * e1, 0.0)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def kl_ball_row(v, p, rho, q, write_q):
     """``sup_{lam >= 0} -lam log E_p e^{-v/lam} - lam rho``: root of ``KL(q_lam || p) = rho``.
 
@@ -218,7 +218,7 @@ def kl_ball_row(v, p, rho, q, write_q):
         if g == 0.0 or t_hi - t_lo <= 4e-16 * max(1.0, abs(t)):
             break
         dg = -var / (lam * lam)  # dKL/dt
-        t_new = t - g / dg if dg < 0.0 else 0.5 * (t_lo + t_hi)
+        t_new = t - g / dg if (dg < 0.0 and np.isfinite(dg)) else 0.5 * (t_lo + t_hi)
         if not (t_lo < t_new < t_hi):
             t_new = 0.5 * (t_lo + t_hi)
         if t_new == t:
@@ -232,7 +232,7 @@ def kl_ball_row(v, p, rho, q, write_q):
     return m - lam * log_z - lam * rho
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def tv_ball_row(v, p, rho, order, jmin, q, write_q):
     """Greedy mass shift: up to ``rho`` of mass leaves the largest ``v`` for ``argmin v``."""
     n = v.shape[0]
@@ -262,7 +262,7 @@ def tv_ball_row(v, p, rho, order, jmin, q, write_q):
     return val
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def chi2_ball_row(v, p, rho, order, q, write_q):
     """Exact active-set solution of ``min <q, v>`` s.t. ``chi2(q || p) <= rho``.
 
@@ -335,7 +335,10 @@ def chi2_ball_row(v, p, rho, order, q, write_q):
             k = kk
             continue
         c = np.sqrt((rho - need) / (mass * va))
-        eta = ma + rest / (c * mass)
+        if rest > 0.0 and c == 0.0:  # rho - need underflows: this prefix cannot be feasible
+            k = kk
+            continue
+        eta = ma + (rest / (c * mass) if rest > 0.0 else 0.0)
         # KKT sign conditions: q >= 0 on the prefix, (1 + c(eta - u))_+ = 0 beyond it
         viol = max(-(1.0 + c * (eta - u)), 0.0)
         if np.isfinite(u_next):
@@ -356,7 +359,7 @@ def chi2_ball_row(v, p, rho, order, q, write_q):
     return m + best_val
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def penalized_row(code, v, p, lam, order, jmin, q, write_q):
     """Dispatch ``min_q <q, v> + lam D(q || p)`` on the divergence code."""
     if code == KL:
@@ -366,7 +369,7 @@ def penalized_row(code, v, p, lam, order, jmin, q, write_q):
     return chi2_penalized_row(v, p, lam, order, q, write_q)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def ball_row(code, v, p, rho, order, jmin, q, write_q):
     """Dispatch ``min_{D(q || p) <= rho} <q, v>`` on the divergence code."""
     if code == KL:
@@ -376,7 +379,7 @@ def ball_row(code, v, p, rho, order, jmin, q, write_q):
     return chi2_ball_row(v, p, rho, order, q, write_q)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def robust_rows(code, ball, V, P, param, order, jmin, val_out, q_out, write_q):
     """Row ``i``: the dual of ``V[i]`` against ``P[i]`` (``order[i]``, ``jmin[i]`` precomputed)."""
     for i in range(P.shape[0]):

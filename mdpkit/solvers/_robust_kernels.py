@@ -16,7 +16,7 @@ from ..divergences._robust_kernels import ball_row, kl_penalized_row, penalized_
 _LOG_TINY = -600.0  # below this log z the direct tilted sum could be subnormal
 
 
-@njit(cache=True, fastmath=False)
+@njit(cache=True, error_model="numpy")
 def _kl_row(P2, i, V, lam, vmin, em, e, dummy):
     """One KL penalized row from shared ``em = expm1(-(V - vmin)/lam)``, ``e = exp(...)``."""
     tot = 0.0
@@ -36,7 +36,7 @@ def _kl_row(P2, i, V, lam, vmin, em, e, dummy):
     return kl_penalized_row(V, P2[i], lam, dummy, False)  # row-centred log-space fallback
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def kl_penalized_sweep(P2, V, lam, out):
     """``out[i] = -lam log sum_j P2[i, j] exp(-V[j]/lam)``, stable for every ``lam > 0``."""
     n = V.shape[0]
@@ -52,7 +52,7 @@ def kl_penalized_sweep(P2, V, lam, out):
         out[i] = _kl_row(P2, i, V, lam, vmin, em, e, dummy)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def kl_penalized_sweep_par(P2, V, lam, out):
     """Parallel :func:`kl_penalized_sweep` (rows split over threads)."""
     n = V.shape[0]
@@ -68,7 +68,7 @@ def kl_penalized_sweep_par(P2, V, lam, out):
         out[i] = _kl_row(P2, i, V, lam, vmin, em, e, dummy)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _dot_row(P2, i, u):
     tot = 0.0
     acc = 0.0
@@ -79,7 +79,7 @@ def _dot_row(P2, i, u):
     return acc / tot
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def tv_penalized_sweep(P2, V, lam, out):
     """``out[i] = E_{P2[i]}[min(V, min V + lam)]``: one dot product per row."""
     cap = V.min() + lam
@@ -88,7 +88,7 @@ def tv_penalized_sweep(P2, V, lam, out):
         out[i] = _dot_row(P2, i, u)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def tv_penalized_sweep_par(P2, V, lam, out):
     """Parallel :func:`tv_penalized_sweep`."""
     cap = V.min() + lam
@@ -97,7 +97,7 @@ def tv_penalized_sweep_par(P2, V, lam, out):
         out[i] = _dot_row(P2, i, u)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def generic_sweep(code, ball, P2, V, param, order, jmin, out):
     """Any dual, row by row, with the argsort of ``V`` shared by all rows."""
     dummy = np.empty(0)
@@ -108,7 +108,7 @@ def generic_sweep(code, ball, P2, V, param, order, jmin, out):
             out[i] = penalized_row(code, V, P2[i], param, order, jmin, dummy, False)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def generic_sweep_par(code, ball, P2, V, param, order, jmin, out):
     """Parallel :func:`generic_sweep`."""
     dummy = np.empty(0)
@@ -119,7 +119,7 @@ def generic_sweep_par(code, ball, P2, V, param, order, jmin, out):
             out[i] = penalized_row(code, V, P2[i], param, order, jmin, dummy, False)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def worst_case_rows(code, ball, P2, V, param, order, jmin, val_out, q_out):
     """Values and minimizing laws ``q_out[i]`` of every row (the worst-case kernel)."""
     for i in range(P2.shape[0]):
