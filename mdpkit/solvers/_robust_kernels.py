@@ -11,12 +11,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ..divergences._robust_kernels import ball_row, kl_penalized_row, penalized_row
+from ..divergences._robust_kernels import ball_row, kl_ball_solve, kl_penalized_row, penalized_row
 
 _LOG_TINY = -600.0  # below this log z the direct tilted sum could be subnormal
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", fastmath={"reassoc", "contract"})
 def _kl_row(P2, i, V, lam, vmin, em, e, dummy):
     """One KL penalized row from shared ``em = expm1(-(V - vmin)/lam)``, ``e = exp(...)``."""
     tot = 0.0
@@ -68,33 +68,30 @@ def kl_penalized_sweep_par(P2, V, lam, out):
         out[i] = _kl_row(P2, i, V, lam, vmin, em, e, dummy)
 
 
-@njit(cache=True, error_model="numpy")
-def _dot_row(P2, i, u):
-    tot = 0.0
-    acc = 0.0
-    for j in range(P2.shape[1]):
-        p = P2[i, j]
-        tot += p
-        acc += p * u[j]
-    return acc / tot
-
-
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", fastmath={"reassoc", "contract"})
 def tv_penalized_sweep(P2, V, lam, out):
     """``out[i] = E_{P2[i]}[min(V, min V + lam)]``: one dot product per row."""
-    cap = V.min() + lam
-    u = np.minimum(V, cap)
+    u = np.minimum(V, V.min() + lam)
     for i in range(P2.shape[0]):
-        out[i] = _dot_row(P2, i, u)
+        tot = 0.0
+        acc = 0.0
+        for j in range(P2.shape[1]):
+            tot += P2[i, j]
+            acc += P2[i, j] * u[j]
+        out[i] = acc / tot
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
+@njit(cache=True, parallel=True, error_model="numpy", fastmath={"reassoc", "contract"})
 def tv_penalized_sweep_par(P2, V, lam, out):
     """Parallel :func:`tv_penalized_sweep`."""
-    cap = V.min() + lam
-    u = np.minimum(V, cap)
+    u = np.minimum(V, V.min() + lam)
     for i in prange(P2.shape[0]):
-        out[i] = _dot_row(P2, i, u)
+        tot = 0.0
+        acc = 0.0
+        for j in range(P2.shape[1]):
+            tot += P2[i, j]
+            acc += P2[i, j] * u[j]
+        out[i] = acc / tot
 
 
 @njit(cache=True, error_model="numpy")
@@ -117,6 +114,26 @@ def generic_sweep_par(code, ball, P2, V, param, order, jmin, out):
             out[i] = ball_row(code, V, P2[i], param, order, jmin, dummy, False)
         else:
             out[i] = penalized_row(code, V, P2[i], param, order, jmin, dummy, False)
+
+
+@njit(cache=True, error_model="numpy")
+def kl_ball_sweep(P2, V, rho, hint, out):
+    """KL ball rows warm-started from ``hint[i]`` (the previous sweep's multiplier), updated in place."""
+    dummy = np.empty(0)
+    for i in range(P2.shape[0]):
+        val, lam = kl_ball_solve(V, P2[i], rho, hint[i], dummy, False)
+        out[i] = val
+        hint[i] = lam
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def kl_ball_sweep_par(P2, V, rho, hint, out):
+    """Parallel :func:`kl_ball_sweep`."""
+    dummy = np.empty(0)
+    for i in prange(P2.shape[0]):
+        val, lam = kl_ball_solve(V, P2[i], rho, hint[i], dummy, False)
+        out[i] = val
+        hint[i] = lam
 
 
 @njit(cache=True, error_model="numpy")
