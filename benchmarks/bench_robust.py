@@ -118,15 +118,16 @@ def _reference_fit(data, div_name, lam, theta, beta=1.0, ridge=0.1, rho=None):
         elif div_name == "kl":
             nu = -lam * np.log(np.maximum(C @ np.exp(-y / lam), np.exp(-H / lam)))
         else:
+            vmin = float(V_all.min())
             for i in range(d):
                 if div_name == "chi2":
-                    def obj(a, i=i):
+                    def obj(a, c=C[i], y=y):
                         ya = np.minimum(y, a[0])
-                        z1, z2 = C[i] @ ya, C[i] @ ya**2
+                        z1, z2 = c @ ya, c @ ya**2
                         return -(z1 - (z2 - z1**2) / (4 * lam))
                 else:  # DRPVI, TV ball
-                    def obj(a, i=i):
-                        return -(C[i] @ np.minimum(y, a[0]) - rho * (a[0] - V_all.min()))
+                    def obj(a, c=C[i], y=y, vmin=vmin):
+                        return -(c @ np.minimum(y, a[0]) - rho * (a[0] - vmin))
                 r = minimize(obj, [H / 2], method="Nelder-Mead", bounds=[(0.0, H)])
                 nu[i] = -r.fun
         W[h] = theta[h] + nu

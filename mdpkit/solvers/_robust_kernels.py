@@ -11,7 +11,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ..divergences._robust_kernels import ball_row, kl_ball_solve, kl_penalized_row, penalized_row
+from ..divergences._robust_kernels import (
+    ball_row,
+    kl_ball_solve,
+    kl_penalized_row,
+    penalized_row,
+)
 
 _LOG_TINY = -600.0  # below this log z the direct tilted sum could be subnormal
 
