@@ -109,7 +109,10 @@ def f_normalized(code, alpha, t):
     that costs ``beta * eps`` when a divergence is multiplied by a large ``beta``.
     """
     if code == KL:
-        return t * np.log1p(t - 1.0) - (t - 1.0) if t > 0 else 1.0
+        if t <= 0:
+            return 1.0
+        # log1p(t - 1) is exact near t = 1 but rounds t - 1 to -1 (log 0) for tiny t
+        return t * (np.log(t) if t < 0.5 else np.log1p(t - 1.0)) - (t - 1.0)
     if code == FORWARD_KL:
         return (t - 1.0) - np.log1p(t - 1.0) if t > 0 else np.inf
     return f_value(code, alpha, t)

@@ -23,7 +23,7 @@ from ._kernels import CHI2, KL, TV
 ROBUST_CODES = (KL, CHI2, TV)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _support_min(v, p):
     m = np.inf
     tot = 0.0
@@ -35,7 +35,7 @@ def _support_min(v, p):
     return m, tot
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _kl_log_z(v, p, m, tot, lam):
     """``log E_p exp(-(v - m)/lam)`` with ``m`` the support minimum, to full precision.
 
@@ -47,14 +47,20 @@ def _kl_log_z(v, p, m, tot, lam):
     for j in range(v.shape[0]):
         if p[j] > 0.0:
             x = -(v[j] - m) / lam
-            a1 += p[j] * np.expm1(x)
-            a2 += p[j] * np.exp(x)
+            if x > -0.5:
+                em = np.expm1(x)
+                a1 += p[j] * em
+                a2 += p[j] * (em + 1.0)
+            else:
+                e = np.exp(x)
+                a1 += p[j] * (e - 1.0)
+                a2 += p[j] * e
     if a1 / tot >= -0.5:
         return np.log1p(a1 / tot)
     return np.log(a2 / tot)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def kl_penalized_row(v, p, lam, q, write_q):
     """``-lam log E_p exp(-v/lam)`` (log-space, centred at the support minimum)."""
     m, tot = _support_min(v, p)
@@ -65,7 +71,7 @@ def kl_penalized_row(v, p, lam, q, write_q):
     return m - lam * log_z
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def tv_penalized_row(v, p, lam, jmin, q, write_q):
     """``E_p[min(v, min v + lam)]``: mass above ``min v + lam`` moves to ``argmin v``."""
     n = v.shape[0]
@@ -91,7 +97,7 @@ def tv_penalized_row(v, p, lam, jmin, q, write_q):
     return val
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def chi2_alpha(v, p, lam, order, m, tot):
     """Maximizer ``alpha`` of ``E_p[v]_alpha - Var_p([v]_alpha)/(4 lam)`` (shifted by ``m``).
 
@@ -109,14 +115,14 @@ def chi2_alpha(v, p, lam, order, m, tot):
         if p[j] <= 0.0:
             continue
         u = v[j] - m
-        if mass * u - b1 >= target:
+        if mass > 0.0 and mass * u - b1 >= target:
             return (target + b1) / mass, mass, b1
         mass += p[j]
         b1 += p[j] * u
     return np.inf, mass, b1
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def chi2_penalized_row(v, p, lam, order, q, write_q):
     """``sup_alpha E_p[v]_alpha - Var_p([v]_alpha)/(4 lam)`` by the exact breakpoint search."""
     n = v.shape[0]
@@ -142,97 +148,122 @@ def chi2_penalized_row(v, p, lam, order, q, write_q):
     return m + e1 - var / (4.0 * lam)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _kl_tilt(v, p, m, tot, lam):
-    """``(log z, E_q[u], Var_q[u])`` for ``q ~ p exp(-u/lam)``, ``u = v - m``."""
-    log_z = _kl_log_z(v, p, m, tot, lam)
-    e1 = 0.0
-    e2 = 0.0
+    """``(log z, E_q[u], Var_q[u])`` for ``q ~ p exp(-u/lam)``, ``u = v - m``, in one pass."""
+    a1 = 0.0
+    a2 = 0.0
+    s1 = 0.0
+    s2 = 0.0
     for j in range(v.shape[0]):
         if p[j] > 0.0:
             u = v[j] - m
-            w = p[j] / tot * np.exp(-u / lam - log_z)
-            e1 += w * u
-            e2 += w * u * u
-    return log_z, e1, max(e2 - e1 * e1, 0.0)
+            x = -u / lam
+            # one transcendental per entry: expm1 where e^x - 1 would cancel, exp elsewhere
+            if x > -0.5:
+                em = np.expm1(x)
+                e = em + 1.0
+            else:
+                e = np.exp(x)
+                em = e - 1.0
+            w = p[j] * e
+            a1 += p[j] * em
+            a2 += w
+            s1 += w * u
+            s2 += w * u * u
+    log_z = np.log1p(a1 / tot) if a1 / tot >= -0.5 else np.log(a2 / tot)
+    e1 = s1 / a2
+    return log_z, e1, max(s2 / a2 - e1 * e1, 0.0)
 
 
-@njit(cache=True)
-def kl_ball_row(v, p, rho, q, write_q):
+@njit(cache=True, error_model="numpy")
+def kl_ball_solve(v, p, rho, lam_hint, q, write_q):
     """``sup_{lam >= 0} -lam log E_p e^{-v/lam} - lam rho``: root of ``KL(q_lam || p) = rho``.
 
     ``KL(q_lam || p) = -E_q[u]/lam - log z`` decreases from ``-log p(argmin)`` to 0 in
-    ``lam``; safeguarded Newton in ``t = log lam`` inside a bisection bracket, to
-    machine precision. The dual is stationary at the root, so the value error is
-    second order.
+    ``lam`` with derivative ``-Var_q(u)/lam^2`` in ``t = log lam``; safeguarded Newton
+    in ``t`` inside an expanding bisection bracket, to machine precision. The start is
+    ``lam_hint`` when finite (warm start from the previous sweep), else the small-radius
+    asymptote ``sqrt(Var_p(u) / (2 rho))``. The dual is stationary at the root, so the
+    value error is second order. Returns ``(value, lam*)`` (``lam* = nan`` when the
+    value is ``E_p v`` or ``min v`` in closed form).
     """
     n = v.shape[0]
     m, tot = _support_min(v, p)
     span = 0.0
     mass_min = 0.0
     mean = 0.0
+    sq = 0.0
     for j in range(n):
         if p[j] > 0.0:
-            span = max(span, v[j] - m)
-            mean += p[j] / tot * (v[j] - m)
-            if v[j] == m:
-                mass_min += p[j] / tot
+            u = v[j] - m
+            w = p[j] / tot
+            span = max(span, u)
+            mean += w * u
+            sq += w * u * u
+            if u == 0.0:
+                mass_min += w
     if rho == 0.0 or span == 0.0:
         if write_q:
             for j in range(n):
                 q[j] = p[j] / tot
-        return m + mean
+        return m + mean, np.nan
     if rho >= -np.log(mass_min):
         if write_q:
             for j in range(n):
                 q[j] = p[j] / tot / mass_min if (p[j] > 0.0 and v[j] == m) else 0.0
-        return m
-    # bracket in t = log(lam): g(t) = KL(t) - rho is decreasing
-    t = np.log(span)
-    log_z, e1, var = _kl_tilt(v, p, m, tot, np.exp(t))
-    g = -e1 / np.exp(t) - log_z - rho
-    t_lo = -np.inf
-    t_hi = np.inf
-    for _ in range(2000):
+        return m, np.nan
+    if np.isfinite(lam_hint) and lam_hint > 0.0:
+        t = np.log(lam_hint)
+    else:
+        var0 = max(sq - mean * mean, 1e-300)
+        t = 0.5 * np.log(var0 / (2.0 * rho))
+    t = min(max(t, np.log(span) - 60.0), np.log(span) + 60.0)
+    t_lo = -np.inf  # KL(t_lo) > rho
+    t_hi = np.inf   # KL(t_hi) <= rho
+    step = 0.25
+    lam = np.exp(t)
+    log_z = 0.0
+    for _ in range(400):
+        lam = np.exp(t)
+        log_z, e1, var = _kl_tilt(v, p, m, tot, lam)
+        g = -e1 / lam - log_z - rho
         if g > 0.0:
             t_lo = t
-            if np.isfinite(t_hi):
-                break
-            t = t + 1.0
         else:
             t_hi = t
-            if np.isfinite(t_lo):
-                break
-            t = t - 1.0
-        lam = np.exp(t)
-        log_z, e1, var = _kl_tilt(v, p, m, tot, lam)
-        g = -e1 / lam - log_z - rho
-    for _ in range(200):
-        lam = np.exp(t)
-        log_z, e1, var = _kl_tilt(v, p, m, tot, lam)
-        g = -e1 / lam - log_z - rho
-        if g > 0.0:
-            t_lo = max(t_lo, t)
-        else:
-            t_hi = min(t_hi, t)
-        if g == 0.0 or t_hi - t_lo <= 4e-16 * max(1.0, abs(t)):
+        if g == 0.0 or (t_hi - t_lo) <= 4e-16 * max(1.0, abs(t)):
             break
-        dg = -var / (lam * lam)  # dKL/dt
-        t_new = t - g / dg if dg < 0.0 else 0.5 * (t_lo + t_hi)
-        if not (t_lo < t_new < t_hi):
-            t_new = 0.5 * (t_lo + t_hi)
+        dg = -var / (lam * lam)
+        if dg < 0.0 and np.isfinite(dg):
+            t_new = t - g / dg
+        else:
+            t_new = np.nan
+        if np.isfinite(t_lo) and np.isfinite(t_hi):
+            if not (t_lo < t_new < t_hi):
+                t_new = 0.5 * (t_lo + t_hi)
+        elif not np.isfinite(t_new) or (g > 0.0 and t_new <= t) or (g <= 0.0 and t_new >= t):
+            t_new = t + step if g > 0.0 else t - step  # expand the bracket
+            step *= 2.0
+        else:  # Newton step that has not bracketed yet: bound it by the expansion step
+            t_new = min(max(t_new, t - step), t + step)
+            step *= 2.0
         if t_new == t:
             break
         t = t_new
-    lam = np.exp(t)
-    log_z, e1, var = _kl_tilt(v, p, m, tot, lam)
     if write_q:
         for j in range(n):
             q[j] = p[j] / tot * np.exp(-(v[j] - m) / lam - log_z) if p[j] > 0.0 else 0.0
-    return m - lam * log_z - lam * rho
+    return m - lam * log_z - lam * rho, lam
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
+def kl_ball_row(v, p, rho, q, write_q):
+    """KL ball dual of one row (no warm start); see :func:`kl_ball_solve`."""
+    return kl_ball_solve(v, p, rho, np.nan, q, write_q)[0]
+
+
+@njit(cache=True, error_model="numpy")
 def tv_ball_row(v, p, rho, order, jmin, q, write_q):
     """Greedy mass shift: up to ``rho`` of mass leaves the largest ``v`` for ``argmin v``."""
     n = v.shape[0]
@@ -262,7 +293,7 @@ def tv_ball_row(v, p, rho, order, jmin, q, write_q):
     return val
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def chi2_ball_row(v, p, rho, order, q, write_q):
     """Exact active-set solution of ``min <q, v>`` s.t. ``chi2(q || p) <= rho``.
 
@@ -335,7 +366,10 @@ def chi2_ball_row(v, p, rho, order, q, write_q):
             k = kk
             continue
         c = np.sqrt((rho - need) / (mass * va))
-        eta = ma + rest / (c * mass)
+        if rest > 0.0 and c == 0.0:  # rho - need underflows: this prefix cannot be feasible
+            k = kk
+            continue
+        eta = ma + (rest / (c * mass) if rest > 0.0 else 0.0)
         # KKT sign conditions: q >= 0 on the prefix, (1 + c(eta - u))_+ = 0 beyond it
         viol = max(-(1.0 + c * (eta - u)), 0.0)
         if np.isfinite(u_next):
@@ -356,7 +390,7 @@ def chi2_ball_row(v, p, rho, order, q, write_q):
     return m + best_val
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def penalized_row(code, v, p, lam, order, jmin, q, write_q):
     """Dispatch ``min_q <q, v> + lam D(q || p)`` on the divergence code."""
     if code == KL:
@@ -366,7 +400,7 @@ def penalized_row(code, v, p, lam, order, jmin, q, write_q):
     return chi2_penalized_row(v, p, lam, order, q, write_q)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def ball_row(code, v, p, rho, order, jmin, q, write_q):
     """Dispatch ``min_{D(q || p) <= rho} <q, v>`` on the divergence code."""
     if code == KL:
@@ -376,7 +410,7 @@ def ball_row(code, v, p, rho, order, jmin, q, write_q):
     return chi2_ball_row(v, p, rho, order, q, write_q)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def robust_rows(code, ball, V, P, param, order, jmin, val_out, q_out, write_q):
     """Row ``i``: the dual of ``V[i]`` against ``P[i]`` (``order[i]``, ``jmin[i]`` precomputed)."""
     for i in range(P.shape[0]):

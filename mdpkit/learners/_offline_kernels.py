@@ -13,14 +13,14 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _chi2_objective(l1, l2, r0, alpha, lam):
     z1 = l1 + alpha * r0
     z2 = l2 + alpha * alpha * r0
     return z1 - (z2 - z1 * z1) / (4.0 * lam)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def chi2_sup_coords(C, y, order, lam, lo, hi, out):
     """``out[i] = sup_{alpha in [lo, hi]} z1_i(alpha) - (z2_i(alpha) - z1_i(alpha)^2) / (4 lam)``.
 
@@ -64,7 +64,7 @@ def chi2_sup_coords(C, y, order, lam, lo, hi, out):
         out[i] = best
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def tv_ball_sup_coords(C, y, order, rho, m, hi, out):
     """``out[i] = max_{alpha in [m, hi]} sum_k C[i,k] min(y_k, alpha) - rho[i] (alpha - m)``.
 

@@ -141,11 +141,16 @@ class _RobustOperator:
         self.ball = spec.is_ball
         self.param = spec.param
         self.parallel = self.P2.size >= PARALLEL_MIN_WORK and get_num_threads() > 1
+        # KL ball: the multipliers of the previous call warm-start the root search (value
+        # iteration calls the operator on slowly changing V); the root is exact either way
+        self.lam_hint = np.full(S * A, np.nan)
 
     def __call__(self, V: FloatArray, out: FloatArray) -> None:
         o = out.reshape(-1)
         par = self.parallel
-        if not self.ball and self.code == DK.KL:
+        if self.ball and self.code == DK.KL:
+            (RK.kl_ball_sweep_par if par else RK.kl_ball_sweep)(self.P2, V, self.param, self.lam_hint, o)
+        elif not self.ball and self.code == DK.KL:
             (RK.kl_penalized_sweep_par if par else RK.kl_penalized_sweep)(self.P2, V, self.param, o)
         elif not self.ball and self.code == DK.TV:
             (RK.tv_penalized_sweep_par if par else RK.tv_penalized_sweep)(self.P2, V, self.param, o)
