@@ -97,25 +97,31 @@ def main(episodes: int = 2000, repeats: int = 5) -> dict:
     mdp = mk.random_mdp(n_states=20, n_actions=5, horizon=10, rng=0, stationary=False)
     agent = mk.learners.UCBVI(bonus="hoeffding")
     mk.learners.run_online(agent, mdp, 5, rng=0)                 # compile / load the cache
-    # best of `repeats` timings of each: the machines are shared, contention only adds time
-    t_numba = t_numpy = np.inf
+    # best of `repeats` timings of each: the machines are shared, contention only adds time.
+    # Wall clock and process CPU time are both reported; CPU time is what the code costs when
+    # other processes hold the cores (BLAS is single-threaded here, so it is one core's time).
+    t_numba = t_numpy = c_numba = c_numpy = np.inf
     n_np = max(episodes // 10, 50)
     # compiled side first: NumPy's BLAS worker threads keep spinning after a call and would
     # steal the second core from the compiled loop if the two were interleaved
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         run = mk.learners.run_online(agent, mdp, episodes, rng=0)
         t_numba = min(t_numba, time.perf_counter() - t0)
+        c_numba = min(c_numba, time.process_time() - c0)
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         sub_np = numpy_ucbvi(mdp, n_np, seed=0)
         t_numpy = min(t_numpy, time.perf_counter() - t0)
+        c_numpy = min(c_numpy, time.process_time() - c0)
     eps_numba, eps_numpy = episodes / t_numba, n_np / t_numpy
+    cpu_ratio = (c_numpy / n_np) / (c_numba / episodes)
     out = {
         "instance": "random_mdp S=20 A=5 H=10 stage-dependent, UCBVI hoeffding",
         "episodes_per_s_numba": eps_numba,
         "episodes_per_s_numpy": eps_numpy,
         "speedup": eps_numba / eps_numpy,
+        "speedup_cpu_time": cpu_ratio,
         "numba_episodes": episodes,
         "numpy_episodes": n_np,
         "repeats": repeats,
@@ -128,7 +134,7 @@ def main(episodes: int = 2000, repeats: int = 5) -> dict:
     (res_dir / "online.json").write_text(json.dumps(out, indent=2))
     print(f"compiled UCBVI : {eps_numba:10.0f} episodes/s ({episodes} episodes)")
     print(f"NumPy UCBVI    : {eps_numpy:10.0f} episodes/s ({n_np} episodes)")
-    print(f"speedup        : {eps_numba / eps_numpy:10.1f}x  (target >= 50x)")
+    print(f"speedup        : {eps_numba / eps_numpy:10.1f}x wall clock, {cpu_ratio:.1f}x CPU time  (target >= 50x)")
     return out
 
 

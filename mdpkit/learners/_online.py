@@ -37,7 +37,7 @@ Alongside, the certainty-equivalent plan (no bonus, :math:`\hat Q = 0` on unvisi
 pairs, soft toward :math:`\pi_{ref}` for the regularized learners) is the *recommended*
 policy of best-policy identification; its exact suboptimality is traced too, since the
 fast :math:`1/(\lambda\varepsilon)` rate of regularized exploration is a statement about it.
-All three recursions share one compiled pass over the counts per stage.
+The three recursions share one compiled pass over the counts per stage.
 
 With ``bonus_scale = 1`` these bonuses make, with probability at least
 :math:`1-\delta`, :math:`\underline V_h \le V^\star_h \le \bar V_h` in every episode
@@ -179,13 +179,6 @@ def _log_term(bonus: str, S: int, A: int, H: int, K: int, delta: float) -> float
     return float(np.log(_LOG_FACTOR[bonus] * S * A * H * K / delta))
 
 
-def _sqrt_table(L: float, K: int) -> FloatArray:
-    """``sqrt(L / (2n))`` for ``n = 0..K`` (entry 0 unused)."""
-    n = np.arange(K + 1, dtype=np.float64)
-    n[0] = 1.0
-    return np.sqrt(0.5 * L / n)
-
-
 def _run_tabular(mdp: TabularMDP, K: int, seed: int, *, name: str, bonus: str, delta: float,
                  bonus_scale: float, lam: float, pi_ref: FloatArray | None) -> OnlineRun:
     from ..solvers import solve, solve_kl_regularized
@@ -207,13 +200,13 @@ def _run_tabular(mdp: TabularMDP, K: int, seed: int, *, name: str, bonus: str, d
     N = np.zeros((H, S, A))
     Nsas = np.zeros((H, S, A, S))
     Rsum = np.zeros((H, S, A))
-    W = np.zeros((H + 1, S, 8))                      # interleaved values, see _online_kernels
+    V_up, V_lo, V_rec = (np.zeros((H + 1, S)) for _ in range(3))
     pi, pi_rec = np.empty((H, S, A)), np.empty((H, S, A))
     out = [np.empty(K) for _ in range(5)]
     L = _log_term(bonus, S, A, H, K, delta)
     OK.run_episodes(seed, np.cumsum(mu0), np.ascontiguousarray(np.cumsum(P4, axis=-1)), P4, r3, mu0,
-                    v_star, _BONUSES[bonus], L, _sqrt_table(L, K), bonus_scale, lam, log_ref, N, Nsas, Rsum, W, pi, pi_rec,
-                    np.empty((H + 1, S)), *out)
+                    v_star, _BONUSES[bonus], L, bonus_scale, lam, log_ref, N, Nsas, Rsum, V_up, V_lo, V_rec,
+                    pi, pi_rec, np.empty((H + 1, S)), *out)
     subopt, rec_subopt, returns, upper, lower = out
     return OnlineRun(suboptimality=subopt, regret=np.cumsum(subopt), recommended_suboptimality=rec_subopt,
                      returns=returns, upper_value=upper, lower_value=lower, target_value=target,

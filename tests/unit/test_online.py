@@ -13,7 +13,6 @@ from mdpkit.learners import (
     run_online,
 )
 from mdpkit.learners import _online_kernels as OK
-from mdpkit.learners._online import _sqrt_table
 
 
 @pytest.fixture
@@ -38,11 +37,10 @@ def _model(mdp, n_episodes=40, seed=0):
 def _plan(f, N, Nsas, R, bonus_kind, L, scale, lam, log_ref):
     """Run ``plan_episode`` (or its ``py_func``); returns V_up, V_lo, V_rec, pi, pi_rec."""
     H, S, A = N.shape
-    W = np.zeros((H + 1, S, 8))
+    V = [np.zeros((H + 1, S)) for _ in range(3)]
     pis = [np.empty((H, S, A)) for _ in range(2)]
-    f(N, Nsas, R, bonus_kind, L, _sqrt_table(L, int(N.max())), scale, lam, log_ref, W, *pis, np.empty(A),
-      np.empty(A), np.empty(A))
-    return W[..., 0], W[..., 1], W[..., 2], *pis
+    f(N, Nsas, R, bonus_kind, L, scale, lam, log_ref, *V, *pis, np.empty(A), np.empty(A), np.empty(A))
+    return (*V, *pis)
 
 
 # -- kernels against their Python functions --------------------------------------------------
@@ -77,12 +75,11 @@ def test_run_episodes_matches_py_func(mdp):
     def go(f):
         arrays = dict(N=np.zeros((H, S, A)), Nsas=np.zeros((H, S, A, S)), R=np.zeros((H, S, A)))
         outs = [np.empty(K) for _ in range(5)]
-        pis = [np.empty((H, S, A)) for _ in range(2)]
-        f(3, np.cumsum(mdp.mu0), np.cumsum(P4, axis=-1), P4, r3, mdp.mu0, 1.0, OK.BONUS_BERNSTEIN, 4.0,
-          _sqrt_table(4.0, K), 1.0,
+        pi, pi_rec = np.empty((H, S, A)), np.empty((H, S, A))
+        f(3, np.cumsum(mdp.mu0), np.cumsum(P4, axis=-1), P4, r3, mdp.mu0, 1.0, OK.BONUS_BERNSTEIN, 4.0, 1.0,
           0.5, np.full((H, S, A), -np.log(A)), arrays["N"], arrays["Nsas"], arrays["R"],
-          np.zeros((H + 1, S, 8)), *pis, np.empty((H + 1, S)), *outs)
-        return outs + [arrays["N"], *pis]
+          *(np.zeros((H + 1, S)) for _ in range(3)), pi, pi_rec, np.empty((H + 1, S)), *outs)
+        return outs + [arrays["N"], pi, pi_rec]
 
     for a, b in zip(go(OK.run_episodes), go(OK.run_episodes.py_func), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
@@ -101,9 +98,10 @@ def test_plugin_plan_equals_solver_on_the_empirical_model(mdp):
     np.testing.assert_allclose(out[4], res.pi, atol=1e-12)
     out = _plan(OK.plan_episode, N, Nsas, R, OK.BONUS_HOEFFDING, 3.0, 1.0, 0.0, np.log(ref))
     np.testing.assert_allclose(out[2], mk.solve(model).V, atol=1e-12)
-    # the optimistic values with zero bonus are the same recursion, clipped to [0, H - h]
+    # the optimistic recursion with a vanishing bonus is the same recursion (clipping inactive)
     out = _plan(OK.plan_episode, N, Nsas, R, OK.BONUS_HOEFFDING, 3.0, 1e-300, 0.25, np.log(ref))
     np.testing.assert_allclose(out[0], res.V, atol=1e-12)
+    np.testing.assert_allclose(out[3], res.pi, atol=1e-12)
 
 
 # -- behaviour -----------------------------------------------------------------------------------

@@ -99,11 +99,11 @@ def test_one_hot_features_recover_the_tabular_plugin_plan():
     log_ref = np.full((H, S, A), -np.log(A))
     V1, pi1 = np.zeros((H + 1, S)), np.empty((H, S, A))
     OK.plan_lsvi(phi, Li, M, b, 0.0, 1.0, 0.2, log_ref, V1, pi1, np.empty(S * A), np.empty(S * A), np.empty(A))
-    W = np.zeros((H + 1, S, 8))
+    V = [np.zeros((H + 1, S)) for _ in range(3)]
     pis = [np.empty((H, S, A)) for _ in range(2)]
-    OK.plan_episode(N, Nsas, R, OK.BONUS_HOEFFDING, 1.0, np.sqrt(0.5 / np.maximum(np.arange(400), 1)), 1.0, 0.2,
-                    log_ref, W, *pis, *(np.empty(A) for _ in range(3)))
-    V2, pi2 = W[..., 2], pis[1]
+    OK.plan_episode(N, Nsas, R, OK.BONUS_HOEFFDING, 1.0, 1.0, 0.2, log_ref, *V, *pis,
+                    *(np.empty(A) for _ in range(3)))
+    V2, pi2 = V[2], pis[1]
     np.testing.assert_allclose(V1, V2, atol=1e-7)
     np.testing.assert_allclose(pi1, pi2, atol=1e-7)
 
