@@ -51,8 +51,10 @@ def __dir__() -> list[str]:
 # --- exports (one line per subpackage; keep sorted) -------------------------------
 _export("mdp", "TabularMDP", "random_mdp", "chain_mdp", "river_swim", "gridworld",
         "puterman_example", "uniform_policy", "token_tree_mdp")
+_export("mdp", "LinearMDP", "r2pvi_linear_mdp", "random_linear_mdp")
 _export("solvers", "solve", "solve_kl_regularized", "PolicyRegularizer", "bellman",
         "soft_bellman", "policy_evaluation", "greedy_policy")
+_export("solvers", "Robust", "solve_robust")
 
 __all__ = [
     "ConvergenceWarning",

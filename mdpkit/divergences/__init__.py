@@ -17,6 +17,7 @@ from ._divergences import (
     JensenShannon,
     TotalVariation,
 )
+from ._robust import ball_inf, penalized_inf
 
 __all__ = [
     "ALL_DIVERGENCES",
@@ -28,4 +29,6 @@ __all__ = [
     "JensenShannon",
     "KL",
     "TotalVariation",
+    "ball_inf",
+    "penalized_inf",
 ]

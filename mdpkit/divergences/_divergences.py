@@ -150,6 +150,45 @@ class FDivergence:
         K.regularized_max_into(self.code, self._alpha, q2, p2, np.log(p2), b, M, pi)
         return M.reshape(qa.shape[:-1]), pi.reshape(qa.shape)
 
+    # -- the robust duals (transition side) ---------------------------------------------
+    def penalized_inf(
+        self, v: npt.ArrayLike, p: npt.ArrayLike, lam: float
+    ) -> tuple[FloatArray | float, FloatArray]:
+        r"""Return ``(value, q)``: :math:`\min_{q} \langle q, v\rangle + \lambda D_f(q\|p)` and its argmin.
+
+        Exact closed forms for :class:`KL`, :class:`ChiSquare` and
+        :class:`TotalVariation` (see :func:`mdpkit.divergences.penalized_inf`); other
+        divergences raise ``NotImplementedError``.
+
+        Examples
+        --------
+        >>> from mdpkit.divergences import ChiSquare
+        >>> val, q = ChiSquare().penalized_inf([0.0, 1.0], [0.5, 0.5], lam=1.0)
+        >>> round(val, 12), q          # E v - Var v / (4 lam): no clipping
+        (0.4375, array([0.625, 0.375]))
+        """
+        from ._robust import penalized_inf
+
+        return penalized_inf(self, v, p, lam)
+
+    def ball_inf(
+        self, v: npt.ArrayLike, p: npt.ArrayLike, rho: float
+    ) -> tuple[FloatArray | float, FloatArray]:
+        r"""Return ``(value, q)``: :math:`\min_{D_f(q\|p) \le \rho} \langle q, v\rangle` and its argmin.
+
+        See :func:`mdpkit.divergences.ball_inf`.
+
+        Examples
+        --------
+        >>> from mdpkit.divergences import KL
+        >>> val, q = KL().ball_inf([0.0, 1.0], [0.5, 0.5], rho=0.0)
+        >>> val
+        0.5
+        """
+        from ._robust import ball_inf
+
+        return ball_inf(self, v, p, rho)
+
 
 @dataclass(frozen=True)
 class KL(FDivergence):

@@ -20,17 +20,21 @@ from ._generators import (
     token_tree_mdp,
     uniform_policy,
 )
+from ._linear import LinearMDP, r2pvi_linear_mdp, random_linear_mdp
 from ._tabular import TabularMDP, Trajectories
 
 TabularMDP.from_gymnasium = staticmethod(from_gymnasium)  # type: ignore[attr-defined]
 
 __all__ = [
+    "LinearMDP",
     "TabularMDP",
     "Trajectories",
     "chain_mdp",
     "from_gymnasium",
     "gridworld",
     "puterman_example",
+    "r2pvi_linear_mdp",
+    "random_linear_mdp",
     "random_mdp",
     "river_swim",
     "token_tree_mdp",

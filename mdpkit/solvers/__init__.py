@@ -23,15 +23,29 @@ from ._solve import (
     solve,
     solve_kl_regularized,
 )
+from .robust import (
+    Robust,
+    robust_bellman,
+    robust_policy_evaluation,
+    solve_linear_robust,
+    solve_robust,
+    worst_case_kernel,
+)
 
 __all__ = [
     "METHODS",
     "PolicyRegularizer",
+    "Robust",
     "TransitionOperator",
     "bellman",
     "greedy_policy",
     "policy_evaluation",
+    "robust_bellman",
+    "robust_policy_evaluation",
     "soft_bellman",
     "solve",
     "solve_kl_regularized",
+    "solve_linear_robust",
+    "solve_robust",
+    "worst_case_kernel",
 ]

@@ -1,0 +1,393 @@
+r"""Robust MDPs under f-divergence transition uncertainty: tabular and d-rectangular.
+
+The transition part of the generic backup (:func:`mdpkit.solve`) becomes a worst case
+over next-state laws near the nominal one. (s,a)-rectangular, penalized (robust
+regularized, RRMDP) and constrained (uncertainty ball, DRMDP):
+
+.. math::
+
+    \mathcal T^{\lambda}[V](s, a) = \min_{q \in \Delta(\mathcal S)} \langle q, V\rangle
+        + \lambda D(q \,\|\, P(\cdot|s,a)), \qquad
+    \mathcal T^{\rho}[V](s, a) = \min_{D(q\|P(\cdot|s,a)) \le \rho} \langle q, V\rangle,
+
+and :math:`Q = r + \gamma\,\mathcal T[V]`, :math:`V = \mathcal M[Q]` with the plain or
+the KL-regularized max (doubly regularized MDP: policy KL toward :math:`\pi_{ref}` plus
+transition robustness). Both operators are monotone and satisfy
+:math:`\mathcal T[V + c] = \mathcal T[V] + c`, so the robust Bellman operator is a
+:math:`\gamma`-contraction and value iteration with the MacQueen span rule applies
+unchanged (Iyengar 2005, Thm 3.2; Nilim and El Ghaoui 2005).
+
+d-rectangular linear MDPs (:class:`mdpkit.LinearMDP`) perturb the latent factors
+instead; the robust regularized Bellman equation decomposes per coordinate
+(Tang, Liu, Xu 2025, Prop. 3.2):
+
+.. math::
+
+    Q_h(s, a) = \phi(s, a)^\top (\theta_h + w_h), \qquad
+    w_{h,i} = \min_{\mu \in \Delta(\mathcal S)} \langle \mu, V_{h+1}\rangle
+        + \lambda D(\mu \,\|\, \mu_{h,i}).
+
+References
+----------
+.. [1] G. N. Iyengar, "Robust dynamic programming", Math. Oper. Res. 30(2), 2005.
+.. [2] A. Nilim, L. El Ghaoui, "Robust control of Markov decision processes with
+   uncertain transition matrices", Oper. Res. 53(5), 2005.
+.. [3] C. Tang, Z. Liu, P. Xu, "Robust Offline Reinforcement Learning with Linearly
+   Structured f-Divergence Regularization", ICML 2025 (d-RRMDP, Sec. 3-4).
+.. [4] Y. He, Z. Liu, P. Xu, "Doubly Regularized MDPs for Robust RL" (policy and
+   dynamics regularization together).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .._config import PARALLEL_MIN_WORK, get_num_threads
+from .._results import ConvergenceWarning, SolveResult
+from .._typing import FloatArray
+from .._validation import as_float_array, check_int, check_nonnegative, check_positive
+from ..divergences import FDivergence
+from ..divergences import _kernels as DK
+from ..divergences import _robust_kernels as DRK
+from ..divergences._robust import check_robust_div
+from ..mdp import LinearMDP, TabularMDP
+from . import _robust_kernels as RK
+from ._solve import PolicyRegularizer, _Problem, _span_stop, solve
+
+
+@dataclass(frozen=True)
+class Robust:
+    r"""Specification of an (s,a)-rectangular robust transition part.
+
+    Exactly one of ``lam`` (penalized / robust regularized:
+    :math:`\min_q \langle q, V\rangle + \lambda D(q\|P)`) and ``rho`` (constrained /
+    uncertainty ball: :math:`\min_{D(q\|P)\le\rho} \langle q, V\rangle`).
+
+    Parameters
+    ----------
+    div : KL, ChiSquare or TotalVariation
+    lam : float, optional
+        Penalty strength, ``lam > 0``.
+    rho : float, optional
+        Radius, ``rho >= 0``.
+
+    Examples
+    --------
+    >>> import mdpkit as mk
+    >>> from mdpkit.divergences import KL
+    >>> mdp = mk.random_mdp(n_states=4, n_actions=2, gamma=0.9, rng=0)
+    >>> rob = mk.solve(mdp, robust=mk.Robust(KL(), lam=1e8))     # lam -> inf: nominal
+    >>> bool(abs(rob.V - mk.solve(mdp).V).max() < 1e-6)
+    True
+    """
+
+    div: FDivergence
+    lam: float | None = None
+    rho: float | None = None
+
+    def __post_init__(self) -> None:
+        check_robust_div(self.div)
+        if (self.lam is None) == (self.rho is None):
+            raise ValueError("exactly one of `lam` (penalized) and `rho` (uncertainty ball) must be given; "
+                             f"got lam={self.lam!r}, rho={self.rho!r}.")
+        if self.lam is not None:
+            check_positive("lam", self.lam)
+        else:
+            check_nonnegative("rho", self.rho)
+
+    @property
+    def is_ball(self) -> bool:
+        """True for the constrained (uncertainty-set) form."""
+        return self.rho is not None
+
+    @property
+    def param(self) -> float:
+        """``rho`` for the ball form, ``lam`` for the penalized form."""
+        return float(self.rho if self.rho is not None else self.lam)  # type: ignore[arg-type]
+
+    def transition_operator(self, mdp: TabularMDP, stage: int = 0) -> _RobustOperator:
+        """The operator ``op(V, out)`` writing :math:`\\mathcal T[V](s, a)` into ``out[s, a]``."""
+        if not isinstance(mdp, TabularMDP):
+            raise TypeError(f"`mdp` must be a TabularMDP; got {type(mdp).__name__}.")
+        if mdp.is_sparse:
+            raise NotImplementedError("robust transition operators need dense transitions; build the MDP "
+                                      "from the dense array `mdp.P`.")
+        return _RobustOperator(self, mdp.P_at(stage))
+
+    def worst_case(self, P_h: FloatArray, V: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """``(T[V], q)``: values ``(S, A)`` and minimizing laws ``(S, A, S)`` for one stage."""
+        S, A, _ = P_h.shape
+        P2 = np.ascontiguousarray(P_h.reshape(S * A, S))
+        order = np.argsort(V, kind="stable")
+        val = np.empty(S * A)
+        q = np.empty((S * A, S))
+        RK.worst_case_rows(self.div.code, self.is_ball, P2, V, self.param, order, int(np.argmin(V)), val, q)
+        return val.reshape(S, A), q.reshape(S, A, S)
+
+
+class _RobustOperator:
+    """The robust transition part of one stage, bound to its dense ``P``."""
+
+    def __init__(self, spec: Robust, P_h: FloatArray) -> None:
+        S, A, _ = P_h.shape
+        self.P2 = np.ascontiguousarray(P_h.reshape(S * A, S))
+        self.code = int(spec.div.code)
+        self.ball = spec.is_ball
+        self.param = spec.param
+        self.parallel = self.P2.size >= PARALLEL_MIN_WORK and get_num_threads() > 1
+        # KL ball: the multipliers of the previous call warm-start the root search (value
+        # iteration calls the operator on slowly changing V); the root is exact either way
+        self.lam_hint = np.full(S * A, np.nan)
+
+    def __call__(self, V: FloatArray, out: FloatArray) -> None:
+        o = out.reshape(-1)
+        par = self.parallel
+        if self.ball and self.code == DK.KL:
+            (RK.kl_ball_sweep_par if par else RK.kl_ball_sweep)(self.P2, V, self.param, self.lam_hint, o)
+        elif not self.ball and self.code == DK.KL:
+            (RK.kl_penalized_sweep_par if par else RK.kl_penalized_sweep)(self.P2, V, self.param, o)
+        elif not self.ball and self.code == DK.TV:
+            (RK.tv_penalized_sweep_par if par else RK.tv_penalized_sweep)(self.P2, V, self.param, o)
+        else:
+            order = np.argsort(V, kind="stable")
+            f = RK.generic_sweep_par if par else RK.generic_sweep
+            f(self.code, self.ball, self.P2, V, self.param, order, int(np.argmin(V)), o)
+
+
+def _spec(div: FDivergence, lam: float | None, rho: float | None) -> Robust:
+    return Robust(div, lam=lam, rho=rho)
+
+
+def solve_robust(
+    mdp: TabularMDP,
+    *,
+    div: FDivergence,
+    lam: float | None = None,
+    rho: float | None = None,
+    policy_reg: PolicyRegularizer | None = None,
+    return_worst_case: bool = False,
+    **options: Any,
+) -> SolveResult:
+    r"""Solve an (s,a)-rectangular robust (penalized or constrained) tabular MDP exactly.
+
+    Fixed point (discounted, value iteration with the span rule) or backward induction
+    (finite horizon) of
+
+    .. math::
+
+        Q(s, a) = r(s, a) + \gamma\, \mathcal T[V](s, a), \qquad V(s) = \mathcal M[Q(s, \cdot)],
+
+    with :math:`\mathcal T` the penalized (``lam``) or ball (``rho``) worst case of the
+    module docstring and :math:`\mathcal M` the max, or with ``policy_reg`` the
+    regularized max (doubly regularized MDP).
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        Dense transitions.
+    div : KL, ChiSquare or TotalVariation
+    lam, rho : float
+        Exactly one: penalty strength ``lam > 0`` or radius ``rho >= 0``.
+    policy_reg : PolicyRegularizer, optional
+        Policy regularization toward ``pi_ref`` (e.g. KL: soft max).
+    return_worst_case : bool
+        Store the worst-case kernel at the solution in ``result.trace["P_worst"]``
+        (shape ``(S, A, S)``, or ``(H, S, A, S)`` for finite horizon).
+    **options
+        ``method`` (``"value_iteration"`` or ``"backward_induction"``), ``tol``,
+        ``max_iter``, ``V0``, ``trace``: as in :func:`mdpkit.solve`.
+
+    Returns
+    -------
+    SolveResult
+
+    Examples
+    --------
+    >>> import numpy as np, mdpkit as mk
+    >>> from mdpkit.divergences import TotalVariation
+    >>> P = np.array([[[0.5, 0.5]], [[0.0, 1.0]]]); r = np.array([[0.0], [1.0]])
+    >>> mdp = mk.TabularMDP(P, r, gamma=0.5)
+    >>> res = mk.solve_robust(mdp, div=TotalVariation(), lam=10.0, tol=1e-12)  # lam >= span V
+    >>> [round(float(x), 10) for x in res.V]                        # 0.5 * 0.5 * (V0 + V1)
+    [0.6666666667, 2.0]
+    >>> res = mk.solve_robust(mdp, div=TotalVariation(), rho=1.0, return_worst_case=True)
+    >>> res.V, res.trace["P_worst"][1, 0]               # all mass to the worst state
+    (array([0., 1.]), array([1., 0.]))
+    """
+    spec = _spec(div, lam, rho)
+    res = solve(mdp, policy_reg=policy_reg, robust=spec, **options)
+    if not return_worst_case:
+        return res
+    P_worst = worst_case_kernel(mdp, res.V, div=div, lam=lam, rho=rho)
+    return dataclasses.replace(res, trace={**(res.trace or {}), "P_worst": P_worst})
+
+
+def worst_case_kernel(mdp: TabularMDP, V: npt.ArrayLike, *, div: FDivergence, lam: float | None = None,
+                      rho: float | None = None) -> FloatArray:
+    r"""The minimizing next-state laws :math:`q^*(\cdot|s,a)` against ``V``.
+
+    Discounted: ``V`` of shape ``(S,)``, result ``(S, A, S)``. Finite horizon: ``V`` of
+    shape ``(H+1, S)``, stage ``h`` uses ``V[h+1]``, result ``(H, S, A, S)``.
+
+    Examples
+    --------
+    >>> import numpy as np, mdpkit as mk
+    >>> from mdpkit.divergences import KL
+    >>> mdp = mk.TabularMDP(np.full((2, 1, 2), 0.5), [[0.0], [0.0]], gamma=0.9)
+    >>> mk.solvers.worst_case_kernel(mdp, [0.0, 1.0], div=KL(), lam=1.0)[0, 0]   # ~ p e^{-V}
+    array([0.73105858, 0.26894142])
+    """
+    spec = _spec(div, lam, rho)
+    if not isinstance(mdp, TabularMDP):
+        raise TypeError(f"`mdp` must be a TabularMDP; got {type(mdp).__name__}.")
+    if mdp.horizon is None:
+        Va = as_float_array("V", V, shape=(mdp.n_states,))
+        return spec.worst_case(mdp.P_at(0), Va)[1]
+    Va = as_float_array("V", V, shape=(mdp.horizon + 1, mdp.n_states))
+    return np.stack([spec.worst_case(mdp.P_at(h), np.ascontiguousarray(Va[h + 1]))[1]
+                     for h in range(mdp.horizon)])
+
+
+def robust_bellman(V: npt.ArrayLike, mdp: TabularMDP, *, div: FDivergence, lam: float | None = None,
+                   rho: float | None = None, policy_reg: PolicyRegularizer | None = None,
+                   stage: int = 0) -> FloatArray:
+    r"""Robust Bellman optimality operator :math:`(TV)(s) = \mathcal M[r + \gamma\,\mathcal T[V]](s)`.
+
+    A :math:`\gamma`-contraction in sup norm (monotone, shift-equivariant with factor
+    :math:`\gamma`). For finite horizon it is the stage-``h`` backup.
+
+    Examples
+    --------
+    >>> import mdpkit as mk
+    >>> from mdpkit.divergences import TotalVariation
+    >>> mdp = mk.puterman_example(0.9)                    # rho = 1: all mass to V = 0
+    >>> mk.solvers.robust_bellman([0.0, 5.0], mdp, div=TotalVariation(), rho=1.0), mk.bellman([0.0, 0.0], mdp)
+    (array([10., -1.]), array([10., -1.]))
+    """
+    from ._solve import _operator
+
+    return _operator(mdp, V, policy_reg, _spec(div, lam, rho), stage)
+
+
+def robust_policy_evaluation(
+    mdp: TabularMDP,
+    pi: npt.ArrayLike,
+    *,
+    div: FDivergence,
+    lam: float | None = None,
+    rho: float | None = None,
+    tol: float = 1e-10,
+    max_iter: int = 100_000,
+) -> FloatArray:
+    r"""Robust value of a fixed policy: the worst case over (s,a)-rectangular kernels.
+
+    .. math::
+
+        V^\pi(s) = \sum_a \pi(a|s)\,\big(r(s,a) + \gamma\, \mathcal T[V^\pi](s, a)\big),
+
+    by iterating this :math:`\gamma`-contraction until the MacQueen span bound
+    certifies :math:`\|V - V^\pi\|_\infty \le` ``tol``; finite horizon: backward
+    recursion, shape ``(H+1, S)``. For the penalized form this is the robust
+    regularized value (the penalty :math:`\lambda D` included).
+
+    Examples
+    --------
+    >>> import mdpkit as mk
+    >>> from mdpkit.divergences import TotalVariation
+    >>> mdp = mk.puterman_example(0.5)
+    >>> mk.solvers.robust_policy_evaluation(mdp, [0, 0], div=TotalVariation(), rho=0.0)  # = nominal
+    array([ 6., -2.])
+    """
+    spec = _spec(div, lam, rho)
+    prob = _Problem(mdp, None, spec)
+    p = mdp.check_policy(pi)
+    if mdp.is_finite_horizon:
+        H = mdp.horizon
+        assert H is not None
+        V = np.zeros((H + 1, mdp.n_states))
+        for h in range(H - 1, -1, -1):
+            V[h] = (p[h] * prob.q(V[h + 1], h)).sum(axis=1)
+        return V
+    tol_f = check_positive("tol", tol)
+    n_it = check_int("max_iter", max_iter, lo=1)
+    V = np.zeros(mdp.n_states)
+    for _ in range(n_it):
+        TV = (p * prob.q(V)).sum(axis=1)
+        stop, V_mid, _ = _span_stop(TV, V, prob.gamma, tol_f)
+        if stop:
+            return V_mid
+        V = TV
+    warnings.warn(f"robust policy evaluation did not reach tol={tol_f:.1e} in {n_it} sweeps; "
+                  "increase `max_iter`.", ConvergenceWarning, stacklevel=2)
+    return V
+
+
+def solve_linear_robust(
+    lin: LinearMDP,
+    *,
+    div: FDivergence,
+    lam: float | None = None,
+    rho: float | None = None,
+    policy_reg: PolicyRegularizer | None = None,
+) -> SolveResult:
+    r"""Exact robust (regularized) backward induction on a d-rectangular linear MDP.
+
+    With known factors :math:`\mu_{h,i}` (Tang, Liu, Xu 2025, Prop. 3.2, CLAIMS.md B1):
+
+    .. math::
+
+        w_{h,i} = \min_{\mu\in\Delta(\mathcal S)} \langle\mu, V_{h+1}\rangle
+            + \lambda D(\mu\|\mu_{h,i}) \ \ (\text{or } \min_{D(\mu\|\mu_{h,i})\le\rho}),
+        \quad Q_h = \phi^\top(\theta_h + w_h), \quad V_h = \mathcal M[Q_h],
+
+    one exact dual per coordinate and stage. The worst-case factors
+    :math:`\mu^*_{h,i}` are returned in ``trace["mu_worst"]`` (shape ``(H, d, S)``) and
+    the weights in ``trace["w"]`` (shape ``(H, d)``, :math:`\theta_h + w_h`).
+
+    For the penalized form the value equals the nominal value of the greedy policy in
+    the linear MDP with factors :math:`\mu^*` and rewards
+    :math:`r_h + \lambda \sum_i \phi_i D(\mu^*_{h,i}\|\mu_{h,i})` (the tabular
+    cross-check); with one-hot features (``d = S A``) it is the (s,a)-rectangular
+    solution of :func:`solve_robust`.
+
+    Examples
+    --------
+    >>> import mdpkit as mk
+    >>> from mdpkit.divergences import TotalVariation
+    >>> lin = mk.r2pvi_linear_mdp()
+    >>> res = mk.solvers.solve_linear_robust(lin, div=TotalVariation(), lam=1e3)  # ~ nominal
+    >>> round(float(res.V[0, 0]), 8) == round(float(mk.solve(lin.to_tabular()).V[0, 0]), 8)
+    True
+    """
+    if not isinstance(lin, LinearMDP):
+        raise TypeError(f"`lin` must be a LinearMDP; got {type(lin).__name__}.")
+    spec = _spec(div, lam, rho)
+    tab = lin.to_tabular()
+    prob = _Problem(tab, policy_reg, None)
+    H, S, A, d = lin.horizon, lin.n_states, lin.n_actions, lin.dim
+    V = np.zeros((H + 1, S))
+    Q = np.empty((H, S, A))
+    pi = np.empty((H, S, A))
+    W = np.empty((H, d))
+    mu_worst = np.empty((H, d, S))
+    phi2 = lin.phi.reshape(S * A, d)
+    for h in range(H - 1, -1, -1):
+        Vn = np.ascontiguousarray(V[h + 1])
+        order = np.ascontiguousarray(np.tile(np.argsort(Vn, kind="stable"), (d, 1)))
+        jmin = np.full(d, int(np.argmin(Vn)))
+        w = np.empty(d)
+        DRK.robust_rows(spec.div.code, spec.is_ball, np.ascontiguousarray(np.tile(Vn, (d, 1))),
+                        np.ascontiguousarray(lin.mu[h]), spec.param, order, jmin, w, mu_worst[h], True)
+        W[h] = lin.theta[h] + w
+        Q[h] = (phi2 @ W[h]).reshape(S, A)
+        V[h], pi[h] = prob.act(Q[h], h)
+    ok = bool(np.all(np.isfinite(V)))
+    return SolveResult(V=V, Q=Q, pi=pi, converged=ok, n_iter=H, residual=0.0 if ok else np.nan,
+                       method="backward_induction", message="exact" if ok else "nan encountered",
+                       trace={"w": W, "mu_worst": mu_worst})

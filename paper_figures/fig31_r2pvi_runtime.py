@@ -1,0 +1,86 @@
+"""Figure 31: fit time of R2PVI (TV, KL, chi2) and DRPVI against the number of trajectories K and the dimension d (CLAIMS B1, C7).
+
+R2PVI's per-coordinate estimates are closed forms (TV, KL) or an exact breakpoint search
+(chi2); DRPVI solves its TV-ball dual by an exact breakpoint search too. Left: the paper's
+simulated linear MDP (d = 4, H = 3). Right: random d-rectangular MDPs (S = 50, A = 10,
+H = 3, K = 2000). Each point is the best of a few repeated fits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+import time
+
+import numpy as np
+
+import mdpkit as mk
+from mdpkit import plotting
+from mdpkit.divergences import KL, ChiSquare, TotalVariation
+from mdpkit.learners import DRPVI, R2PVI
+
+
+def _best(f, repeat):
+    ts = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        f()
+        ts.append(time.perf_counter() - t)
+    return min(ts)
+
+
+def main(out_dir: pathlib.Path, quick: bool = False) -> list[pathlib.Path]:
+    """Write the figure as PDF and PNG under ``out_dir``; return the paths."""
+    out_dir = pathlib.Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    learners = {"R2PVI-TV": R2PVI(TotalVariation(), 0.1), "R2PVI-KL": R2PVI(KL(), 0.1),
+                "R2PVI-$\\chi^2$": R2PVI(ChiSquare(), 0.1), "DRPVI": DRPVI(0.1)}
+    Ks = [100, 1000, 10_000] if quick else [100, 300, 1000, 3000, 10_000, 30_000]
+    ds = [2, 8, 32] if quick else [2, 4, 8, 16, 32, 64]
+    rep = 2 if quick else 5
+    lin = mk.r2pvi_linear_mdp()
+    tK = {k: [] for k in learners}
+    for K in Ks:
+        data = lin.collect(n_trajectories=K, rng=0)
+        for name, L in learners.items():
+            L.fit(data, theta=lin.theta)  # compile / warm up
+            tK[name].append(_best(lambda L=L, data=data: L.fit(data, theta=lin.theta), rep))
+    td = {k: [] for k in learners}
+    for d in ds:
+        lr = mk.random_linear_mdp(50, 10, d, 3, rng=d)
+        data = lr.collect(n_trajectories=2000, rng=0)
+        for name, L in learners.items():
+            td[name].append(_best(lambda L=L, data=data, lr=lr: L.fit(data, theta=lr.theta), rep))
+    with plotting.style():
+        fig, axes = plotting.subplots(1, 2, figsize=(9.0, 3.4))
+        for name in learners:
+            axes[0].loglog(Ks, np.array(tK[name]) * 1e3, marker="o", label=name)
+            axes[1].loglog(ds, np.array(td[name]) * 1e3, marker="o", label=name)
+        axes[0].set(xlabel="trajectories K", ylabel="fit time (ms)", title="paper instance, d = 4, H = 3")
+        axes[1].set(xlabel="feature dimension d", ylabel="fit time (ms)", title="random d-rectangular, K = 2000")
+        axes[0].legend()
+        from matplotlib.ticker import FuncFormatter, NullFormatter
+
+        for ax, xs in ((axes[0], Ks), (axes[1], ds)):
+            ax.set_xticks(xs, labels=[f"{x:g}" for x in xs])
+            ax.xaxis.set_minor_formatter(NullFormatter())
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:g}"))
+            ax.yaxis.set_minor_formatter(NullFormatter())
+        paths = []
+        for ext in ("png", "pdf"):
+            p = out_dir / f"fig31_r2pvi_runtime.{ext}"
+            fig.savefig(p, dpi=150)
+            paths.append(p)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return paths
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--out", type=pathlib.Path, default=pathlib.Path("figures"))
+    ap.add_argument("--quick", action="store_true")
+    a = ap.parse_args()
+    for p in main(a.out, a.quick):
+        print(p)
