@@ -38,27 +38,33 @@ from ._sampling import (
 )
 from ._space import SequenceSpace, SoftQ
 from ._tiny import COARSE8, coarse8_tokenizer, pydoc_corpus, train_tiny_lm
+from ._validate import Comparison, ValidationReport, goodness_of_fit, plot_report, validate
 
 __all__ = [
     "COARSE8",
     "AlphabetLogitsProcessor",
     "BestOfNPool",
     "CausalLM",
+    "Comparison",
     "SequenceSpace",
     "SoftQ",
     "SoftQLogitsProcessor",
+    "ValidationReport",
     "best_of_n_pool",
     "best_of_n_sample",
     "build_tiny_lm",
     "coarse8_tokenizer",
     "generate_samples",
+    "goodness_of_fit",
     "load_causal_lm",
     "pick_device",
+    "plot_report",
     "pydoc_corpus",
     "rewards",
     "sample",
     "tiny_config",
     "torch_generator",
     "train_tiny_lm",
+    "validate",
     "worst_of_n_sample",
 ]

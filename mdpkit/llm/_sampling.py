@@ -200,10 +200,12 @@ class BestOfNPool:
 
     Attributes
     ----------
+    lm : CausalLM
     tokens : torch.LongTensor, shape (n_samples, n_max, L)
     rewards : ndarray, shape (n_samples, n_max)
     """
 
+    lm: CausalLM
     tokens: torch.Tensor
     rewards: np.ndarray
 
@@ -215,9 +217,11 @@ class BestOfNPool:
                rng: Any = None) -> tuple[torch.Tensor, np.ndarray]:
         r"""Best (or worst) of the first ``n`` draws of each row.
 
-        ``ties="random"`` picks uniformly among the tied draws, ``"first"`` the first
-        of them; both give the law that splits a reward level in proportion to
-        :math:`\pi_{\mathrm{ref}}` (the draws are exchangeable).
+        Ties follow :mod:`mdpkit.bon`: ``"random"`` picks uniformly among the tied
+        draws (the law splits a reward level in proportion to
+        :math:`\pi_{\mathrm{ref}}`); ``"first"`` picks the tied sequence that comes
+        first in the lexicographic order of alphabet positions (the lowest atom index
+        of :class:`SequenceSpace`).
 
         Returns
         -------
@@ -230,6 +234,10 @@ class BestOfNPool:
         target = r.min(axis=1) if worst else r.max(axis=1)
         hit = r == target[:, None]
         if ties == "first":
+            pos = self.lm.positions(self.tokens[:, :n]).cpu().numpy()
+            for t in range(pos.shape[2]):   # keep the lexicographically smallest
+                p_t = np.where(hit, pos[:, :, t], np.iinfo(np.int64).max)
+                hit &= p_t == p_t.min(axis=1, keepdims=True)
             col = hit.argmax(axis=1)
         else:
             keys = np.where(hit, np.random.default_rng(seed_of(rng)).random(hit.shape), -1.0)
@@ -247,7 +255,7 @@ def best_of_n_pool(lm: CausalLM, reward: Any, n_max: int, n_samples: int, length
     n_samples = check_int("n_samples", n_samples, lo=1)
     toks = sample(lm, n_samples * n_max, length, rng=rng, batch_size=batch_size)
     r = evaluate_reward(reward, lm, toks)
-    return BestOfNPool(toks.reshape(n_samples, n_max, length), r.reshape(n_samples, n_max))
+    return BestOfNPool(lm, toks.reshape(n_samples, n_max, length), r.reshape(n_samples, n_max))
 
 
 def best_of_n_sample(lm: CausalLM, reward: Any, n: int, n_samples: int, length: int, *,

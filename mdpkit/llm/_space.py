@@ -196,7 +196,7 @@ class SequenceSpace:
         r = reward if isinstance(reward, np.ndarray) else self.rewards(reward)
         if r.shape != (self.size,):
             raise ValueError(f"`reward` must give shape ({self.size},); got {r.shape}.")
-        return bon.Discrete(self.probs, r)
+        return bon.Discrete.from_log_probs(self.logp, r)
 
     # --- token-level tilt --------------------------------------------------------------
     def soft_q(self, rewards: np.ndarray, beta: float) -> SoftQ:
