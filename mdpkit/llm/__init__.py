@@ -38,7 +38,8 @@ from ._sampling import (
 )
 from ._space import SequenceSpace, SoftQ
 from ._tiny import COARSE8, coarse8_tokenizer, pydoc_corpus, train_tiny_lm
-from ._validate import Comparison, ValidationReport, goodness_of_fit, plot_report, validate
+from ._validate import (Comparison, ValidationReport, goodness_of_fit, plot_report,
+                        report_figures, validate)
 
 __all__ = [
     "COARSE8",
@@ -60,6 +61,7 @@ __all__ = [
     "pick_device",
     "plot_report",
     "pydoc_corpus",
+    "report_figures",
     "rewards",
     "sample",
     "tiny_config",

@@ -169,12 +169,15 @@ class ValidationReport:
         return {"passed": self.passed, "info": clean(self.info),
                 "rows": [asdict(r) for r in self.rows], "data": clean(self.data)}
 
-    def write(self, out_dir: str | Path) -> list[Path]:
-        """Write ``report.md`` and ``report.json`` into ``out_dir``; return the paths."""
+    def write(self, out_dir: str | Path, figures: Sequence[Path] = ()) -> list[Path]:
+        """Write ``report.md`` (linking ``figures``) and ``report.json``; return the paths."""
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         md, js = out / "report.md", out / "report.json"
-        md.write_text(self.to_markdown())
+        links = [f"![{Path(f).stem}]({Path(f).resolve().relative_to(out.resolve())})"
+                 if Path(f).resolve().is_relative_to(out.resolve()) else f"![{Path(f).stem}]({f})"
+                 for f in figures]
+        md.write_text(self.to_markdown() + "\n".join(links) + ("\n" if links else ""))
         js.write_text(json.dumps(self.to_dict(), indent=1, allow_nan=True))
         return [md, js]
 
@@ -207,6 +210,24 @@ class _Rows:
                          _verdict(float(measured), float(predicted), float(tol), relation))
         self.rows.append(row)
         return row
+
+
+def _effective_range(f: np.ndarray, probs: np.ndarray, tail: float = 1e-9) -> float:
+    """Range of ``f`` over the atoms that hold all but ``tail`` of the mass of ``probs``.
+
+    The rule-of-three term bounds what atoms never drawn in ``M`` samples can add to a
+    mean; atoms of total mass below ``tail`` (e.g. the lowest reward levels under
+    best-of-32, mass ``F^32``) cannot matter at any feasible ``M`` and would otherwise
+    inflate the range by orders of magnitude.
+    """
+    keep = probs > 0
+    f, p = f[keep], probs[keep]
+    order = np.argsort(f, kind="stable")
+    f, c = f[order], np.cumsum(p[order])
+    lo = int(np.searchsorted(c, tail / 2, side="right"))
+    hi = int(np.searchsorted(c, c[-1] - tail / 2, side="left"))
+    lo, hi = min(lo, f.size - 1), min(max(hi, lo), f.size - 1)
+    return float(f[hi] - f[lo])
 
 
 def goodness_of_fit(index: np.ndarray, probs: np.ndarray, n_bins: int = 20) -> float:
@@ -376,9 +397,8 @@ def validate(lm: CausalLM, reward: Any = None, *, length: int = 5,
         idx = space.index(toks)
         kl_ex = bon.kl(law, ref)
         lr = law.log_probs - ref.log_probs
-        supp = law.probs > 0
         row = rows.mc("best-of-N", "KL(pi_N||ref)", par, lr[idx], kl_ex,
-                      float(lr[supp].max() - lr[supp].min()), route)
+                      _effective_range(lr, law.probs), route)
         data["kl_mc"].append(row.measured)
         data["kl_se"].append(row.se)
         rows.exact("best-of-N", "KL exact <= log N-(N-1)/N", par, kl_ex, bon.kl_bound(n), "<=",
@@ -428,8 +448,8 @@ def validate(lm: CausalLM, reward: Any = None, *, length: int = 5,
         idx = space.index(toks)
         lr = tl.log_probs - ref.log_probs
         kl_t = bon.kl(tl, ref)
-        rows.mc("tilted", "KL(pi_beta||ref)", par, lr[idx], kl_t, float(lr.max() - lr.min()),
-                route)
+        rows.mc("tilted", "KL(pi_beta||ref)", par, lr[idx], kl_t,
+                _effective_range(lr, tl.probs), route)
         e_t = bon.expected_reward(tl)
         rows.mc("tilted", "E_beta[r]", par, r_all[idx], e_t, r_range, route)
         e_n = data["reward_exact"][ns.index(n)]
@@ -454,7 +474,7 @@ def validate(lm: CausalLM, reward: Any = None, *, length: int = 5,
                  GOF_ALPHA, goodness_of_fit(idx, tl.probs), 0.0, 0.0, ">=", "exact tilted law")
     # the exact frontier for the figure
     if kl_top > 0:
-        grid = np.linspace(0.0, min(kl_top, 1.15 * max(data["kl_exact"])), 40)
+        grid = min(kl_top, 1.15 * max(data["kl_exact"])) * np.linspace(0.0, 1.0, 60) ** 2
         front = [bon.expected_reward(bon.tilted(ref, kl=float(k))) for k in grid]
         data["frontier_kl"], data["frontier_reward"] = grid, np.array(front)
     timings["tilted"] = time.perf_counter() - t0
@@ -534,7 +554,7 @@ def _validate_long(lm: CausalLM, fn: Any, rows: _Rows, data: dict[str, Any], L: 
         f = lw[lvl_b]
         mean = float(f.mean())
         se = float(f.std(ddof=1) / math.sqrt(m))
-        span = float(lw[q_hat.probs > 0].max() - lw[q_hat.probs > 0].min())
+        span = _effective_range(lw, q_hat.probs)
         rows.add(sec, "KL: E_N[log w] vs E_ref[w log w]", par, kl_iw, mean, se,
                  rows.z * math.hypot(se, se_iw) + 3 * span / m, "==", route)
         rows.add(sec, "KL: E_N[log w] <= log N-(N-1)/N", par, bon.kl_bound(n), mean, se,
@@ -552,29 +572,12 @@ def _validate_long(lm: CausalLM, fn: Any, rows: _Rows, data: dict[str, Any], L: 
         data["long"]["kl_bound"].append(bon.kl_bound(n))
 
 
-def plot_report(report: ValidationReport, out_dir: str | Path) -> list[Path]:
-    """Draw the report's figures (PNG and PDF) into ``out_dir``; return the PNG paths.
-
-    ``llm_bon_kl_win``: exact and sampled KL and win rate against N with the bounds;
-    ``llm_tilted_vs_bon``: the exact reward-KL frontier of the tilted policy with the
-    best-of-N points (exact and sampled); ``llm_long`` (if present): long-sequence KL
-    estimates against the bound.
-    """
+def report_figures(report: ValidationReport) -> dict[str, Any]:
+    """The report's matplotlib figures by slug (see :func:`plot_report`)."""
     from mdpkit.plotting import subplots
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     d = report.data
-    paths: list[Path] = []
-
-    def save(fig: Any, slug: str) -> None:
-        import matplotlib.pyplot as plt
-
-        fig.savefig(out / f"{slug}.png", dpi=150)
-        fig.savefig(out / f"{slug}.pdf")
-        plt.close(fig)
-        paths.append(out / f"{slug}.png")
-
+    figs: dict[str, Any] = {}
     ns = np.array(d["n_values"], dtype=float)
     fig, (a1, a2) = subplots(1, 2, figsize=(8.0, 3.2))
     grid = np.geomspace(1, max(ns.max(), 2), 100)
@@ -589,7 +592,7 @@ def plot_report(report: ValidationReport, out_dir: str | Path) -> list[Path]:
     a2.set(xscale="log", xlabel="N", ylabel="win rate vs reference")
     a2.legend()
     fig.suptitle(f"best-of-N on {report.info.get('model', '')[:60]}", fontsize=8)
-    save(fig, "llm_bon_kl_win")
+    figs["llm_bon_kl_win"] = fig
 
     if "frontier_kl" in d:
         fig, ax = subplots()
@@ -602,7 +605,7 @@ def plot_report(report: ValidationReport, out_dir: str | Path) -> list[Path]:
                     ms=9, label="tilted (soft-Q samples)")
         ax.set(xlabel=r"KL to $\pi_{ref}$", ylabel="expected reward")
         ax.legend()
-        save(fig, "llm_tilted_vs_bon")
+        figs["llm_tilted_vs_bon"] = fig
 
     if "long" in d:
         lg = d["long"]
@@ -615,5 +618,26 @@ def plot_report(report: ValidationReport, out_dir: str | Path) -> list[Path]:
         ax.set(xscale="log", xlabel="N", ylabel="KL estimate",
                title=f"length {lg['length']} (no enumeration)")
         ax.legend()
-        save(fig, "llm_long")
+        figs["llm_long"] = fig
+    return figs
+
+
+def plot_report(report: ValidationReport, out_dir: str | Path) -> list[Path]:
+    """Draw the report's figures (PNG and PDF) into ``out_dir``; return the PNG paths.
+
+    ``llm_bon_kl_win``: exact and sampled KL and win rate against N with the bounds;
+    ``llm_tilted_vs_bon``: the exact reward-KL frontier of the tilted policy with the
+    best-of-N points (exact and sampled); ``llm_long`` (if present): long-sequence KL
+    estimates against the bound.
+    """
+    import matplotlib.pyplot as plt
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths: list[Path] = []
+    for slug, fig in report_figures(report).items():
+        fig.savefig(out / f"{slug}.png", dpi=150)
+        fig.savefig(out / f"{slug}.pdf")
+        plt.close(fig)
+        paths.append(out / f"{slug}.png")
     return paths
