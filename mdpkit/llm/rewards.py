@@ -223,7 +223,7 @@ def evaluate_reward(reward: Any, lm: Any, tokens: torch.Tensor, *,
         if bad.any():
             j = int(np.argmax(bad))
             seq = chunk[j].tolist()
-            raise ValueError(f"`reward` returned {arr[j]!r} for sequence {seq}; rewards must be "
+            raise ValueError(f"`reward` returned {float(arr[j])!r} for sequence {seq}; rewards must be "
                              "finite.")
         out[i:i + chunk.shape[0]] = arr
     return out
