@@ -48,13 +48,23 @@ def _run(quick: bool, seed: int) -> Any:
     return lm, rep
 
 
-def _record(ctx: CheckContext, sections: tuple[str, ...]) -> Any:
+def _record(ctx: CheckContext, sections: tuple[str, ...], figure: str | None = None) -> Any:
     lm, rep = _run(ctx.quick, ctx.seed)
     for r in rep.rows:
         if r.section.split(" (")[0] in sections:
             ctx.compare(f"[{r.section}] {r.quantity} {r.param}".strip(), r.measured,
                         r.predicted, tol=r.tol, relation=r.relation,  # type: ignore[arg-type]
                         route=r.route, note=f"se={r.se:.3g}")
+    if figure is not None and ctx.figures_enabled:
+        import matplotlib.pyplot as plt
+
+        from mdpkit.llm import report_figures
+
+        for slug, fig in report_figures(rep).items():
+            if slug == figure:
+                ctx.savefig(fig, slug)
+            else:
+                plt.close(fig)
     return rep
 
 
@@ -96,12 +106,7 @@ def check_sampler_exact_law(ctx: CheckContext) -> None:
     requires=_REQUIRES,
 )
 def check_bon_kl_win_reward(ctx: CheckContext) -> None:
-    rep = _record(ctx, ("best-of-N", "worst-of-N"))
-    if ctx.figures_enabled:
-        from mdpkit.llm import report_figures
-
-        for slug, fig in report_figures(rep).items():
-            ctx.savefig(fig, slug)
+    _record(ctx, ("best-of-N", "worst-of-N"), figure="llm_bon_kl_win")
 
 
 @register(
@@ -116,7 +121,7 @@ def check_bon_kl_win_reward(ctx: CheckContext) -> None:
     requires=_REQUIRES,
 )
 def check_tilted_softq(ctx: CheckContext) -> None:
-    _record(ctx, ("tilted", "token identity", "BoN vs tilted"))
+    _record(ctx, ("tilted", "token identity", "BoN vs tilted"), figure="llm_tilted_vs_bon")
 
 
 @register(
@@ -130,4 +135,4 @@ def check_tilted_softq(ctx: CheckContext) -> None:
     requires=_REQUIRES,
 )
 def check_long_sequence_bound(ctx: CheckContext) -> None:
-    _record(ctx, ("long sequences",))
+    _record(ctx, ("long sequences",), figure="llm_long")

@@ -38,8 +38,14 @@ from ._sampling import (
 )
 from ._space import SequenceSpace, SoftQ
 from ._tiny import COARSE8, coarse8_tokenizer, pydoc_corpus, train_tiny_lm
-from ._validate import (Comparison, ValidationReport, goodness_of_fit, plot_report,
-                        report_figures, validate)
+from ._validate import (
+    Comparison,
+    ValidationReport,
+    goodness_of_fit,
+    plot_report,
+    report_figures,
+    validate,
+)
 
 __all__ = [
     "COARSE8",
