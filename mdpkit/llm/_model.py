@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import contextmanager
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,28 @@ from .._validation import check_int
 from ._device import as_dtype, default_batch_size, exact_matmul, pick_device
 
 META_FILE = "mdpkit_llm.json"
+
+
+@contextmanager
+def _quiet_progress():
+    """Hide transformers' weight-loading/saving progress bars (restored afterwards)."""
+    from transformers.utils import logging as hf_logging
+
+    was = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was:
+            hf_logging.enable_progress_bar()
+
+
+def _dtype_kwarg(dt: torch.dtype) -> dict[str, torch.dtype]:
+    """``from_pretrained`` takes ``dtype=`` from transformers 4.56, ``torch_dtype=`` before."""
+    import transformers
+
+    major, minor = (int(x) for x in transformers.__version__.split(".")[:2])
+    return {"dtype": dt} if (major, minor) >= (4, 56) else {"torch_dtype": dt}
 _TINY_FAMILIES = ("gpt2", "llama")
 
 
@@ -256,7 +279,8 @@ class CausalLM:
         """
         p = Path(path)
         p.mkdir(parents=True, exist_ok=True)
-        self.model.save_pretrained(p)
+        with _quiet_progress():
+            self.model.save_pretrained(p)
         if self.tokenizer is not None:
             self.tokenizer.save_pretrained(p)
         (p / META_FILE).write_text(json.dumps(
@@ -321,7 +345,9 @@ def load_causal_lm(path: str | os.PathLike[str], *, device: str | torch.device |
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     try:
-        model = AutoModelForCausalLM.from_pretrained(p, dtype=dt, local_files_only=True)
+        with _quiet_progress():
+            model = AutoModelForCausalLM.from_pretrained(p, local_files_only=True,
+                                                         **_dtype_kwarg(dt))
     except (OSError, ValueError, KeyError) as e:
         raise ValueError(f"`path` {str(p)!r} could not be loaded as a causal LM: {e}") from e
     tokenizer = None

@@ -5,9 +5,13 @@ import time
 
 import numpy as np
 import pytest
-import torch
 
-from mdpkit import llm
+pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+import torch  # noqa: E402
+
+from mdpkit import llm  # noqa: E402
 
 
 @pytest.mark.parametrize("family", ["llama", "gpt2"])

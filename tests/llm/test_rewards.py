@@ -2,10 +2,14 @@
 
 import numpy as np
 import pytest
-import torch
 
-from mdpkit import llm
-from mdpkit.llm.rewards import evaluate_reward
+pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+import torch  # noqa: E402
+
+from mdpkit import llm  # noqa: E402
+from mdpkit.llm.rewards import evaluate_reward  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -3,9 +3,13 @@ best-/worst-of-N against mdpkit.bon's exact laws (goodness of fit at p > 1e-3)."
 
 import numpy as np
 import pytest
-import torch
 
-from mdpkit import bon, llm
+pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+import torch  # noqa: E402
+
+from mdpkit import bon, llm  # noqa: E402
 
 P_MIN = 1e-3   # many GOF tests run; a correct sampler fails one with probability 1e-3
 

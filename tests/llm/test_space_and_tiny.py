@@ -2,10 +2,14 @@
 
 import numpy as np
 import pytest
-import torch
 
-from mdpkit import bon, llm
-from mdpkit.llm._tiny import coarse8_ids
+pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+import torch  # noqa: E402
+
+from mdpkit import bon, llm  # noqa: E402
+from mdpkit.llm._tiny import coarse8_ids  # noqa: E402
 
 
 def test_fast_corpus_map_equals_the_tokenizer():

@@ -8,9 +8,12 @@ import sys
 import numpy as np
 import pytest
 
-from mdpkit import llm
-from mdpkit.cli import main
-from mdpkit.llm import _validate
+pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from mdpkit import llm  # noqa: E402
+from mdpkit.cli import main  # noqa: E402
+from mdpkit.llm import _validate  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -128,3 +131,13 @@ def test_cli_and_check_modules_do_not_import_torch():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "False False"
+
+
+@pytest.mark.gpu
+def test_validate_on_gpu_at_larger_sizes():
+    """On a CUDA device: 8**6 sequences, 100k draws per estimate, length-32 section."""
+    lm = llm.train_tiny_lm(steps=300, hidden_size=64, n_heads=4, rng=0, device="cuda")
+    rep = llm.validate(lm, length=6, n_values=[1, 2, 8, 64], n_samples=100_000,
+                       long_length=32, long_n_values=[2, 16], long_samples=5000, rng=0)
+    assert rep.info["device"].startswith("cuda")
+    assert rep.passed, rep.table
