@@ -592,7 +592,10 @@ def report_figures(report: ValidationReport) -> dict[str, Any]:
     a2.errorbar(ns, d["win_mc"], yerr=2 * np.array(d["win_se"]), fmt="x", label="samples ±2se")
     a2.set(xscale="log", xlabel="N", ylabel="win rate vs reference")
     a2.legend()
-    fig.suptitle(f"best-of-N on {report.info.get('model', '')[:60]}", fontsize=8)
+    info = report.info
+    fig.suptitle(f"best-of-N on the LM: reward {info.get('reward', '')}, L={info.get('length')}, "
+                 f"{info.get('n_sequences', 0):,} sequences, M={info.get('n_samples', 0):,}",
+                 fontsize=8)
     figs["llm_bon_kl_win"] = fig
 
     if "frontier_kl" in d:
@@ -637,8 +640,8 @@ def plot_report(report: ValidationReport, out_dir: str | Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
     for slug, fig in report_figures(report).items():
-        fig.savefig(out / f"{slug}.png", dpi=150)
-        fig.savefig(out / f"{slug}.pdf")
+        fig.savefig(out / f"{slug}.png", dpi=150, bbox_inches="tight")
+        fig.savefig(out / f"{slug}.pdf", bbox_inches="tight")
         plt.close(fig)
         paths.append(out / f"{slug}.png")
     return paths
