@@ -18,7 +18,6 @@ Conventions (used everywhere in :mod:`mdpkit.bon`):
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,8 +36,8 @@ _SIMPLEX_ATOL = 1e-9
 class _Atoms:
     """Sorted structure of the reward atoms, shared by every law over them."""
 
-    __slots__ = ("rewards", "order", "level_starts", "level_of_atom", "level_rewards",
-                 "_worst_order")
+    __slots__ = ("rewards", "order", "level_starts", "level_of_atom", "level_sorted",
+                 "level_rewards", "_worst_order")
 
     def __init__(self, rewards: FloatArray):
         K = rewards.shape[0]
@@ -56,9 +55,11 @@ class _Atoms:
         self.order = order
         self.level_starts = level_starts
         self.level_of_atom = level_of_atom
+        self.level_sorted = level_sorted
         self.level_rewards = r_sorted[level_starts]
         self._worst_order: IntArray | None = None
-        for a in (self.order, self.level_starts, self.level_of_atom, self.level_rewards):
+        for a in (self.order, self.level_starts, self.level_of_atom, self.level_sorted,
+                  self.level_rewards):
             a.setflags(write=False)
 
     @property
@@ -101,7 +102,7 @@ class Discrete:
     (3, 2, [0.5, 0.5])
     """
 
-    __slots__ = ("_probs", "_log_probs", "_atoms", "_linear_ok", "_levels")
+    __slots__ = ("_probs", "_log_probs", "_atoms", "_linear_ok", "_levels", "_sorted")
 
     def __init__(self, probs: npt.ArrayLike, rewards: npt.ArrayLike):
         p = as_float_array("probs", probs, ndim=1)
@@ -146,16 +147,21 @@ class Discrete:
     @classmethod
     def _new(cls, log_probs: FloatArray, atoms: _Atoms) -> Discrete:
         obj = cls.__new__(cls)
-        obj._init(np.exp(log_probs), log_probs, atoms)
+        p = np.empty_like(log_probs)
+        ok = _k.exp_into(log_probs, p)
+        obj._init(p, log_probs, atoms, ok)
         return obj
 
-    def _init(self, p: FloatArray, lp: FloatArray, atoms: _Atoms) -> None:
+    def _init(self, p: FloatArray, lp: FloatArray, atoms: _Atoms, linear_ok: bool | None = None) -> None:
         object.__setattr__(self, "_probs", _readonly(p))
         object.__setattr__(self, "_log_probs", _readonly(lp))
         object.__setattr__(self, "_atoms", atoms)
         # linear-space cumulative sums are exact enough unless a mass underflowed
-        object.__setattr__(self, "_linear_ok", not bool(np.any((p == 0) & (lp > -np.inf))))
+        if linear_ok is None:
+            linear_ok = not bool(np.any((p == 0) & (lp > -np.inf)))
+        object.__setattr__(self, "_linear_ok", bool(linear_ok))
         object.__setattr__(self, "_levels", None)
+        object.__setattr__(self, "_sorted", None)
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"`Discrete` is immutable; cannot set {name!r}.")
@@ -169,16 +175,24 @@ class Discrete:
     level_rewards = property(lambda self: self._atoms.level_rewards,
                              doc="Distinct rewards, increasing.")
 
+    def _sorted_arrays(self) -> tuple[FloatArray, FloatArray]:
+        """probs and log_probs in ascending reward order (cached: one gather per law)."""
+        if self._sorted is None:
+            o = self._atoms.order
+            object.__setattr__(self, "_sorted", (self._probs[o], self._log_probs[o]))
+        return self._sorted
+
     def _level_arrays(self) -> tuple[FloatArray, FloatArray]:
         if self._levels is None:
             a = self._atoms
+            ps, lps = self._sorted_arrays()
             if self._linear_ok:
-                lpr = np.add.reduceat(self._probs[a.order], a.level_starts)
+                lpr = np.add.reduceat(ps, a.level_starts)
                 with np.errstate(divide="ignore"):
                     llp = np.log(lpr)
             else:
                 llp = np.empty(a.level_starts.shape[0])
-                _k.segment_logsumexp(self._log_probs[a.order], a.level_starts, llp)
+                _k.segment_logsumexp(lps, a.level_starts, llp)
                 lpr = np.exp(llp)
             object.__setattr__(self, "_levels", (_readonly(lpr), _readonly(llp)))
         return self._levels
@@ -335,16 +349,23 @@ def _check_ref(ref: Any, name: str = "ref") -> None:
 def _log_n(n: Any, log_n: Any) -> float:
     """Validate ``n`` (int >= 1, or an integer-valued float) or ``log_n`` (>= 0);
     return log N."""
+    return _n_pair(n, log_n)[1]
+
+
+def _n_pair(n: Any, log_n: Any) -> tuple[float, float]:
+    """(N as float, or inf beyond 2**53 / the float range; log N)."""
     if (n is None) == (log_n is None):
         raise ValueError("give exactly one of `n` and `log_n`.")
     if n is not None:
         if isinstance(n, (float, np.floating)) and np.isfinite(n) and float(n).is_integer():
             n = int(n)
-        return math.log(check_int("n", n, lo=1))
-    return check_scalar("log_n", log_n, lo=0.0)
+        n_int = check_int("n", n, lo=1)
+        return (float(n_int) if n_int < 1e300 else math.inf), math.log(n_int)
+    ln = check_scalar("log_n", log_n, lo=0.0)
+    return (math.exp(ln) if ln < 690.0 else math.inf), ln
 
 
-def _order_stat(ref: Discrete, log_n: float, ties: str, kind: str) -> Discrete:
+def _order_stat(ref: Discrete, n_float: float, log_n: float, ties: str, kind: str) -> Discrete:
     a = ref._atoms
     if ties == "random":
         lpr, llp = ref._level_arrays()
@@ -352,24 +373,31 @@ def _order_stat(ref: Discrete, log_n: float, ties: str, kind: str) -> Discrete:
         u_p, u_lp = np.ascontiguousarray(lpr[::step]), np.ascontiguousarray(llp[::step])
         out = np.empty(u_p.shape[0])
         if ref._linear_ok:
-            _k.max_law_from_probs(u_p, u_lp, log_n, out)
+            _k.max_law_from_probs(u_p, u_lp, n_float, log_n, out)
         else:
             _k.max_law_from_log_probs(u_lp, log_n, out)
-        out = out[::step]
-        lev = a.level_of_atom
-        with np.errstate(invalid="ignore"):
-            lq = out[lev] + ref.log_probs - llp[lev]
-        lq[ref.log_probs == -np.inf] = -np.inf
+        out = np.ascontiguousarray(out[::step])
+        lq = np.empty(ref.n_atoms)
+        _k.spread_sorted(out, a.level_sorted, ref._sorted_arrays()[1], llp, a.order, lq)
+    elif kind == "max":
+        ps, lps = ref._sorted_arrays()
+        out = np.empty(ps.shape[0])
+        if ref._linear_ok:
+            _k.max_law_from_probs(ps, lps, n_float, log_n, out)
+        else:
+            _k.max_law_from_log_probs(lps, log_n, out)
+        lq = np.empty_like(out)
+        _k.scatter(out, a.order, lq)
     else:
-        order = a.order if kind == "max" else a.worst_order
+        order = a.worst_order
         lp_u = ref.log_probs[order]
         out = np.empty(order.shape[0])
         if ref._linear_ok:
-            _k.max_law_from_probs(ref.probs[order], lp_u, log_n, out)
+            _k.max_law_from_probs(ref.probs[order], lp_u, n_float, log_n, out)
         else:
             _k.max_law_from_log_probs(lp_u, log_n, out)
         lq = np.empty_like(out)
-        lq[order] = out
+        _k.scatter(out, order, lq)
     return Discrete._new(lq, a)
 
 
@@ -383,7 +411,7 @@ def best_of_n(ref: Discrete | Continuous, n: int | None = None, ties: str = "ran
     .. math:: \pi_N(y) = F(y)^N - F^-(y)^N,
 
     and with uniform tie-breaking the level mass is split proportionally to ``p``
-    (Beirami et al., 2024, Lemma 1; CLAIMS B3; LLM_BRIDGE section 3):
+    (Beirami et al., 2024; CLAIMS B3; LLM_BRIDGE section 3):
 
     .. math:: \pi_N(y) = \frac{p(y)}{p(\ell(y))}\,\big(F(\ell)^N - F(\ell^-)^N\big).
 
@@ -416,10 +444,10 @@ def best_of_n(ref: Discrete | Continuous, n: int | None = None, ties: str = "ran
     """
     _check_ref(ref)
     check_choice("ties", ties, TIES)
-    ln = _log_n(n, log_n)
+    n_float, ln = _n_pair(n, log_n)
     if isinstance(ref, Continuous):
         return OrderStatistic(ref, ln, "max")
-    return _order_stat(ref, ln, ties, "max")
+    return _order_stat(ref, n_float, ln, ties, "max")
 
 
 def worst_of_n(ref: Discrete | Continuous, n: int | None = None, ties: str = "random", *,
@@ -437,10 +465,10 @@ def worst_of_n(ref: Discrete | Continuous, n: int | None = None, ties: str = "ra
     """
     _check_ref(ref)
     check_choice("ties", ties, TIES)
-    ln = _log_n(n, log_n)
+    n_float, ln = _n_pair(n, log_n)
     if isinstance(ref, Continuous):
         return OrderStatistic(ref, ln, "min")
-    return _order_stat(ref, ln, ties, "min")
+    return _order_stat(ref, n_float, ln, ties, "min")
 
 
 def _check_same(p: Discrete, q: Discrete, pn: str, qn: str) -> None:
@@ -454,7 +482,7 @@ def kl(p: Discrete | OrderStatistic | Continuous, q: Discrete | OrderStatistic |
 
     Discrete laws must live on the same atoms; ``inf`` when ``p`` charges an atom
     that ``q`` does not. For a continuous reference, best- and worst-of-N satisfy
-    :math:`\mathrm{KL} = \log N - (N-1)/N` exactly (Beirami et al., Theorem 1), and
+    :math:`\mathrm{KL} = \log N - (N-1)/N` exactly (Beirami et al., 2024, the KL bound's equality case), and
     two order statistics of the same reference are compared by quadrature in
     calibrated space.
 
@@ -466,11 +494,7 @@ def kl(p: Discrete | OrderStatistic | Continuous, q: Discrete | OrderStatistic |
     """
     if isinstance(p, Discrete) and isinstance(q, Discrete):
         _check_same(p, q, "p", "q")
-        m = p.probs > 0
-        if np.any(m & (q.log_probs == -np.inf)):
-            return math.inf
-        lp, lq = p.log_probs[m], q.log_probs[m]
-        return float(max(np.dot(p.probs[m], lp - lq), 0.0))
+        return float(max(_k.kl_from_logs(p.probs, p.log_probs, q.log_probs), 0.0))
     cp, cq = _as_order_stat(p, "p"), _as_order_stat(q, "q")
     if cp.base is not cq.base:
         raise ValueError("`p` and `q` must be built on the same `Continuous` reference.")
@@ -509,7 +533,7 @@ def _u_cdf(o: OrderStatistic):
 def kl_bound(n: int) -> float:
     r"""Upper bound :math:`\log N - (N-1)/N` on :math:`\mathrm{KL}(\pi_N\|p)`.
 
-    Beirami et al. (2024), Theorem 1; equality iff the reward law is atomless.
+    Beirami et al. (2024), the best-of-N KL bound; equality iff the reward law is atomless.
 
     >>> round(kl_bound(16), 5)
     1.83509
@@ -578,7 +602,3 @@ def expected_reward(law: Discrete | OrderStatistic | Continuous) -> float:
         return float(law.mean())
     raise TypeError(f"`law` must be a Discrete, Continuous or OrderStatistic law; got "
                     f"{type(law).__name__}.")
-
-
-def _is_int(x: Any) -> bool:
-    return isinstance(x, numbers.Integral) and not isinstance(x, bool)

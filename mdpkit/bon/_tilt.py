@@ -5,7 +5,7 @@ For a reference ``p`` with reward ``r`` the solution of
 
 .. math:: \pi_\beta(y) = p(y)\,e^{r(y)/\beta} / Z(\beta),
 
-(Korbak et al., 2022, Eq. 3; Yang et al., 2024, Sec. 3 with :math:`\lambda = 1/\beta`).
+(Korbak et al., 2022; Yang et al., 2024, with :math:`\lambda = 1/\beta`).
 Everything is computed on reward levels, in log space, with the exponent centred so
 that neither :math:`\beta = 10^{-8}` nor :math:`\beta = 10^{8}` overflows or cancels.
 """
@@ -20,6 +20,7 @@ from scipy.special import logsumexp
 
 from .._typing import FloatArray
 from .._validation import check_nonnegative, check_positive, check_scalar
+from . import _bon_kernels as _k
 from ._laws import Discrete, _check_same
 
 # beyond this lambda * (smallest reward gap) the tilt equals the top-level law in float64
@@ -32,28 +33,38 @@ def _check_discrete(ref: object, name: str = "ref") -> Discrete:
     return ref
 
 
-def _level_tilt(ref: Discrete, lam: float) -> tuple[FloatArray, float, float]:
-    """(log phi on levels, KL(phi||p), log Z) for the tilt at inverse temperature lam."""
-    r = ref.level_rewards
+def _support(ref: Discrete) -> tuple[np.ndarray, FloatArray, FloatArray, FloatArray]:
+    """(level indices, rewards, log-masses, masses) of the levels with positive mass."""
     llp = ref.level_log_probs
-    if lam == 0.0:
-        return llp.copy(), 0.0, 0.0
-    if math.isinf(lam):
-        out = np.full_like(llp, -np.inf)
-        out[-1] = 0.0
-        return out, float(-llp[-1]), math.inf
-    mean = float(np.dot(ref.level_probs, r))
+    idx = np.flatnonzero(llp > -np.inf)
+    return idx, ref.level_rewards[idx], llp[idx], ref.level_probs[idx]
+
+
+def _centre(r: FloatArray, p: FloatArray, lam: float) -> float:
     # centre at the mean for small lam (KL ~ lam^2 Var/2 keeps its digits) and at the
     # top reward for large lam (no cancellation between E_phi r / beta and log Z)
-    c = mean if lam * (r[-1] - mean) <= 1.0 else float(r[-1])
+    mean = float(np.dot(p, r)) / float(p.sum())
+    return mean if lam * (r[-1] - mean) <= 1.0 else float(r[-1])
+
+
+def _level_tilt(ref: Discrete, lam: float) -> tuple[FloatArray, float, float]:
+    """(log phi on levels, KL(phi||p), log Z) for the tilt at inverse temperature lam."""
+    idx, r, llp, p = _support(ref)
+    out = np.full(ref.n_levels, -np.inf)
+    if lam == 0.0:
+        out[idx] = llp
+        return out, 0.0, 0.0
+    if math.isinf(lam):
+        out[idx[-1]] = 0.0
+        return out, float(-llp[-1]), math.inf
+    c = _centre(r, p, lam)
     a = lam * (r - c)
-    with np.errstate(invalid="ignore"):
-        e = np.where(np.isfinite(llp), llp + a, -np.inf)
+    e = llp + a
     lz = float(logsumexp(e))
     lphi = e - lz
-    phi = np.exp(lphi)
-    klv = float(np.dot(phi, np.where(phi > 0, a, 0.0))) - lz
-    return lphi, max(klv, 0.0), lz + lam * c
+    klv = float(np.dot(np.exp(lphi), a)) - lz
+    out[idx] = lphi
+    return out, max(klv, 0.0), lz + lam * c
 
 
 def max_kl(ref: Discrete) -> float:
@@ -63,7 +74,7 @@ def max_kl(ref: Discrete) -> float:
     True
     """
     _check_discrete(ref)
-    return float(-ref.level_log_probs[-1])
+    return 0.0 - float(_support(ref)[2][-1])  # 0.0 - x avoids -0.0
 
 
 def log_partition(ref: Discrete, beta: float) -> float:
@@ -78,14 +89,20 @@ def log_partition(ref: Discrete, beta: float) -> float:
 
 
 def _tilt_kl(ref: Discrete, lam: float) -> float:
-    return _level_tilt(ref, lam)[1]
+    """KL(pi_{1/lam} || p) through the fused level kernel (used by the root searches)."""
+    if lam == 0.0:
+        return 0.0
+    _, r, llp, p = _support(ref)
+    out = np.empty(4)
+    _k.tilt_stats(llp, r, lam, _centre(r, p, lam), out)
+    return max(float(out[1]), 0.0)
 
 
 def _lam_for_kl(ref: Discrete, delta: float) -> float:
-    kmax = float(-ref.level_log_probs[-1])
+    _, r, llp, p = _support(ref)
+    kmax = float(-llp[-1])
     if delta == 0.0:
         return 0.0
-    r, p = ref.level_rewards, ref.level_probs
     gap = float(np.min(np.diff(r))) if r.shape[0] > 1 else 1.0
     lam_cap = _LAMBDA_GAP_SATURATION / gap
     if delta >= kmax or _tilt_kl(ref, lam_cap) <= delta:
@@ -105,7 +122,7 @@ def _lam_for_kl(ref: Discrete, delta: float) -> float:
 
 def _check_budget(ref: Discrete, kl: float) -> float:
     d = check_nonnegative("kl", kl)
-    kmax = float(-ref.level_log_probs[-1])
+    kmax = float(-_support(ref)[2][-1])
     if d > kmax * (1.0 + 1e-12) + 1e-15:
         raise ValueError(
             f"`kl` must be <= log(1/p(top level)) = {kmax:.12g}, the largest KL any policy "
@@ -141,7 +158,7 @@ def tilted(ref: Discrete, beta: float | None = None, kl: float | None = None) ->
     Give exactly one of ``beta`` (> 0) or ``kl`` (``0 <= kl <= log 1/p(top)``). For
     the budget :math:`\Delta`, :math:`\pi` solves
     :math:`\max\{\mathbb E_\pi r : \mathrm{KL}(\pi\|p) \le \Delta\}` (Yang et al., 2024,
-    Eq. 2); ``kl=0`` returns ``ref`` and the maximum returns ``p`` restricted to the top level.
+    CLAIMS B3); ``kl=0`` returns ``ref`` and the maximum returns ``p`` restricted to the top level.
 
     Examples
     --------

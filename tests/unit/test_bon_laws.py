@@ -160,11 +160,13 @@ def test_continuous_huge_n():
     assert 19 < mk.bon.expected_reward(b) < math.sqrt(2 * 100 * np.log(10))
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_kernels_match_py_func():
     p = np.array([0.1, 0.2, 0.0, 0.7])
     lp = np.log(np.where(p > 0, p, 1e-300))
     lp[2] = -np.inf
-    for args in ((p, lp, np.log(5.0)), (p, lp, np.log(1e30))):
+    for args in ((p, lp, 5.0, np.log(5.0)), (p, lp, 1e4, np.log(1e4)),
+                 (p, lp, np.inf, np.log(1e30))):
         o1, o2 = np.empty(4), np.empty(4)
         K.max_law_from_probs(*args, o1)
         K.max_law_from_probs.py_func(*args, o2)
@@ -173,6 +175,19 @@ def test_kernels_match_py_func():
     K.max_law_from_log_probs(lp, np.log(5.0), o1)
     K.max_law_from_log_probs.py_func(lp, np.log(5.0), o2)
     np.testing.assert_allclose(o1, o2, rtol=1e-14)
+    q = np.array([0.2, 0.2, 0.1, 0.5])
+    lq = np.log(q)
+    assert K.kl_from_logs(p, lp, lq) == pytest.approx(K.kl_from_logs.py_func(p, lp, lq), rel=1e-14)
+    lev, llev, order = np.array([0, 0, 1, 1]), np.array([-0.5, -1.5]), np.array([2, 0, 3, 1])
+    o1, o2 = np.empty(4), np.empty(4)
+    K.spread_sorted(llev, lev, lp, llev, order, o1)
+    K.spread_sorted.py_func(llev, lev, lp, llev, order, o2)
+    np.testing.assert_array_equal(o1, o2)
+    K.scatter(lp, order, o1)
+    K.scatter.py_func(lp, order, o2)
+    np.testing.assert_array_equal(o1, o2)
+    assert K.exp_into(lq, o1) == K.exp_into.py_func(lq, o2)
+    np.testing.assert_array_equal(o1, o2)
     starts = np.array([0, 2])
     o1, o2 = np.empty(2), np.empty(2)
     K.segment_logsumexp(lp, starts, o1)
@@ -258,3 +273,19 @@ def test_immutable():
         ref.probs = None
     with pytest.raises(ValueError, match="read-only"):
         ref.probs[0] = 1.0
+
+
+@pytest.mark.parametrize("n", [1.0, 2.0, 64.0, 1e4, 1e6, 1e100])
+def test_fast_and_log_space_paths_agree(n):
+    """The float-N branch (series for small N p/F) equals the pure log-N branch."""
+    rng = np.random.default_rng(1)
+    p = rng.dirichlet(np.full(2000, 0.3))
+    lp = np.log(p)
+    o1, o2, o3 = np.empty(2000), np.empty(2000), np.empty(2000)
+    K.max_law_from_probs(p, lp, n, np.log(n), o1)
+    K.max_law_from_probs(p, lp, np.inf, np.log(n), o2)
+    K.max_law_from_log_probs(lp, np.log(n), o3)
+    fin = np.isfinite(o1)
+    np.testing.assert_array_equal(fin, np.isfinite(o2))
+    np.testing.assert_allclose(o1[fin], o2[fin], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(o3[fin], o2[fin], rtol=1e-12, atol=1e-11)

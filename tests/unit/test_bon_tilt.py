@@ -108,3 +108,16 @@ def test_conditional_on_missing_level():
 def test_oreal_bad_probability():
     with pytest.raises(ValueError, match="`p_success` must be <= 1"):
         mk.bon.oreal_mixture_weight(1.5, 1.0)
+
+
+def test_tilt_kernel_matches_py_func():
+    from mdpkit.bon import _bon_kernels as K
+
+    lp = np.log(P)
+    o1, o2 = np.empty(4), np.empty(4)
+    K.tilt_stats(lp, R, 3.0, 1.0, o1)
+    K.tilt_stats.py_func(lp, R, 3.0, 1.0, o2)
+    np.testing.assert_allclose(o1, o2, rtol=1e-14)
+    q = gibbs(P, R, 1 / 3.0)
+    assert o1[2] == pytest.approx(q @ R, rel=1e-13)
+    assert o1[1] == pytest.approx(np.sum(q * np.log(q / P)), rel=1e-12)

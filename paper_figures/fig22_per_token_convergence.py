@@ -1,0 +1,31 @@
+"""Figure 22: Per-token reward of best-of-e^{n Delta} converging to x_Delta (CLAIMS C4).
+
+Drawn by the registered check `bon_tilt_asymptotic_equivalence`, which also verifies the numbers it plots.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+
+from mdpkit import plotting
+from mdpkit.checks import run_check
+
+
+def main(out_dir: pathlib.Path, quick: bool = False) -> list[pathlib.Path]:
+    """Write the figure as PDF and PNG under ``out_dir``; return the paths."""
+    out_dir = pathlib.Path(out_dir)
+    with plotting.style():
+        res = run_check("bon_tilt_asymptotic_equivalence", quick=quick, out_dir=out_dir)
+    if res.status != "PASS":
+        raise RuntimeError(f"check bon_tilt_asymptotic_equivalence did not pass: {res.status}\n{res.message}")
+    return [p for png in res.figures for p in (png, png.with_suffix(".pdf"))]
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--out", type=pathlib.Path, default=pathlib.Path("figures"))
+    ap.add_argument("--quick", action="store_true")
+    a = ap.parse_args()
+    for p in main(a.out, a.quick):
+        print(p)
