@@ -151,8 +151,8 @@ def default_batch_size(device: torch.device, *, hidden_size: int, n_layers: int,
     On CUDA the budget is a quarter of the free memory divided by the activation,
     KV-cache and logit bytes of one row (float32, with a factor 8 for the MLP and
     attention temporaries); the result is a power of two in ``[1024, 2**18]``. On the
-    CPU, 8192 rows keep the activations in cache-friendly sizes (measured on 2 cores:
-    throughput falls for larger batches).
+    CPU, 8192 rows (measured on 2 cores with the tiny model: 2048 rows were 1.4x slower,
+    32768 rows no faster, and the activations stay small).
 
     >>> default_batch_size(torch.device("cpu"), hidden_size=64, n_layers=2, seq_len=6,
     ...                    vocab_size=9)

@@ -128,8 +128,15 @@ def test_cli_reports_a_missing_model(tmp_path, capsys):
 def test_cli_and_check_modules_do_not_import_torch():
     code = ("import sys, mdpkit.cli, mdpkit.commands.llm, mdpkit.checks.llm; "
             "mdpkit.cli.build_parser(); print('torch' in sys.modules, 'transformers' in sys.modules)")
+    import os
+    from pathlib import Path
+
+    import mdpkit
+
+    root = str(Path(mdpkit.__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.strip()
+                         check=True, env=env).stdout.strip()
     assert out == "False False"
 
 
