@@ -30,6 +30,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     v.add_argument("--alphabet", default=None,
                    help="comma-separated tokens (strings or ids) allowed in sequences; default: "
                         "the saved alphabet, else every non-special token")
+    v.add_argument("--prompt", default=None,
+                   help="text every sequence continues (after BOS); default: BOS only")
     v.add_argument("--length", type=int, default=5, help="sequence length for exact enumeration")
     v.add_argument("--n", type=int, nargs="+", default=[1, 2, 4, 8, 16, 32],
                    help="best-of-N sizes (default 1 2 4 8 16 32)")
@@ -95,11 +97,11 @@ def _validate(llm, args: argparse.Namespace) -> int:  # noqa: ANN001
         if args.model == "tiny":
             lm = llm.train_tiny_lm(steps=args.steps, arch=args.arch, rng=args.seed,
                                    device=args.device)
-            if args.alphabet:
-                lm = llm.CausalLM(lm.model, tokenizer=lm.tokenizer,
+            if args.alphabet or args.prompt:
+                lm = llm.CausalLM(lm.model, tokenizer=lm.tokenizer, prompt=args.prompt,
                                   alphabet=_parse_alphabet(args.alphabet))
         else:
-            lm = llm.load_causal_lm(args.model, device=args.device,
+            lm = llm.load_causal_lm(args.model, device=args.device, prompt=args.prompt,
                                     alphabet=_parse_alphabet(args.alphabet))
         reward = llm.rewards.parse(args.reward)
         print(f"model: {lm}  ({time.perf_counter() - t0:.1f}s)", flush=True)

@@ -66,8 +66,9 @@ class CausalLM:
         A causal LM (``AutoModelForCausalLM``); it is put in eval mode.
     tokenizer : transformers tokenizer, optional
         Used to resolve string alphabets/prompts and to decode text for text rewards.
-    prompt : sequence of int, optional
-        Token ids every sequence is conditioned on. Default: the BOS token.
+    prompt : sequence of int or str, optional
+        Token ids every sequence is conditioned on. Default: the BOS token. A string is
+        tokenized and preceded by the BOS token (when the model has one).
     alphabet : sequence of int or str, optional
         Token ids (or single-token strings) allowed at generated positions. Default: every
         token id except the special ones (BOS, EOS, PAD, the tokenizer's specials).
@@ -128,19 +129,25 @@ class CausalLM:
                 out.add(int(i))
         return out
 
+    def _bos(self) -> int | None:
+        bos = getattr(self.model.config, "bos_token_id", None)
+        if bos is None and self.tokenizer is not None:
+            bos = self.tokenizer.bos_token_id
+        return None if bos is None else int(bos)
+
     def _resolve_prompt(self, prompt: Sequence[int] | str | None) -> tuple[int, ...]:
         if prompt is None:
-            bos = getattr(self.model.config, "bos_token_id", None)
-            if bos is None and self.tokenizer is not None:
-                bos = self.tokenizer.bos_token_id
+            bos = self._bos()
             if bos is None:
                 raise ValueError("`prompt` is required: the model has no BOS token to start "
                                  "sequences from; pass prompt=[token ids] or a string.")
-            return (int(bos),)
+            return (bos,)
         if isinstance(prompt, str):
             if self.tokenizer is None:
                 raise ValueError("`prompt` given as a string needs a tokenizer; pass token ids.")
-            ids = self.tokenizer(prompt, add_special_tokens=False)["input_ids"]
+            bos = self._bos()
+            ids = ([] if bos is None else [bos]) + list(
+                self.tokenizer(prompt, add_special_tokens=False)["input_ids"])
         else:
             ids = [check_int("prompt[i]", i, lo=0, hi=self.model_vocab_size - 1) for i in prompt]
         if len(ids) == 0:

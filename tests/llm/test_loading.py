@@ -159,3 +159,14 @@ def test_logprob_rejects_tokens_outside_the_alphabet():
         lm.logprob([0, 1])
     with pytest.raises(TypeError, match="integer token ids"):
         lm.logprob(np.zeros((2, 2)))
+
+
+def test_string_prompt_follows_bos():
+    lm = llm.build_tiny_lm("llama", vocab_size=9, device="cpu", tokenizer=llm.coarse8_tokenizer(),
+                           prompt=None)
+    conditioned = llm.CausalLM(lm.model, tokenizer=lm.tokenizer, prompt="def ")
+    assert conditioned.prompt == (8, 5, 1, 6, 0)
+    with pytest.raises(ValueError, match="needs a tokenizer"):
+        llm.CausalLM(lm.model, prompt="def ")
+    p = np.exp(conditioned.logprob(torch.arange(8)[:, None]))
+    assert abs(p.sum() - 1) < 1e-12

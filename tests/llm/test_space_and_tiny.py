@@ -33,6 +33,11 @@ def test_training_is_seeded():
         assert torch.equal(p, q)
 
 
+def test_gpt2_family_trains_too():
+    lm = llm.train_tiny_lm(steps=3, arch="gpt2", hidden_size=8, n_heads=1, rng=0, device="cpu")
+    assert type(lm.model).__name__ == "GPT2LMHeadModel" and lm.vocab_size == 8
+
+
 def test_training_rejects_unknown_corpus_and_vocab():
     with pytest.raises(ValueError, match="`corpus` must be one of"):
         llm.train_tiny_lm(corpus="wikipedia")

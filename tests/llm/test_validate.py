@@ -148,3 +148,17 @@ def test_validate_on_gpu_at_larger_sizes():
                        long_length=32, long_n_values=[2, 16], long_samples=5000, rng=0)
     assert rep.info["device"].startswith("cuda")
     assert rep.passed, rep.table
+
+
+def test_constant_reward_is_a_degenerate_but_valid_case(tiny, tmp_path):
+    """All sequences tie: best-of-N is the reference (KL 0, win rate 1/2), the tilted
+    section has nothing to tilt, and every row still passes."""
+    import torch
+
+    rep = llm.validate(tiny, lambda t: torch.zeros(len(t)), length=2, n_values=[1, 4],
+                       n_samples=300, long_length=4, long_n_values=[4], long_samples=50,
+                       rng=0)
+    assert rep.passed, rep.table
+    assert not any(r.section == "tilted" for r in rep.rows)
+    assert all(abs(r.measured) < 1e-12 for r in rep.rows if r.quantity == "KL(pi_N||ref)")
+    assert llm.plot_report(rep, tmp_path)
