@@ -152,6 +152,10 @@ class SequenceSpace:
                     nodes[t][idx[sel] // block] = lp[sel, t]
         return tuple(nodes)
 
+    def __repr__(self) -> str:
+        return (f"SequenceSpace(V={self.vocab_size}, length={self.length}, size={self.size:,}, "
+                f"model={type(self.lm.model).__name__})")
+
     # --- views -------------------------------------------------------------------------
     @property
     def probs(self) -> np.ndarray:
