@@ -154,6 +154,9 @@ class _RobustOperator:
             (RK.kl_penalized_sweep_par if par else RK.kl_penalized_sweep)(self.P2, V, self.param, o)
         elif not self.ball and self.code == DK.TV:
             (RK.tv_penalized_sweep_par if par else RK.tv_penalized_sweep)(self.P2, V, self.param, o)
+        elif not self.ball and self.code == DK.CHI2:
+            order = np.argsort(V, kind="stable")
+            (RK.chi2_penalized_sweep_par if par else RK.chi2_penalized_sweep)(self.P2, V, self.param, order, o)
         else:
             order = np.argsort(V, kind="stable")
             f = RK.generic_sweep_par if par else RK.generic_sweep

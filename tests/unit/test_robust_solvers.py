@@ -99,6 +99,11 @@ def test_sweep_kernels_match_py_func(par):
         f(*args, a)
         serial.py_func(*args, b)
         np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-13)
+    f = SK.chi2_penalized_sweep_par if par else SK.chi2_penalized_sweep
+    a, b = np.empty(10), np.empty(10)
+    f(P2, V, 0.2, order, a)
+    SK.chi2_penalized_sweep.py_func(P2, V, 0.2, order, b)
+    np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-13)
     for code in (0, 2, 3):
         for ball in (False, True):
             f = SK.generic_sweep_par if par else SK.generic_sweep
