@@ -15,11 +15,11 @@ the KL-regularized max (doubly regularized MDP: policy KL toward :math:`\pi_{ref
 transition robustness). Both operators are monotone and satisfy
 :math:`\mathcal T[V + c] = \mathcal T[V] + c`, so the robust Bellman operator is a
 :math:`\gamma`-contraction and value iteration with the MacQueen span rule applies
-unchanged (Iyengar 2005, Thm 3.2; Nilim and El Ghaoui 2005).
+unchanged (Iyengar 2005; Nilim and El Ghaoui 2005: robust dynamic programming).
 
 d-rectangular linear MDPs (:class:`mdpkit.LinearMDP`) perturb the latent factors
 instead; the robust regularized Bellman equation decomposes per coordinate
-(Tang, Liu, Xu 2025, Prop. 3.2):
+(Tang, Liu, Xu 2025, the d-rectangular robust regularized Bellman equation):
 
 .. math::
 
@@ -33,7 +33,7 @@ References
 .. [2] A. Nilim, L. El Ghaoui, "Robust control of Markov decision processes with
    uncertain transition matrices", Oper. Res. 53(5), 2005.
 .. [3] C. Tang, Z. Liu, P. Xu, "Robust Offline Reinforcement Learning with Linearly
-   Structured f-Divergence Regularization", ICML 2025 (d-RRMDP, Sec. 3-4).
+   Structured f-Divergence Regularization", ICML 2025 (d-RRMDP and its Bellman equation).
 .. [4] Y. He, Z. Liu, P. Xu, "Doubly Regularized MDPs for Robust RL" (policy and
    dynamics regularization together).
 """
@@ -341,7 +341,7 @@ def solve_linear_robust(
 ) -> SolveResult:
     r"""Exact robust (regularized) backward induction on a d-rectangular linear MDP.
 
-    With known factors :math:`\mu_{h,i}` (Tang, Liu, Xu 2025, Prop. 3.2, CLAIMS.md B1):
+    With known factors :math:`\mu_{h,i}` (Tang, Liu, Xu 2025, CLAIMS.md B1):
 
     .. math::
 
