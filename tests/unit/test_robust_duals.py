@@ -133,29 +133,27 @@ def test_row_kernels_match_py_func(code, ball):
     np.testing.assert_allclose(outs[0][1], outs[1][1], rtol=1e-12, atol=1e-13)
 
 
-def test_errors():
-    v, p = np.array([0.0, 1.0]), np.array([0.5, 0.5])
-    with pytest.raises(ValueError, match="`lam` must be > 0; got 0.0"):
-        penalized_inf(KL(), v, p, 0.0)
-    with pytest.raises(ValueError, match="`lam` must be > 0"):
-        penalized_inf(KL(), v, p, -1.0)
-    with pytest.raises(ValueError, match="`rho` must be >= 0; got -0.1"):
-        ball_inf(KL(), v, p, -0.1)
-    with pytest.raises(ValueError, match="`lam` must be finite"):
-        penalized_inf(KL(), v, p, np.inf)
-    with pytest.raises(ValueError, match=r"`v` must be finite; `v\[1\]` = .*nan"):
-        penalized_inf(TotalVariation(), [0.0, np.nan], p, 1.0)
-    with pytest.raises(ValueError, match=r"`p\[:\]` must sum to 1"):
-        penalized_inf(ChiSquare(), v, [0.5, 0.6], 1.0)
-    with pytest.raises(ValueError, match="`p` must have non-negative entries"):
-        ball_inf(ChiSquare(), v, [1.5, -0.5], 0.1)
-    with pytest.raises(ValueError, match="same last dimension"):
-        penalized_inf(KL(), [0.0, 1.0, 2.0], p, 1.0)
-    with pytest.raises(ValueError, match="broadcast"):
-        penalized_inf(KL(), np.zeros((3, 2)), np.full((2, 2), 0.5), 1.0)
-    with pytest.raises(TypeError, match="`div` must be an mdpkit.divergences.FDivergence"):
-        penalized_inf("kl", v, p, 1.0)
-    with pytest.raises(NotImplementedError, match="KL, ChiSquare and TotalVariation; got Hellinger"):
-        Hellinger().penalized_inf(v, p, 1.0)
-    with pytest.raises(TypeError, match="`lam` must be a real number"):
-        penalized_inf(KL(), v, p, "1")
+_V, _P = np.array([0.0, 1.0]), np.array([0.5, 0.5])
+ERRORS = [
+    (lambda: penalized_inf(KL(), _V, _P, 0.0), ValueError, "`lam` must be > 0; got 0.0"),
+    (lambda: penalized_inf(KL(), _V, _P, -1.0), ValueError, "`lam` must be > 0"),
+    (lambda: penalized_inf(KL(), _V, _P, np.inf), ValueError, "`lam` must be finite"),
+    (lambda: penalized_inf(KL(), _V, _P, "1"), TypeError, "`lam` must be a real number"),
+    (lambda: ball_inf(KL(), _V, _P, -0.1), ValueError, "`rho` must be >= 0; got -0.1"),
+    (lambda: penalized_inf(TotalVariation(), [0.0, np.nan], _P, 1.0), ValueError,
+     r"`v` must be finite; `v\[1\]` = .*nan"),
+    (lambda: penalized_inf(ChiSquare(), _V, [0.5, 0.6], 1.0), ValueError, r"`p\[:\]` must sum to 1"),
+    (lambda: ball_inf(ChiSquare(), _V, [1.5, -0.5], 0.1), ValueError, "`p` must have non-negative entries"),
+    (lambda: penalized_inf(KL(), [0.0, 1.0, 2.0], _P, 1.0), ValueError, "same last dimension"),
+    (lambda: penalized_inf(KL(), np.zeros((3, 2)), np.full((2, 2), 0.5), 1.0), ValueError, "broadcast"),
+    (lambda: penalized_inf("kl", _V, _P, 1.0), TypeError, "`div` must be an mdpkit.divergences.FDivergence"),
+    (lambda: Hellinger().penalized_inf(_V, _P, 1.0), NotImplementedError,
+     "KL, ChiSquare and TotalVariation; got Hellinger"),
+    (lambda: Hellinger().ball_inf(_V, _P, 0.1), NotImplementedError, "got Hellinger"),
+]
+
+
+@pytest.mark.parametrize(("call", "exc", "match"), ERRORS, ids=[e[2][:40] for e in ERRORS])
+def test_bad_input(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
