@@ -200,6 +200,12 @@ def main(argv=None):
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "robust.json")
     args = ap.parse_args(argv)
     S, A = (300, 10) if args.quick else (1000, 10)
+    try:  # one BLAS thread: the learners' small matrix products only suffer from threading
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+    except ImportError:
+        pass
     res = {"sweeps": sweeps(S, A, threads=args.threads), "r2pvi_vs_reference": r2pvi_vs_reference(args.quick),
            "scaling": scaling(args.quick), "threads": mk.get_num_threads(), "version": mk.__version__}
     args.out.parent.mkdir(parents=True, exist_ok=True)
