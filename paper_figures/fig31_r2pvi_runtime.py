@@ -65,11 +65,12 @@ def main(out_dir: pathlib.Path, quick: bool = False) -> list[pathlib.Path]:
         axes[0].set(xlabel="trajectories K", ylabel="fit time (ms)", title="paper instance, d = 4, H = 3")
         axes[1].set(xlabel="feature dimension d", ylabel="fit time (ms)", title="random d-rectangular, K = 2000")
         axes[0].legend()
-        from matplotlib.ticker import FuncFormatter, NullFormatter
+        from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
         for ax, xs in ((axes[0], Ks), (axes[1], ds)):
             ax.set_xticks(xs, labels=[f"{x:g}" for x in xs])
             ax.xaxis.set_minor_formatter(NullFormatter())
+            ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
             ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:g}"))
             ax.yaxis.set_minor_formatter(NullFormatter())
         paths = []
