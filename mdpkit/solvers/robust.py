@@ -310,15 +310,15 @@ def robust_policy_evaluation(
     spec = _spec(div, lam, rho)
     prob = _Problem(mdp, None, spec)
     p = mdp.check_policy(pi)
+    tol_f = check_positive("tol", tol)
+    n_it = check_int("max_iter", max_iter, lo=1)
     if mdp.is_finite_horizon:
         H = mdp.horizon
         assert H is not None
-        V = np.zeros((H + 1, mdp.n_states))
+        VH = np.zeros((H + 1, mdp.n_states))
         for h in range(H - 1, -1, -1):
-            V[h] = (p[h] * prob.q(V[h + 1], h)).sum(axis=1)
-        return V
-    tol_f = check_positive("tol", tol)
-    n_it = check_int("max_iter", max_iter, lo=1)
+            VH[h] = (p[h] * prob.q(VH[h + 1], h)).sum(axis=1)
+        return VH
     V = np.zeros(mdp.n_states)
     for _ in range(n_it):
         TV = (p * prob.q(V)).sum(axis=1)
