@@ -157,3 +157,32 @@ ERRORS = [
 def test_bad_input(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+def test_each_row_kernel_matches_its_py_func():
+    rng = np.random.default_rng(5)
+    v = rng.normal(size=11) * 2
+    p = rng.dirichlet(np.full(11, 0.4))
+    p[[1, 4]] = 0.0
+    p /= p.sum()
+    order, jmin = np.argsort(v), int(np.argmin(v))
+    m, tot = v[p > 0].min(), 1.0
+    cases = [
+        (RK.kl_penalized_row, (v, p, 0.3)),
+        (RK.tv_penalized_row, (v, p, 0.3, jmin)),
+        (RK.chi2_penalized_row, (v, p, 0.3, order)),
+        (RK.tv_ball_row, (v, p, 0.2, order, jmin)),
+        (RK.chi2_ball_row, (v, p, 0.2, order)),
+        (RK.kl_ball_row, (v, p, 0.2)),
+    ]
+    for k, args in cases:
+        qa, qb = np.empty(11), np.empty(11)
+        a, b = k(*args, qa, True), k.py_func(*args, qb, True)
+        assert a == pytest.approx(b, rel=1e-13, abs=1e-13), k.__name__
+        np.testing.assert_allclose(qa, qb, rtol=1e-12, atol=1e-14)
+    a = RK.chi2_alpha(v, p, 0.3, order, m, tot)
+    b = RK.chi2_alpha.py_func(v, p, 0.3, order, m, tot)
+    np.testing.assert_allclose(a, b, rtol=1e-13)
+    a = RK.kl_ball_solve(v, p, 0.2, 1.5, np.empty(0), False)
+    b = RK.kl_ball_solve.py_func(v, p, 0.2, 1.5, np.empty(0), False)
+    np.testing.assert_allclose(a, b, rtol=1e-12)
