@@ -54,9 +54,14 @@ def best_time(f, repeat=3, min_time=0.05):
 
 
 # -- 1. sweeps -------------------------------------------------------------------------
-def sweeps(S, A, rounds=5):
+def sweeps(S, A, rounds=7, threads=1):
     """Per-backup time of each variant; variants are timed in interleaved rounds (min over
-    rounds), so that load from other processes on a shared machine hits all of them alike."""
+    rounds), so that load from other processes on a shared machine hits all of them alike.
+
+    One thread by default: on a shared 2-core machine a parallel region can cost
+    milliseconds when the other core is busy (DESIGN.md section 4), which would swamp the
+    ratios; the operators themselves pick the parallel kernels as the solver does."""
+    mk.set_num_threads(threads)
     mdp = mk.random_mdp(n_states=S, n_actions=A, gamma=0.95, rng=0)
     V = np.random.default_rng(1).normal(size=S) * 5
     probs = {"standard": _Problem(mdp, None, None)}
@@ -191,10 +196,17 @@ def scaling(quick):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="smaller instances")
+    ap.add_argument("--threads", type=int, default=1, help="threads for the sweep comparison (default 1)")
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "robust.json")
     args = ap.parse_args(argv)
     S, A = (300, 10) if args.quick else (1000, 10)
-    res = {"sweeps": sweeps(S, A), "r2pvi_vs_reference": r2pvi_vs_reference(args.quick),
+    try:  # one BLAS thread: the learners' small matrix products only suffer from threading
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+    except ImportError:
+        pass
+    res = {"sweeps": sweeps(S, A, threads=args.threads), "r2pvi_vs_reference": r2pvi_vs_reference(args.quick),
            "scaling": scaling(args.quick), "threads": mk.get_num_threads(), "version": mk.__version__}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(res, indent=2, default=float))

@@ -90,7 +90,7 @@ def _lagrangian_ball(name: str, v: np.ndarray, p: np.ndarray, rho: float) -> flo
 
 @register(
     "rrmdp_dual_closed_forms",
-    paper="Tang, Liu, Xu (ICML 2025, R2PVI), Prop. 4.2-4.4 (duals of the regularized inner "
+    paper="Tang, Liu, Xu (ICML 2025, R2PVI): closed-form duals of the regularized inner "
     "problem) and the Lagrangian link to constrained DRMDPs; CLAIMS.md C6",
     statement="For random V in [0, H]^S, mu0 in Delta(S) (with zeros) and lam in [0.05, 5]: "
     "inf_mu E_mu V + lam D(mu||mu0) equals E[min(V, min V + lam)] (TV), -lam log E e^{-V/lam} (KL), "
@@ -152,8 +152,8 @@ def _worst_support_values(mdp, gamma: float, tv: bool, n_iter: int = 2000) -> np
 
 @register(
     "robust_mdp_limits_and_contraction",
-    paper="Iyengar (2005) Thm 3.2 and Nilim-El Ghaoui (2005) (robust DP); Tang, Liu, Xu (ICML 2025) "
-    "Sec. 4 (limits of the regularized dual); He, Liu, Xu (doubly regularized MDPs); CLAIMS.md B1, B6",
+    paper="Iyengar (2005) and Nilim-El Ghaoui (2005) (robust DP); Tang, Liu, Xu (ICML 2025) "
+    "(limits of the regularized dual); He, Liu, Xu (doubly regularized MDPs); CLAIMS.md B1, B6",
     statement="The (s,a)-rectangular robust Bellman operator (penalized and ball; TV, KL, chi2) is a "
     "gamma-contraction; lam -> inf and rho = 0 give the nominal solution, lam -> 0 the worst case over "
     "the support (TV: min V); the robust value of every policy is <= its nominal value; the robust "
@@ -246,7 +246,7 @@ def robust_mdp_limits_and_contraction(ctx: CheckContext) -> None:
 
 @register(
     "d_rectangular_exact_vi",
-    paper="Tang, Liu, Xu (ICML 2025), Prop. 3.2 (d-rectangular robust regularized Bellman equation); "
+    paper="Tang, Liu, Xu (ICML 2025): the d-rectangular robust regularized Bellman equation; "
     "CLAIMS.md B1",
     statement="Exact backward induction with known factors, Q_h = phi^T(theta_h + w_h) with "
     "w_{h,i} = inf_mu <mu, V_{h+1}> + lam D(mu||mu_{h,i}), equals the value of its greedy policy in "
@@ -338,8 +338,8 @@ def robustness_curves(n_reps: int, qs: np.ndarray, seed: int, *, n_trajectories:
 
 @register(
     "r2pvi_consistency_bound_robustness",
-    paper="Tang, Liu, Xu (ICML 2025), Thm 5.1-5.3 (R2PVI suboptimality, O(K^{-1/2})) and the simulated "
-    "linear MDP experiment of Sec. 6 (Fig. 1); CLAIMS.md C7",
+    paper="Tang, Liu, Xu (ICML 2025): R2PVI suboptimality O(K^{-1/2}) and the simulated linear MDP "
+    "robustness experiment; CLAIMS.md C7",
     statement="(i) Without bonus, ||Q_hat_h - Q*_lam,h||_inf of R2PVI (TV, KL, chi2) decays like "
     "K^{-1/2} in the number of trajectories K (log-log slope -1/2 +- 0.1); (iii) on the paper's "
     "instance, the drop of the test reward from perturbation q = 0 to q = 1 is smaller for R2PVI "
@@ -358,7 +358,7 @@ def r2pvi_consistency_bound_robustness(ctx: CheckContext) -> None:
         errs[name] = err
         fit = loglog_slope(Ks, err.mean(axis=1))
         ctx.compare(f"R2PVI-{name}: log-log slope of mean ||Q_hat - Q*||_inf vs K", fit.slope, -0.5,
-                    tol=0.15 if ctx.quick else 0.1, route="closed-form rate K^{-1/2} (Thm 5.1)")
+                    tol=0.15 if ctx.quick else 0.1, route="closed-form rate K^{-1/2} (R2PVI guarantee)")
     qs = np.array([0.0, 1.0]) if ctx.quick else np.linspace(0.0, 1.0, 11)
     curves = robustness_curves(5 if ctx.quick else 20, qs, ctx.seed)
     drop = {k: v[:, 0] - v[:, -1] for k, v in curves.items()}

@@ -10,7 +10,7 @@ f-divergence :math:`D`,
     \underline{\mathrm{ball}}(v; p, \rho) = \min_{q \in \Delta_n,\ D(q\|p) \le \rho}
         \langle q, v\rangle .
 
-Closed forms (Tang, Liu, Xu 2025, Prop. 4.2-4.4; CLAIMS.md B1), with
+Closed forms (Tang, Liu, Xu 2025, the duals of the regularized inner problem; CLAIMS.md B1), with
 :math:`[v]_\alpha = \min(v, \alpha)`:
 
 * TV, :math:`f(t) = |t-1|/2`: :math:`\mathrm{pen} = \mathbb E_p[\min(v, \min_s v(s) + \lambda)]`;
@@ -31,8 +31,8 @@ Lagrangian link: :math:`\mathrm{ball}(\rho) = \sup_{\lambda \ge 0}
 References
 ----------
 .. [1] C. Tang, Z. Liu, P. Xu, "Robust Offline Reinforcement Learning with Linearly
-   Structured f-Divergence Regularization", ICML 2025, Sec. 4 (duals of the
-   regularized problem).
+   Structured f-Divergence Regularization", ICML 2025 (duals of the regularized
+   inner problem).
 .. [2] Z. Hu, L. J. Hong, "Kullback-Leibler divergence constrained distributionally
    robust optimization", 2013 (KL ball dual).
 .. [3] J. Duchi, H. Namkoong, "Variance-based regularization with convex objectives",

@@ -232,7 +232,8 @@ def kl_ball_solve(v, p, rho, lam_hint, q, write_q):
             t_lo = t
         else:
             t_hi = t
-        if g == 0.0 or (t_hi - t_lo) <= 4e-16 * max(1.0, abs(t)):
+        # stop at the rounding level of KL itself (the dual is flat at the root)
+        if abs(g) <= 4e-16 * (abs(e1 / lam) + abs(log_z) + rho) or (t_hi - t_lo) <= 4e-16 * max(1.0, abs(t)):
             break
         dg = -var / (lam * lam)
         if dg < 0.0 and np.isfinite(dg):

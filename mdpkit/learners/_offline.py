@@ -18,9 +18,9 @@ value, and a pessimistic, clipped Q function
 
 with :math:`\hat V_H = 0` and the greedy policy. Writing :math:`y_\tau = \hat V_{h+1}(s^\tau_{h+1})`:
 
-* **PEVI** (Jin, Yang, Wang 2021, Alg. 2): :math:`\hat\nu_h = \Lambda_h^{-1}\sum_\tau
+* **PEVI** (Jin, Yang, Wang 2021, pessimistic value iteration for linear MDPs): :math:`\hat\nu_h = \Lambda_h^{-1}\sum_\tau
   \phi^\tau_h y_\tau`, bonus :math:`\Gamma = \beta\sqrt{\phi^\top\Lambda_h^{-1}\phi}`.
-* **R2PVI** (Tang, Liu, Xu 2025, Alg. 1), d-rectangular bonus
+* **R2PVI** (Tang, Liu, Xu 2025), d-rectangular bonus
   :math:`\Gamma = \beta\sum_i \phi_i \sqrt{\mathbf 1_i^\top\Lambda_h^{-1}\mathbf 1_i}`:
 
   - TV: :math:`\hat\nu_h = \Lambda_h^{-1}\sum_\tau \phi^\tau_h \min(y_\tau, \min_s \hat V_{h+1}(s) + \lambda)`;
@@ -31,12 +31,12 @@ with :math:`\hat V_H = 0` and the greedy policy. Writing :math:`y_\tau = \hat V_
     :math:`\hat z_{k}(\alpha) = \Lambda_h^{-1}\sum_\tau\phi^\tau_h \min(y_\tau,\alpha)^k`,
     an exact sup over the breakpoints :math:`y_\tau`.
 
-* **DRPVI** (Liu and Xu 2024, Alg. 1; TV ball of radius :math:`\rho_i` on each factor):
+* **DRPVI** (Liu and Xu 2024; TV ball of radius :math:`\rho_i` on each factor):
   :math:`\hat\nu_{h,i} = \max_{\alpha\in[m, H]} \hat z_i(\alpha) - \rho_i(\alpha - m)`,
   :math:`m = \min_s \hat V_{h+1}(s)`, exact over the breakpoints.
 
 Note: the public R2PVI code minimizes the chi-square objective over :math:`\alpha`,
-whereas the dual (Prop. 4.4 of the paper) is a supremum; this module takes the sup.
+whereas the chi-square dual of the paper is a supremum; this module takes the sup.
 It also uses the paper's d-rectangular bonus rather than the code's
 :math:`\beta\sqrt{\phi^\top \mathrm{diag}(\Lambda^{-1})\phi}`, and
 :math:`\min_s \hat V_{h+1}(s)` over all states (the feature map is known).
@@ -44,11 +44,12 @@ It also uses the paper's d-rectangular bonus rather than the code's
 References
 ----------
 .. [1] C. Tang, Z. Liu, P. Xu, "Robust Offline Reinforcement Learning with Linearly
-   Structured f-Divergence Regularization", ICML 2025, Alg. 1 (R2PVI), Sec. 6.
+   Structured f-Divergence Regularization", ICML 2025 (R2PVI and the simulated
+   linear MDP experiment).
 .. [2] Y. Jin, Z. Yang, Z. Wang, "Is Pessimism Provably Efficient for Offline RL?",
-   ICML 2021, Alg. 2 (PEVI).
+   ICML 2021 (PEVI).
 .. [3] Z. Liu, P. Xu, "Minimax Optimal and Computationally Efficient Algorithms for
-   Distributionally Robust Offline Reinforcement Learning", NeurIPS 2024, Alg. 1 (DRPVI).
+   Distributionally Robust Offline Reinforcement Learning", NeurIPS 2024 (DRPVI).
 """
 
 from __future__ import annotations
@@ -199,7 +200,7 @@ class PEVI(_PessimisticLinearVI):
 
 
 class R2PVI(_PessimisticLinearVI):
-    r"""Robust regularized pessimistic value iteration (Tang, Liu, Xu 2025, Alg. 1).
+    r"""Robust regularized pessimistic value iteration (R2PVI; Tang, Liu, Xu 2025).
 
     Learns the d-rectangular robust regularized optimum
     :math:`\max_\pi \inf_\mu \mathbb E[\sum_h r_h + \lambda\sum_i\phi_i D(\mu_{h,i}\|\mu^0_{h,i})]`

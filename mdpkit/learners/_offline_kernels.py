@@ -25,7 +25,7 @@ def chi2_sup_coords(C, y, order, lam, lo, hi, out):
     """``out[i] = sup_{alpha in [lo, hi]} z1_i(alpha) - (z2_i(alpha) - z1_i(alpha)^2) / (4 lam)``.
 
     ``z1_i = sum_k C[i,k] min(y_k, alpha)``, ``z2_i = sum_k C[i,k] min(y_k, alpha)^2``
-    (R2PVI-chi2, Tang, Liu, Xu 2025, Alg. 1 with Prop. 4.4). On a segment with prefix
+    (R2PVI-chi2, Tang, Liu, Xu 2025, with the chi-square dual as a sup). On a segment with prefix
     sums ``L1, L2`` (samples below) and tail weight ``R0`` (samples above) the objective
     is quadratic with stationary point ``alpha = (2 lam + L1) / (1 - R0)``.
     """
@@ -68,7 +68,7 @@ def chi2_sup_coords(C, y, order, lam, lo, hi, out):
 def tv_ball_sup_coords(C, y, order, rho, m, hi, out):
     """``out[i] = max_{alpha in [m, hi]} sum_k C[i,k] min(y_k, alpha) - rho[i] (alpha - m)``.
 
-    The TV-ball dual of DRPVI (Liu and Xu 2024, Alg. 1), piecewise linear in ``alpha``:
+    The TV-ball dual of DRPVI (Liu and Xu 2024), piecewise linear in ``alpha``:
     the maximum is at ``m``, ``hi`` or a sample value.
     """
     d, K = C.shape

@@ -10,7 +10,7 @@ A linear MDP with features on the simplex has
 with :math:`\phi(s, a) \in \Delta^{d-1}` and every latent factor
 :math:`\mu_{h,i} \in \Delta(\mathcal S)`, so that each :math:`P_h(\cdot|s,a)` is a
 mixture of the ``d`` factors. Robustness that perturbs the factors
-:math:`\mu_{h,i}` one at a time is *d-rectangular* (Tang, Liu, Xu 2025, Sec. 3).
+:math:`\mu_{h,i}` one at a time is *d-rectangular* (Tang, Liu, Xu 2025).
 
 ========================  ==========================  =================
 math                      code                        shape
@@ -23,8 +23,8 @@ math                      code                        shape
 References
 ----------
 .. [1] C. Tang, Z. Liu, P. Xu, "Robust Offline Reinforcement Learning with Linearly
-   Structured f-Divergence Regularization", ICML 2025 (arXiv 2411.18612), Sec. 3 and
-   the simulated linear MDP of Sec. 6.
+   Structured f-Divergence Regularization", ICML 2025 (arXiv 2411.18612): the d-rectangular
+   setting and the simulated linear MDP of the experiments.
 """
 
 from __future__ import annotations
@@ -212,7 +212,7 @@ class LinearMDP:
 
 def r2pvi_linear_mdp(delta: float = 0.3, xi_norm: float = 0.2, *,
                      perturbation: float | None = None) -> LinearMDP:
-    r"""The simulated d-rectangular linear MDP of the R2PVI paper (Tang, Liu, Xu 2025, Sec. 6).
+    r"""The simulated d-rectangular linear MDP of the R2PVI paper's experiments (Tang, Liu, Xu 2025).
 
     States :math:`x_1, \dots, x_5` (indices 0-4), horizon ``H = 3``, ``d = 4``, and the 16
     actions :math:`a \in \{-1, 1\}^4` (index ``k`` is the ``k``-th element of

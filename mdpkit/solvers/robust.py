@@ -15,11 +15,11 @@ the KL-regularized max (doubly regularized MDP: policy KL toward :math:`\pi_{ref
 transition robustness). Both operators are monotone and satisfy
 :math:`\mathcal T[V + c] = \mathcal T[V] + c`, so the robust Bellman operator is a
 :math:`\gamma`-contraction and value iteration with the MacQueen span rule applies
-unchanged (Iyengar 2005, Thm 3.2; Nilim and El Ghaoui 2005).
+unchanged (Iyengar 2005; Nilim and El Ghaoui 2005: robust dynamic programming).
 
 d-rectangular linear MDPs (:class:`mdpkit.LinearMDP`) perturb the latent factors
 instead; the robust regularized Bellman equation decomposes per coordinate
-(Tang, Liu, Xu 2025, Prop. 3.2):
+(Tang, Liu, Xu 2025, the d-rectangular robust regularized Bellman equation):
 
 .. math::
 
@@ -33,7 +33,7 @@ References
 .. [2] A. Nilim, L. El Ghaoui, "Robust control of Markov decision processes with
    uncertain transition matrices", Oper. Res. 53(5), 2005.
 .. [3] C. Tang, Z. Liu, P. Xu, "Robust Offline Reinforcement Learning with Linearly
-   Structured f-Divergence Regularization", ICML 2025 (d-RRMDP, Sec. 3-4).
+   Structured f-Divergence Regularization", ICML 2025 (d-RRMDP and its Bellman equation).
 .. [4] Y. He, Z. Liu, P. Xu, "Doubly Regularized MDPs for Robust RL" (policy and
    dynamics regularization together).
 """
@@ -154,6 +154,9 @@ class _RobustOperator:
             (RK.kl_penalized_sweep_par if par else RK.kl_penalized_sweep)(self.P2, V, self.param, o)
         elif not self.ball and self.code == DK.TV:
             (RK.tv_penalized_sweep_par if par else RK.tv_penalized_sweep)(self.P2, V, self.param, o)
+        elif not self.ball and self.code == DK.CHI2:
+            order = np.argsort(V, kind="stable")
+            (RK.chi2_penalized_sweep_par if par else RK.chi2_penalized_sweep)(self.P2, V, self.param, order, o)
         else:
             order = np.argsort(V, kind="stable")
             f = RK.generic_sweep_par if par else RK.generic_sweep
@@ -307,15 +310,15 @@ def robust_policy_evaluation(
     spec = _spec(div, lam, rho)
     prob = _Problem(mdp, None, spec)
     p = mdp.check_policy(pi)
+    tol_f = check_positive("tol", tol)
+    n_it = check_int("max_iter", max_iter, lo=1)
     if mdp.is_finite_horizon:
         H = mdp.horizon
         assert H is not None
-        V = np.zeros((H + 1, mdp.n_states))
+        VH = np.zeros((H + 1, mdp.n_states))
         for h in range(H - 1, -1, -1):
-            V[h] = (p[h] * prob.q(V[h + 1], h)).sum(axis=1)
-        return V
-    tol_f = check_positive("tol", tol)
-    n_it = check_int("max_iter", max_iter, lo=1)
+            VH[h] = (p[h] * prob.q(VH[h + 1], h)).sum(axis=1)
+        return VH
     V = np.zeros(mdp.n_states)
     for _ in range(n_it):
         TV = (p * prob.q(V)).sum(axis=1)
@@ -338,7 +341,7 @@ def solve_linear_robust(
 ) -> SolveResult:
     r"""Exact robust (regularized) backward induction on a d-rectangular linear MDP.
 
-    With known factors :math:`\mu_{h,i}` (Tang, Liu, Xu 2025, Prop. 3.2, CLAIMS.md B1):
+    With known factors :math:`\mu_{h,i}` (Tang, Liu, Xu 2025, CLAIMS.md B1):
 
     .. math::
 

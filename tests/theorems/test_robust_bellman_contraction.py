@@ -1,4 +1,4 @@
-"""Iyengar (2005) Thm 3.2; Tang, Liu, Xu (ICML 2025) Sec. 3-4; CLAIMS.md B1, B6.
+"""Robust dynamic programming (Iyengar 2005); Tang, Liu, Xu (ICML 2025); CLAIMS.md B1, B6.
 
 "The (s,a)-rectangular robust Bellman operator, penalized or constrained, is monotone and a
 gamma-contraction in sup norm; the robust value of every policy is at most its nominal value;

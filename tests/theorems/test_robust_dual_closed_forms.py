@@ -1,4 +1,4 @@
-"""Tang, Liu, Xu (ICML 2025), Prop. 4.2-4.4 (CLAIMS.md B1, C6): the robust duals are exact.
+"""Tang, Liu, Xu (ICML 2025), the closed-form robust duals (CLAIMS.md B1, C6) are exact.
 
 "inf_mu E_mu V + lam D_f(mu || mu0) = E[min(V, min V + lam)] (TV), -lam log E e^{-V/lam} (KL),
 sup_alpha E[V]_alpha - Var([V]_alpha)/(4 lam) (chi2)", and the constrained form is the

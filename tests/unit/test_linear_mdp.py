@@ -59,48 +59,47 @@ def test_collect_dataset_shapes_and_determinism():
     assert a.subset(10).n_trajectories == 10
 
 
-def test_linear_mdp_errors(rng):
-    phi = rng.dirichlet(np.ones(2), size=(3, 2))
-    mu = rng.dirichlet(np.ones(3), size=(2, 2))
-    th = np.zeros((2, 2))
-    with pytest.raises(ValueError, match=r"`phi\[0, 0, :\]` must sum to 1"):
-        mk.LinearMDP(phi * 1.1, mu, th)
-    bad = phi.copy()
-    bad[0, 0] = [1.5, -0.5]
-    with pytest.raises(ValueError, match="`phi` must have non-negative"):
-        mk.LinearMDP(bad, mu, th)
-    with pytest.raises(ValueError, match=r"`mu` must have shape \(H, d, S\)"):
-        mk.LinearMDP(phi, mu[:, :, :2], th)
-    with pytest.raises(ValueError, match=r"`mu\[0, 1, :\]` must sum to 1"):
-        m2 = mu.copy()
-        m2[0, 1] *= 0.5
-        mk.LinearMDP(phi, m2, th)
-    with pytest.raises(ValueError, match=r"`theta` must have shape \(2, 2\)"):
-        mk.LinearMDP(phi, mu, np.zeros((3, 2)))
-    with pytest.raises(ValueError, match="`theta` must be finite"):
-        mk.LinearMDP(phi, mu, np.full((2, 2), np.nan))
-    with pytest.raises(ValueError, match=r"`mu0\[:\]` must sum to 1"):
-        mk.LinearMDP(phi, mu, th, mu0=[0.5, 0.5, 0.5])
-    with pytest.raises(ValueError, match="`delta` and `xi_norm`"):
-        mk.r2pvi_linear_mdp(delta=0.1, xi_norm=0.2)
-    with pytest.raises(ValueError, match="`perturbation` must be <= 1"):
-        mk.r2pvi_linear_mdp(perturbation=1.5)
-    lin = mk.LinearMDP(phi, mu, th)
-    with pytest.raises(ValueError, match="`behavior` must be 'uniform'"):
-        lin.collect("greedy", 3)
-    with pytest.raises(ValueError, match="`n_trajectories` must be >= 1"):
-        lin.collect("uniform", 0)
+_R = np.random.default_rng(0)
+_PHI = _R.dirichlet(np.ones(2), size=(3, 2))
+_MU = _R.dirichlet(np.ones(3), size=(2, 2))
+_TH = np.zeros((2, 2))
+_BAD_PHI = _PHI.copy()
+_BAD_PHI[0, 0] = [1.5, -0.5]
+_BAD_MU = _MU.copy()
+_BAD_MU[0, 1] *= 0.5
+_LIN = mk.LinearMDP(_PHI, _MU, _TH)
+_F = np.full((2, 2, 2), 0.5)
+ERRORS = [
+    (lambda: mk.LinearMDP(_PHI * 1.1, _MU, _TH), ValueError, r"`phi\[0, 0, :\]` must sum to 1"),
+    (lambda: mk.LinearMDP(_BAD_PHI, _MU, _TH), ValueError, "`phi` must have non-negative"),
+    (lambda: mk.LinearMDP(_PHI[..., 0], _MU, _TH), ValueError, "`phi` must have 3 dimensions"),
+    (lambda: mk.LinearMDP(_PHI, _MU[:, :, :2], _TH), ValueError, r"`mu` must have shape \(H, d, S\)"),
+    (lambda: mk.LinearMDP(_PHI, _BAD_MU, _TH), ValueError, r"`mu\[0, 1, :\]` must sum to 1"),
+    (lambda: mk.LinearMDP(_PHI, _MU, np.zeros((3, 2))), ValueError, r"`theta` must have shape \(2, 2\)"),
+    (lambda: mk.LinearMDP(_PHI, _MU, np.full((2, 2), np.nan)), ValueError, "`theta` must be finite"),
+    (lambda: mk.LinearMDP(_PHI, _MU, _TH, mu0=[0.5, 0.5, 0.5]), ValueError, r"`mu0\[:\]` must sum to 1"),
+    (lambda: mk.r2pvi_linear_mdp(delta=0.1, xi_norm=0.2), ValueError, "`delta` and `xi_norm`"),
+    (lambda: mk.r2pvi_linear_mdp(perturbation=1.5), ValueError, "`perturbation` must be <= 1"),
+    (lambda: mk.random_linear_mdp(3, 2, 0, 2), ValueError, "`dim` must be >= 1"),
+    (lambda: _LIN.collect("greedy", 3), ValueError, "`behavior` must be 'uniform'"),
+    (lambda: _LIN.collect("uniform", 0), ValueError, "`n_trajectories` must be >= 1"),
+    (lambda: _LIN.collect(np.ones((3, 2)), 2), ValueError, r"`behavior\[0, 0, :\]` must sum to 1"),
+    (lambda: OfflineDataset(_F, [[0, 1]], [[0, 1]], [[0.0, 1.0]]), ValueError,
+     r"`states` must have shape \(K, H \+ 1\)"),
+    (lambda: OfflineDataset(_F, [[0, 1, 1]], [[0, 1]], [[0.0]]), ValueError, r"`rewards` must have shape \(K, H\)"),
+    (lambda: OfflineDataset(_F, [[0, 1, 1]], [[0, 2]], [[0.0, 1.0]]), ValueError,
+     r"`actions` action indices must lie in \[0, 1\]"),
+    (lambda: OfflineDataset(_F, [[0, 1, 5]], [[0, 1]], [[0.0, 1.0]]), ValueError,
+     r"`states` state indices must lie in \[0, 1\]"),
+    (lambda: OfflineDataset(_F, [[0.0, 1.0, 1.0]], [[0, 1]], [[0.0, 1.0]]), TypeError,
+     "`states` must be an integer array"),
+    (lambda: OfflineDataset(_F, [[0, 1, 1]], [[0, 1]], [[0.0, np.inf]]), ValueError, "`rewards` must be finite"),
+    (lambda: OfflineDataset(_F[..., 0], [[0, 1, 1]], [[0, 1]], [[0.0, 1.0]]), ValueError,
+     "`features` must have 3 dimensions"),
+]
 
 
-def test_dataset_errors():
-    phi = np.full((2, 2, 2), 0.5)
-    with pytest.raises(ValueError, match=r"`states` must have shape \(K, H \+ 1\)"):
-        OfflineDataset(phi, [[0, 1]], [[0, 1]], [[0.0, 1.0]])
-    with pytest.raises(ValueError, match=r"`rewards` must have shape \(K, H\)"):
-        OfflineDataset(phi, [[0, 1, 1]], [[0, 1]], [[0.0]])
-    with pytest.raises(ValueError, match=r"`actions` action indices must lie in \[0, 1\]"):
-        OfflineDataset(phi, [[0, 1, 1]], [[0, 2]], [[0.0, 1.0]])
-    with pytest.raises(TypeError, match="`states` must be an integer array"):
-        OfflineDataset(phi, [[0.0, 1.0, 1.0]], [[0, 1]], [[0.0, 1.0]])
-    with pytest.raises(ValueError, match="`rewards` must be finite"):
-        OfflineDataset(phi, [[0, 1, 1]], [[0, 1]], [[0.0, np.inf]])
+@pytest.mark.parametrize(("call", "exc", "match"), ERRORS, ids=[e[2][:40] for e in ERRORS])
+def test_bad_input(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()

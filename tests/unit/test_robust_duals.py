@@ -133,29 +133,56 @@ def test_row_kernels_match_py_func(code, ball):
     np.testing.assert_allclose(outs[0][1], outs[1][1], rtol=1e-12, atol=1e-13)
 
 
-def test_errors():
-    v, p = np.array([0.0, 1.0]), np.array([0.5, 0.5])
-    with pytest.raises(ValueError, match="`lam` must be > 0; got 0.0"):
-        penalized_inf(KL(), v, p, 0.0)
-    with pytest.raises(ValueError, match="`lam` must be > 0"):
-        penalized_inf(KL(), v, p, -1.0)
-    with pytest.raises(ValueError, match="`rho` must be >= 0; got -0.1"):
-        ball_inf(KL(), v, p, -0.1)
-    with pytest.raises(ValueError, match="`lam` must be finite"):
-        penalized_inf(KL(), v, p, np.inf)
-    with pytest.raises(ValueError, match=r"`v` must be finite; `v\[1\]` = .*nan"):
-        penalized_inf(TotalVariation(), [0.0, np.nan], p, 1.0)
-    with pytest.raises(ValueError, match=r"`p\[:\]` must sum to 1"):
-        penalized_inf(ChiSquare(), v, [0.5, 0.6], 1.0)
-    with pytest.raises(ValueError, match="`p` must have non-negative entries"):
-        ball_inf(ChiSquare(), v, [1.5, -0.5], 0.1)
-    with pytest.raises(ValueError, match="same last dimension"):
-        penalized_inf(KL(), [0.0, 1.0, 2.0], p, 1.0)
-    with pytest.raises(ValueError, match="broadcast"):
-        penalized_inf(KL(), np.zeros((3, 2)), np.full((2, 2), 0.5), 1.0)
-    with pytest.raises(TypeError, match="`div` must be an mdpkit.divergences.FDivergence"):
-        penalized_inf("kl", v, p, 1.0)
-    with pytest.raises(NotImplementedError, match="KL, ChiSquare and TotalVariation; got Hellinger"):
-        Hellinger().penalized_inf(v, p, 1.0)
-    with pytest.raises(TypeError, match="`lam` must be a real number"):
-        penalized_inf(KL(), v, p, "1")
+_V, _P = np.array([0.0, 1.0]), np.array([0.5, 0.5])
+ERRORS = [
+    (lambda: penalized_inf(KL(), _V, _P, 0.0), ValueError, "`lam` must be > 0; got 0.0"),
+    (lambda: penalized_inf(KL(), _V, _P, -1.0), ValueError, "`lam` must be > 0"),
+    (lambda: penalized_inf(KL(), _V, _P, np.inf), ValueError, "`lam` must be finite"),
+    (lambda: penalized_inf(KL(), _V, _P, "1"), TypeError, "`lam` must be a real number"),
+    (lambda: ball_inf(KL(), _V, _P, -0.1), ValueError, "`rho` must be >= 0; got -0.1"),
+    (lambda: penalized_inf(TotalVariation(), [0.0, np.nan], _P, 1.0), ValueError,
+     r"`v` must be finite; `v\[1\]` = .*nan"),
+    (lambda: penalized_inf(ChiSquare(), _V, [0.5, 0.6], 1.0), ValueError, r"`p\[:\]` must sum to 1"),
+    (lambda: ball_inf(ChiSquare(), _V, [1.5, -0.5], 0.1), ValueError, "`p` must have non-negative entries"),
+    (lambda: penalized_inf(KL(), [0.0, 1.0, 2.0], _P, 1.0), ValueError, "same last dimension"),
+    (lambda: penalized_inf(KL(), np.zeros((3, 2)), np.full((2, 2), 0.5), 1.0), ValueError, "broadcast"),
+    (lambda: penalized_inf("kl", _V, _P, 1.0), TypeError, "`div` must be an mdpkit.divergences.FDivergence"),
+    (lambda: Hellinger().penalized_inf(_V, _P, 1.0), NotImplementedError,
+     "KL, ChiSquare and TotalVariation; got Hellinger"),
+    (lambda: Hellinger().ball_inf(_V, _P, 0.1), NotImplementedError, "got Hellinger"),
+]
+
+
+@pytest.mark.parametrize(("call", "exc", "match"), ERRORS, ids=[e[2][:40] for e in ERRORS])
+def test_bad_input(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
+
+
+def test_each_row_kernel_matches_its_py_func():
+    rng = np.random.default_rng(5)
+    v = rng.normal(size=11) * 2
+    p = rng.dirichlet(np.full(11, 0.4))
+    p[[1, 4]] = 0.0
+    p /= p.sum()
+    order, jmin = np.argsort(v), int(np.argmin(v))
+    m, tot = v[p > 0].min(), 1.0
+    cases = [
+        (RK.kl_penalized_row, (v, p, 0.3)),
+        (RK.tv_penalized_row, (v, p, 0.3, jmin)),
+        (RK.chi2_penalized_row, (v, p, 0.3, order)),
+        (RK.tv_ball_row, (v, p, 0.2, order, jmin)),
+        (RK.chi2_ball_row, (v, p, 0.2, order)),
+        (RK.kl_ball_row, (v, p, 0.2)),
+    ]
+    for k, args in cases:
+        qa, qb = np.empty(11), np.empty(11)
+        a, b = k(*args, qa, True), k.py_func(*args, qb, True)
+        assert a == pytest.approx(b, rel=1e-13, abs=1e-13), k.__name__
+        np.testing.assert_allclose(qa, qb, rtol=1e-12, atol=1e-14)
+    a = RK.chi2_alpha(v, p, 0.3, order, m, tot)
+    b = RK.chi2_alpha.py_func(v, p, 0.3, order, m, tot)
+    np.testing.assert_allclose(a, b, rtol=1e-13)
+    a = RK.kl_ball_solve(v, p, 0.2, 1.5, np.empty(0), False)
+    b = RK.kl_ball_solve.py_func(v, p, 0.2, 1.5, np.empty(0), False)
+    np.testing.assert_allclose(a, b, rtol=1e-12)

@@ -137,36 +137,33 @@ def test_q_values_and_policy(data_and_lin):
     assert "R2PVI(div=KL(), lam=1.0" in repr(r)
 
 
-def test_learner_errors(data_and_lin):
-    data, lin = data_and_lin
-    with pytest.raises(ValueError, match="`lam` must be > 0; got 0"):
-        R2PVI(KL(), 0)
-    with pytest.raises(ValueError, match="`lam` must be > 0"):
-        R2PVI(KL(), -0.1)
-    with pytest.raises(NotImplementedError, match="Hellinger"):
-        R2PVI(mk.divergences.Hellinger(), 0.1)
-    with pytest.raises(ValueError, match="`beta` must be >= 0"):
-        PEVI(beta=-1)
-    with pytest.raises(ValueError, match="`ridge` must be > 0"):
-        PEVI(ridge=0.0)
-    with pytest.raises(ValueError, match="`rho` must be >= 0"):
-        DRPVI(-0.1)
-    with pytest.raises(ValueError, match="`rho` must be >= 0"):
-        DRPVI([0.1, -0.1, 0.0])
-    with pytest.raises(ValueError, match=r"`rho` must be a scalar or have shape \(d,\) = \(3,\)"):
-        DRPVI([0.1, 0.1]).fit(data)
-    with pytest.raises(TypeError, match="`data` must be an OfflineDataset"):
-        PEVI().fit({"phi": 1})
-    with pytest.raises(ValueError, match=r"`theta` must have shape \(3, 3\)"):
-        PEVI().fit(data, theta=np.zeros((2, 3)))
-    with pytest.raises(ValueError, match="not fitted"):
-        PEVI().q_values(lin.phi, 0)
-    fitted = PEVI().fit(data)
-    with pytest.raises(ValueError, match="`phi` must have last dimension d = 3"):
-        fitted.q_values(np.zeros((2, 2)), 0)
-    with pytest.raises(ValueError, match="`stage` must be <= 2"):
-        fitted.q_values(lin.phi, 3)
-    off = OfflineDataset(data.features * 2.0, data.states, data.actions, data.rewards)
-    with pytest.raises(ValueError, match=r"`data.features\[0, 0, :\]` must sum to 1"):
-        R2PVI(TotalVariation(), 0.1).fit(off)
-    PEVI().fit(off)  # PEVI does not need d-rectangular features
+_LIN = mk.random_linear_mdp(5, 3, 3, 3, rng=7)
+_DATA = _LIN.collect(n_trajectories=20, rng=1)
+_OFF = OfflineDataset(_DATA.features * 2.0, _DATA.states, _DATA.actions, _DATA.rewards)
+ERRORS = [
+    (lambda: R2PVI(KL(), 0), ValueError, "`lam` must be > 0; got 0"),
+    (lambda: R2PVI(KL(), -0.1), ValueError, "`lam` must be > 0"),
+    (lambda: R2PVI(mk.divergences.Hellinger(), 0.1), NotImplementedError, "Hellinger"),
+    (lambda: PEVI(beta=-1), ValueError, "`beta` must be >= 0"),
+    (lambda: PEVI(ridge=0.0), ValueError, "`ridge` must be > 0"),
+    (lambda: DRPVI(-0.1), ValueError, "`rho` must be >= 0"),
+    (lambda: DRPVI([0.1, -0.1, 0.0]), ValueError, "`rho` must be >= 0"),
+    (lambda: DRPVI([0.1, 0.1]).fit(_DATA), ValueError, r"`rho` must be a scalar or have shape \(d,\) = \(3,\)"),
+    (lambda: PEVI().fit({"phi": 1}), TypeError, "`data` must be an OfflineDataset"),
+    (lambda: PEVI().fit(_DATA, theta=np.zeros((2, 3))), ValueError, r"`theta` must have shape \(3, 3\)"),
+    (lambda: PEVI().q_values(_LIN.phi, 0), ValueError, "not fitted"),
+    (lambda: PEVI().fit(_DATA).q_values(np.zeros((2, 2)), 0), ValueError, "`phi` must have last dimension d = 3"),
+    (lambda: PEVI().fit(_DATA).q_values(_LIN.phi, 3), ValueError, "`stage` must be <= 2"),
+    (lambda: R2PVI(TotalVariation(), 0.1).fit(_OFF), ValueError, r"`data.features\[0, 0, :\]` must sum to 1"),
+    (lambda: DRPVI(0.1).fit(_OFF), ValueError, r"`data.features\[0, 0, :\]` must sum to 1"),
+]
+
+
+@pytest.mark.parametrize(("call", "exc", "match"), ERRORS, ids=[e[2][:40] for e in ERRORS])
+def test_bad_input(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
+
+
+def test_pevi_accepts_general_features():
+    assert PEVI().fit(_OFF).Q_.shape == (3, 5, 3)  # PEVI does not need d-rectangular features

@@ -99,6 +99,11 @@ def test_sweep_kernels_match_py_func(par):
         f(*args, a)
         serial.py_func(*args, b)
         np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-13)
+    f = SK.chi2_penalized_sweep_par if par else SK.chi2_penalized_sweep
+    a, b = np.empty(10), np.empty(10)
+    f(P2, V, 0.2, order, a)
+    SK.chi2_penalized_sweep.py_func(P2, V, 0.2, order, b)
+    np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-13)
     for code in (0, 2, 3):
         for ball in (False, True):
             f = SK.generic_sweep_par if par else SK.generic_sweep
@@ -106,6 +111,12 @@ def test_sweep_kernels_match_py_func(par):
             f(code, ball, P2, V, 0.2, order, jmin, a)
             SK.generic_sweep.py_func(code, ball, P2, V, 0.2, order, jmin, b)
             np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-13)
+    hint_a, hint_b = np.full(10, np.nan), np.full(10, np.nan)
+    a, b = np.empty(10), np.empty(10)
+    (SK.kl_ball_sweep_par if par else SK.kl_ball_sweep)(P2, V, 0.2, hint_a, a)
+    SK.kl_ball_sweep.py_func(P2, V, 0.2, hint_b, b)
+    np.testing.assert_allclose(a, b, rtol=1e-12)
+    np.testing.assert_allclose(hint_a, hint_b, rtol=1e-10)
     a, qa = np.empty(10), np.empty((10, 12))
     b, qb = np.empty(10), np.empty((10, 12))
     SK.worst_case_rows(2, True, P2, V, 0.2, order, jmin, a, qa)
@@ -145,29 +156,31 @@ def test_linear_robust_soft_and_limits():
         assert np.all(res.pi > 0)
 
 
-def test_robust_errors(mdp):
-    with pytest.raises(ValueError, match="exactly one of `lam`"):
-        mk.Robust(KL())
-    with pytest.raises(ValueError, match="exactly one of `lam`"):
-        mk.Robust(KL(), lam=1.0, rho=0.1)
-    with pytest.raises(ValueError, match="`lam` must be > 0; got 0"):
-        mk.Robust(KL(), lam=0)
-    with pytest.raises(ValueError, match="`rho` must be >= 0; got -1"):
-        mk.solve_robust(mdp, div=KL(), rho=-1)
-    with pytest.raises(NotImplementedError, match="Hellinger"):
-        mk.Robust(mk.divergences.Hellinger(), lam=1.0)
-    with pytest.raises(TypeError, match="`div` must be an mdpkit.divergences.FDivergence"):
-        mk.Robust("tv", lam=1.0)
-    with pytest.raises(NotImplementedError, match="policy iteration is for nominal transitions"):
-        mk.solve_robust(mdp, div=KL(), lam=1.0, method="policy_iteration")
-    sparse = mk.random_mdp(n_states=5, n_actions=2, gamma=0.9, rng=0, sparse=True, n_successors=2)
-    with pytest.raises(NotImplementedError, match="dense transitions"):
-        mk.solve_robust(sparse, div=KL(), lam=1.0)
-    with pytest.raises(ValueError, match=r"`V` must be finite"):
-        robust_bellman([0.0, np.nan, 0, 0, 0, 0, 0], mdp, div=KL(), lam=1.0)
-    with pytest.raises(ValueError, match=r"`V` must have shape \(7\)"):
-        worst_case_kernel(mdp, np.zeros(3), div=KL(), lam=1.0)
-    with pytest.raises(TypeError, match="`lin` must be a LinearMDP"):
-        solve_linear_robust(mdp, div=KL(), lam=1.0)
-    with pytest.raises(TypeError, match="transition_operator"):
-        mk.solve(mdp, robust=KL())
+_MDP = mk.random_mdp(n_states=7, n_actions=3, gamma=0.9, rng=3)
+_SPARSE = mk.random_mdp(n_states=5, n_actions=2, gamma=0.9, rng=0, sparse=True, n_successors=2)
+ERRORS = [
+    (lambda: mk.Robust(KL()), ValueError, "exactly one of `lam`"),
+    (lambda: mk.Robust(KL(), lam=1.0, rho=0.1), ValueError, "exactly one of `lam`"),
+    (lambda: mk.Robust(KL(), lam=0), ValueError, "`lam` must be > 0; got 0"),
+    (lambda: mk.solve_robust(_MDP, div=KL(), rho=-1), ValueError, "`rho` must be >= 0; got -1"),
+    (lambda: mk.Robust(mk.divergences.Hellinger(), lam=1.0), NotImplementedError, "Hellinger"),
+    (lambda: mk.Robust("tv", lam=1.0), TypeError, "`div` must be an mdpkit.divergences.FDivergence"),
+    (lambda: mk.solve_robust(_MDP, div=KL(), lam=1.0, method="policy_iteration"), NotImplementedError,
+     "policy iteration is for nominal transitions"),
+    (lambda: mk.solve_robust(_MDP, div=KL(), lam=1.0, method="vi"), ValueError, "`method` must be one of"),
+    (lambda: mk.solve_robust(_SPARSE, div=KL(), lam=1.0), NotImplementedError, "dense transitions"),
+    (lambda: robust_bellman([0.0, np.nan, 0, 0, 0, 0, 0], _MDP, div=KL(), lam=1.0), ValueError,
+     "`V` must be finite"),
+    (lambda: worst_case_kernel(_MDP, np.zeros(3), div=KL(), lam=1.0), ValueError, r"`V` must have shape \(7\)"),
+    (lambda: robust_policy_evaluation(_MDP, np.zeros((7, 2)), div=KL(), lam=1.0), ValueError,
+     r"`pi` must have shape \(S, A\)"),
+    (lambda: solve_linear_robust(_MDP, div=KL(), lam=1.0), TypeError, "`lin` must be a LinearMDP"),
+    (lambda: mk.Robust(KL(), lam=1.0).transition_operator("mdp"), TypeError, "`mdp` must be a TabularMDP"),
+    (lambda: mk.solve(_MDP, robust=KL()), TypeError, "transition_operator"),
+]
+
+
+@pytest.mark.parametrize(("call", "exc", "match"), ERRORS, ids=[e[2][:40] for e in ERRORS])
+def test_bad_input(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
