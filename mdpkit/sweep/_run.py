@@ -298,7 +298,7 @@ def run(
     n_workers: int | None = None,
     scheduler: str | None = None,
     out: str | os.PathLike[str] | None = None,
-    quick: bool = False,
+    quick: bool | None = None,
     root_seed: int | None = None,
     progress: bool = True,
     flush_seconds: float = 0.5,
@@ -338,8 +338,8 @@ def run(
         :data:`CONNECT_TIMEOUT` seconds, before anything is written.
     out : str or Path, optional
         Results folder of this sweep. ``None`` keeps results in memory only.
-    quick : bool
-        Use the sim's ``QUICK_GRID``.
+    quick : bool, optional
+        Use the sim's ``QUICK_GRID``. Default: as loaded for a :class:`Sim`, else False.
     root_seed : int, optional
         Override the sim's ``ROOT_SEED``.
     progress : bool
@@ -402,6 +402,8 @@ def run(
             raise ValueError("`n_workers` applies to a local pool or a new LocalCluster; "
                              "it cannot be combined with `scheduler` or a Client.")
     flush_seconds = check_positive("flush_seconds", flush_seconds)
+    if quick is None:
+        quick = sim.quick if isinstance(sim, Sim) else False
     s = load_sim(sim, quick=quick, root_seed=root_seed)
     version = mdpkit.__version__
 

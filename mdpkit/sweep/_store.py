@@ -28,6 +28,9 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 
 
+_REQUIRED = ("settings_hash", "seed_index", "seed", "mdpkit_version", "row_hash")
+
+
 class ResultsError(ValueError):
     """A results folder that cannot be used: foreign, of another sweep, or corrupted.
 
@@ -251,21 +254,22 @@ class ResultStore:
         frames = []
         for p in self.part_files():
             try:
-                frames.append(pq.read_table(p).to_pandas())
+                frame = pq.read_table(p).to_pandas()
             except Exception as e:  # pyarrow raises several types for damaged files
                 raise ResultsError(
                     f"result file {str(p)!r} is corrupted and cannot be read ({type(e).__name__}: "
                     f"{e}). It was left untouched; delete it to recompute its cells."
                 ) from None
+            missing = [c for c in _REQUIRED if c not in frame.columns]
+            if missing:
+                raise ResultsError(
+                    f"result file {str(p)!r} lacks the columns {missing}; it was not written by "
+                    "mdpkit.sweep. The folder was left untouched."
+                )
+            frames.append(frame)
         if not frames:
             return None
         df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-        missing = [c for c in ("settings_hash", "seed_index", "seed", "row_hash") if c not in df]
-        if missing:
-            raise ResultsError(
-                f"result files in {str(self.folder)!r} lack the columns {missing}; they were not "
-                "written by mdpkit.sweep. The folder was left untouched."
-            )
         self._verify(df)
         df = df.drop_duplicates(subset=["settings_hash", "seed_index"], keep="first")
         return df.reset_index(drop=True)
