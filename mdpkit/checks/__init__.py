@@ -3,7 +3,7 @@
 Run them from the command line (``mdpkit check --all``) or from Python:
 
 >>> from mdpkit import checks
->>> "gibbs_identity" in checks.load_all()
+>>> "vi_pi_mpi_lp_agree" in checks.load_all()
 True
 """
 

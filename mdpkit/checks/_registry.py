@@ -219,7 +219,7 @@ def run_check(
 ) -> CheckResult:
     """Run one check and return its :class:`CheckResult` (never raises for a failure).
 
-    >>> r = run_check("gibbs_identity", quick=True)
+    >>> r = run_check("token_level_identity", quick=True)
     >>> r.status
     'PASS'
     """

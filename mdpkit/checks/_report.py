@@ -57,7 +57,7 @@ def write_report(results: Sequence[CheckResult], out_dir: Path | str) -> Path:
     out = Path(out_dir)
     from mdpkit import __version__
 
-    md = [f"# mdpkit theorem-check report\n",
+    md = ["# mdpkit theorem-check report\n",
           f"mdpkit {__version__}, {_dt.datetime.now().isoformat(timespec='seconds')}\n",
           "| check | status | seconds | paper |", "|---|---|---|---|"]
     for r in results:

@@ -1,1 +1,38 @@
-"""mdpkit.mdp (under construction)."""
+r"""Problem objects: tabular MDPs, generators and classic instances.
+
+Array convention: ``P[s, a, s_next]`` (finite horizon ``P[h, s, a, s_next]``),
+``r[s, a]`` (``r[h, s, a]``), policies ``pi[s, a]`` (``pi[h, s, a]``), values ``V[s]``,
+``Q[s, a]`` (finite horizon ``V[h, s]`` with ``h = 0..H`` and ``V[H] = 0``); the
+discount is ``gamma`` (never ``beta``, which is the KL strength).
+
+>>> import mdpkit as mk
+>>> mk.river_swim(6, gamma=0.95)
+TabularMDP(n_states=6, n_actions=2, gamma=0.95, dense)
+"""
+
+from ._generators import (
+    chain_mdp,
+    from_gymnasium,
+    gridworld,
+    puterman_example,
+    random_mdp,
+    river_swim,
+    token_tree_mdp,
+    uniform_policy,
+)
+from ._tabular import TabularMDP, Trajectories
+
+TabularMDP.from_gymnasium = staticmethod(from_gymnasium)  # type: ignore[attr-defined]
+
+__all__ = [
+    "TabularMDP",
+    "Trajectories",
+    "chain_mdp",
+    "from_gymnasium",
+    "gridworld",
+    "puterman_example",
+    "random_mdp",
+    "river_swim",
+    "token_tree_mdp",
+    "uniform_policy",
+]

@@ -1,0 +1,148 @@
+"""Numba kernels of the generic Bellman backup (DESIGN.md section 3).
+
+Transition part: ``Q = r + gamma * P V`` for dense ``P2[(s, a), s']`` or CSR rows.
+Action part: hard max (``ACT_MAX``), KL log-sum-exp toward ``pi_ref`` (``ACT_KL``).
+The generic f-divergence action part lives in :mod:`mdpkit.divergences._kernels`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from ..divergences._kernels import kl_max_row
+
+ACT_MAX, ACT_KL = 0, 1
+
+
+@njit(cache=True, fastmath=True)
+def q_dense_into(P2, r2, gamma, V, Q2):
+    """``Q2[i] = r2[i] + gamma * sum_j P2[i, j] V[j]`` (serial)."""
+    n, S = P2.shape
+    for i in range(n):
+        acc = 0.0
+        for j in range(S):
+            acc += P2[i, j] * V[j]
+        Q2[i] = r2[i] + gamma * acc
+
+
+@njit(cache=True, fastmath=True, parallel=True)
+def q_dense_into_par(P2, r2, gamma, V, Q2):
+    """Parallel twin of :func:`q_dense_into` (``prange`` over state-action rows)."""
+    n, S = P2.shape
+    for i in prange(n):
+        acc = 0.0
+        for j in range(S):
+            acc += P2[i, j] * V[j]
+        Q2[i] = r2[i] + gamma * acc
+
+
+@njit(cache=True, fastmath=True)
+def q_csr_into(indptr, indices, data, r2, gamma, V, Q2):
+    """``Q2[i] = r2[i] + gamma * sum_k data[k] V[indices[k]]`` over CSR row ``i``."""
+    n = indptr.shape[0] - 1
+    for i in range(n):
+        acc = 0.0
+        for k in range(indptr[i], indptr[i + 1]):
+            acc += data[k] * V[indices[k]]
+        Q2[i] = r2[i] + gamma * acc
+
+
+@njit(cache=True, fastmath=True, parallel=True)
+def q_csr_into_par(indptr, indices, data, r2, gamma, V, Q2):
+    """Parallel twin of :func:`q_csr_into`."""
+    n = indptr.shape[0] - 1
+    for i in prange(n):
+        acc = 0.0
+        for k in range(indptr[i], indptr[i + 1]):
+            acc += data[k] * V[indices[k]]
+        Q2[i] = r2[i] + gamma * acc
+
+
+@njit(cache=True)
+def action_into(kind, Q, log_ref, beta, V_out, pi_out, write_pi):
+    """Row-wise action part: ``max_a Q`` or ``beta * logsumexp(Q/beta + log_ref)``.
+
+    Hard max writes the greedy one-hot policy (first maximizer on ties).
+    """
+    S, A = Q.shape
+    for s in range(S):
+        if kind == ACT_MAX:
+            best = 0
+            for a in range(1, A):
+                if Q[s, a] > Q[s, best]:
+                    best = a
+            V_out[s] = Q[s, best]
+            if write_pi:
+                for a in range(A):
+                    pi_out[s, a] = 0.0
+                pi_out[s, best] = 1.0
+        else:
+            V_out[s] = kl_max_row(Q[s], log_ref[s], beta, pi_out[s], write_pi)
+
+
+@njit(cache=True)
+def value_iteration_kernel(sparse, P2, indptr, indices, data, r2, gamma, kind, log_ref, beta,
+                           V, tol, max_iter, parallel, Q2, V_new, residuals):
+    """Compiled value iteration with MacQueen span-based stopping (Puterman Sec. 6.6.3).
+
+    Iterates ``V <- T V``; with ``d = T V - V``, the bounds
+    ``T V + gamma/(1-gamma) [min d, max d]`` bracket ``V*``. Stops when the half-width
+    ``gamma * span(d) / (2 (1 - gamma))`` is ``<= tol`` and returns the midpoint, so
+    ``||V - V*||_inf <= tol``. Valid for any monotone operator with
+    ``T(V + c) = T V + gamma c``, which includes the KL soft max.
+    Returns the number of sweeps, negated when ``max_iter`` was reached first;
+    ``residuals[k]`` is ``||T V_k - V_k||_inf``.
+    """
+    S = V.shape[0]
+    A = r2.shape[0] // S
+    Q = Q2.reshape((S, A))
+    dummy = np.empty((S, A))
+    c = gamma / (1.0 - gamma) if gamma < 1.0 else np.inf
+    for it in range(max_iter):
+        if sparse:
+            if parallel:
+                q_csr_into_par(indptr, indices, data, r2, gamma, V, Q2)
+            else:
+                q_csr_into(indptr, indices, data, r2, gamma, V, Q2)
+        else:
+            if parallel:
+                q_dense_into_par(P2, r2, gamma, V, Q2)
+            else:
+                q_dense_into(P2, r2, gamma, V, Q2)
+        action_into(kind, Q, log_ref, beta, V_new, dummy, False)
+        lo = np.inf
+        hi = -np.inf
+        for s in range(S):
+            d = V_new[s] - V[s]
+            lo = min(lo, d)
+            hi = max(hi, d)
+        residuals[it] = max(abs(lo), abs(hi))
+        if c * (hi - lo) <= 2.0 * tol:
+            mid = 0.5 * c * (hi + lo)
+            for s in range(S):
+                V[s] = V_new[s] + mid
+            return it + 1
+        for s in range(S):
+            V[s] = V_new[s]
+    return -max_iter
+
+
+@njit(cache=True)
+def policy_sweeps_kernel(sparse, P2, indptr, indices, data, r_pi, gamma, pi, V, n_sweeps, Q2, tmp):
+    """``n_sweeps`` applications of ``V <- r_pi + gamma * P_pi V`` (partial evaluation)."""
+    S = V.shape[0]
+    A = pi.shape[1]
+    zeros = np.zeros(Q2.shape[0])
+    for _ in range(n_sweeps):
+        if sparse:
+            q_csr_into(indptr, indices, data, zeros, gamma, V, Q2)
+        else:
+            q_dense_into(P2, zeros, gamma, V, Q2)
+        for s in range(S):
+            acc = r_pi[s]
+            for a in range(A):
+                acc += pi[s, a] * Q2[s * A + a]
+            tmp[s] = acc
+        for s in range(S):
+            V[s] = tmp[s]
