@@ -18,7 +18,7 @@ from typing import Any
 from .._validation import check_choice, check_int, check_positive
 from ._sim import Sim, load_sim
 from ._store import ResultStore, make_row, manifest_for
-from ._worker import THREAD_ENV, pin_threads, run_task
+from ._worker import THREAD_ENV, pin_threads, run_batch, run_task
 
 _EXECUTORS = ("local", "serial", "dask")
 
@@ -99,6 +99,38 @@ def _payload(sim: Sim) -> tuple:
     return ("func", sim.name, sim.run_cell)
 
 
+class _Batcher:
+    """Groups cells into tasks of about ``target`` seconds (adaptive).
+
+    Short cells are batched so that per-task costs (IPC, Dask scheduling) are paid once
+    per batch; the first tasks hold one cell each, then the size follows the measured
+    cell time. Near the end batches shrink so that every worker stays busy.
+    """
+
+    def __init__(self, tasks: list[tuple[int, dict, int]], n_slots: int, *,
+                 target: float = 0.1, max_size: int = 256):
+        self.tasks, self.n_slots, self.target, self.max_size = tasks, n_slots, target, max_size
+        self.pos = 0
+        self.size = 1
+        self.cells = 0
+        self.seconds = 0.0
+
+    def next(self) -> list[tuple[int, dict, int]] | None:
+        left = len(self.tasks) - self.pos
+        if left <= 0:
+            return None
+        n = max(1, min(self.size, -(-left // (2 * self.n_slots))))
+        batch = self.tasks[self.pos:self.pos + n]
+        self.pos += n
+        return batch
+
+    def record(self, n_cells: int, seconds: float) -> None:
+        self.cells += n_cells
+        self.seconds += seconds
+        per_cell = self.seconds / max(self.cells, 1)
+        self.size = int(min(self.max_size, max(1, self.target / max(per_cell, 1e-6))))
+
+
 class _Serial:
     n_slots = 1
 
@@ -111,10 +143,11 @@ class _Serial:
     def __exit__(self, *exc):
         return False
 
-    def imap(self, tasks: list[tuple[int, dict, int]]) -> Iterator[tuple[int, str, Any]]:
-        for i, settings, seed in tasks:
-            status, val = run_task(self.payload, settings, seed, pin=False)
-            yield i, status, val
+    def imap(self, batcher: _Batcher) -> Iterator[tuple[int, str, Any]]:
+        while (batch := batcher.next()) is not None:
+            for i, settings, seed in batch:
+                status, val = run_task(self.payload, settings, seed, pin=False)
+                yield i, status, val
 
 
 class _LocalPool:
@@ -142,25 +175,23 @@ class _LocalPool:
                     p.terminate()
         return False
 
-    def imap(self, tasks):
-        it = iter(tasks)
+    def imap(self, batcher: _Batcher) -> Iterator[tuple[int, str, Any]]:
         window = 2 * self.n_slots
-        pending: dict[Any, int] = {}
+        pending: set[Any] = set()
 
         def fill():
-            for i, settings, seed in it:
-                pending[self.pool.submit(run_task, self.payload, settings, seed)] = i
-                if len(pending) >= window:
-                    break
+            while len(pending) < window and (batch := batcher.next()) is not None:
+                pending.add(self.pool.submit(run_batch, self.payload, batch))
 
         fill()
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for f in done:
-                i = pending.pop(f)
-                status, val = f.result()
-                yield i, status, val
-            fill()
+                pending.discard(f)
+                results, seconds = f.result()
+                batcher.record(len(results), seconds)
+                fill()
+                yield from results
 
 
 class _Dask:
@@ -220,30 +251,27 @@ class _Dask:
         self.close()
         return False
 
-    def imap(self, tasks):
+    def imap(self, batcher: _Batcher) -> Iterator[tuple[int, str, Any]]:
         from distributed import as_completed
 
-        it = iter(tasks)
-        window = max(4 * self.n_slots, 8)
-        index: dict[str, int] = {}
+        window = 2 * self.n_slots
 
-        def submit(task):
-            i, settings, seed = task
-            f = self.client.submit(run_task, self.payload_future, settings, seed, pure=False)
-            index[f.key] = i
-            return f
+        def submit(batch):
+            return self.client.submit(run_batch, self.payload_future, batch, pure=False)
 
-        first = [submit(t) for _, t in zip(range(window), it, strict=False)]
+        first = []
+        while len(first) < window and (batch := batcher.next()) is not None:
+            first.append(submit(batch))
         ac = as_completed(first, loop=self.client.loop)
         try:
             for f in ac:
-                i = index.pop(f.key)
-                status, val = f.result()
+                results, seconds = f.result()
                 f.release()
-                nxt = next(it, None)
-                if nxt is not None:
-                    ac.add(submit(nxt))
-                yield i, status, val
+                batcher.record(len(results), seconds)
+                batch = batcher.next()
+                if batch is not None:
+                    ac.add(submit(batch))
+                yield from results
         finally:
             for f in list(ac.futures):
                 with contextlib.suppress(Exception):
@@ -436,7 +464,7 @@ def run(
             with backend, _sigterm_as_exit():
                 if store is not None:
                     store.create()
-                for i, status, val in backend.imap(todo):
+                for i, status, val in backend.imap(_Batcher(todo, backend.n_slots)):
                     settings, r, seed, h = tasks[i]
                     if status != "ok":
                         raise CellError(

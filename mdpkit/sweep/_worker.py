@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import traceback
 from typing import Any
 
@@ -74,12 +75,14 @@ def run_task(payload: tuple, settings: dict[str, Any], seed: int, pin: bool = Tr
         return "error", traceback.format_exc()
 
 
-def run_batch(payload: tuple, batch: list[tuple[int, dict[str, Any], int]]) -> list[tuple[int, str, Any]]:
-    """Run several cells in order; stops at the first error."""
+def run_batch(payload: tuple, batch: list[tuple[int, dict[str, Any], int]]
+              ) -> tuple[list[tuple[int, str, Any]], float]:
+    """Run several cells in order (stopping at the first error); also return the seconds."""
+    t0 = time.perf_counter()
     out = []
     for i, settings, seed in batch:
         status, val = run_task(payload, settings, seed)
         out.append((i, status, val))
         if status != "ok":
             break
-    return out
+    return out, time.perf_counter() - t0
