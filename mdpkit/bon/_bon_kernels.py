@@ -1,0 +1,254 @@
+"""Numba kernels for best-of-N laws, log-space convolution and soft best-of-N.
+
+Kernels take plain float64 arrays, write into preallocated outputs and never
+validate. "Units" are the outcomes a selection rule ranks: reward levels (uniform
+tie-breaking) or atoms under a fixed total order; they are passed in ascending rank.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+_LOG_HALF = -0.6931471805599453
+
+
+@njit(cache=True, inline="always")
+def _log_neg_log1p_neg_exp(lx):
+    """log(-log1p(-e^lx)) for lx <= 0, keeping full precision when e^lx underflows."""
+    if lx == -np.inf:
+        return -np.inf
+    if lx < -20.0:
+        return lx + 0.5 * np.exp(lx)
+    return np.log(-np.log1p(-np.exp(lx)))
+
+
+@njit(cache=True, inline="always")
+def _unit_log_q(log_p, log_S, log_F_fwd, log_n):
+    """log[F^N - (F - p)^N] of one unit from its strict upper tail S and forward CDF F.
+
+    Every product with N is formed as exp(log N + log|x|), so N beyond the float range
+    and tails far below 1e-308 are exact to rounding (CLAIMS B3 implementation note).
+    """
+    if log_p == -np.inf:
+        return -np.inf
+    if log_S < _LOG_HALF:  # log(-log F) from the upper tail
+        lnl_F = _log_neg_log1p_neg_exp(log_S)
+        log_F = -np.exp(lnl_F)
+    else:
+        log_F = log_F_fwd
+        lnl_F = np.log(-log_F)
+    lx = min(log_p - log_F, 0.0)  # log(p / F)
+    a = log_n + _log_neg_log1p_neg_exp(lx)  # log(-N log(1 - p/F))
+    if a < -20.0:
+        tail = a - 0.5 * np.exp(a)
+    else:
+        tail = np.log(-np.expm1(-np.exp(a)))
+    return -np.exp(log_n + lnl_F) + tail
+
+
+@njit(cache=True)
+def max_law_from_probs(p, log_p, n_float, log_n, out):
+    """log q(u) = N log F(u) + log(-expm1(N log1p(-p(u)/F(u)))) for units in ascending rank.
+
+    F(u) is the inclusive CDF. Its log is taken from the reverse cumulative sum (upper
+    tail S, through log1p(-S)) where S < 1/2 and from the forward sum elsewhere, so
+    both tails keep full relative precision (Beirami et al., Lemma 1; CLAIMS B3).
+    ``n_float`` is N as a float, or inf when N is beyond the float range (then every
+    product with N goes through log N).
+    """
+    m = p.shape[0]
+    S = np.empty(m)  # strict upper tail P(U > u)
+    acc = 0.0
+    for i in range(m - 1, -1, -1):
+        S[i] = acc
+        acc += p[i]
+    fast = np.isfinite(n_float)
+    F = 0.0
+    for i in range(m):
+        F += p[i]
+        if not fast or (p[i] < 1e-290 and p[i] > 0.0):
+            lS = np.log(S[i]) if S[i] > 0.0 else -np.inf
+            lF = np.log(F) if F > 0.0 else -np.inf
+            out[i] = _unit_log_q(log_p[i], lS, lF, log_n)
+            continue
+        if p[i] == 0.0:
+            out[i] = -np.inf
+            continue
+        if S[i] < 0.5:
+            log_F = np.log1p(-S[i])
+            x = p[i] / (1.0 - S[i])
+        else:
+            log_F = np.log(F)
+            x = p[i] / F
+        if n_float * x < 0.01:
+            # log(1 - (1-x)^N) = log(N x) + log1p(sum_k t_k), t_k = t_{k-1} (-(N-k) x/(k+1));
+            # eight terms reach (Nx)^9 / 10! < 1e-24: two transcendentals instead of four
+            t = 1.0
+            rest = 0.0
+            for k in range(1, 9):
+                t *= -(n_float - k) * x / (k + 1)
+                rest += t
+            out[i] = (n_float - 1.0) * log_F + log_n + log_p[i] + np.log1p(rest)
+        else:
+            if x < 1e-4:  # log1p(-x) by its series, error x^5/5 relative to x
+                nd = -n_float * x * (1.0 + x * (0.5 + x * (1.0 / 3.0 + 0.25 * x)))
+            else:
+                nd = n_float * np.log1p(-min(x, 1.0))
+            tail = 0.0 if nd < -40.0 else np.log(-np.expm1(nd))
+            out[i] = n_float * log_F + tail
+
+
+@njit(cache=True)
+def max_law_from_log_probs(log_p, log_n, out):
+    """Same law as :func:`max_law_from_probs` from log-probabilities only.
+
+    Cumulative sums are cumulative log-add-exps, so masses far below 1e-308 (the
+    tails of an n-token reward sum) keep their exponent.
+    """
+    m = log_p.shape[0]
+    log_S = np.empty(m)  # log strict upper tail
+    acc = -np.inf
+    for i in range(m - 1, -1, -1):
+        log_S[i] = acc
+        acc = np.logaddexp(acc, log_p[i])
+    log_F = -np.inf
+    for i in range(m):
+        log_F = np.logaddexp(log_F, log_p[i])
+        out[i] = _unit_log_q(log_p[i], log_S[i], log_F, log_n)
+
+
+@njit(cache=True)
+def segment_logsumexp(x, starts, out):
+    """out[j] = log sum exp x[starts[j]:starts[j+1]] (last segment runs to the end)."""
+    k = starts.shape[0]
+    n = x.shape[0]
+    for j in range(k):
+        a = starts[j]
+        b = starts[j + 1] if j + 1 < k else n
+        m = -np.inf
+        for i in range(a, b):
+            if x[i] > m:
+                m = x[i]
+        if m == -np.inf:
+            out[j] = -np.inf
+            continue
+        s = 0.0
+        for i in range(a, b):
+            s += np.exp(x[i] - m)
+        out[j] = m + np.log(s)
+
+
+@njit(cache=True)
+def log_convolve_power(log_p, steps, n, out):
+    """Log-pmf of a sum of ``n`` i.i.d. lattice variables, one token at a time.
+
+    ``log_p[v]`` is the token's log-probability and ``steps[v]`` its integer lattice
+    position (>= 0). ``out`` has length ``n * max(steps) + 1``. Direct convolution in
+    log space (no FFT: it would destroy the tails; LLM_BRIDGE.md section 3).
+    """
+    V = log_p.shape[0]
+    kmax = 0
+    for v in range(V):
+        if steps[v] > kmax:
+            kmax = steps[v]
+    size = n * kmax + 1
+    cur = np.full(size, -np.inf)
+    nxt = np.full(size, -np.inf)
+    cur[0] = 0.0
+    top = 0
+    for _ in range(n):
+        new_top = top + kmax
+        for k in range(new_top + 1):
+            m = -np.inf
+            for v in range(V):
+                j = k - steps[v]
+                if 0 <= j <= top:
+                    t = cur[j] + log_p[v]
+                    if t > m:
+                        m = t
+            if m == -np.inf:
+                nxt[k] = -np.inf
+                continue
+            s = 0.0
+            for v in range(V):
+                j = k - steps[v]
+                if 0 <= j <= top:
+                    s += np.exp(cur[j] + log_p[v] - m)
+            nxt[k] = m + np.log(s)
+        top = new_top
+        for k in range(top + 1):
+            cur[k] = nxt[k]
+    for k in range(size):
+        out[k] = cur[k]
+
+
+@njit(cache=True)
+def soft_bon_log_weights(log_p, log_w, n_minus_1, t_nodes, h, out):
+    """log of n E[1 / (w_y + W_2 + ... + W_n)] for every unit, by the Laplace route.
+
+    1/x = int_0^inf e^{-s x} ds gives E[1/(w + W_2 + ... + W_n)] =
+    int_0^inf e^{-s w} M(s)^{n-1} ds with M(s) = E e^{-s W}; the substitution
+    s = e^t and the trapezoid rule on the uniform grid ``t_nodes`` (step ``h``) make
+    it spectrally accurate. Output excludes the factor n (added by the caller).
+    """
+    L = log_p.shape[0]
+    T = t_nodes.shape[0]
+    logM = np.empty(T)
+    for k in range(T):
+        s = np.exp(t_nodes[k])
+        m = -np.inf
+        for l in range(L):
+            v = log_p[l] - s * np.exp(log_w[l])
+            if v > m:
+                m = v
+        acc = 0.0
+        for l in range(L):
+            acc += np.exp(log_p[l] - s * np.exp(log_w[l]) - m)
+        logM[k] = m + np.log(acc)
+    for l in range(L):
+        w = np.exp(log_w[l])
+        m = -np.inf
+        for k in range(T):
+            v = t_nodes[k] - np.exp(t_nodes[k]) * w + n_minus_1 * logM[k]
+            if v > m:
+                m = v
+        acc = 0.0
+        for k in range(T):
+            acc += np.exp(t_nodes[k] - np.exp(t_nodes[k]) * w + n_minus_1 * logM[k] - m)
+        out[l] = m + np.log(acc * h)
+
+
+@njit(cache=True)
+def kl_from_logs(p, log_p, log_q):
+    """sum_y p(y) (log p(y) - log q(y)) over p(y) > 0; inf if q(y) = 0 there."""
+    acc = 0.0
+    for i in range(p.shape[0]):
+        if p[i] > 0.0:
+            if log_q[i] == -np.inf:
+                return np.inf
+            acc += p[i] * (log_p[i] - log_q[i])
+    return acc
+
+
+@njit(cache=True)
+def spread_level_law(level_log_q, level_of_atom, log_p, level_log_p, out):
+    """out[y] = log q(level) + log p(y) - log p(level): level mass split like p."""
+    for i in range(log_p.shape[0]):
+        if log_p[i] == -np.inf:
+            out[i] = -np.inf
+        else:
+            j = level_of_atom[i]
+            out[i] = level_log_q[j] + log_p[i] - level_log_p[j]
+
+
+@njit(cache=True)
+def exp_into(log_p, out):
+    """out = exp(log_p); returns False if a positive mass underflowed to 0."""
+    ok = True
+    for i in range(log_p.shape[0]):
+        v = np.exp(log_p[i])
+        out[i] = v
+        if v == 0.0 and log_p[i] > -np.inf:
+            ok = False
+    return ok

@@ -1,0 +1,589 @@
+"""Reference laws over reward atoms and the exact best-of-N / worst-of-N laws.
+
+Conventions (used everywhere in :mod:`mdpkit.bon`):
+
+* A discrete reference is a law ``p`` over atoms ``y = 0..K-1`` with rewards ``r[y]``.
+  Equal rewards form one *level*.
+* Best-of-N draws ``Y_1..Y_N ~ p`` i.i.d. and returns one with the largest reward.
+  ``ties="random"``: a uniformly random one among the tied maximisers (what ``argmax``
+  over exchangeable draws does); the within-level law is then ``p`` restricted to
+  the level. ``ties="first"``: the fixed total order "higher reward, then lower atom
+  index" decides, so the lowest-index tied atom wins.
+* Worst-of-N is the same with the smallest reward; under ``ties="first"`` the lowest
+  atom index still wins a tie.
+* Win rate of ``Y ~ law`` against ``Y' ~ ref`` (independent):
+  ``P(r(Y) > r(Y')) + 1/2 P(r(Y) = r(Y'))``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from scipy import integrate, stats
+
+from .._typing import FloatArray, IntArray
+from .._validation import as_float_array, check_choice, check_int, check_scalar
+from . import _bon_kernels as _k
+
+TIES = ("first", "random")
+_SIMPLEX_ATOL = 1e-9
+
+
+class _Atoms:
+    """Sorted structure of the reward atoms, shared by every law over them."""
+
+    __slots__ = ("rewards", "order", "level_starts", "level_of_atom", "level_rewards",
+                 "_worst_order")
+
+    def __init__(self, rewards: FloatArray):
+        K = rewards.shape[0]
+        # ascending reward; inside a tie descending index, so the lowest index ranks top
+        order = (K - 1) - np.argsort(rewards[::-1], kind="stable")
+        r_sorted = rewards[order]
+        new = np.empty(K, dtype=bool)
+        new[0] = True
+        np.not_equal(r_sorted[1:], r_sorted[:-1], out=new[1:])
+        level_starts = np.flatnonzero(new)
+        level_sorted = np.cumsum(new) - 1
+        level_of_atom = np.empty(K, dtype=np.int64)
+        level_of_atom[order] = level_sorted
+        self.rewards = rewards
+        self.order = order
+        self.level_starts = level_starts
+        self.level_of_atom = level_of_atom
+        self.level_rewards = r_sorted[level_starts]
+        self._worst_order: IntArray | None = None
+        for a in (self.order, self.level_starts, self.level_of_atom, self.level_rewards):
+            a.setflags(write=False)
+
+    @property
+    def worst_order(self) -> IntArray:
+        """Atoms ranked for worst-of-N under ``ties="first"``: reward descending, then
+        index descending (so the lowest-index tied atom is the top of its tie)."""
+        if self._worst_order is None:
+            idx = np.arange(self.rewards.shape[0])
+            self._worst_order = np.lexsort((-idx, -self.rewards))
+        return self._worst_order
+
+
+class Discrete:
+    r"""A reference law over reward atoms, :math:`p(y)` with rewards :math:`r(y)`.
+
+    Immutable and validated. Laws returned by :func:`best_of_n`, :func:`tilted`, ...
+    are ``Discrete`` objects over the same atoms in the same order, so
+    ``kl(law, ref)`` is an atomwise KL. The log-probabilities are kept exactly, so a
+    mass far below ``1e-308`` still has a finite ``log_probs`` entry.
+
+    Parameters
+    ----------
+    probs : array_like, shape (K,)
+        Non-negative, summing to 1 within ``1e-9``; divided by their sum.
+    rewards : array_like, shape (K,)
+        Finite rewards; equal values form one level.
+
+    Attributes
+    ----------
+    probs, log_probs, rewards : ndarray, shape (K,)
+        Read-only arrays.
+    n_atoms, n_levels : int
+    level_rewards, level_probs, level_log_probs : ndarray, shape (n_levels,)
+        Distinct rewards in increasing order and their masses.
+
+    Examples
+    --------
+    >>> ref = Discrete([0.5, 0.25, 0.25], [0.0, 1.0, 1.0])
+    >>> ref.n_atoms, ref.n_levels, ref.level_probs.tolist()
+    (3, 2, [0.5, 0.5])
+    """
+
+    __slots__ = ("_probs", "_log_probs", "_atoms", "_linear_ok", "_levels")
+
+    def __init__(self, probs: npt.ArrayLike, rewards: npt.ArrayLike):
+        p = as_float_array("probs", probs, ndim=1)
+        r = as_float_array("rewards", rewards, ndim=1)
+        _check_pair(p, r, "probs")
+        if np.any(p < 0):
+            i = int(np.argmax(p < 0))
+            raise ValueError(f"`probs` must be non-negative; `probs[{i}]` = {p[i]!r}.")
+        s = float(p.sum())
+        if abs(s - 1.0) > _SIMPLEX_ATOL:
+            raise ValueError(f"`probs` must sum to 1 (atol={_SIMPLEX_ATOL:g}); it sums to {s:.12g}.")
+        p = p / s
+        with np.errstate(divide="ignore"):
+            lp = np.log(p)
+        self._init(p, lp, _Atoms(_readonly(r.copy())))
+
+    @classmethod
+    def from_log_probs(cls, log_probs: npt.ArrayLike, rewards: npt.ArrayLike) -> Discrete:
+        """Build from log-probabilities (``-inf`` allowed), e.g. exact sequence log-likelihoods.
+
+        >>> Discrete.from_log_probs([-1000.0, 0.0], [1.0, 0.0]).log_probs.tolist()
+        [-1000.0, 0.0]
+        """
+        lp = as_float_array("log_probs", log_probs, ndim=1, finite=False)
+        r = as_float_array("rewards", rewards, ndim=1)
+        _check_pair(lp, r, "log_probs")
+        if np.any(np.isnan(lp)) or np.any(lp == np.inf):
+            i = int(np.argmax(np.isnan(lp) | (lp == np.inf)))
+            raise ValueError(f"`log_probs` must be finite or -inf; `log_probs[{i}]` = {lp[i]!r}.")
+        from scipy.special import logsumexp
+
+        lse = float(logsumexp(lp))
+        if not abs(lse) <= _SIMPLEX_ATOL:
+            raise ValueError(
+                f"`log_probs` must log-sum-exp to 0 (atol={_SIMPLEX_ATOL:g}); got {lse:.12g}."
+            )
+        lp = lp - lse
+        obj = cls.__new__(cls)
+        obj._init(np.exp(lp), lp, _Atoms(_readonly(r.copy())))
+        return obj
+
+    @classmethod
+    def _new(cls, log_probs: FloatArray, atoms: _Atoms) -> Discrete:
+        obj = cls.__new__(cls)
+        p = np.empty_like(log_probs)
+        ok = _k.exp_into(log_probs, p)
+        obj._init(p, log_probs, atoms, ok)
+        return obj
+
+    def _init(self, p: FloatArray, lp: FloatArray, atoms: _Atoms, linear_ok: bool | None = None) -> None:
+        object.__setattr__(self, "_probs", _readonly(p))
+        object.__setattr__(self, "_log_probs", _readonly(lp))
+        object.__setattr__(self, "_atoms", atoms)
+        # linear-space cumulative sums are exact enough unless a mass underflowed
+        if linear_ok is None:
+            linear_ok = not bool(np.any((p == 0) & (lp > -np.inf)))
+        object.__setattr__(self, "_linear_ok", bool(linear_ok))
+        object.__setattr__(self, "_levels", None)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"`Discrete` is immutable; cannot set {name!r}.")
+
+    probs = property(lambda self: self._probs, doc="Probabilities, shape (K,).")
+    log_probs = property(lambda self: self._log_probs, doc="Log-probabilities, shape (K,).")
+    rewards = property(lambda self: self._atoms.rewards, doc="Rewards, shape (K,).")
+    n_atoms = property(lambda self: int(self._probs.shape[0]), doc="Number of atoms K.")
+    n_levels = property(lambda self: int(self._atoms.level_starts.shape[0]),
+                        doc="Number of distinct rewards.")
+    level_rewards = property(lambda self: self._atoms.level_rewards,
+                             doc="Distinct rewards, increasing.")
+
+    def _level_arrays(self) -> tuple[FloatArray, FloatArray]:
+        if self._levels is None:
+            a = self._atoms
+            if self._linear_ok:
+                lpr = np.add.reduceat(self._probs[a.order], a.level_starts)
+                with np.errstate(divide="ignore"):
+                    llp = np.log(lpr)
+            else:
+                llp = np.empty(a.level_starts.shape[0])
+                _k.segment_logsumexp(self._log_probs[a.order], a.level_starts, llp)
+                lpr = np.exp(llp)
+            object.__setattr__(self, "_levels", (_readonly(lpr), _readonly(llp)))
+        return self._levels
+
+    @property
+    def level_probs(self) -> FloatArray:
+        """Mass of each level, shape (n_levels,)."""
+        return self._level_arrays()[0]
+
+    @property
+    def level_log_probs(self) -> FloatArray:
+        """Log-mass of each level, shape (n_levels,)."""
+        return self._level_arrays()[1]
+
+    def same_atoms(self, other: Discrete) -> bool:
+        """Whether ``other`` lives on the same atoms (same rewards in the same order)."""
+        return other._atoms is self._atoms or (
+            other.n_atoms == self.n_atoms
+            and bool(np.array_equal(other._atoms.rewards, self._atoms.rewards))
+        )
+
+    def __repr__(self) -> str:
+        return (f"Discrete(n_atoms={self.n_atoms}, n_levels={self.n_levels}, "
+                f"expected_reward={expected_reward(self):.6g})")
+
+
+def _readonly(a: np.ndarray) -> np.ndarray:
+    a.setflags(write=False)
+    return a
+
+
+def _check_pair(p: FloatArray, r: FloatArray, pname: str) -> None:
+    if p.shape[0] == 0:
+        raise ValueError(f"`{pname}` must not be empty.")
+    if p.shape != r.shape:
+        raise ValueError(f"`{pname}` and `rewards` must have the same shape; got {p.shape} and {r.shape}.")
+
+
+@dataclass(frozen=True, eq=False)
+class Continuous:
+    r"""A reference whose reward is a continuous (atomless) random variable.
+
+    Parameters
+    ----------
+    dist : frozen ``scipy.stats`` continuous distribution
+        The law of the reward under the reference policy, e.g. ``stats.norm()``.
+
+    Examples
+    --------
+    >>> from scipy import stats
+    >>> ref = Continuous(stats.norm())
+    >>> round(expected_reward(best_of_n(ref, 2)), 10)   # E max of 2 normals = 1/sqrt(pi)
+    0.5641895835
+    """
+
+    dist: Any
+
+    def __post_init__(self) -> None:
+        d = self.dist
+        if not isinstance(getattr(d, "dist", None), stats.rv_continuous):
+            raise TypeError(
+                "`dist` must be a frozen scipy.stats continuous distribution such as "
+                f"`scipy.stats.norm()`; got {type(d).__name__}."
+            )
+
+    def cdf(self, x: npt.ArrayLike) -> FloatArray:
+        """Reference CDF F(x), which is also the calibrated reward of InfAlign."""
+        return self.dist.cdf(x)
+
+    def mean(self) -> float:
+        return float(self.dist.mean())
+
+
+@dataclass(frozen=True, eq=False)
+class OrderStatistic:
+    r"""Law of the best (``kind="max"``) or worst (``kind="min"``) of N draws of a
+    :class:`Continuous` reference.
+
+    In calibrated coordinates :math:`u = F(x)` its CDF is :math:`u^N` (max) or
+    :math:`1 - (1-u)^N` (min), whatever the reference.
+
+    Attributes
+    ----------
+    base : Continuous
+    log_n : float
+        :math:`\log N` (N may exceed the float range).
+    kind : {"max", "min"}
+    """
+
+    base: Continuous
+    log_n: float
+    kind: str
+
+    @property
+    def n(self) -> float:
+        return math.exp(self.log_n)
+
+    def _n_times(self, x: FloatArray) -> FloatArray:
+        """``N * x`` for ``x <= 0`` without forming N."""
+        x = np.asarray(x, dtype=float)
+        with np.errstate(divide="ignore"):
+            return np.where(x == 0, 0.0, -np.exp(self.log_n + np.log(-x)))
+
+    def logcdf(self, x: npt.ArrayLike) -> FloatArray:
+        """log P(reward <= x)."""
+        d = self.base.dist
+        if self.kind == "max":
+            return self._n_times(d.logcdf(x))
+        return np.log(-np.expm1(self._n_times(d.logsf(x))))
+
+    def cdf(self, x: npt.ArrayLike) -> FloatArray:
+        return np.exp(self.logcdf(x))
+
+    def logpdf(self, x: npt.ArrayLike) -> FloatArray:
+        d = self.base.dist
+        tail = d.logcdf(x) if self.kind == "max" else d.logsf(x)
+        # (N - 1) * tail, computed as N * tail - tail
+        return self.log_n + self._n_times(tail) - tail + d.logpdf(x)
+
+    def pdf(self, x: npt.ArrayLike) -> FloatArray:
+        return np.exp(self.logpdf(x))
+
+    def ppf(self, q: npt.ArrayLike) -> FloatArray:
+        """Quantile function, through ``isf`` for the max so that huge N keeps precision."""
+        d = self.base.dist
+        q = np.asarray(q, dtype=float)
+        inv_n = math.exp(-self.log_n)
+        with np.errstate(divide="ignore"):
+            if self.kind == "max":
+                return d.isf(-np.expm1(np.log(q) * inv_n))
+            return d.ppf(-np.expm1(np.log1p(-q) * inv_n))
+
+    def mean(self) -> float:
+        r"""E reward :math:`= \int_0^1 Q(w)\,dw` with the quantile function Q (scipy quad)."""
+        d = self.base.dist
+        inv_n = math.exp(-self.log_n)
+        if self.kind == "max":
+            def f(w: float) -> float:
+                return float(d.isf(-math.expm1(math.log(w) * inv_n)))
+        else:
+            def f(w: float) -> float:
+                return float(d.ppf(-math.expm1(math.log(w) * inv_n)))
+        val, _ = integrate.quad(f, 0.0, 1.0, limit=400, epsabs=1e-12, epsrel=1e-11)
+        return float(val)
+
+
+# --------------------------------------------------------------------------- helpers
+def _check_ref(ref: Any, name: str = "ref") -> None:
+    if not isinstance(ref, (Discrete, Continuous)):
+        raise TypeError(f"`{name}` must be a `mk.bon.Discrete` or `mk.bon.Continuous`; got "
+                        f"{type(ref).__name__}.")
+
+
+def _log_n(n: Any, log_n: Any) -> float:
+    """Validate ``n`` (int >= 1, or an integer-valued float) or ``log_n`` (>= 0);
+    return log N."""
+    return _n_pair(n, log_n)[1]
+
+
+def _n_pair(n: Any, log_n: Any) -> tuple[float, float]:
+    """(N as float, or inf beyond 2**53 / the float range; log N)."""
+    if (n is None) == (log_n is None):
+        raise ValueError("give exactly one of `n` and `log_n`.")
+    if n is not None:
+        if isinstance(n, (float, np.floating)) and np.isfinite(n) and float(n).is_integer():
+            n = int(n)
+        n_int = check_int("n", n, lo=1)
+        return (float(n_int) if n_int < 1e300 else math.inf), math.log(n_int)
+    ln = check_scalar("log_n", log_n, lo=0.0)
+    return (math.exp(ln) if ln < 690.0 else math.inf), ln
+
+
+def _order_stat(ref: Discrete, n_float: float, log_n: float, ties: str, kind: str) -> Discrete:
+    a = ref._atoms
+    if ties == "random":
+        lpr, llp = ref._level_arrays()
+        step = 1 if kind == "max" else -1  # worst-of-N ranks the levels downwards
+        u_p, u_lp = np.ascontiguousarray(lpr[::step]), np.ascontiguousarray(llp[::step])
+        out = np.empty(u_p.shape[0])
+        if ref._linear_ok:
+            _k.max_law_from_probs(u_p, u_lp, n_float, log_n, out)
+        else:
+            _k.max_law_from_log_probs(u_lp, log_n, out)
+        out = np.ascontiguousarray(out[::step])
+        lq = np.empty(ref.n_atoms)
+        _k.spread_level_law(out, a.level_of_atom, ref.log_probs, llp, lq)
+    else:
+        order = a.order if kind == "max" else a.worst_order
+        lp_u = ref.log_probs[order]
+        out = np.empty(order.shape[0])
+        if ref._linear_ok:
+            _k.max_law_from_probs(ref.probs[order], lp_u, n_float, log_n, out)
+        else:
+            _k.max_law_from_log_probs(lp_u, log_n, out)
+        lq = np.empty_like(out)
+        lq[order] = out
+    return Discrete._new(lq, a)
+
+
+# --------------------------------------------------------------------------- public
+def best_of_n(ref: Discrete | Continuous, n: int | None = None, ties: str = "random", *,
+              log_n: float | None = None) -> Discrete | OrderStatistic:
+    r"""Exact law of best-of-N sampling from ``ref``.
+
+    For a total order with inclusive CDF :math:`F` and strict CDF :math:`F^-`,
+
+    .. math:: \pi_N(y) = F(y)^N - F^-(y)^N,
+
+    and with uniform tie-breaking the level mass is split proportionally to ``p``
+    (Beirami et al., 2024, Lemma 1; CLAIMS B3; LLM_BRIDGE section 3):
+
+    .. math:: \pi_N(y) = \frac{p(y)}{p(\ell(y))}\,\big(F(\ell)^N - F(\ell^-)^N\big).
+
+    Computed in log space as :math:`N \log F + \log(-\mathrm{expm1}(N\,
+    \mathrm{log1p}(-p/F)))` with :math:`\log F` from reverse cumulative sums, so
+    ``N`` up to ``1e100`` (or ``log_n`` beyond the float range) and ``1e6`` atoms are
+    exact to rounding.
+
+    Parameters
+    ----------
+    ref : Discrete or Continuous
+    n : int
+        Number of draws N >= 1 (integer-valued floats such as ``1e100`` accepted).
+    ties : {"random", "first"}
+        Tie convention, see the module docstring.
+    log_n : float, keyword-only
+        :math:`\log N` instead of ``n``; a non-integer :math:`e^{\log N}` gives the law
+        with CDF :math:`F^N`.
+
+    Returns
+    -------
+    Discrete over the atoms of ``ref``, or :class:`OrderStatistic` for a continuous
+    reference.
+
+    Examples
+    --------
+    >>> ref = Discrete([0.25, 0.25, 0.5], [0.0, 1.0, 2.0])
+    >>> best_of_n(ref, 2).probs.round(15).tolist()   # F^2 - F_-^2 = (1/16, 3/16, 3/4)
+    [0.0625, 0.1875, 0.75]
+    """
+    _check_ref(ref)
+    check_choice("ties", ties, TIES)
+    n_float, ln = _n_pair(n, log_n)
+    if isinstance(ref, Continuous):
+        return OrderStatistic(ref, ln, "max")
+    return _order_stat(ref, n_float, ln, ties, "max")
+
+
+def worst_of_n(ref: Discrete | Continuous, n: int | None = None, ties: str = "random", *,
+               log_n: float | None = None) -> Discrete | OrderStatistic:
+    r"""Exact law of worst-of-N sampling: :math:`\pi(y) = S^-(y)^N - S(y)^N` with
+    :math:`S^-(y) = P(Y \succeq y)`, :math:`S(y) = P(Y \succ y)`.
+
+    Same parameters as :func:`best_of_n` (InfAlign's "BoN jailbreaking" / worst-of-N).
+
+    Examples
+    --------
+    >>> ref = Discrete([0.25, 0.25, 0.5], [0.0, 1.0, 2.0])
+    >>> worst_of_n(ref, 2).probs.round(15).tolist()  # S_-^2 - S^2 = (7/16, 5/16, 1/4)
+    [0.4375, 0.3125, 0.25]
+    """
+    _check_ref(ref)
+    check_choice("ties", ties, TIES)
+    n_float, ln = _n_pair(n, log_n)
+    if isinstance(ref, Continuous):
+        return OrderStatistic(ref, ln, "min")
+    return _order_stat(ref, n_float, ln, ties, "min")
+
+
+def _check_same(p: Discrete, q: Discrete, pn: str, qn: str) -> None:
+    if not p.same_atoms(q):
+        raise ValueError(f"`{pn}` and `{qn}` must be laws over the same atoms (same rewards "
+                         "in the same order).")
+
+
+def kl(p: Discrete | OrderStatistic | Continuous, q: Discrete | OrderStatistic | Continuous) -> float:
+    r"""Kullback-Leibler divergence :math:`\mathrm{KL}(p\,\|\,q) = \sum_y p(y)\log\frac{p(y)}{q(y)}`.
+
+    Discrete laws must live on the same atoms; ``inf`` when ``p`` charges an atom
+    that ``q`` does not. For a continuous reference, best- and worst-of-N satisfy
+    :math:`\mathrm{KL} = \log N - (N-1)/N` exactly (Beirami et al., Theorem 1), and
+    two order statistics of the same reference are compared by quadrature in
+    calibrated space.
+
+    Examples
+    --------
+    >>> ref = Discrete([0.5, 0.5], [0.0, 1.0])
+    >>> round(kl(best_of_n(ref, 2), ref), 12)   # (1/4)log(1/2) + (3/4)log(3/2)
+    0.130812035941
+    """
+    if isinstance(p, Discrete) and isinstance(q, Discrete):
+        _check_same(p, q, "p", "q")
+        return float(max(_k.kl_from_logs(p.probs, p.log_probs, q.log_probs), 0.0))
+    cp, cq = _as_order_stat(p, "p"), _as_order_stat(q, "q")
+    if cp.base is not cq.base:
+        raise ValueError("`p` and `q` must be built on the same `Continuous` reference.")
+    if cq.log_n == 0.0:  # against the reference itself: closed form
+        return cp.log_n + math.expm1(-cp.log_n)  # log N - (N - 1)/N
+    gp, gq = _u_density(cp), _u_density(cq)
+    val, _ = integrate.quad(lambda u: math.exp(gp(u)) * (gp(u) - gq(u)), 0.0, 1.0,
+                            limit=400, epsabs=1e-13)
+    return float(val)
+
+
+def _as_order_stat(x: Any, name: str) -> OrderStatistic:
+    if isinstance(x, OrderStatistic):
+        return x
+    if isinstance(x, Continuous):
+        return OrderStatistic(x, 0.0, "max")
+    raise TypeError(f"`{name}` must be a Discrete, Continuous or OrderStatistic law; got "
+                    f"{type(x).__name__}.")
+
+
+def _u_density(o: OrderStatistic):
+    """log density of the order statistic in calibrated coordinates u = F(x)."""
+    ln, nm1 = o.log_n, math.exp(o.log_n) - 1.0
+    if o.kind == "max":
+        return lambda u: ln + nm1 * math.log(u) if u > 0 else (0.0 if nm1 == 0 else -math.inf)
+    return lambda u: ln + nm1 * math.log1p(-u) if u < 1 else (0.0 if nm1 == 0 else -math.inf)
+
+
+def _u_cdf(o: OrderStatistic):
+    n = math.exp(o.log_n)
+    if o.kind == "max":
+        return lambda u: u**n
+    return lambda u: -math.expm1(n * math.log1p(-u)) if u < 1 else 1.0
+
+
+def kl_bound(n: int) -> float:
+    r"""Upper bound :math:`\log N - (N-1)/N` on :math:`\mathrm{KL}(\pi_N\|p)`.
+
+    Beirami et al. (2024), Theorem 1; equality iff the reward law is atomless.
+
+    >>> round(kl_bound(16), 5)
+    1.83509
+    """
+    ln = _log_n(n, None)
+    return ln + math.expm1(-ln)
+
+
+def win_rate_bound(n: int) -> float:
+    r"""Upper bound :math:`N/(N+1)` on the win rate of best-of-N against one reference
+    sample (ties counted 1/2); equality for atomless rewards.
+
+    >>> win_rate_bound(16)
+    0.9411764705882353
+    """
+    ln = _log_n(n, None)
+    return 1.0 / (1.0 + math.exp(-ln))
+
+
+def win_rate(law: Discrete | OrderStatistic | Continuous, ref: Discrete | OrderStatistic | Continuous) -> float:
+    r"""Win rate :math:`P(r(Y) > r(Y')) + \tfrac12 P(r(Y) = r(Y'))`, ``Y ~ law``,
+    ``Y' ~ ref`` independent.
+
+    ``ref`` may be any law on the same atoms, e.g. ``best_of_n(ref0, N)`` for the
+    inference-time win rate of InfAlign. For continuous order statistics of one
+    reference it is a calibrated-space integral (``N/(N+M)`` for max-of-N vs max-of-M).
+
+    Examples
+    --------
+    >>> ref = Discrete([0.5, 0.5], [0.0, 1.0])
+    >>> win_rate(best_of_n(ref, 2), ref)        # 1/4 * 1/4 + 3/4 * 3/4
+    0.625
+    """
+    if isinstance(law, Discrete) and isinstance(ref, Discrete):
+        _check_same(law, ref, "law", "ref")
+        a = law.level_probs
+        b = ref.level_probs
+        below = np.concatenate(([0.0], np.cumsum(b)[:-1]))
+        above = np.concatenate((np.cumsum(b[::-1])[::-1][1:], [0.0]))
+        # average of the two one-sided forms keeps both tails precise
+        w1 = float(np.dot(a, below + 0.5 * b))
+        w2 = 1.0 - float(np.dot(a, above + 0.5 * b))
+        return w1 if w1 < 0.5 else w2
+    x, y = _as_order_stat(law, "law"), _as_order_stat(ref, "ref")
+    if x.base is not y.base:
+        raise ValueError("`law` and `ref` must be built on the same `Continuous` reference.")
+    if x.kind == "max" and y.kind == "max":
+        return 1.0 / (1.0 + math.exp(y.log_n - x.log_n))
+    if x.kind == "min" and y.kind == "min":
+        return 1.0 / (1.0 + math.exp(x.log_n - y.log_n))
+    gx, Gy = _u_density(x), _u_cdf(y)
+    val, _ = integrate.quad(lambda u: math.exp(gx(u)) * Gy(u), 0.0, 1.0, limit=400,
+                            epsabs=1e-13)
+    return float(val)
+
+
+def expected_reward(law: Discrete | OrderStatistic | Continuous) -> float:
+    r"""Expected reward :math:`\sum_y \pi(y) r(y)` (quadrature for continuous laws).
+
+    >>> expected_reward(Discrete([0.25, 0.75], [0.0, 2.0]))
+    1.5
+    """
+    if isinstance(law, Discrete):
+        return float(np.dot(law.probs, law.rewards))
+    if isinstance(law, (OrderStatistic, Continuous)):
+        return float(law.mean())
+    raise TypeError(f"`law` must be a Discrete, Continuous or OrderStatistic law; got "
+                    f"{type(law).__name__}.")
+
+
+def _is_int(x: Any) -> bool:
+    return isinstance(x, numbers.Integral) and not isinstance(x, bool)
