@@ -13,13 +13,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+#: Where sweeps are stored (the default of ``mdpkit sweep --out``, at the repo root).
+RESULTS = ROOT / "results"
 
 
 def sweep_table(sim: str, quick: bool, *, results: Path | None = None):
     """The results table of ``sims/<sim>.py`` (computed only where not stored)."""
     import mdpkit as mk
 
-    root = ROOT / "results" if results is None else Path(results)
+    root = RESULTS if results is None else Path(results)
     out = root / (f"{sim}_quick" if quick else sim)
     # Quick grids are tiny: running them in this process beats starting a pool.
     return mk.sweep.run(ROOT / "sims" / f"{sim}.py", quick=quick, out=out,

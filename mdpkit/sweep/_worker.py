@@ -6,6 +6,7 @@ Kept small and free of pandas/pyarrow/dask so that workers start fast.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 import traceback
@@ -35,7 +36,12 @@ def pin_threads() -> None:
     through ``threadpoolctl`` when it is installed and ``numba.set_num_threads``.
     """
     global _limiter
-    os.environ.update(THREAD_ENV)
+    env = dict(THREAD_ENV)
+    if "numba" in sys.modules:
+        # Numba re-reads its environment at every compilation and refuses a new
+        # NUMBA_NUM_THREADS once its pool exists; it is capped at run time below.
+        env.pop("NUMBA_NUM_THREADS")
+    os.environ.update(env)
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover - threadpoolctl ships with the [sweep] extra
