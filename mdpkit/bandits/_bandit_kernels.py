@@ -1,0 +1,679 @@
+"""Compiled bandit simulators: one kernel per algorithm family, parallel over runs.
+
+Each family has a serial one-run function ``run_<family>`` and a ``prange`` wrapper
+``simulate_<family>`` that runs it for every run. A run starts with
+``np.random.seed(seed)`` in its own thread, so its result depends only on its seed, never
+on the thread count. Numba's ``np.random.random`` and ``np.random.standard_normal``
+reproduce NumPy's legacy ``RandomState`` streams, so every run can be replayed in plain
+Python (the tests do).
+
+Random-number order within one step, shared by every kernel:
+
+1. the policy's own draws (exploration coin, sampled arm, posterior samples);
+2. the environment's draws for the pulled arm (all arms in order 0..K-1 for a
+   full-information learner); table environments draw nothing.
+
+Outputs are written at the checkpoints ``ck`` (numbers of pulls, increasing), so memory
+is proportional to the number of checkpoints, not to the horizon.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+# ---------------------------------------------------------------- algorithm codes
+# index family (run_index)
+UCB1, UCBV, KLUCB_BERNOULLI, KLUCB_GAUSSIAN, MOSS = 0, 1, 2, 3, 4
+SUCCESSIVE_ELIMINATION, EXPLORE_THEN_COMMIT, EPS_GREEDY, EPS_GREEDY_DECAYING = 5, 6, 7, 8
+TS_BETA, TS_GAUSSIAN = 9, 10
+# exponential-weights family (run_weights)
+EXP3, HEDGE, SOFTMAX_PG, REGRET_MATCHING = 0, 1, 2, 3
+# linear family (run_linear)
+LINUCB, OFUL, LINTS = 0, 1, 2
+# action sets of the linear bandit
+ACTIONS_FIXED, ACTIONS_SPHERE, ACTIONS_GAUSSIAN = 0, 1, 2
+# environment codes (match _envs.ENV_*)
+ENV_BERNOULLI, ENV_GAUSSIAN, ENV_BETA, ENV_TABLE = 0, 1, 2, 3
+
+
+# ---------------------------------------------------------------- random variates
+@njit(cache=True)
+def _marsaglia_tsang(kk):
+    """(d, v) with d * v ~ Gamma(kk, 1) for kk >= 1, Marsaglia & Tsang (2000), squeeze first."""
+    d = kk - 1.0 / 3.0
+    c = 1.0 / np.sqrt(9.0 * d)
+    while True:
+        x = np.random.standard_normal()
+        v = 1.0 + c * x
+        if v <= 0.0:
+            continue
+        v = v * v * v
+        u = np.random.random()
+        if u < 1.0 - 0.0331 * x * x * x * x:
+            return d, v
+        if np.log(u) < 0.5 * x * x + d * (1.0 - v + np.log(v)):
+            return d, v
+
+
+@njit(cache=True)
+def log_gamma_variate(k):
+    """log of a Gamma(k, 1) variate; k < 1 by the boost G(k) = G(k + 1) U^(1/k), in log space."""
+    if k >= 1.0:
+        d, v = _marsaglia_tsang(k)
+        return np.log(d * v)
+    d, v = _marsaglia_tsang(k + 1.0)
+    return np.log(d * v) + np.log(np.random.random()) / k
+
+
+@njit(cache=True)
+def beta_variate(a, b):
+    """Beta(a, b) = G_a / (G_a + G_b); in log space when a shape is < 1 (no underflow, no 0/0)."""
+    if a >= 1.0 and b >= 1.0:
+        da, va = _marsaglia_tsang(a)
+        db, vb = _marsaglia_tsang(b)
+        ga = da * va
+        return ga / (ga + db * vb)
+    la = log_gamma_variate(a)
+    lb = log_gamma_variate(b)
+    return 1.0 / (1.0 + np.exp(lb - la))
+
+
+@njit(cache=True)
+def env_reward(env_kind, a, t, p1, p2, table):
+    """Reward of arm ``a`` at step ``t``: Bernoulli(p1), N(p1, p2^2), Beta(p1, p2) or table."""
+    if env_kind == ENV_BERNOULLI:
+        return 1.0 if np.random.random() < p1[a] else 0.0
+    if env_kind == ENV_GAUSSIAN:
+        return p1[a] + p2[a] * np.random.standard_normal()
+    if env_kind == ENV_BETA:
+        return beta_variate(p1[a], p2[a])
+    return table[t, a]
+
+
+@njit(cache=True)
+def sample_categorical(p, u):
+    """Inverse-CDF draw from probabilities ``p`` with the uniform ``u``; last positive arm on round-off."""
+    acc = 0.0
+    last = 0
+    for k in range(p.size):
+        if p[k] > 0.0:
+            last = k
+            acc += p[k]
+            if u < acc:
+                return k
+    return last
+
+
+# ---------------------------------------------------------------- KL-UCB index
+@njit(cache=True)
+def bernoulli_kl(p, q):
+    """kl(p, q) = p log(p/q) + (1-p) log((1-p)/(1-q)) with 0 log 0 = 0, for q in (0, 1)."""
+    out = 0.0
+    if p > 0.0:
+        out += p * np.log(p / q)
+    if p < 1.0:
+        out += (1.0 - p) * np.log((1.0 - p) / (1.0 - q))
+    return out
+
+
+@njit(cache=True)
+def klucb_bernoulli_index(p, d, q_low):
+    """max{q in [p, 1] : kl(p, q) <= d}, by Newton's method in y = -log(1 - q), to 1e-12 in y.
+
+    g(y) = kl(p, 1 - e^{-y}) is convex and increasing for q >= p and almost linear for
+    q near 1, so Newton iterates started right of the root decrease monotonically to it.
+    Starts right of the root: Pinsker (kl(p, q) >= 2 (q - p)^2) gives
+    q = p + sqrt(d / 2); g(y) >= (1 - p) y - H(p) gives y = (d + H(p)) / (1 - p); and,
+    given ``q_low`` in (p, 1) known to lie left of the root (the index at a smaller d),
+    one Newton step from it (convexity). Pass ``q_low <= p`` when there is none.
+    """
+    if d <= 0.0:
+        return p
+    if p >= 1.0:
+        return 1.0
+    h = 0.0  # entropy H(p)
+    if p > 0.0:
+        h -= p * np.log(p)
+    h -= (1.0 - p) * np.log1p(-p)
+    y = (d + h) / (1.0 - p)
+    qp = p + np.sqrt(0.5 * d)
+    if qp < 1.0:
+        y = min(y, -np.log1p(-qp))
+    if p < q_low < 1.0:
+        yl = -np.log1p(-q_low)
+        gl = (1.0 - p) * yl - h - d
+        if p > 0.0:
+            gl -= p * np.log(q_low)
+        if gl < 0.0:
+            y = min(y, yl - gl / ((1.0 - p) - p * np.exp(-yl) / q_low))
+    for _ in range(100):
+        em = np.exp(-y)
+        q = -np.expm1(-y)
+        g = (1.0 - p) * y - h - d  # kl(p, q) - d = -H(p) + (1 - p) y - p log q - d
+        if p > 0.0:
+            g -= p * np.log(q)
+        if g <= 0.0:
+            break
+        dg = (1.0 - p) - p * em / q
+        step = g / dg
+        y -= step
+        if step <= 1e-12:
+            break
+    return -np.expm1(-y)
+
+
+# ---------------------------------------------------------------- index family
+@njit(cache=True)
+def run_index(code, prm, env_kind, p1, p2, table, gaps, best_ck, horizon, ck, seed,
+              regret_out, reward_out, pulls_out):
+    """One run of an index/sampling policy (UCB1, UCB-V, KL-UCB, MOSS, SE, ETC, eps-greedy, TS)."""
+    np.random.seed(seed)
+    K = gaps.size
+    n = np.zeros(K)
+    s = np.zeros(K)
+    s2 = np.zeros(K)
+    mean = np.zeros(K)
+    isq = np.zeros(K)  # 1 / sqrt(n_a), refreshed only for the pulled arm
+    ub = np.zeros(K)
+    qc = np.zeros(K)  # KL-UCB: cached index of each arm, computed at level dc
+    dc = np.zeros(K)
+    fresh = np.zeros(K, dtype=np.bool_)  # False once the arm is pulled (cache invalid)
+    active = np.ones(K, dtype=np.bool_)
+    fails = np.zeros(K)  # Beta-TS failures
+    pos = 0  # successive elimination: next arm of the current phase
+    commit = -1  # explore-then-commit: committed arm
+    log_T = np.log(horizon)
+    cum_gap = 0.0
+    cum_rew = 0.0
+    j = 0
+    n_ck = ck.size
+    for t in range(horizon):
+        a = 0
+        if code == TS_BETA:
+            best = -1.0
+            for k in range(K):
+                v = beta_variate(prm[0] + s[k], prm[1] + fails[k])
+                if v > best:
+                    best = v
+                    a = k
+        elif code == TS_GAUSSIAN:
+            best = -np.inf
+            for k in range(K):
+                v = s[k] / (n[k] + 1.0) + prm[0] / np.sqrt(n[k] + 1.0) * np.random.standard_normal()
+                if v > best:
+                    best = v
+                    a = k
+        elif code == EXPLORE_THEN_COMMIT:
+            if t < prm[0] * K:
+                a = t % K
+            else:
+                if commit < 0:
+                    commit = 0
+                    for k in range(1, K):
+                        if mean[k] > mean[commit]:
+                            commit = k
+                a = commit
+        elif code == SUCCESSIVE_ELIMINATION:
+            while pos < K and not active[pos]:
+                pos += 1
+            if pos == K:  # a phase is complete: every active arm has the same count
+                best_lcb = -np.inf
+                for k in range(K):
+                    if active[k]:
+                        r = np.sqrt(2.0 * log_T / n[k])
+                        if mean[k] - r > best_lcb:
+                            best_lcb = mean[k] - r
+                for k in range(K):
+                    if active[k] and mean[k] + np.sqrt(2.0 * log_T / n[k]) < best_lcb:
+                        active[k] = False
+                pos = 0
+                while not active[pos]:
+                    pos += 1
+            a = pos
+            pos += 1
+        elif t < K:  # every remaining index policy starts with one pull of each arm
+            a = t
+        elif code == UCB1:
+            ct = np.sqrt(prm[0] * np.log(t))
+            best = -np.inf
+            for k in range(K):
+                v = mean[k] + ct * isq[k]
+                if v > best:
+                    best = v
+                    a = k
+        elif code == MOSS:
+            best = -np.inf
+            for k in range(K):
+                v = mean[k] + np.sqrt(max(np.log(horizon / (K * n[k])), 0.0) / n[k])
+                if v > best:
+                    best = v
+                    a = k
+        elif code == UCBV:
+            e = prm[0] * np.log(t)
+            best = -np.inf
+            for k in range(K):
+                # Note: max(., 0) only removes round-off in s2/n - mean^2.
+                var = max(s2[k] / n[k] - mean[k] * mean[k], 0.0)
+                v = mean[k] + np.sqrt(2.0 * var * e / n[k]) + 3.0 * prm[1] * prm[2] * e / n[k]
+                if v > best:
+                    best = v
+                    a = k
+        elif code == KLUCB_GAUSSIAN:
+            lt = np.log(t)
+            f = lt + prm[0] * np.log(max(lt, 1.0))
+            best = -np.inf
+            for k in range(K):
+                v = mean[k] + prm[1] * np.sqrt(2.0 * f / n[k])
+                if v > best:
+                    best = v
+                    a = k
+        elif code == KLUCB_BERNOULLI:
+            lt = np.log(t)
+            f = lt + prm[0] * np.log(max(lt, 1.0))
+            # Exact argmax with pruning. For an arm not pulled since its index qc was computed
+            # at level dc <= d, the index is >= qc (monotone in d) and, kl(p, .) being convex,
+            # <= qc + (d - dc) / kl'(qc), the tangent bound. Arms whose bound is below the
+            # best exact index so far cannot win and are skipped.
+            for k in range(K):
+                d = f / n[k]
+                if not fresh[k]:
+                    qc[k] = klucb_bernoulli_index(mean[k], d, -1.0)
+                    dc[k] = d
+                    fresh[k] = True
+                    ub[k] = qc[k]
+                elif qc[k] >= 1.0:
+                    ub[k] = 1.0
+                else:
+                    slope = (qc[k] - mean[k]) / (qc[k] * (1.0 - qc[k]))
+                    ub[k] = qc[k] + (d - dc[k]) / slope + 1e-12 if slope > 0.0 else 1.0
+            a0 = 0
+            for k in range(1, K):
+                if ub[k] > ub[a0]:
+                    a0 = k
+            best = -np.inf
+            for i in range(K + 1):
+                k = a0 if i == 0 else i - 1  # the most promising arm first
+                if (i > 0 and k == a0) or ub[k] < best:
+                    continue
+                d = f / n[k]
+                if dc[k] != d:
+                    qc[k] = klucb_bernoulli_index(mean[k], d, qc[k])
+                    dc[k] = d
+                if qc[k] > best or (qc[k] == best and k < a):
+                    best = qc[k]
+                    a = k
+        elif code == EPS_GREEDY or code == EPS_GREEDY_DECAYING:
+            if code == EPS_GREEDY:
+                eps = prm[0]
+            else:
+                eps = min(1.0, prm[0] * (K * np.log(t) / t) ** (1.0 / 3.0))
+            if np.random.random() < eps:
+                a = int(np.random.random() * K)
+            else:
+                for k in range(1, K):
+                    if mean[k] > mean[a]:
+                        a = k
+        x = env_reward(env_kind, a, t, p1, p2, table)
+        n[a] += 1.0
+        s[a] += x
+        s2[a] += x * x
+        mean[a] = s[a] / n[a]
+        isq[a] = 1.0 / np.sqrt(n[a])
+        fresh[a] = False
+        if code == TS_BETA:
+            # Agrawal & Goyal (2012): a reward in (0, 1) counts as a Bernoulli(x) success.
+            succ = x
+            if 0.0 < x < 1.0:
+                succ = 1.0 if np.random.random() < x else 0.0
+            s[a] += succ - x
+            fails[a] += 1.0 - succ
+        cum_gap += gaps[a]
+        cum_rew += x
+        if j < n_ck and t + 1 == ck[j]:
+            regret_out[j] = best_ck[j] - cum_rew if env_kind == ENV_TABLE else cum_gap
+            reward_out[j] = cum_rew
+            j += 1
+    for k in range(K):
+        pulls_out[k] = n[k]
+
+
+@njit(cache=True, parallel=True)
+def simulate_index(code, prm, env_kind, p1, p2, table, gaps, best_ck, horizon, ck, seeds,
+                   regret_out, reward_out, pulls_out):
+    """``run_index`` for every run (rows of the outputs), in parallel."""
+    for r in prange(seeds.size):
+        run_index(code, prm, env_kind, p1, p2, table, gaps, best_ck, horizon, ck, seeds[r],
+                  regret_out[r], reward_out[r], pulls_out[r])
+
+
+# ---------------------------------------------------------------- weights family
+@njit(cache=True)
+def softmax_into(z, scale, out):
+    """out = softmax(scale * z), stable (max subtracted)."""
+    m = -np.inf
+    for k in range(z.size):
+        if scale * z[k] > m:
+            m = scale * z[k]
+    tot = 0.0
+    for k in range(z.size):
+        out[k] = np.exp(scale * z[k] - m)
+        tot += out[k]
+    for k in range(z.size):
+        out[k] /= tot
+
+
+@njit(cache=True)
+def run_weights(code, prm, log_ref, env_kind, p1, p2, table, gaps, best_ck, horizon, ck,
+                seed, regret_out, reward_out, pulls_out):
+    """One run of EXP3, Hedge, regret matching or the softmax policy-gradient bandit."""
+    np.random.seed(seed)
+    K = gaps.size
+    z = np.zeros(K)  # log-weights / cumulative rewards / logits / cumulative regrets
+    p = np.zeros(K)
+    xs = np.zeros(K)
+    n = np.zeros(K)
+    lr = prm[0]
+    baseline = 0.0
+    cum_gap = 0.0
+    cum_rew = 0.0
+    j = 0
+    n_ck = ck.size
+    full = code == HEDGE or code == REGRET_MATCHING
+    for t in range(horizon):
+        if code == EXP3:
+            softmax_into(z, 1.0, p)
+            for k in range(K):
+                p[k] = (1.0 - lr) * p[k] + lr / K
+        elif code == HEDGE:
+            softmax_into(z, lr, p)
+        elif code == SOFTMAX_PG:
+            softmax_into(z, 1.0, p)
+        else:  # regret matching: p proportional to positive cumulative regret
+            tot = 0.0
+            for k in range(K):
+                tot += max(z[k], 0.0)
+            for k in range(K):
+                p[k] = max(z[k], 0.0) / tot if tot > 0.0 else 1.0 / K
+        a = sample_categorical(p, np.random.random())
+        if full:
+            for k in range(K):
+                xs[k] = env_reward(env_kind, k, t, p1, p2, table)
+            x = xs[a]
+        else:
+            x = env_reward(env_kind, a, t, p1, p2, table)
+        if code == EXP3:
+            # Auer et al. (2002), Exp3: w_a <- w_a exp(gamma * x / (p_a K))
+            z[a] += lr * x / (p[a] * K)
+        elif code == HEDGE:
+            for k in range(K):
+                z[k] += xs[k]
+        elif code == REGRET_MATCHING:
+            ex = 0.0
+            for k in range(K):
+                ex += p[k] * xs[k]
+            for k in range(K):
+                z[k] += xs[k] - ex
+        else:
+            adv = x - baseline if prm[1] > 0.0 else x
+            tau = prm[3]
+            if prm[2] > 0.0:  # natural PG (Cen et al. 2022 form): z += lr (Q_hat - tau (z - log pi_ref))
+                for k in range(K):
+                    q = adv / p[k] if k == a else 0.0
+                    xs[k] = lr * (q - tau * (z[k] - log_ref[k]))
+                for k in range(K):
+                    z[k] += xs[k]
+            else:  # REINFORCE: (x - b) (e_a - pi) minus tau * grad KL(pi || pi_ref)
+                kl = 0.0
+                for k in range(K):
+                    if p[k] > 0.0:
+                        kl += p[k] * (np.log(p[k]) - log_ref[k])
+                for k in range(K):
+                    g = adv * ((1.0 if k == a else 0.0) - p[k])
+                    if p[k] > 0.0:
+                        g -= tau * p[k] * (np.log(p[k]) - log_ref[k] - kl)
+                    xs[k] = g
+                for k in range(K):
+                    z[k] += lr * xs[k]
+            baseline += (x - baseline) / (t + 1.0)
+        n[a] += 1.0
+        cum_gap += gaps[a]
+        cum_rew += x
+        if j < n_ck and t + 1 == ck[j]:
+            regret_out[j] = best_ck[j] - cum_rew if env_kind == ENV_TABLE else cum_gap
+            reward_out[j] = cum_rew
+            j += 1
+    for k in range(K):
+        pulls_out[k] = n[k]
+
+
+@njit(cache=True, parallel=True)
+def simulate_weights(code, prm, log_ref, env_kind, p1, p2, table, gaps, best_ck, horizon,
+                     ck, seeds, regret_out, reward_out, pulls_out):
+    """``run_weights`` for every run, in parallel."""
+    for r in prange(seeds.size):
+        run_weights(code, prm, log_ref, env_kind, p1, p2, table, gaps, best_ck, horizon, ck,
+                    seeds[r], regret_out[r], reward_out[r], pulls_out[r])
+
+
+# ---------------------------------------------------------------- linear family
+@njit(cache=True)
+def run_linear(code, prm, theta, actions, action_kind, sigma, horizon, ck, seed,
+               regret_out, reward_out, pulls_out):
+    """One run of LinUCB, OFUL or linear Thompson sampling (Sherman-Morrison updates).
+
+    ``prm = (lam, alpha_or_v, log(1/delta), S)``; OFUL's radius is Theorem 2 of
+    Abbasi-Yadkori et al. (2011): sigma sqrt(log det(V_t)/det(lam I) + 2 log(1/delta)) + sqrt(lam) S.
+    """
+    np.random.seed(seed)
+    K = pulls_out.size
+    d = theta.size
+    lam = prm[0]
+    Vinv = np.eye(d) / lam
+    bvec = np.zeros(d)
+    th = np.zeros(d)
+    X = actions.copy()
+    u = np.zeros(d)
+    tt = np.zeros(d)
+    zz = np.zeros(d)
+    logdet = 0.0
+    cum_gap = 0.0
+    cum_rew = 0.0
+    j = 0
+    n_ck = ck.size
+    for t in range(horizon):
+        if action_kind != ACTIONS_FIXED:
+            for k in range(K):
+                nrm = 0.0
+                for i in range(d):
+                    X[k, i] = np.random.standard_normal()
+                    nrm += X[k, i] * X[k, i]
+                scale = 1.0 / np.sqrt(nrm) if action_kind == ACTIONS_SPHERE else 1.0 / np.sqrt(d)
+                for i in range(d):
+                    X[k, i] *= scale
+        if code == LINTS:
+            L = np.linalg.cholesky(Vinv)
+            for i in range(d):
+                zz[i] = np.random.standard_normal()
+            for i in range(d):
+                acc = th[i]
+                for m in range(i + 1):
+                    acc += prm[1] * L[i, m] * zz[m]
+                tt[i] = acc
+        width = prm[1]
+        if code == OFUL:
+            width = sigma * np.sqrt(logdet + 2.0 * prm[2]) + np.sqrt(lam) * prm[3]
+        a = 0
+        best = -np.inf
+        opt = -np.inf
+        for k in range(K):
+            mu = 0.0
+            for i in range(d):
+                mu += theta[i] * X[k, i]
+            if mu > opt:
+                opt = mu
+            if code == LINTS:
+                v = 0.0
+                for i in range(d):
+                    v += tt[i] * X[k, i]
+            else:
+                v = 0.0
+                q = 0.0
+                for i in range(d):
+                    v += th[i] * X[k, i]
+                    acc = 0.0
+                    for m in range(d):
+                        acc += Vinv[i, m] * X[k, m]
+                    q += X[k, i] * acc
+                v += width * np.sqrt(max(q, 0.0))
+            if v > best:
+                best = v
+                a = k
+        mu_a = 0.0
+        for i in range(d):
+            mu_a += theta[i] * X[a, i]
+        x = mu_a + sigma * np.random.standard_normal()
+        # Sherman-Morrison: V <- V + x x^T
+        den = 1.0
+        for i in range(d):
+            acc = 0.0
+            for m in range(d):
+                acc += Vinv[i, m] * X[a, m]
+            u[i] = acc
+            den += X[a, i] * acc
+        for i in range(d):
+            for m in range(d):
+                Vinv[i, m] -= u[i] * u[m] / den
+        logdet += np.log(den)
+        for i in range(d):
+            bvec[i] += x * X[a, i]
+        for i in range(d):
+            acc = 0.0
+            for m in range(d):
+                acc += Vinv[i, m] * bvec[m]
+            th[i] = acc
+        pulls_out[a] += 1.0
+        cum_gap += opt - mu_a
+        cum_rew += x
+        if j < n_ck and t + 1 == ck[j]:
+            regret_out[j] = cum_gap
+            reward_out[j] = cum_rew
+            j += 1
+
+
+@njit(cache=True, parallel=True)
+def simulate_linear(code, prm, theta, actions, action_kind, sigma, horizon, ck, seeds,
+                    regret_out, reward_out, pulls_out):
+    """``run_linear`` for every run, in parallel."""
+    for r in prange(seeds.size):
+        run_linear(code, prm, theta, actions, action_kind, sigma, horizon, ck, seeds[r],
+                   regret_out[r], reward_out[r], pulls_out[r])
+
+
+# ---------------------------------------------------------------- self-play in games
+@njit(cache=True)
+def _game_strategy(code, eta, U, V, sign, out):
+    """Hedge (softmax of sign * eta * U) or regret matching (positive part of sign * (U - V))."""
+    if code == HEDGE:
+        softmax_into(U, sign * eta, out)
+    else:
+        tot = 0.0
+        for k in range(U.size):
+            tot += max(sign * (U[k] - V), 0.0)
+        for k in range(U.size):
+            out[k] = max(sign * (U[k] - V), 0.0) / tot if tot > 0.0 else 1.0 / U.size
+
+
+@njit(cache=True)
+def run_game(A, row_code, col_code, row_eta, col_eta, sampled, horizon, ck, seed,
+             regret_row_out, regret_col_out, gap_out, xbar_out, ybar_out):
+    """One run of no-regret self-play in the zero-sum game ``A`` (row maximizes x^T A y)."""
+    np.random.seed(seed)
+    m, n = A.shape
+    x = np.zeros(m)
+    y = np.zeros(n)
+    Ur = np.zeros(m)  # sum_t A y_t
+    Uc = np.zeros(n)  # sum_t x_t^T A
+    V = 0.0  # sum_t payoff_t
+    xsum = np.zeros(m)
+    ysum = np.zeros(n)
+    j = 0
+    n_ck = ck.size
+    for t in range(horizon):
+        _game_strategy(row_code, row_eta, Ur, V, 1.0, x)
+        _game_strategy(col_code, col_eta, Uc, V, -1.0, y)
+        if sampled:
+            i = sample_categorical(x, np.random.random())
+            c = sample_categorical(y, np.random.random())
+            for k in range(m):
+                Ur[k] += A[k, c]
+            for k in range(n):
+                Uc[k] += A[i, k]
+            V += A[i, c]
+            xsum[i] += 1.0
+            ysum[c] += 1.0
+        else:
+            for k in range(m):
+                acc = 0.0
+                for l in range(n):
+                    acc += A[k, l] * y[l]
+                Ur[k] += acc
+                V += x[k] * acc
+            for l in range(n):
+                acc = 0.0
+                for k in range(m):
+                    acc += x[k] * A[k, l]
+                Uc[l] += acc
+            for k in range(m):
+                xsum[k] += x[k]
+            for l in range(n):
+                ysum[l] += y[l]
+        if j < n_ck and t + 1 == ck[j]:
+            regret_row_out[j] = Ur.max() - V
+            regret_col_out[j] = V - Uc.min()
+            gap_out[j] = (Ur.max() - Uc.min()) / (t + 1.0)
+            j += 1
+    for k in range(m):
+        xbar_out[k] = xsum[k] / horizon
+    for l in range(n):
+        ybar_out[l] = ysum[l] / horizon
+
+
+@njit(cache=True, parallel=True)
+def simulate_game(A, row_code, col_code, row_eta, col_eta, sampled, horizon, ck, seeds,
+                  regret_row_out, regret_col_out, gap_out, xbar_out, ybar_out):
+    """``run_game`` for every run, in parallel."""
+    for r in prange(seeds.size):
+        run_game(A, row_code, col_code, row_eta, col_eta, sampled, horizon, ck, seeds[r],
+                 regret_row_out[r], regret_col_out[r], gap_out[r], xbar_out[r], ybar_out[r])
+
+
+# ---------------------------------------------------------------- user-defined policies
+@njit(parallel=True)
+def simulate_user(select, update, state0, prm, env_kind, p1, p2, table, gaps, best_ck,
+                  horizon, ck, seeds, regret_out, reward_out, pulls_out):
+    """A user policy ``select(t, state, params) -> arm`` / ``update(t, state, params, arm, x)``.
+
+    Not cached: each pair of user functions is a new type and compiles once per process.
+    """
+    for r in prange(seeds.size):
+        np.random.seed(seeds[r])
+        state = state0.copy()
+        K = gaps.size
+        cum_gap = 0.0
+        cum_rew = 0.0
+        j = 0
+        for t in range(horizon):
+            a = select(t, state, prm)
+            if a < 0 or a >= K:  # an invalid arm ends the run; the front end reports it
+                pulls_out[r, 0] = -1.0
+                break
+            x = env_reward(env_kind, a, t, p1, p2, table)
+            update(t, state, prm, a, x)
+            pulls_out[r, a] += 1.0
+            cum_gap += gaps[a]
+            cum_rew += x
+            if j < ck.size and t + 1 == ck[j]:
+                regret_out[r, j] = best_ck[j] - cum_rew if env_kind == ENV_TABLE else cum_gap
+                reward_out[r, j] = cum_rew
+                j += 1
