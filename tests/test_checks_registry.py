@@ -2,8 +2,7 @@
 
 import pytest
 
-from mdpkit.checks import CheckContext, format_table, load_all, run_check
-from mdpkit.checks import _registry
+from mdpkit.checks import CheckContext, _registry, format_table, load_all, run_check
 
 REGISTRY = load_all()
 

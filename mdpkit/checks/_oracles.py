@@ -80,3 +80,30 @@ def direct_policy_value(mdp, pi: FloatArray) -> FloatArray:
     P, r, _ = _P_mu0_r(mdp)
     Ppi = np.einsum("sa,sat->st", pi, P)
     return np.linalg.solve(np.eye(r.shape[0]) - mdp.gamma * Ppi, (pi * r).sum(1))
+
+
+def cvx_divergence(name: str, x, p: FloatArray):
+    """cvxpy expression of ``D(x || p)`` for a divergence ``name``; ``None`` if not DCP here."""
+    import cvxpy as cp
+
+    forms = {
+        "kl": lambda: cp.sum(cp.kl_div(x, p)),
+        "forward_kl": lambda: cp.sum(-cp.multiply(p, cp.log(x)) + cp.multiply(p, np.log(p))),
+        "chi2": lambda: cp.sum(cp.multiply(1 / p, cp.square(x - p))),
+        "hellinger": lambda: cp.sum(x + p - 2 * cp.multiply(np.sqrt(p), cp.sqrt(x))),
+        "tv": lambda: 0.5 * cp.norm1(x - p),
+    }
+    return forms[name]() if name in forms else None
+
+
+def regularized_max_program(name: str, q: FloatArray, p: FloatArray, beta: float) -> float | None:
+    r"""Optimum of :math:`\max_{x \in \Delta} \langle x, q\rangle - \beta D(x\|p)` by cvxpy."""
+    import cvxpy as cp
+
+    x = cp.Variable(q.shape[0], nonneg=True)
+    D = cvx_divergence(name, x, p)
+    if D is None:
+        return None
+    prob = cp.Problem(cp.Maximize(q @ x - beta * D), [cp.sum(x) == 1])
+    prob.solve()
+    return float(prob.value)

@@ -179,3 +179,43 @@ def token_level_identity(ctx: CheckContext) -> None:
                 route="brute-force enumeration")
     ctx.compare("max |log prod_t pi*(a_t|s_t) - log pi*(y)|", worst_law, 0.0, tol=1e-11,
                 route="brute-force enumeration (tilted sequence law)")
+
+
+@register(
+    "f_divergence_regularized_optimum",
+    paper="Wang et al., 'Beyond Reverse KL' (f-DPO), ICLR 2024, Thm 1; CLAIMS.md #10, #14 (i)-(iii)",
+    statement="max_pi <pi, r> - beta D_f(pi || pi_ref) is attained at pi = pi_ref (f')^{-1}((r - lam)/beta)_+ "
+    "(value equal to the convex program's), the implied reward beta f'(pi/pi_ref) - r is constant on the "
+    "support, and actions with equal reward keep the reference's probability ratio.",
+)
+def f_divergence_regularized_optimum(ctx: CheckContext) -> None:
+    from mdpkit.divergences import KL, ChiSquare, ForwardKL, Hellinger, TotalVariation
+
+    from ._oracles import regularized_max_program
+
+    rng = np.random.default_rng(ctx.seed + 11)
+    K = 10
+    n_inst = 2 if ctx.quick else 6
+    for div in (KL(), ForwardKL(), ChiSquare(), Hellinger(), TotalVariation()):
+        gap, spread, ratio_err = 0.0, 0.0, 0.0
+        for _ in range(n_inst):
+            p = rng.dirichlet(np.ones(K))
+            r = rng.integers(0, 4, size=K).astype(float)  # repeated reward levels
+            beta = float(rng.choice([0.2, 1.0]))
+            M, pi = div.regularized_max(r, p, beta)
+            opt = regularized_max_program(div.name, r, p, beta)
+            gap = max(gap, abs(float(M) - opt) / (1 + abs(opt)))
+            if div.name != "tv":  # f' is invertible: KKT gives a constant implied reward on the support
+                supp = pi > 1e-12
+                implied = beta * div.f_prime(pi[supp] / p[supp]) - r[supp]
+                spread = max(spread, float(implied.max() - implied.min()))
+                for level in np.unique(r):
+                    idx = np.flatnonzero((r == level) & supp)
+                    if idx.size > 1:
+                        ratio_err = max(ratio_err, float(np.abs(pi[idx] / pi[idx[0]] - p[idx] / p[idx[0]]).max()))
+        ctx.compare(f"{div.name}: rel |value - convex program|", gap, 0.0, tol=1e-5, route="cvxpy convex program")
+        if div.name != "tv":
+            ctx.compare(f"{div.name}: spread of beta f'(pi/pi_ref) - r", spread, 0.0, tol=1e-8,
+                        route="KKT conditions (closed form)")
+            ctx.compare(f"{div.name}: within-level ratio error", ratio_err, 0.0, tol=1e-9,
+                        route="closed form (pi_ref ratios)")

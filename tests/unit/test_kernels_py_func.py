@@ -1,0 +1,113 @@
+"""Each Numba kernel agrees with its own pure-Python function (``.py_func``)."""
+
+import numpy as np
+import pytest
+
+from mdpkit.divergences import _kernels as DK
+from mdpkit.mdp import _tabular as T
+from mdpkit.solvers import _bellman_kernels as BK
+
+
+@pytest.fixture
+def data(rng):
+    S, A = 5, 3
+    P = rng.dirichlet(np.ones(S), size=(S, A))
+    return S, A, P.reshape(S * A, S), rng.normal(size=S * A), rng.normal(size=S)
+
+
+def test_q_kernels(data):
+    S, A, P2, r2, V = data
+    import scipy.sparse as sp
+
+    csr = sp.csr_matrix(P2)
+    ref = r2 + 0.9 * P2 @ V
+    for k in (BK.q_dense_into, BK.q_dense_into_par):
+        out1, out2 = np.empty(S * A), np.empty(S * A)
+        k(P2, r2, 0.9, V, out1)
+        k.py_func(P2, r2, 0.9, V, out2)
+        np.testing.assert_allclose(out1, ref, rtol=1e-12)
+        np.testing.assert_allclose(out2, ref, rtol=1e-12)
+    for k in (BK.q_csr_into, BK.q_csr_into_par):
+        out1, out2 = np.empty(S * A), np.empty(S * A)
+        args = (csr.indptr.astype(np.int64), csr.indices.astype(np.int64), csr.data, r2, 0.9, V)
+        k(*args, out1)
+        k.py_func(*args, out2)
+        np.testing.assert_allclose(out1, ref, rtol=1e-12)
+        np.testing.assert_allclose(out2, ref, rtol=1e-12)
+
+
+@pytest.mark.parametrize("kind", [BK.ACT_MAX, BK.ACT_KL])
+def test_action_kernel(data, rng, kind):
+    S, A, _, r2, _ = data
+    Q = r2.reshape(S, A)
+    log_ref = np.log(rng.dirichlet(np.ones(A), size=S))
+    outs = []
+    for f in (BK.action_into, BK.action_into.py_func):
+        V, pi = np.empty(S), np.empty((S, A))
+        f(kind, Q, log_ref, 0.3, V, pi, True)
+        outs.append((V, pi))
+    np.testing.assert_allclose(outs[0][0], outs[1][0], rtol=1e-12)
+    np.testing.assert_allclose(outs[0][1], outs[1][1], rtol=1e-12)
+
+
+def test_value_iteration_kernel(data):
+    S, A, P2, r2, _ = data
+    res = []
+    for f in (BK.value_iteration_kernel, BK.value_iteration_kernel.py_func):
+        V = np.zeros(S)
+        n = f(False, P2, np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(1), r2, 0.9, BK.ACT_KL,
+              np.full((S, A), -np.log(A)), 0.5, V, 1e-10, 10_000, False, np.empty(S * A), np.empty(S),
+              np.empty(10_000))
+        res.append((n, V))
+    assert res[0][0] == res[1][0] > 0
+    np.testing.assert_allclose(res[0][1], res[1][1], rtol=1e-10)
+
+
+def test_policy_sweeps_kernel(data, rng):
+    S, A, P2, r2, V0 = data
+    pi = rng.dirichlet(np.ones(A), size=S)
+    r_pi = rng.normal(size=S)
+    outs = []
+    for f in (BK.policy_sweeps_kernel, BK.policy_sweeps_kernel.py_func):
+        V = V0.copy()
+        f(False, P2, np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(1), r_pi, 0.9, pi, V, 5,
+          np.empty(S * A), np.empty(S))
+        outs.append(V)
+    np.testing.assert_allclose(outs[0], outs[1], rtol=1e-12)
+
+
+@pytest.mark.parametrize("code", [DK.KL, DK.FORWARD_KL, DK.CHI2, DK.TV, DK.HELLINGER, DK.ALPHA, DK.JS])
+def test_regularized_max_kernel(rng, code):
+    S, A = 4, 5
+    Q = rng.normal(size=(S, A))
+    ref = rng.dirichlet(np.ones(A), size=S)
+    alpha = 0.5
+    outs = []
+    for f in (DK.regularized_max_into, DK.regularized_max_into.py_func):
+        V, pi = np.empty(S), np.empty((S, A))
+        f(code, alpha, Q, ref, np.log(ref), 0.7, V, pi)
+        outs.append((V, pi))
+    np.testing.assert_allclose(outs[0][0], outs[1][0], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(outs[0][1], outs[1][1], rtol=1e-7, atol=1e-10)
+    for s in range(S):
+        v = DK.divergence_value(code, alpha, outs[0][1][s], ref[s])
+        assert v == pytest.approx(DK.divergence_value.py_func(code, alpha, outs[0][1][s], ref[s]), rel=1e-10, abs=1e-14)
+
+
+def test_simulate_kernel(rng):
+    n, T_, S, A = 3, 4, 3, 2
+    u = rng.random((n, T_, 3))
+    cum_mu0 = np.cumsum(np.full(S, 1 / S))
+    cum_pi = np.cumsum(np.full((1, S, A), 1 / A), axis=-1)
+    cumP = np.cumsum(rng.dirichlet(np.ones(S), size=(1, S, A)), axis=-1)
+    r3 = rng.normal(size=(1, S, A))
+    outs = []
+    for f in (T._simulate_kernel, T._simulate_kernel.py_func):
+        st = np.empty((n, T_ + 1), np.int64)
+        ac = np.empty((n, T_), np.int64)
+        rw = np.empty((n, T_))
+        f(u, cum_mu0, cum_pi, 0, cumP, np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(1), r3, S, A,
+          st, ac, rw)
+        outs.append((st, ac, rw))
+    for a, b in zip(outs[0], outs[1]):
+        np.testing.assert_array_equal(a, b)
