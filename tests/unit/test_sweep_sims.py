@@ -77,3 +77,12 @@ def test_sweep_figures_quick(path, tmp_path, monkeypatch):
     assert all(p.is_file() and p.stat().st_size > 1000 for p in paths)
     assert list((tmp_path / "results").iterdir())  # it read/wrote sweep output
     sys.modules.pop("_common", None)
+
+
+def test_bandit_sim_respects_the_ucb1_bound(quick_tables):
+    df = quick_tables.get("bandit_regret")
+    if df is None:
+        pytest.skip("sim not present")
+    ucb = df[df["algorithm"] == "UCB1"]
+    assert len(ucb) and (ucb["regret"] - 3 * ucb["regret_se"] <= ucb["ucb1_bound"]).all()  # Auer et al. (2002)
+    assert (df["regret"] >= 0).all()
