@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import ast
 import importlib
+import importlib.util
 import os
+import re
 from pathlib import Path
 
 from docutils import nodes
@@ -93,6 +95,46 @@ def _data_directive(modname: str, name: str, value) -> list[str]:
     return lines
 
 
+_CITATION = re.compile(r"^\.\. \[([A-Za-z][\w.-]*)\]\s")
+
+
+def module_citations() -> dict[str, tuple[str, str]]:
+    """Citations defined in the docstrings of private modules (``_x.py``).
+
+    Docstrings of public objects cite them (``[AUE02]_``), but private module
+    docstrings are not rendered, so the definitions are collected on one bibliography
+    page: ``{label: (text, module)}``, first definition wins.
+    """
+    import ast
+    import pkgutil
+
+    import mdpkit
+
+    out: dict[str, tuple[str, str]] = {}
+    for info in sorted(pkgutil.walk_packages(mdpkit.__path__, "mdpkit."), key=lambda i: i.name):
+        if not info.name.rsplit(".", 1)[-1].startswith("_") or info.ispkg:
+            continue
+        spec = importlib.util.find_spec(info.name)
+        if spec is None or not spec.origin or not spec.origin.endswith(".py"):
+            continue
+        try:
+            doc = ast.get_docstring(ast.parse(Path(spec.origin).read_text())) or ""
+        except SyntaxError:
+            continue
+        lines = doc.splitlines()
+        for i, line in enumerate(lines):
+            m = _CITATION.match(line)
+            if not m or m.group(1) in out:
+                continue
+            text = [line[m.end():].strip()]
+            for cont in lines[i + 1:]:
+                if not cont.startswith((" ", "\t")) or not cont.strip():
+                    break
+                text.append(cont.strip())
+            out[m.group(1)] = (" ".join(text), info.name)
+    return dict(sorted(out.items()))
+
+
 def api_sources() -> dict[str, str]:
     """The reST text of every generated API page, keyed by file stem."""
     import mdpkit
@@ -128,6 +170,20 @@ def api_sources() -> dict[str, str]:
             lines += [f"* :doc:`{m}`" for m in mods if m != "mdpkit"]
             lines.append("")
         pages[modname] = "\n".join(lines)
+    rendered = []
+    for modname, names in mods.items():
+        mod = importlib.import_module(modname)
+        rendered.append(mod.__doc__ or "")
+        rendered += [getattr(getattr(mod, n), "__doc__", None) or "" for n in names]
+    text = "\n".join(rendered)
+    # only citations that a rendered docstring uses (Sphinx warns about the others)
+    cites = {k: v for k, v in module_citations().items() if f"[{k}]_" in text}
+    if cites:
+        ref = [_title("Bibliography"),
+               "References cited by the docstrings of the API, as ``[LABEL]_``.\n"]
+        for label, (text, _) in cites.items():
+            ref.append(f".. [{label}] {text}")
+        pages["references"] = "\n".join(ref) + "\n"
     order = list(pages)
     index = [_title("API reference"),
              "Generated from the docstrings of the public names (``__all__``) of each "
