@@ -407,8 +407,8 @@ def run(
     ...     return {"mean": x.mean()}
     >>> m.run_cell = run_cell
     >>> df = run(m, executor="serial", progress=False)
-    >>> df[["p", "seed_index"]].values.tolist()
-    [[0.25, 0], [0.25, 1], [0.75, 0], [0.75, 1]]
+    >>> df["p"].tolist(), df["seed_index"].tolist()
+    ([0.25, 0.25, 0.75, 0.75], [0, 1, 0, 1])
     >>> bool((abs(df["mean"] - df["p"]) < 0.05).all())
     True
     """

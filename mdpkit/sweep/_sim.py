@@ -88,7 +88,7 @@ def settings_hash(settings: Mapping[str, Any]) -> str:
     >>> settings_hash({"n": 1, "x": 0.5}) == settings_hash({"x": 0.5, "n": 1})
     True
     >>> settings_hash({"n": 1})
-    '2b5c3b3a04d2dcaa'
+    '2bfd14f43d17fc7c'
     """
     return _sha256(canonical_json(_check_plain("settings", dict(settings), "settings")))[:16]
 

@@ -351,3 +351,42 @@ def test_cli_figures(tmp_path, capsys):
     assert "FAIL  fig91_bad" in text and "1/2 figure scripts succeeded" in text
     assert cli_main(["figures", "--dir", str(figs), "--out", str(out), "--only", "fig90"]) == 0
     assert cli_main(["figures", "--dir", str(tmp_path / "none")]) == 2
+
+
+def test_importing_the_sweep_package_stays_light():
+    import subprocess
+    import sys
+
+    code = ("import sys, mdpkit, mdpkit.sweep, mdpkit.commands.sweep, mdpkit.commands.figures; "
+            "print(sorted(m for m in ('pandas', 'pyarrow', 'dask', 'distributed', 'matplotlib') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_list_and_dict_settings_are_stored_as_canonical_json(tmp_path):
+    m = _module([{"means": [0.5, 0.25], "opt": {"b": 1, "a": None}}, {"means": [0.5], "opt": {}}],
+                fn=lambda s, seed: {"k": float(len(s["means"]))})
+    m.__name__ = "lists"
+    df = sweep.run(m, executor="serial", out=tmp_path / "r", progress=False)
+    assert df["means"].tolist() == ["[0.5,0.25]", "[0.5]"]
+    assert df["opt"].tolist() == ['{"a":null,"b":1}', "{}"]
+    assert df["k"].tolist() == [2.0, 1.0]
+    pd.testing.assert_frame_equal(sweep.run(m, executor="serial", out=tmp_path / "r", progress=False), df)
+
+
+def test_batches_adapt_to_the_cell_time_and_shrink_at_the_end():
+    from mdpkit.sweep._run import _Batcher
+
+    b = _Batcher([(i, {}, 0) for i in range(1000)], n_slots=2, target=0.1)
+    assert len(b.next()) == 1  # nothing measured yet
+    b.record(1, 0.001)  # 1 ms cells -> about 100 per batch
+    assert len(b.next()) == 100
+    b.record(100, 10.0)  # now ~0.1 s per cell -> one per batch
+    assert len(b.next()) == 1
+    b.size = 256
+    sizes = []
+    while (batch := b.next()) is not None:
+        sizes.append(len(batch))
+    assert sum(sizes) == 1000 - 102 and sizes[-1] == 1  # the tail is split across workers
+    assert max(sizes) <= -(-(1000 - 102) // 4)

@@ -113,3 +113,26 @@ def test_killed_run_resumes_to_the_uninterrupted_table(tmp_path):
     fresh = sweep.run(sim, executor="serial", progress=False)
     pd.testing.assert_frame_equal(resumed, fresh)
     assert len(list(out.glob("part-*.parquet"))) == 1  # compacted after completion
+
+
+def test_sigterm_keeps_every_finished_cell(tmp_path):
+    """SIGTERM (e.g. a batch scheduler's time limit) flushes finished rows, then exits."""
+    sim = write_sim(tmp_path, SLOW, "slow")
+    out = tmp_path / "results" / "slow"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mdpkit", "sweep", str(sim), "--serial", "--out",
+         str(tmp_path / "results"), "--no-progress"],
+        env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while not (out / "manifest.json").exists():
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.02)
+    time.sleep(0.3)  # some cells finish, but fewer than a flush interval's worth
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 128 + signal.SIGTERM
+    stored = sweep.read_results(out)
+    assert 0 < len(stored) < 60
+    pd.testing.assert_frame_equal(sweep.run(sim, executor="serial", out=out, progress=False),
+                                  sweep.run(sim, executor="serial", progress=False))
