@@ -188,7 +188,14 @@ class _LocalPool:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for f in done:
                 pending.discard(f)
-                results, seconds = f.result()
+                try:
+                    results, seconds = f.result()
+                except Exception as e:  # the task never ran: pickling, a dead worker
+                    raise CellError(
+                        f"a worker process could not run the sim ({type(e).__name__}: {e}). A "
+                        "sim defined interactively (not in a file) cannot be sent to worker "
+                        "processes: save it to a .py file or use executor='serial'."
+                    ) from e
                 batcher.record(len(results), seconds)
                 fill()
                 yield from results
@@ -282,13 +289,21 @@ class _Dask:
 class _Writer:
     """Buffers finished rows and writes them as a part file every ``flush_seconds``."""
 
-    def __init__(self, store: ResultStore | None, flush_seconds: float):
-        self.store, self.flush_seconds = store, flush_seconds
+    def __init__(self, store: ResultStore | None, flush_seconds: float, sim_name: str):
+        self.store, self.flush_seconds, self.sim_name = store, flush_seconds, sim_name
         self.buf: list[dict[str, Any]] = []
         self.rows: list[dict[str, Any]] = []
         self.t_last = time.monotonic()
+        self.kinds: dict[str, bool] = {}
 
-    def add(self, row: dict[str, Any]) -> None:
+    def add(self, row: dict[str, Any], outputs: dict[str, Any]) -> None:
+        for k, v in outputs.items():  # a column must stay bool or stay numeric
+            is_bool = isinstance(v, bool)
+            if self.kinds.setdefault(k, is_bool) != is_bool:
+                raise TypeError(
+                    f"`run_cell` of sim {self.sim_name!r} returned output {k!r} as a bool in "
+                    "one cell and as a number in another; keep one type per output."
+                )
         self.buf.append(row)
         if self.store is not None and time.monotonic() - self.t_last >= self.flush_seconds:
             self.flush()
@@ -448,7 +463,7 @@ def run(
                 done.add(pos)
     todo = [(i, t[0], t[2]) for i, t in enumerate(tasks) if i not in done]
 
-    writer = _Writer(store, flush_seconds)
+    writer = _Writer(store, flush_seconds, s.name)
     if todo:
         nw = n_workers or os.cpu_count() or 1
         if is_client:
@@ -472,7 +487,7 @@ def run(
                             f"seed_index {r} (seed {seed}); {len(writer.rows) + len(writer.buf)} "
                             f"new rows were kept. Worker traceback:\n{val}"
                         )
-                    writer.add(make_row(settings, r, seed, h, val, version))
+                    writer.add(make_row(settings, r, seed, h, val, version), val)
                     bar.update()
         finally:
             writer.flush()
@@ -500,7 +515,7 @@ def _assemble(sim: Sim, store, rows, tasks, key_to_pos):
         df = df.assign(_pos=pos)
         df = df[df["_pos"] >= 0].sort_values("_pos", kind="stable").drop(columns="_pos")
         df = df.reset_index(drop=True)
-        skeys = [k for k in (store.settings_keys if store else _keys(sim)) if k in df.columns]
+        skeys = [k for k in manifest_for(sim, "")["settings_keys"] if k in df.columns]
         tail = ["settings_hash", "mdpkit_version", "row_hash"]
         outs = [c for c in df.columns if c not in (*skeys, "seed_index", "seed", *tail)]
         df = df[[*skeys, "seed_index", "seed", *outs, *tail]]
@@ -510,10 +525,3 @@ def _assemble(sim: Sim, store, rows, tasks, key_to_pos):
     if store is not None:
         df.attrs["sweep"]["folder"] = str(Path(store.folder))
     return df
-
-
-def _keys(sim: Sim) -> list[str]:
-    keys: list[str] = []
-    for c in sim.cells:
-        keys += [k for k in c if k not in keys]
-    return keys

@@ -380,6 +380,11 @@ def check_outputs(name: str, settings: dict[str, Any], out: Any) -> dict[str, An
         if isinstance(v, (bool, np.bool_)):
             res[k] = bool(v)
         elif isinstance(v, (numbers.Integral, np.integer)):
+            if not -(2**63) <= int(v) < 2**63:
+                raise ValueError(
+                    f"`run_cell` of sim {name!r} returned output {k!r} = {int(v)}, outside the "
+                    "64-bit integer range of the results table; return it as a float."
+                )
             res[k] = int(v)
         elif isinstance(v, (numbers.Real, np.floating)):
             res[k] = float(v)

@@ -390,3 +390,20 @@ def test_batches_adapt_to_the_cell_time_and_shrink_at_the_end():
         sizes.append(len(batch))
     assert sum(sizes) == 1000 - 102 and sizes[-1] == 1  # the tail is split across workers
     assert max(sizes) <= -(-(1000 - 102) // 4)
+
+
+def test_outputs_must_keep_one_type_and_fit_the_table():
+    m = _module({"x": [1, 2]}, fn=lambda s, seed: {"y": s["x"] == 1 if s["x"] == 1 else 3.0})
+    with pytest.raises(TypeError, match="output 'y' as a bool in one cell and as a number"):
+        sweep.run(m, executor="serial", progress=False)
+    m = _module({"x": [1]}, fn=lambda s, seed: {"y": 2**70})
+    with pytest.raises(sweep.CellError, match="outside the 64-bit integer range"):
+        sweep.run(m, executor="serial", progress=False)
+    m = _module({"x": [1, 2]}, fn=lambda s, seed: {"y": 1 if s["x"] == 1 else 2.5})
+    assert sweep.run(m, executor="serial", progress=False)["y"].tolist() == [1.0, 2.5]
+
+
+def test_interactive_sim_on_a_process_pool_is_a_clear_error():
+    m = _module({"x": [1, 2]}, fn=lambda s, seed: {"y": 1.0})  # a lambda cannot be pickled
+    with pytest.raises(sweep.CellError, match="defined interactively"):
+        sweep.run(m, n_workers=1, progress=False)
