@@ -272,7 +272,13 @@ class _Dask:
         ac = as_completed(first, loop=self.client.loop)
         try:
             for f in ac:
-                results, seconds = f.result()
+                try:
+                    results, seconds = f.result()
+                except Exception as e:  # the task never ran: lost workers, serialization
+                    raise CellError(
+                        f"the Dask cluster could not run a batch of cells ({type(e).__name__}: "
+                        f"{e}); the finished rows were kept."
+                    ) from e
                 f.release()
                 batcher.record(len(results), seconds)
                 batch = batcher.next()
