@@ -42,6 +42,7 @@ def pin_threads() -> None:
         # NUMBA_NUM_THREADS once its pool exists; it is capped at run time below.
         env.pop("NUMBA_NUM_THREADS")
     os.environ.update(env)
+    _pin_numba()  # first: it loads Numba's threading layer (OpenMP), capped below too
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover - threadpoolctl ships with the [sweep] extra
@@ -49,7 +50,6 @@ def pin_threads() -> None:
     else:
         if _limiter is None:
             _limiter = threadpool_limits(limits=1)
-    _pin_numba()
 
 
 def _pin_numba() -> None:

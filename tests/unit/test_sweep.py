@@ -407,3 +407,23 @@ def test_interactive_sim_on_a_process_pool_is_a_clear_error():
     m = _module({"x": [1, 2]}, fn=lambda s, seed: {"y": 1.0})  # a lambda cannot be pickled
     with pytest.raises(sweep.CellError, match="defined interactively"):
         sweep.run(m, n_workers=1, progress=False)
+
+
+PROBE = '''
+GRID = {"a": [1, 2]}
+
+
+def run_cell(settings, seed):
+    import numba
+    import threadpoolctl
+
+    info = threadpoolctl.threadpool_info()
+    return {"numba_threads": numba.get_num_threads(),
+            "max_pool_threads": max([i["num_threads"] for i in info] or [1])}
+'''
+
+
+def test_pool_workers_are_pinned_to_one_thread(tmp_path):
+    pytest.importorskip("threadpoolctl")
+    df = sweep.run(write_sim(tmp_path, PROBE, "probe"), n_workers=1, progress=False)
+    assert df["numba_threads"].eq(1).all() and df["max_pool_threads"].eq(1).all()
