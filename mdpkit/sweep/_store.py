@@ -26,8 +26,6 @@ from ._sim import Sim, _sha256, canonical_json
 FORMAT = "mdpkit-sweep"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
-
-
 _REQUIRED = ("settings_hash", "seed_index", "seed", "mdpkit_version", "row_hash")
 
 
@@ -292,7 +290,11 @@ class ResultStore:
 
 
 def _isna(v: Any) -> bool:
-    return v is None or (isinstance(v, float) and v != v)
+    if v is None:
+        return True
+    if isinstance(v, float):
+        return v != v
+    return type(v).__name__ in ("NAType", "NaTType")  # pandas' missing-value scalars
 
 
 def _plain(v: Any) -> Any:
