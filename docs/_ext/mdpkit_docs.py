@@ -5,6 +5,7 @@
   autosummary extension then renders one page per object from its docstring.
 * ``.. mdpkit-check-table::`` renders the theorem-check registry
   (:func:`mdpkit.checks.load_all`) as a table at build time.
+* ``.. mdpkit-sims::`` lists the sims of ``sims/`` (docstring, grid size).
 * ``.. mdpkit-gallery::`` lists the scripts ``paper_figures/fig*.py`` with their
   docstrings and, when ``mdpkit figures`` has been run into ``mdpkit_figures_dir``, their
   images.
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from docutils import nodes
 from docutils.parsers.rst import Directive
+from docutils.statemachine import StringList
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -294,10 +296,44 @@ class Gallery(Directive):
         return out
 
 
+class SimList(Directive):
+    """``.. mdpkit-sims::``: the sims of ``sims/`` with their docstrings and sizes."""
+
+    has_content = False
+
+    def run(self):
+        from mdpkit.sweep import load_sim
+
+        files = sorted(p for p in (ROOT / "sims").glob("*.py") if not p.name.startswith("_"))
+        if not files:
+            return [nodes.paragraph(text="No sims found in sims/.")]
+        out = []
+        for f in files:
+            sec = nodes.section(ids=[nodes.make_id("sim-" + f.stem)])
+            sec += nodes.title(text=f"sims/{f.name}")
+            # sim docstrings are reST (they are part of the documented product)
+            self.state.nested_parse(StringList(_docstring(f).splitlines(), source=str(f)),
+                                    self.content_offset, sec)
+            size = nodes.paragraph()
+            try:
+                full, quick = load_sim(f), load_sim(f, quick=True)
+                size += nodes.Text(f"{len(full.cells)} settings x {full.n_seeds} seeds = "
+                                   f"{full.n_tasks} cells; with ")
+                size += nodes.literal(text="--quick")
+                size += nodes.Text(f": {quick.n_tasks} cells.")
+            except Exception as e:  # a sim whose API is missing in this build
+                size += nodes.Text(f"(could not be loaded in this build: {type(e).__name__})")
+            sec += size
+            sec += nodes.literal_block(text=f"mdpkit sweep sims/{f.name} --quick", language="bash")
+            out.append(sec)
+        return out
+
+
 def setup(app):
     default = os.environ.get("MDPKIT_FIGURES_DIR", str(ROOT / "figures"))
     app.add_config_value("mdpkit_figures_dir", default, "env")
     app.connect("config-inited", write_api_pages)
     app.add_directive("mdpkit-check-table", CheckTable)
     app.add_directive("mdpkit-gallery", Gallery)
+    app.add_directive("mdpkit-sims", SimList)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
