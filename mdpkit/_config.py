@@ -21,7 +21,7 @@ def set_num_threads(n: int) -> None:
     >>> mdpkit.set_num_threads(1); mdpkit.get_num_threads()
     1
     """
-    n = check_int("n", n, lo=1, hi=numba.config.NUMBA_NUM_THREADS)
+    n = check_int("n", n, lo=1, hi=int(numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
     numba.set_num_threads(n)
 
 

@@ -243,6 +243,6 @@ def run_check(
     if not ctx.comparisons:
         return CheckResult(chk.name, chk.paper, chk.statement, "ERROR", [], ctx.figures, dt,
                            "the check recorded no comparison")
-    status = "PASS" if all(c.passed for c in ctx.comparisons) else "FAIL"
+    status: Literal["PASS", "FAIL"] = "PASS" if all(c.passed for c in ctx.comparisons) else "FAIL"
     return CheckResult(chk.name, chk.paper, chk.statement, status, ctx.comparisons,
                        ctx.figures, dt)

@@ -26,7 +26,7 @@ def uniform_policy(mdp: TabularMDP) -> FloatArray:
     >>> mk.uniform_policy(mk.random_mdp(n_states=3, n_actions=4, gamma=0.9, rng=0))[0]
     array([0.25, 0.25, 0.25, 0.25])
     """
-    shape = (mdp.n_states, mdp.n_actions)
+    shape: tuple[int, ...] = (mdp.n_states, mdp.n_actions)
     if mdp.horizon is not None:
         shape = (mdp.horizon, *shape)
     return np.full(shape, 1.0 / mdp.n_actions)

@@ -324,7 +324,7 @@ class TabularMDP:
                 M = (sp.identity(self._S, format="csc") - g * Ppi.T).tocsc()
                 dS = np.asarray(spla.spsolve(M, b), dtype=np.float64)
             else:
-                dS = np.linalg.solve(np.eye(self._S) - g * Ppi.T, b)
+                dS = np.asarray(np.linalg.solve(np.eye(self._S) - g * Ppi.T, b), dtype=np.float64)
             return dS[:, None] * p
         H = self._horizon
         d = np.empty((H, self._S, self._A))
@@ -385,7 +385,8 @@ class TabularMDP:
             cumP = np.zeros((1, 1, 1, 1))
             indptr, indices = csr.indptr.astype(np.int64), csr.indices.astype(np.int64)
         else:
-            P4 = self._P_dense if self._P_dense.ndim == 4 else self._P_dense[None]  # type: ignore[union-attr]
+            assert self._P_dense is not None
+            P4 = self._P_dense if self._P_dense.ndim == 4 else self._P_dense[None]
             cumP = np.ascontiguousarray(np.cumsum(P4, axis=-1))
             P_kind = 0
             indptr = indices = np.zeros(1, dtype=np.int64)

@@ -166,11 +166,11 @@ class _Problem:
             Q2 *= self.gamma
             Q2 += r2
         elif self.sparse:
-            f = BK.q_csr_into_par if self.parallel else BK.q_csr_into
-            f(self.indptr, self.indices, self.data, r2, self.gamma, V, Q2)
+            q_csr = BK.q_csr_into_par if self.parallel else BK.q_csr_into
+            q_csr(self.indptr, self.indices, self.data, r2, self.gamma, V, Q2)
         else:
-            f = BK.q_dense_into_par if self.parallel else BK.q_dense_into
-            f(self._stage(self.P2s, h), r2, self.gamma, V, Q2)
+            q_dense = BK.q_dense_into_par if self.parallel else BK.q_dense_into
+            q_dense(self._stage(self.P2s, h), r2, self.gamma, V, Q2)
         return Q
 
     def act(self, Q: FloatArray, h: int = 0) -> tuple[FloatArray, FloatArray]:
@@ -238,14 +238,14 @@ def _finish(prob: _Problem, V: FloatArray, method: str, n_iter: int, converged: 
 def _value_iteration(prob: _Problem, V: FloatArray, tol: float, max_iter: int, trace: bool) -> SolveResult:
     if prob.robust_ops is None and prob.kind in ("max", "kl"):
         S, A = prob.S, prob.A
-        Q2, V_new, residuals = np.empty(S * A), np.empty(S), np.empty(max_iter)
+        Q2, V_new, hist = np.empty(S * A), np.empty(S), np.empty(max_iter)
         n = BK.value_iteration_kernel(
             prob.sparse, prob.P2s[0], prob.indptr, prob.indices, prob.data, prob.r2s[0], prob.gamma,
             BK.ACT_MAX if prob.kind == "max" else BK.ACT_KL, prob.log_ref[0], prob.beta,
-            V, tol, max_iter, prob.parallel, Q2, V_new, residuals,
+            V, tol, max_iter, prob.parallel, Q2, V_new, hist,
         )
         converged, n = n > 0, abs(int(n))
-        return _finish(prob, V, "value_iteration", n, converged, residuals[:n], tol, max_iter, trace)
+        return _finish(prob, V, "value_iteration", n, converged, hist[:n], tol, max_iter, trace)
     residuals: list[float] = []
     for it in range(max_iter):
         TV, _, _ = prob.backup(V)
@@ -478,10 +478,10 @@ def policy_evaluation(
     if mdp.is_finite_horizon:
         H = mdp.horizon
         assert H is not None
-        V = np.zeros((H + 1, mdp.n_states))
+        VH = np.zeros((H + 1, mdp.n_states))
         for h in range(H - 1, -1, -1):
-            V[h] = (p[h] * prob.q(V[h + 1], h)).sum(axis=1) - prob.penalty(p[h], h)
-        return V
+            VH[h] = (p[h] * prob.q(VH[h + 1], h)).sum(axis=1) - prob.penalty(p[h], h)
+        return VH
     if method == "exact":
         return prob.evaluate(p)
     tol_f = check_positive("tol", tol)
