@@ -8,15 +8,17 @@ the result row, Parquet streaming, amortized over the runner's adaptive batches)
 the median cell duration it is the overhead per cell, free of start-up costs, which are
 reported separately. On a loaded machine wall time also counts the time the worker
 waits for a core, so the CPU cost is measured too: the worker's CPU time between the
-first and the last cell end minus the CPU time spent inside the cells, plus this
-process's CPU time during the sweep (the parent: scheduling, rows, Parquet; for a
-LocalCluster also the Dask scheduler, which runs here), per cell. Baseline: the same cell in a plain Python loop in this process.
+first and the last cell end minus the CPU time spent inside the cells, plus the marginal
+CPU time of this process per cell (the parent: scheduling, rows, Parquet; for a
+LocalCluster also the Dask scheduler, which runs here), from two sweep sizes so that
+fixed start-up and finishing costs cancel. Baseline: the same cell in a plain Python loop in this process.
 Targets (issue): < 2 ms per cell local, < 10 ms per cell Dask.
 
 Strong scaling: a CPU-bound sim (about 25 ms of pure-Python work per cell) with 1 and 2
 workers; speedup = T(1) / T(2) (ideal 2 on an otherwise idle 2-core machine).
 
-Run: ``PYTHONPATH=. python benchmarks/bench_sweep.py`` (about 30-50 s). Writes
+Run: ``PYTHONPATH=. python benchmarks/bench_sweep.py [--quick]`` or ``mdpkit bench sweep``
+(about 30 s; ``--quick`` about 15 s). Writes
 ``benchmarks/results/sweep.json``.
 """
 
@@ -80,10 +82,16 @@ def overhead(folder: Path, n_cells: int = 400) -> dict:
     loop = [mod.run_cell({"i": k}, 0) for k in range(200)]
     base = float(np.median([r["t_end"] - r["t_start"] for r in loop]))
     res = {"cell_seconds_plain_loop": base, "n_cells": n_cells}
+    small = _write(folder, "busy_small", BUSY % (n_cells // 4))
     for label in ("local", "dask"):
+        _timed(small, folder, executor=label, n_workers=1)  # warm-up: first imports
         c0 = time.process_time()
+        _timed(small, folder, executor=label, n_workers=1)
+        c1 = time.process_time()
         wall, df = _timed(sim, folder, executor=label, n_workers=1)
-        parent_cpu = time.process_time() - c0
+        # marginal parent CPU per cell: the fixed start/finish costs cancel out
+        parent_cpu = (time.process_time() - c1) - (c1 - c0)
+        parent_cells = n_cells - n_cells // 4
         df = df.sort_values("t_end")
         t_end = df["t_end"].to_numpy()
         gaps = np.diff(t_end)
@@ -94,9 +102,10 @@ def overhead(folder: Path, n_cells: int = 400) -> dict:
             "mean_gap_seconds": float(np.mean(gaps)),
             "overhead_ms_per_cell": 1e3 * (float(np.mean(gaps)) - dur),
             "median_gap_overhead_ms": 1e3 * (float(np.median(gaps)) - dur),
-            "cpu_overhead_ms_per_cell": 1e3 * ((worker_cpu - inside) + parent_cpu) / len(df),
+            "cpu_overhead_ms_per_cell": 1e3 * ((worker_cpu - inside) / (len(df) - 1)
+                                               + parent_cpu / parent_cells),
             "worker_cpu_overhead_ms_per_cell": 1e3 * (worker_cpu - inside) / (len(df) - 1),
-            "parent_cpu_ms_per_cell": 1e3 * parent_cpu / len(df),
+            "parent_cpu_ms_per_cell": 1e3 * parent_cpu / parent_cells,
             "wall_seconds": wall,
             "startup_seconds": wall - float(t_end[-1] - df["t_start"].min()),
         }
@@ -117,13 +126,13 @@ def scaling(folder: Path, n_cells: int = 40, work: int = 250_000) -> dict:
     return res
 
 
-def main() -> dict:
+def main(quick: bool = False) -> dict:
     load = os.getloadavg()
     with tempfile.TemporaryDirectory() as d:
         folder = Path(d)
         t0 = time.perf_counter()
-        ov = overhead(folder)
-        sc = scaling(folder)
+        ov = overhead(folder, n_cells=150 if quick else 400)
+        sc = scaling(folder, n_cells=16 if quick else 40)
         total = time.perf_counter() - t0
     result = {
         "benchmark": "sweep",
@@ -160,4 +169,8 @@ def main() -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    import argparse
+
+    ap = argparse.ArgumentParser(description="sweep runner overhead and strong scaling")
+    ap.add_argument("--quick", action="store_true", help="fewer cells (about 15 s)")
+    main(quick=ap.parse_args().quick)
