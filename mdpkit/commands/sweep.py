@@ -56,5 +56,7 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, TypeError, ResultsError, ConnectionError, CellError) as e:
         print(f"mdpkit sweep: error: {e}", file=sys.stderr)
         return 2
-    print(f"{sim.name}: {len(df)} rows ({len(sim.cells)} settings x {sim.n_seeds} seeds) in {out}")
+    info = df.attrs["sweep"]
+    print(f"{sim.name}: {len(df)} rows ({len(sim.cells)} settings x {sim.n_seeds} seeds) in {out}; "
+          f"{info['n_computed']} computed now, {info['n_stored_before']} read back")
     return 0

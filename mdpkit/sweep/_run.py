@@ -402,7 +402,9 @@ def run(
         Settings columns (lists and dicts as canonical JSON), ``seed_index``, ``seed``,
         the outputs of ``run_cell``, then ``settings_hash``, ``mdpkit_version`` and
         ``row_hash`` (a content hash of the row), in grid order. ``df.attrs["sweep"]``
-        holds the manifest (sim name, grid hash, seeds, version).
+        holds the manifest (sim name, grid hash, seeds, version), the results
+        ``folder``, and ``n_computed`` / ``n_stored_before``: cells computed by this
+        call and cells read back.
 
     Raises
     ------
@@ -503,7 +505,10 @@ def run(
     elif store is not None:
         store.create()
 
-    return _assemble(s, store, writer.rows, tasks, key_to_pos)
+    df = _assemble(s, store, writer.rows, tasks, key_to_pos)
+    df.attrs["sweep"]["n_computed"] = len(writer.rows)
+    df.attrs["sweep"]["n_stored_before"] = len(done)
+    return df
 
 
 def _assemble(sim: Sim, store, rows, tasks, key_to_pos):

@@ -320,6 +320,8 @@ def test_cli_sweep(tmp_path, toy, capsys):
     out = tmp_path / "results"
     assert cli_main(["sweep", str(toy), "--quick", "--serial", "--out", str(out), "--no-progress"]) == 0
     assert "toy: 2 rows (1 settings x 2 seeds)" in capsys.readouterr().out
+    assert cli_main(["sweep", str(toy), "--quick", "--serial", "--out", str(out), "--no-progress"]) == 0
+    assert "0 computed now, 2 read back" in capsys.readouterr().out
     assert len(sweep.read_results(out / "toy_quick")) == 2
     assert cli_main(["sweep", str(tmp_path / "nope.py"), "--serial"]) == 2
     assert "does not exist" in capsys.readouterr().err
