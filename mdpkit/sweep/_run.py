@@ -473,7 +473,7 @@ def run(
 
     writer = _Writer(store, flush_seconds, s.name)
     if todo:
-        nw = n_workers or os.cpu_count() or 1
+        nw = min(n_workers or os.cpu_count() or 1, len(todo))  # no idle workers
         if is_client:
             backend: Any = _Dask(s, n_workers=None, scheduler=None, client=executor)
         elif executor == "dask":
