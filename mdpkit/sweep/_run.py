@@ -1,0 +1,538 @@
+"""The sweep runner: schedule cells on an executor, stream rows to Parquet, resume."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import multiprocessing as mp
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from pathlib import Path
+from typing import Any
+
+from .._validation import check_choice, check_int, check_positive
+from ._sim import Sim, load_sim
+from ._store import ResultStore, make_row, manifest_for
+from ._worker import THREAD_ENV, pin_threads, run_batch, run_task
+
+_EXECUTORS = ("local", "serial", "dask")
+
+#: Seconds to wait for a Dask scheduler before giving up.
+CONNECT_TIMEOUT = 5.0
+
+
+class CellError(RuntimeError):
+    """``run_cell`` raised (or returned something other than a dict of numbers).
+
+    Rows finished before the failure are stored; a rerun resumes from them.
+    """
+
+
+# ----------------------------------------------------------------------------------
+# progress bar
+class Progress:
+    """Cells done, rate and ETA on one stderr line (no dependency).
+
+    On a terminal the line is redrawn at most 5 times a second; otherwise (logs, CI)
+    a line is printed at most every 10 seconds and at the end.
+    """
+
+    def __init__(self, name: str, total: int, done: int, *, enabled: bool = True, stream=None):
+        self.name, self.total, self.done0, self.done = name, total, done, done
+        self.stream = sys.stderr if stream is None else stream
+        self.enabled = enabled
+        self.t0 = self.t_last = time.perf_counter()
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self._dirty = False
+
+    def line(self) -> str:
+        dt = time.perf_counter() - self.t0
+        new = self.done - self.done0
+        rate = new / dt if dt > 0 else 0.0
+        left = self.total - self.done
+        eta = _fmt_time(left / rate) if rate > 0 else "?"
+        pct = 100.0 * self.done / self.total if self.total else 100.0
+        resumed = f", {self.done0} stored" if self.done0 else ""
+        return (f"{self.name}: {self.done}/{self.total} cells ({pct:3.0f}%{resumed}) "
+                f"| {rate:.1f} cells/s | elapsed {_fmt_time(dt)} | ETA {eta}")
+
+    def update(self, n: int = 1) -> None:
+        self.done += n
+        self._dirty = True
+        now = time.perf_counter()
+        if self.enabled and now - self.t_last >= (0.2 if self.tty else 10.0):
+            self._draw()
+            self.t_last = now
+
+    def _draw(self) -> None:
+        end = "\r" if self.tty else "\n"
+        print(self.line().ljust(80 if self.tty else 0), end=end, file=self.stream, flush=True)
+        self._dirty = False
+
+    def close(self) -> None:
+        if self.enabled:
+            if self._dirty or not self.tty:
+                self._draw()
+            if self.tty:
+                print(file=self.stream, flush=True)
+
+
+def _fmt_time(s: float) -> str:
+    if not math.isfinite(s):
+        return "?"
+    s = int(round(s))
+    h, rem = divmod(s, 3600)
+    m, sec = divmod(rem, 60)
+    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m:02d}:{sec:02d}"
+
+
+# ----------------------------------------------------------------------------------
+# executors: each yields (task index, status, value) as cells finish
+def _payload(sim: Sim) -> tuple:
+    if sim.source:
+        return ("source", sim.name, sim.source, sim.path)
+    return ("func", sim.name, sim.run_cell)
+
+
+class _Batcher:
+    """Groups cells into tasks of about ``target`` seconds (adaptive).
+
+    Short cells are batched so that per-task costs (IPC, Dask scheduling) are paid once
+    per batch; the first tasks hold one cell each, then the size follows the measured
+    cell time. Near the end batches shrink so that every worker stays busy.
+    """
+
+    def __init__(self, tasks: list[tuple[int, dict, int]], n_slots: int, *,
+                 target: float = 0.1, max_size: int = 256):
+        self.tasks, self.n_slots, self.target, self.max_size = tasks, n_slots, target, max_size
+        self.pos = 0
+        self.size = 1
+        self.cells = 0
+        self.seconds = 0.0
+
+    def next(self) -> list[tuple[int, dict, int]] | None:
+        left = len(self.tasks) - self.pos
+        if left <= 0:
+            return None
+        n = max(1, min(self.size, -(-left // (2 * self.n_slots))))
+        batch = self.tasks[self.pos:self.pos + n]
+        self.pos += n
+        return batch
+
+    def record(self, n_cells: int, seconds: float) -> None:
+        self.cells += n_cells
+        self.seconds += seconds
+        per_cell = self.seconds / max(self.cells, 1)
+        self.size = int(min(self.max_size, max(1, self.target / max(per_cell, 1e-6))))
+
+
+class _Serial:
+    n_slots = 1
+
+    def __init__(self, sim: Sim):
+        self.payload = ("func", sim.name, sim.run_cell)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def imap(self, batcher: _Batcher) -> Iterator[tuple[int, str, Any]]:
+        while (batch := batcher.next()) is not None:
+            for i, settings, seed in batch:
+                status, val = run_task(self.payload, settings, seed, pin=False)
+                yield i, status, val
+
+
+class _LocalPool:
+    """A process pool; workers pin BLAS/Numba to one thread and rebuild the sim once."""
+
+    def __init__(self, sim: Sim, n_workers: int):
+        self.payload = _payload(sim)
+        self.n_slots = n_workers
+        method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+        self.pool = ProcessPoolExecutor(
+            max_workers=n_workers, mp_context=mp.get_context(method), initializer=pin_threads
+        )
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, *exc):
+        if exc_type is None:
+            self.pool.shutdown(wait=True)
+        else:  # interrupted: do not wait for the cells in flight
+            procs = list((getattr(self.pool, "_processes", None) or {}).values())
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            for p in procs:
+                with contextlib.suppress(Exception):
+                    p.terminate()
+        return False
+
+    def imap(self, batcher: _Batcher) -> Iterator[tuple[int, str, Any]]:
+        window = 2 * self.n_slots
+        pending: set[Any] = set()
+
+        def fill():
+            while len(pending) < window and (batch := batcher.next()) is not None:
+                pending.add(self.pool.submit(run_batch, self.payload, batch))
+
+        fill()
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for f in done:
+                pending.discard(f)
+                try:
+                    results, seconds = f.result()
+                except Exception as e:  # the task never ran: pickling, a dead worker
+                    raise CellError(
+                        f"a worker process could not run the sim ({type(e).__name__}: {e}). A "
+                        "sim defined interactively (not in a file) cannot be sent to worker "
+                        "processes: save it to a .py file or use executor='serial'."
+                    ) from e
+                batcher.record(len(results), seconds)
+                fill()
+                yield from results
+
+
+class _Dask:
+    """Dask distributed: a LocalCluster we start, or a scheduler we connect to."""
+
+    def __init__(self, sim: Sim, *, n_workers: int | None, scheduler: str | None, client=None):
+        try:
+            import distributed
+        except ImportError as e:  # pragma: no cover - part of the [sweep] extra
+            raise ImportError("executor='dask' needs dask.distributed; install "
+                              "`mdpkit[sweep]`.") from e
+        import logging
+
+        self.payload = _payload(sim)
+        self.cluster = None
+        self.own_client = client is None
+        if client is not None:
+            self.client = client
+        elif scheduler is not None:
+            try:
+                self.client = distributed.Client(scheduler, timeout=f"{CONNECT_TIMEOUT}s",
+                                                 set_as_default=False)
+            except (OSError, TimeoutError) as e:
+                raise ConnectionError(
+                    f"could not reach the Dask scheduler at `scheduler`={scheduler!r} within "
+                    f"{CONNECT_TIMEOUT:g} s ({type(e).__name__}: {e}). Is it running and "
+                    "reachable from here? Nothing was written."
+                ) from None
+        else:
+            self.cluster = distributed.LocalCluster(
+                n_workers=n_workers, threads_per_worker=1, processes=True,
+                host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR,
+                env=dict(THREAD_ENV),
+            )
+            self.client = distributed.Client(self.cluster, set_as_default=False)
+        try:
+            self.client.run(pin_threads)
+            n_threads = sum(self.client.nthreads().values())
+            self.n_slots = max(n_threads, 1)
+            self.payload_future = self.client.scatter(self.payload, broadcast=True, hash=False)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if self.own_client:
+            with contextlib.suppress(Exception):
+                self.client.close()
+        if self.cluster is not None:
+            with contextlib.suppress(Exception):
+                self.cluster.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def imap(self, batcher: _Batcher) -> Iterator[tuple[int, str, Any]]:
+        from distributed import as_completed
+
+        window = 2 * self.n_slots
+
+        def submit(batch):
+            return self.client.submit(run_batch, self.payload_future, batch, pure=False)
+
+        first = []
+        while len(first) < window and (batch := batcher.next()) is not None:
+            first.append(submit(batch))
+        ac = as_completed(first, loop=self.client.loop)
+        try:
+            for f in ac:
+                try:
+                    results, seconds = f.result()
+                except Exception as e:  # the task never ran: lost workers, serialization
+                    raise CellError(
+                        f"the Dask cluster could not run a batch of cells ({type(e).__name__}: "
+                        f"{e}); the finished rows were kept."
+                    ) from e
+                f.release()
+                batcher.record(len(results), seconds)
+                batch = batcher.next()
+                if batch is not None:
+                    ac.add(submit(batch))
+                yield from results
+        finally:
+            for f in list(ac.futures):
+                with contextlib.suppress(Exception):
+                    f.cancel()
+
+
+# ----------------------------------------------------------------------------------
+class _Writer:
+    """Buffers finished rows and writes them as a part file every ``flush_seconds``."""
+
+    def __init__(self, store: ResultStore | None, flush_seconds: float, sim_name: str):
+        self.store, self.flush_seconds, self.sim_name = store, flush_seconds, sim_name
+        self.buf: list[dict[str, Any]] = []
+        self.rows: list[dict[str, Any]] = []
+        self.t_last = time.monotonic()
+        self.kinds: dict[str, bool] = {}
+
+    def add(self, row: dict[str, Any], outputs: dict[str, Any]) -> None:
+        for k, v in outputs.items():  # a column must stay bool or stay numeric
+            is_bool = isinstance(v, bool)
+            if self.kinds.setdefault(k, is_bool) != is_bool:
+                raise TypeError(
+                    f"`run_cell` of sim {self.sim_name!r} returned output {k!r} as a bool in "
+                    "one cell and as a number in another; keep one type per output."
+                )
+        self.buf.append(row)
+        if self.store is not None and time.monotonic() - self.t_last >= self.flush_seconds:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.buf:
+            if self.store is not None:
+                self.store.append(self.buf)
+            self.rows += self.buf
+            self.buf = []
+        self.t_last = time.monotonic()
+
+
+@contextlib.contextmanager
+def _sigterm_as_exit() -> Iterator[None]:
+    """Turn SIGTERM into SystemExit so that finished rows are flushed before exiting."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise SystemExit(128 + signum)
+
+    old = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+def run(
+    sim: Any,
+    *,
+    executor: Any = "local",
+    n_workers: int | None = None,
+    scheduler: str | None = None,
+    out: str | os.PathLike[str] | None = None,
+    quick: bool | None = None,
+    root_seed: int | None = None,
+    progress: bool = True,
+    flush_seconds: float = 0.5,
+):
+    r"""Run a sim's grid and return the results table (one row per cell and seed).
+
+    Each *cell* is one call ``run_cell(settings, seed)`` for one settings point and one
+    replicate ``seed_index`` :math:`r \in \{0, \dots, N_{seeds}-1\}`. Its seed comes from
+    ``np.random.SeedSequence(root_seed)`` spawned at a key made of the settings hash and
+    :math:`r` (:func:`cell_seed`), so a row never depends on the executor, the number of
+    workers, the completion order or on interruptions.
+
+    With ``out``, finished rows are streamed to Parquet part files in that folder
+    (atomically, every ``flush_seconds``; on Ctrl-C or SIGTERM at once), beside a
+    ``manifest.json`` that identifies the sweep. Running again with the same ``out``
+    resumes: stored rows are read back, verified, and never recomputed. A run killed
+    with SIGKILL loses at most the cells in flight and the last ``flush_seconds`` of
+    finished ones.
+
+    Parameters
+    ----------
+    sim : str, Path, module or Sim
+        A sim file, the name of a sim in ``./sims/``, a module, or a :class:`Sim`
+        (see :func:`load_sim`).
+    executor : {"local", "serial", "dask"} or distributed.Client
+        ``"local"``: a process pool of ``n_workers`` processes (default: all cores),
+        each pinned to one BLAS/Numba thread. ``"serial"``: this process, one cell
+        after another (for debugging). ``"dask"``: Dask distributed, connecting to
+        ``scheduler`` if given, otherwise starting a ``LocalCluster`` of ``n_workers``
+        single-threaded worker processes on the loopback interface (dashboard off). A
+        ``distributed.Client`` is used as is (and not closed).
+    n_workers : int, optional
+        Worker processes for ``"local"`` and for a new ``LocalCluster``.
+    scheduler : str, optional
+        Address of a running Dask scheduler, e.g. ``"tcp://10.0.0.5:8786"``; implies
+        ``executor="dask"``. An unreachable scheduler raises ``ConnectionError`` after
+        :data:`CONNECT_TIMEOUT` seconds, before anything is written.
+    out : str or Path, optional
+        Results folder of this sweep. ``None`` keeps results in memory only.
+    quick : bool, optional
+        Use the sim's ``QUICK_GRID``. Default: as loaded for a :class:`Sim`, else False.
+    root_seed : int, optional
+        Override the sim's ``ROOT_SEED``.
+    progress : bool
+        Show a progress bar (cells done, rate, ETA) on stderr.
+    flush_seconds : float
+        Longest time a finished row waits in memory before it is written.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Settings columns (lists and dicts as canonical JSON), ``seed_index``, ``seed``,
+        the outputs of ``run_cell``, then ``settings_hash``, ``mdpkit_version`` and
+        ``row_hash`` (a content hash of the row), in grid order. ``df.attrs["sweep"]``
+        holds the manifest (sim name, grid hash, seeds, version), the results
+        ``folder``, and ``n_computed`` / ``n_stored_before``: cells computed by this
+        call and cells read back.
+
+    Raises
+    ------
+    ValueError, TypeError
+        Unknown sim, settings that are not plain data, bad executor arguments.
+    ResultsError
+        ``out`` holds another sweep, is not a sweep folder, or is corrupted; the
+        folder is left untouched.
+    ConnectionError
+        The Dask scheduler cannot be reached.
+    CellError
+        ``run_cell`` failed; the rows finished before are stored.
+
+    Examples
+    --------
+    >>> import types
+    >>> m = types.ModuleType("coin")
+    >>> m.GRID = {"p": [0.25, 0.75]}
+    >>> m.N_SEEDS = 2
+    >>> def run_cell(settings, seed):
+    ...     import numpy as np
+    ...     x = np.random.default_rng(seed).random(2000) < settings["p"]
+    ...     return {"mean": x.mean()}
+    >>> m.run_cell = run_cell
+    >>> df = run(m, executor="serial", progress=False)
+    >>> df["p"].tolist(), df["seed_index"].tolist()
+    ([0.25, 0.25, 0.75, 0.75], [0, 1, 0, 1])
+    >>> bool((abs(df["mean"] - df["p"]) < 0.05).all())
+    True
+    """
+    import mdpkit
+
+    is_client = type(executor).__module__.startswith("distributed") and hasattr(executor, "submit")
+    if not is_client:
+        check_choice("executor", executor, _EXECUTORS)
+    if scheduler is not None:
+        if not isinstance(scheduler, str) or not scheduler.strip():
+            raise TypeError(f"`scheduler` must be an address string such as "
+                            f"'tcp://host:8786'; got {scheduler!r}.")
+        if is_client or executor not in ("local", "dask"):
+            raise ValueError(f"`scheduler` needs executor='dask'; got executor={executor!r}.")
+        executor = "dask"
+    if n_workers is not None:
+        n_workers = check_int("n_workers", n_workers, lo=1)
+        if scheduler is not None or is_client:
+            raise ValueError("`n_workers` applies to a local pool or a new LocalCluster; "
+                             "it cannot be combined with `scheduler` or a Client.")
+    flush_seconds = check_positive("flush_seconds", flush_seconds)
+    if quick is None:
+        quick = sim.quick if isinstance(sim, Sim) else False
+    s = load_sim(sim, quick=quick, root_seed=root_seed)
+    version = mdpkit.__version__
+
+    store = ResultStore(out, manifest_for(s, version)) if out is not None else None
+    stored = store.read_frame() if store is not None and store.validate() else None
+
+    tasks = s.tasks()
+    key_to_pos = {(h, r): i for i, (_, r, _, h) in enumerate(tasks)}
+    done: set[int] = set()
+    if stored is not None:
+        for h, r in zip(stored["settings_hash"], stored["seed_index"], strict=True):
+            pos = key_to_pos.get((h, int(r)))
+            if pos is not None:
+                done.add(pos)
+    todo = [(i, t[0], t[2]) for i, t in enumerate(tasks) if i not in done]
+
+    writer = _Writer(store, flush_seconds, s.name)
+    if todo:
+        nw = min(n_workers or os.cpu_count() or 1, len(todo))  # no idle workers
+        if is_client:
+            backend: Any = _Dask(s, n_workers=None, scheduler=None, client=executor)
+        elif executor == "dask":
+            backend = _Dask(s, n_workers=nw if scheduler is None else None, scheduler=scheduler)
+        elif executor == "serial":
+            backend = _Serial(s)
+        else:
+            backend = _LocalPool(s, nw)
+        bar = Progress(s.name, len(tasks), len(done), enabled=progress)
+        try:
+            with backend, _sigterm_as_exit():
+                if store is not None:
+                    store.create()
+                for i, status, val in backend.imap(_Batcher(todo, backend.n_slots)):
+                    settings, r, seed, h = tasks[i]
+                    if status != "ok":
+                        raise CellError(
+                            f"run_cell of sim {s.name!r} failed for settings {settings!r}, "
+                            f"seed_index {r} (seed {seed}); {len(writer.rows) + len(writer.buf)} "
+                            f"new rows were kept. Worker traceback:\n{val}"
+                        )
+                    writer.add(make_row(settings, r, seed, h, val, version), val)
+                    bar.update()
+        finally:
+            writer.flush()
+            bar.close()
+        if store is not None:
+            store.compact()
+    elif store is not None:
+        store.create()
+
+    df = _assemble(s, store, writer.rows, tasks, key_to_pos)
+    df.attrs["sweep"]["n_computed"] = len(writer.rows)
+    df.attrs["sweep"]["n_stored_before"] = len(done)
+    return df
+
+
+def _assemble(sim: Sim, store, rows, tasks, key_to_pos):
+    import pandas as pd
+    import pyarrow as pa
+
+    if store is not None:
+        df = store.read_frame()
+    else:
+        df = pa.Table.from_pylist(rows).to_pandas() if rows else None
+    if df is None:
+        df = pd.DataFrame()
+    else:
+        pos = [key_to_pos.get((h, int(r)), -1) for h, r in zip(df["settings_hash"], df["seed_index"], strict=True)]
+        df = df.assign(_pos=pos)
+        df = df[df["_pos"] >= 0].sort_values("_pos", kind="stable").drop(columns="_pos")
+        df = df.reset_index(drop=True)
+        skeys = [k for k in manifest_for(sim, "")["settings_keys"] if k in df.columns]
+        tail = ["settings_hash", "mdpkit_version", "row_hash"]
+        outs = [c for c in df.columns if c not in (*skeys, "seed_index", "seed", *tail)]
+        df = df[[*skeys, "seed_index", "seed", *outs, *tail]]
+    import mdpkit
+
+    df.attrs["sweep"] = manifest_for(sim, mdpkit.__version__)
+    if store is not None:
+        df.attrs["sweep"]["folder"] = str(Path(store.folder))
+    return df
