@@ -57,3 +57,21 @@ def cli(main: Callable[..., list[Path]], doc: str | None) -> None:
     a = p.parse_args()
     for path in main(a.out, quick=a.quick):
         print(path)
+
+
+def check_figure(check: str, out_dir: Path, quick: bool = False) -> list[Path]:
+    """Draw the figure of the registered theorem check ``check`` into ``out_dir``.
+
+    The check verifies the numbers it plots (measured vs predicted, printed as a
+    table); a check that does not pass stops the figure build with its message.
+    Returns the PNG and PDF paths.
+    """
+    from mdpkit import plotting
+    from mdpkit.checks import format_table, run_check
+
+    with plotting.style():
+        res = run_check(check, out_dir=Path(out_dir), quick=quick)
+    print(format_table([res]))
+    if res.status not in ("PASS", "SKIP"):
+        raise SystemExit(f"{check} did not pass: {res.status}\n{res.message}")
+    return [q for p in res.figures for q in (p, p.with_suffix(".pdf"))]

@@ -5,27 +5,20 @@ Drawn by the registered check `demo_reg_sample_complexity`, which also verifies 
 
 from __future__ import annotations
 
-import argparse
-import pathlib
+import sys
+from pathlib import Path
 
-from mdpkit import plotting
-from mdpkit.checks import run_check
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import check_figure, cli  # noqa: E402
+
+CHECK = "demo_reg_sample_complexity"
 
 
-def main(out_dir: pathlib.Path, quick: bool = False) -> list[pathlib.Path]:
+def main(out_dir: Path, quick: bool = False) -> list[Path]:
     """Write the figure as PDF and PNG under ``out_dir``; return the paths."""
-    out_dir = pathlib.Path(out_dir)
-    with plotting.style():
-        res = run_check("demo_reg_sample_complexity", quick=quick, out_dir=out_dir)
-    if res.status != "PASS":
-        raise RuntimeError(f"check demo_reg_sample_complexity did not pass: {res.status}\n{res.message}")
-    return [p for png in res.figures for p in (png, png.with_suffix(".pdf"))]
+    return check_figure(CHECK, out_dir, quick)
 
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--out", type=pathlib.Path, default=pathlib.Path("figures"))
-    ap.add_argument("--quick", action="store_true")
-    a = ap.parse_args()
-    for p in main(a.out, a.quick):
-        print(p)
+    cli(main, __doc__)

@@ -7,30 +7,20 @@ on CPython's pydoc_data help texts in seconds; runs on a GPU when present.
 
 from __future__ import annotations
 
-import argparse
-import pathlib
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import check_figure, cli  # noqa: E402
 
 CHECK = "llm_long_sequence_bound"
 
 
-def main(out_dir: pathlib.Path, quick: bool = False) -> list[pathlib.Path]:
-    """Run the check with figures enabled; return the PNG and PDF paths."""
-    from mdpkit import plotting
-    from mdpkit.checks import format_table, run_check
-
-    out_dir = pathlib.Path(out_dir)
-    with plotting.style():
-        res = run_check(CHECK, out_dir=out_dir, quick=quick)
-    print(format_table([res]))
-    if res.status not in ("PASS", "SKIP"):
-        raise SystemExit(f"{CHECK} did not pass: {res.status}\n{res.message}")
-    return [q for p in res.figures for q in (p, p.with_suffix(".pdf"))]
+def main(out_dir: Path, quick: bool = False) -> list[Path]:
+    """Write the figure as PDF and PNG under ``out_dir``; return the paths."""
+    return check_figure(CHECK, out_dir, quick)
 
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=pathlib.Path, default=pathlib.Path("figures"))
-    ap.add_argument("--quick", action="store_true", help="reduced instance (seconds)")
-    args = ap.parse_args()
-    for p in main(args.out, quick=args.quick):
-        print(p)
+    cli(main, __doc__)
