@@ -13,8 +13,20 @@ BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
 def test_readme_block_runs(i, tmp_path, monkeypatch):
     code = BLOCKS[i]
     if "from mdpkit import llm" in code:
-        pytest.importorskip("torch")
+        torch = pytest.importorskip("torch")
         pytest.importorskip("transformers")
+        # like tests/llm: one torch thread (two were 7-18x slower on a loaded 2-core box)
+        n_threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            _run(i, code, tmp_path, monkeypatch)
+        finally:
+            torch.set_num_threads(n_threads)
+        return
+    _run(i, code, tmp_path, monkeypatch)
+
+
+def _run(i, code, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     ns: dict = {}
     # blocks build on the names of earlier blocks, as a reader would run them

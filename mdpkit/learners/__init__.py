@@ -23,7 +23,6 @@ learned from preferences (:func:`demo_regularized_rlhf`).
 (3, 4, 2)
 """
 
-# Demonstration-regularized RL (branch `demo`).
 from ._bc import (
     LogLinearPolicy,
     behavior_cloning,
