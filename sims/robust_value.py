@@ -8,8 +8,8 @@ total variation or chi-square), each cell records at the initial law mu0
   ``nominal_value`` = mu0 . V* and decreasing in the radius;
 * the value of the nominal-optimal and of the robust-optimal policy on a perturbed test
   model that tilts every transition toward low-value states,
-  P_q(s'|s,a) ∝ P(s'|s,a) exp(-q * tilt * (V*(s') - min V*) / span V*), with
-  q = ``perturbation`` in [0, 1]. At q = 0 the nominal policy is best; as q grows the
+  ``P_q[s, a, t] ∝ P[s, a, t] * exp(-q * tilt * (V*[t] - min V*) / span V*)``, with
+  ``q = perturbation`` in [0, 1]. At q = 0 the nominal policy is best; as q grows the
   robust policy, which hedges against such shifts, loses less (the
   robustness-vs-perturbation figure of Tang, Liu and Xu, 2025).
 """
