@@ -352,6 +352,8 @@ def test_cli_figures(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "FAIL  fig91_bad" in text and "1/2 figure scripts succeeded" in text
     assert cli_main(["figures", "--dir", str(figs), "--out", str(out), "--only", "fig90"]) == 0
+    import json
+    assert json.loads((out / "index.json").read_text()) == {"fig90_ok": ["fig90_ok.png"]}
     assert cli_main(["figures", "--dir", str(tmp_path / "none")]) == 2
 
 
