@@ -31,6 +31,9 @@ extensions = [
 ]
 
 exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
+# An entry of a References section that the text does not cite is not an error (numpydoc
+# renames the labels of module docstrings); a cited label without an entry still is.
+suppress_warnings = ["ref.citation"]
 templates_path = []
 html_theme = "alabaster"
 html_static_path = []

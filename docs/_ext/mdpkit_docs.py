@@ -263,6 +263,22 @@ def _docstring(path: Path) -> str:
         return ""
 
 
+def _images(fig_dir: Path, stem: str) -> list[Path]:
+    """PNGs of one script: from ``index.json`` written by ``mdpkit figures``, else by name."""
+    import json
+
+    if not fig_dir.is_dir():
+        return []
+    try:
+        index = json.loads((fig_dir / "index.json").read_text())
+    except (OSError, ValueError):
+        index = {}
+    if stem in index:
+        files = [fig_dir / f if not Path(f).is_absolute() else Path(f) for f in index[stem]]
+        return [f for f in files if f.suffix == ".png" and f.is_file()]
+    return sorted(fig_dir.glob(f"{stem}*.png"))
+
+
 class Gallery(Directive):
     """``.. mdpkit-gallery::``: one section per ``paper_figures/fig*.py``."""
 
@@ -284,7 +300,7 @@ class Gallery(Directive):
                 sec += nodes.paragraph(text=" ".join(para.split()))
             cmd = f"mdpkit figures --only {s.stem.split('_')[0]}    # or: python paper_figures/{s.name} --out figures"
             sec += nodes.literal_block(text=cmd, language="bash")
-            pngs = sorted(fig_dir.glob(f"{s.stem}*.png")) if fig_dir.is_dir() else []
+            pngs = _images(fig_dir, s.stem)
             for png in pngs:
                 uri = os.path.relpath(png, docdir)
                 sec += nodes.image(uri=uri, alt=s.stem, width="80%")

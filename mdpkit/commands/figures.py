@@ -51,6 +51,31 @@ def run_script(path: Path, out_dir: Path, quick: bool) -> list[Path]:
             sys.path.remove(folder)
 
 
+INDEX = "index.json"
+
+
+def _relative(path: Path, out: Path) -> str:
+    try:
+        return path.resolve().relative_to(out.resolve()).as_posix()
+    except ValueError:
+        return str(path.resolve())
+
+
+def _write_index(out: Path, new: dict[str, list[str]]) -> None:
+    """Record which files each script wrote (``OUT/index.json``; read by the docs gallery)."""
+    import json
+
+    path = out / INDEX
+    try:
+        index = json.loads(path.read_text()) if path.exists() else {}
+    except (OSError, ValueError):
+        index = {}
+    index.update(new)
+    tmp = path.with_name(f".{INDEX}.tmp")
+    tmp.write_text(json.dumps(dict(sorted(index.items())), indent=2) + "\n")
+    tmp.replace(path)
+
+
 def run(args: argparse.Namespace) -> int:
     if not args.dir.is_dir():
         print(f"mdpkit figures: error: no figure folder {str(args.dir)!r}; run from a checkout "
@@ -65,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
 
     args.out.mkdir(parents=True, exist_ok=True)
     failed = []
+    index: dict[str, list[str]] = {}
     for s in scripts:
         t0 = time.perf_counter()
         try:
@@ -81,5 +107,7 @@ def run(args: argparse.Namespace) -> int:
             continue
         names = ", ".join(p.name for p in paths)
         print(f"ok    {s.stem} ({time.perf_counter() - t0:.1f}s): {names}", flush=True)
+        index[s.stem] = [_relative(p, args.out) for p in paths]
+    _write_index(args.out, index)
     print(f"\n{len(scripts) - len(failed)}/{len(scripts)} figure scripts succeeded; output in {args.out}")
     return 1 if failed else 0

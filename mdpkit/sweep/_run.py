@@ -154,6 +154,14 @@ class _LocalPool:
     """A process pool; workers pin BLAS/Numba to one thread and rebuild the sim once."""
 
     def __init__(self, sim: Sim, n_workers: int):
+        main_file = getattr(sys.modules.get("__main__"), "__file__", None)
+        if main_file is not None and not os.path.exists(main_file):
+            # spawn/forkserver workers re-import the main script by its path
+            raise RuntimeError(
+                f"executor='local' starts worker processes that re-import the main script, "
+                f"but it is not a file ({main_file!r}, e.g. a script read from stdin). Run "
+                "it from a .py file, or use executor='serial' or 'dask'."
+            )
         self.payload = _payload(sim)
         self.n_slots = n_workers
         method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"

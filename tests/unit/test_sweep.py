@@ -352,6 +352,8 @@ def test_cli_figures(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "FAIL  fig91_bad" in text and "1/2 figure scripts succeeded" in text
     assert cli_main(["figures", "--dir", str(figs), "--out", str(out), "--only", "fig90"]) == 0
+    import json
+    assert json.loads((out / "index.json").read_text()) == {"fig90_ok": ["fig90_ok.png"]}
     assert cli_main(["figures", "--dir", str(tmp_path / "none")]) == 2
 
 
@@ -429,3 +431,22 @@ def test_pool_workers_are_pinned_to_one_thread(tmp_path):
     pytest.importorskip("threadpoolctl")
     df = sweep.run(write_sim(tmp_path, PROBE, "probe"), n_workers=1, progress=False)
     assert df["numba_threads"].eq(1).all() and df["max_pool_threads"].eq(1).all()
+
+
+def test_local_pool_from_a_stdin_script_is_a_clear_error(tmp_path):
+    import subprocess
+    import sys
+
+    toy = write_sim(tmp_path)
+    code = ("import mdpkit.sweep as sw\n"
+            "try:\n"
+            f"    sw.run({str(toy)!r}, n_workers=1, progress=False)\n"
+            "except RuntimeError as e:\n"
+            "    print(e)\n")
+    import os
+    from pathlib import Path
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    out = subprocess.run([sys.executable, "-"], input=code, capture_output=True, text=True,
+                         cwd=tmp_path, env=env, timeout=120)
+    assert "re-import the main script, but it is not a file" in out.stdout, out.stderr

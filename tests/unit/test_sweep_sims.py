@@ -86,3 +86,16 @@ def test_bandit_sim_respects_the_ucb1_bound(quick_tables):
     ucb = df[df["algorithm"] == "UCB1"]
     assert len(ucb) and (ucb["regret"] - 3 * ucb["regret_se"] <= ucb["ucb1_bound"]).all()  # Auer et al. (2002)
     assert (df["regret"] >= 0).all()
+
+
+def test_robust_sim_respects_the_theorems(quick_tables):
+    df = quick_tables.get("robust_value")
+    if df is None:
+        pytest.skip("sim not present")
+    assert df["converged"].all()
+    assert (df["robust_value"] <= df["nominal_value"] + 1e-8).all()  # robust <= nominal
+    q0 = df[df["perturbation"] == 0.0]
+    assert len(q0)
+    # on the unperturbed model the nominal-optimal policy attains V* and is best
+    np.testing.assert_allclose(q0["test_value_nominal_policy"], q0["nominal_value"], atol=1e-6)
+    assert (q0["test_value_robust_policy"] <= q0["test_value_nominal_policy"] + 1e-8).all()
