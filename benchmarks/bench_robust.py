@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -31,26 +32,8 @@ from mdpkit.divergences import KL, ChiSquare, TotalVariation
 from mdpkit.learners import DRPVI, R2PVI
 from mdpkit.solvers._solve import _Problem
 
-
-def best_time(f, repeat=3, min_time=0.05):
-    """Best of ``repeat`` timings, each averaged over enough calls to last ``min_time``."""
-    f()
-    n = 1
-    while True:
-        t = time.perf_counter()
-        for _ in range(n):
-            f()
-        dt = time.perf_counter() - t
-        if dt >= min_time or n >= 1 << 14:
-            break
-        n *= 2
-    ts = [dt / n]
-    for _ in range(repeat - 1):
-        t = time.perf_counter()
-        for _ in range(n):
-            f()
-        ts.append((time.perf_counter() - t) / n)
-    return min(ts)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _timing import best_time  # noqa: E402
 
 
 # -- 1. sweeps -------------------------------------------------------------------------

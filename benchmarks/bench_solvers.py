@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -26,26 +27,8 @@ import numpy as np
 import mdpkit as mk
 from mdpkit.solvers import _bellman_kernels as BK
 
-
-def best_time(f, repeat=3, min_time=0.05):
-    """Best of ``repeat`` timings, each averaged over enough calls to last ``min_time``."""
-    f()
-    n = 1
-    while True:
-        t = time.perf_counter()
-        for _ in range(n):
-            f()
-        dt = time.perf_counter() - t
-        if dt >= min_time or n >= 1 << 16:
-            break
-        n *= 2
-    ts = [dt / n]
-    for _ in range(repeat - 1):
-        t = time.perf_counter()
-        for _ in range(n):
-            f()
-        ts.append((time.perf_counter() - t) / n)
-    return min(ts)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _timing import best_time  # noqa: E402
 
 
 def bandwidth():

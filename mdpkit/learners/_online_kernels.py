@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .._sampling_kernels import inverse_cdf_index as _search
+
 BONUS_HOEFFDING, BONUS_BERNSTEIN = 0, 1
 
 
@@ -159,19 +161,6 @@ def policy_value(P4, r3, pi, mu0, V):
     for s in range(S):
         out += mu0[s] * V[0, s]
     return out
-
-
-@njit(cache=True, error_model="numpy")
-def _search(cum, u):
-    """Smallest index i with cum[i] > u (inverse-CDF sampling), clamped to the last."""
-    lo, hi = 0, cum.shape[0] - 1
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if cum[mid] > u:
-            hi = mid
-        else:
-            lo = mid + 1
-    return lo
 
 
 @njit(cache=True, error_model="numpy")

@@ -28,6 +28,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from numba import njit
 
+from .._sampling_kernels import inverse_cdf_index as _search
 from .._typing import FloatArray, IntArray, RNGLike
 from .._validation import (
     SIMPLEX_ATOL,
@@ -408,19 +409,6 @@ def _row_cumsum(indptr, data, out):
         for k in range(indptr[i], indptr[i + 1]):
             acc += data[k]
             out[k] = acc
-
-
-@njit(cache=True)
-def _search(cum, u):
-    """Smallest index i with cum[i] > u (inverse-CDF sampling), clamped to the last."""
-    lo, hi = 0, cum.shape[0] - 1
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if cum[mid] > u:
-            hi = mid
-        else:
-            lo = mid + 1
-    return lo
 
 
 @njit(cache=True)
