@@ -259,13 +259,33 @@ class TabularMDP:
         """Validate ``pi`` for this MDP; returns ``(S, A)`` or ``(H, S, A)`` float64."""
         return check_policy(name, pi, self._S, self._A, self._horizon)
 
+    def transition_matrix(self, pi: npt.ArrayLike, h: int = 0) -> sp.csr_matrix | FloatArray:
+        r"""State-to-state kernel of a policy, :math:`P_\pi[s, s'] = \sum_a \pi(a|s) P_h(s'|s, a)`.
+
+        Dense ``(S, S)`` array for dense models, CSR for sparse ones. Deterministic
+        policies select rows (no arithmetic); stochastic ones use one batched matrix
+        product per state.
+
+        >>> import mdpkit as mk
+        >>> mk.puterman_example().transition_matrix([[1.0, 0.0], [1.0, 0.0]])
+        array([[0.5, 0.5],
+               [0. , 1. ]])
+        """
+        p = self.check_policy(pi, name="pi")
+        return self._transition_matrix(p[h] if p.ndim == 3 else p, h)
+
     def _transition_matrix(self, pi_h: FloatArray, h: int = 0) -> sp.csr_matrix | FloatArray:
-        """``P_pi[s, s'] = sum_a pi(a|s) P(s'|s, a)``."""
+        S, A = self._S, self._A
+        det = np.all((pi_h == 0.0) | (pi_h == 1.0))
         if self._P_csr is not None:
-            S, A = self._S, self._A
+            if det:
+                return self._P_csr[np.arange(S) * A + np.argmax(pi_h, axis=1)]
             W = sp.csr_matrix((pi_h.ravel(), (np.repeat(np.arange(S), A), np.arange(S * A))), shape=(S, S * A))
             return (W @ self._P_csr).tocsr()
-        return np.einsum("sa,sat->st", pi_h, self.P_at(h))
+        P = self.P_at(h)
+        if det:
+            return np.ascontiguousarray(P[np.arange(S), np.argmax(pi_h, axis=1)])
+        return np.matmul(pi_h[:, None, :], P)[:, 0, :]
 
     # -- evaluation ---------------------------------------------------------------------
     def evaluate(self, pi: npt.ArrayLike) -> FloatArray:

@@ -81,6 +81,25 @@ def action_into(kind, Q, log_ref, beta, V_out, pi_out, write_pi):
             V_out[s] = kl_max_row(Q[s], log_ref[s], beta, pi_out[s], write_pi)
 
 
+@njit(cache=True, parallel=True)
+def action_into_par(kind, Q, log_ref, beta, V_out, pi_out, write_pi):
+    """Parallel twin of :func:`action_into` (``prange`` over states; large soft problems)."""
+    S, A = Q.shape
+    for s in prange(S):
+        if kind == ACT_MAX:
+            best = 0
+            for a in range(1, A):
+                if Q[s, a] > Q[s, best]:
+                    best = a
+            V_out[s] = Q[s, best]
+            if write_pi:
+                for a in range(A):
+                    pi_out[s, a] = 0.0
+                pi_out[s, best] = 1.0
+        else:
+            V_out[s] = kl_max_row(Q[s], log_ref[s], beta, pi_out[s], write_pi)
+
+
 @njit(cache=True)
 def value_iteration_kernel(sparse, P2, indptr, indices, data, r2, gamma, kind, log_ref, beta,
                            V, tol, max_iter, parallel, Q2, V_new, residuals):
@@ -110,7 +129,10 @@ def value_iteration_kernel(sparse, P2, indptr, indices, data, r2, gamma, kind, l
                 q_dense_into_par(P2, r2, gamma, V, Q2)
             else:
                 q_dense_into(P2, r2, gamma, V, Q2)
-        action_into(kind, Q, log_ref, beta, V_new, dummy, False)
+        if parallel:
+            action_into_par(kind, Q, log_ref, beta, V_new, dummy, False)
+        else:
+            action_into(kind, Q, log_ref, beta, V_new, dummy, False)
         lo = np.inf
         hi = -np.inf
         for s in range(S):
@@ -126,23 +148,3 @@ def value_iteration_kernel(sparse, P2, indptr, indices, data, r2, gamma, kind, l
         for s in range(S):
             V[s] = V_new[s]
     return -max_iter
-
-
-@njit(cache=True)
-def policy_sweeps_kernel(sparse, P2, indptr, indices, data, r_pi, gamma, pi, V, n_sweeps, Q2, tmp):
-    """``n_sweeps`` applications of ``V <- r_pi + gamma * P_pi V`` (partial evaluation)."""
-    S = V.shape[0]
-    A = pi.shape[1]
-    zeros = np.zeros(Q2.shape[0])
-    for _ in range(n_sweeps):
-        if sparse:
-            q_csr_into(indptr, indices, data, zeros, gamma, V, Q2)
-        else:
-            q_dense_into(P2, zeros, gamma, V, Q2)
-        for s in range(S):
-            acc = r_pi[s]
-            for a in range(A):
-                acc += pi[s, a] * Q2[s * A + a]
-            tmp[s] = acc
-        for s in range(S):
-            V[s] = tmp[s]

@@ -147,6 +147,8 @@ class _Problem:
             self.indptr = self.indices = np.zeros(1, dtype=np.int64)
             self.data = np.zeros(1)
             work = self.S * self.A * self.S
+        if self.kind != "max":
+            work += 20 * self.S * self.A  # the soft max costs a few exp/log per entry
         self.parallel = work >= PARALLEL_MIN_WORK and get_num_threads() > 1
         r = mdp.r
         r3 = r if r.ndim == 3 else r[None]
@@ -182,7 +184,8 @@ class _Problem:
         if self.kind == "fdiv":
             DK.regularized_max_into(self.code, self.alpha, Q, ref, log_ref, self.beta, V, pi)
         else:
-            BK.action_into(BK.ACT_MAX if self.kind == "max" else BK.ACT_KL, Q, log_ref, self.beta, V, pi, True)
+            act = BK.action_into_par if self.parallel else BK.action_into
+            act(BK.ACT_MAX if self.kind == "max" else BK.ACT_KL, Q, log_ref, self.beta, V, pi, True)
         return V, pi
 
     def penalty(self, pi: FloatArray, h: int = 0) -> FloatArray:
@@ -285,8 +288,6 @@ def _modified_policy_iteration(prob: _Problem, V: FloatArray, tol: float, max_it
         raise NotImplementedError("modified policy iteration is for nominal transitions; use "
                                   "method='value_iteration' for robust MDPs.")
     residuals: list[float] = []
-    S, A = prob.S, prob.A
-    Q2, tmp = np.empty(S * A), np.empty(S)
     for it in range(max_iter):
         TV, _, pi = prob.backup(V)
         stop, V_mid, res = _span_stop(TV, V, prob.gamma, tol)
@@ -295,9 +296,12 @@ def _modified_policy_iteration(prob: _Problem, V: FloatArray, tol: float, max_it
             return _finish(prob, V_mid, "modified_policy_iteration", it + 1, True, residuals, tol, max_iter, trace)
         V = TV
         if n_sweeps > 1:
+            # Partial evaluation V <- r_pi + gamma P_pi V with the (S, S) kernel P_pi formed
+            # once per improvement: each sweep costs S^2 (dense) or nnz(P_pi), not S^2 A.
+            Ppi = prob.mdp._transition_matrix(pi)
             r_pi = (pi * prob.mdp.r).sum(axis=1) - prob.penalty(pi)
-            BK.policy_sweeps_kernel(prob.sparse, prob.P2s[0], prob.indptr, prob.indices, prob.data, r_pi,
-                                    prob.gamma, pi, V, n_sweeps - 1, Q2, tmp)
+            for _ in range(n_sweeps - 1):
+                V = r_pi + prob.gamma * (Ppi @ V)
     return _finish(prob, V, "modified_policy_iteration", max_iter, False, residuals, tol, max_iter, trace)
 
 

@@ -42,12 +42,13 @@ def test_action_kernel(data, rng, kind):
     Q = r2.reshape(S, A)
     log_ref = np.log(rng.dirichlet(np.ones(A), size=S))
     outs = []
-    for f in (BK.action_into, BK.action_into.py_func):
+    for f in (BK.action_into, BK.action_into.py_func, BK.action_into_par, BK.action_into_par.py_func):
         V, pi = np.empty(S), np.empty((S, A))
         f(kind, Q, log_ref, 0.3, V, pi, True)
         outs.append((V, pi))
-    np.testing.assert_allclose(outs[0][0], outs[1][0], rtol=1e-12)
-    np.testing.assert_allclose(outs[0][1], outs[1][1], rtol=1e-12)
+    for V, pi in outs[1:]:
+        np.testing.assert_allclose(V, outs[0][0], rtol=1e-12)
+        np.testing.assert_allclose(pi, outs[0][1], rtol=1e-12)
 
 
 def test_value_iteration_kernel(data):
@@ -61,19 +62,6 @@ def test_value_iteration_kernel(data):
         res.append((n, V))
     assert res[0][0] == res[1][0] > 0
     np.testing.assert_allclose(res[0][1], res[1][1], rtol=1e-10)
-
-
-def test_policy_sweeps_kernel(data, rng):
-    S, A, P2, r2, V0 = data
-    pi = rng.dirichlet(np.ones(A), size=S)
-    r_pi = rng.normal(size=S)
-    outs = []
-    for f in (BK.policy_sweeps_kernel, BK.policy_sweeps_kernel.py_func):
-        V = V0.copy()
-        f(False, P2, np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(1), r_pi, 0.9, pi, V, 5,
-          np.empty(S * A), np.empty(S))
-        outs.append(V)
-    np.testing.assert_allclose(outs[0], outs[1], rtol=1e-12)
 
 
 @pytest.mark.parametrize("code", [DK.KL, DK.FORWARD_KL, DK.CHI2, DK.TV, DK.HELLINGER, DK.ALPHA, DK.JS])
