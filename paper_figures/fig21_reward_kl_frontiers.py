@@ -7,18 +7,22 @@ optimal reward gain that best-of-N achieves at its own KL.
 
 from __future__ import annotations
 
-import argparse
-import pathlib
+import sys
+from pathlib import Path
 
 import numpy as np
 
 import mdpkit as mk
 from mdpkit import plotting
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-def main(out_dir: pathlib.Path, quick: bool = False) -> list[pathlib.Path]:
+from _common import cli, save  # noqa: E402
+
+
+def main(out_dir: Path, quick: bool = False) -> list[Path]:
     """Write the figure as PDF and PNG under ``out_dir``; return the paths."""
-    out_dir = pathlib.Path(out_dir)
+    out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
     k = 2_000 if quick else 20_000
@@ -44,19 +48,8 @@ def main(out_dir: pathlib.Path, quick: bool = False) -> list[pathlib.Path]:
         axes[1].set(xscale="log", xlabel="N", ylabel="BoN gain / tilted gain at equal KL",
                     title="Fraction of the optimal gain")
         axes[1].legend(fontsize=7)
-        png = out_dir / "fig21_reward_kl_frontiers.png"
-        fig.savefig(png, dpi=150)
-        fig.savefig(png.with_suffix(".pdf"))
-        import matplotlib.pyplot as plt
-
-        plt.close(fig)
-    return [png, png.with_suffix(".pdf")]
+        return save(fig, out_dir, "fig21_reward_kl_frontiers")
 
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--out", type=pathlib.Path, default=pathlib.Path("figures"))
-    ap.add_argument("--quick", action="store_true")
-    a = ap.parse_args()
-    for p in main(a.out, a.quick):
-        print(p)
+    cli(main, __doc__)

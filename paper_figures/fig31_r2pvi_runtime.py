@@ -8,9 +8,9 @@ H = 3, K = 2000). Each point is the best of a few repeated fits.
 
 from __future__ import annotations
 
-import argparse
-import pathlib
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -18,6 +18,10 @@ import mdpkit as mk
 from mdpkit import plotting
 from mdpkit.divergences import KL, ChiSquare, TotalVariation
 from mdpkit.learners import DRPVI, R2PVI
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import cli, save  # noqa: E402
 
 
 def _best(f, repeat):
@@ -29,9 +33,9 @@ def _best(f, repeat):
     return min(ts)
 
 
-def main(out_dir: pathlib.Path, quick: bool = False) -> list[pathlib.Path]:
+def main(out_dir: Path, quick: bool = False) -> list[Path]:
     """Write the figure as PDF and PNG under ``out_dir``; return the paths."""
-    out_dir = pathlib.Path(out_dir)
+    out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     try:  # one BLAS thread: small matrix products only suffer from threading on shared machines
         from threadpoolctl import threadpool_limits
@@ -73,21 +77,8 @@ def main(out_dir: pathlib.Path, quick: bool = False) -> list[pathlib.Path]:
             ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
             ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:g}"))
             ax.yaxis.set_minor_formatter(NullFormatter())
-        paths = []
-        for ext in ("png", "pdf"):
-            p = out_dir / f"fig31_r2pvi_runtime.{ext}"
-            fig.savefig(p, dpi=150)
-            paths.append(p)
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    return paths
+        return save(fig, out_dir, "fig31_r2pvi_runtime")
 
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--out", type=pathlib.Path, default=pathlib.Path("figures"))
-    ap.add_argument("--quick", action="store_true")
-    a = ap.parse_args()
-    for p in main(a.out, a.quick):
-        print(p)
+    cli(main, __doc__)

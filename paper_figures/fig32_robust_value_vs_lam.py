@@ -8,8 +8,8 @@ fail state, value 0), for KL and chi-square over the support of each factor.
 
 from __future__ import annotations
 
-import argparse
-import pathlib
+import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -18,10 +18,14 @@ from mdpkit import plotting
 from mdpkit.divergences import KL, ChiSquare, TotalVariation
 from mdpkit.solvers import solve_linear_robust
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-def main(out_dir: pathlib.Path, quick: bool = False) -> list[pathlib.Path]:
+from _common import cli, save  # noqa: E402
+
+
+def main(out_dir: Path, quick: bool = False) -> list[Path]:
     """Write the figure as PDF and PNG under ``out_dir``; return the paths."""
-    out_dir = pathlib.Path(out_dir)
+    out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     lin = mk.r2pvi_linear_mdp()
     lams = np.logspace(-3, 2, 15 if quick else 60)
@@ -34,21 +38,8 @@ def main(out_dir: pathlib.Path, quick: bool = False) -> list[pathlib.Path]:
         ax.axhline(nominal, color="k", ls=":", lw=1, label="nominal")
         ax.set(xlabel=r"$\lambda$", ylabel=r"$V^{*,\lambda}_1(x_1)$", title="robust regularized value, R2PVI MDP")
         ax.legend()
-        paths = []
-        for ext in ("png", "pdf"):
-            p = out_dir / f"fig32_robust_value_vs_lam.{ext}"
-            fig.savefig(p, dpi=150)
-            paths.append(p)
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    return paths
+        return save(fig, out_dir, "fig32_robust_value_vs_lam")
 
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--out", type=pathlib.Path, default=pathlib.Path("figures"))
-    ap.add_argument("--quick", action="store_true")
-    a = ap.parse_args()
-    for p in main(a.out, a.quick):
-        print(p)
+    cli(main, __doc__)

@@ -163,6 +163,29 @@ def policy_value(P4, r3, pi, mu0, V):
     return out
 
 
+@njit(cache=True, inline="always")
+def _sample_action(pi_row, u):
+    """One action from ``pi_row`` by inverse CDF at the uniform ``u``.
+
+    Random numbers are drawn by the caller, so the kernels and their ``.py_func`` use
+    the same stream.
+    """
+    acc = 0.0
+    for b in range(pi_row.shape[0]):
+        acc += pi_row[b]
+        if u < acc:
+            return b
+    return pi_row.shape[0] - 1
+
+
+@njit(cache=True, inline="always")
+def _env_step(cumP, r3, h, s, a, u):
+    """Next state (inverse CDF at the uniform ``u``) and reward of ``(s, a)`` at stage ``h``."""
+    row = cumP[h if cumP.shape[0] > 1 else 0, s, a]
+    s_next = _search(row, u * row[row.shape[0] - 1])
+    return s_next, r3[h if r3.shape[0] > 1 else 0, s, a]
+
+
 @njit(cache=True, error_model="numpy")
 def run_episodes(seed, cum_mu0, cumP, P4, r3, mu0, v_star, bonus_kind, L, bonus_scale, lam, log_ref,
                  N, Nsas, Rsum, V_up, V_lo, V_rec, pi, pi_rec, V_work, subopt, rec_subopt, returns, upper,
@@ -203,19 +226,8 @@ def run_episodes(seed, cum_mu0, cumP, P4, r3, mu0, v_star, bonus_kind, L, bonus_
                     if pi[h, s, b] == 1.0:
                         a = b
             else:
-                u = np.random.random()  # noqa: NPY002
-                acc = 0.0
-                a = A - 1
-                for b in range(A):
-                    acc += pi[h, s, b]
-                    if u < acc:
-                        a = b
-                        break
-            hp = h if cumP.shape[0] > 1 else 0
-            hr = h if r3.shape[0] > 1 else 0
-            row = cumP[hp, s, a]
-            s_next = _search(row, np.random.random() * row[S - 1])  # noqa: NPY002
-            rew = r3[hr, s, a]
+                a = _sample_action(pi[h, s], np.random.random())  # noqa: NPY002
+            s_next, rew = _env_step(cumP, r3, h, s, a, np.random.random())  # noqa: NPY002
             ret += rew
             N[h, s, a] += 1.0
             Nsas[h, s, a, s_next] += 1.0
@@ -294,19 +306,8 @@ def run_lsvi_episodes(seed, cum_mu0, cumP, P4, r3, mu0, v_star, phi, bonus, lam,
         s = _search(cum_mu0, np.random.random() * cum_mu0[S - 1])  # noqa: NPY002
         ret = 0.0
         for h in range(H):
-            u = np.random.random()  # noqa: NPY002
-            acc = 0.0
-            a = A - 1
-            for c in range(A):
-                acc += pi[h, s, c]
-                if u < acc:
-                    a = c
-                    break
-            hp = h if cumP.shape[0] > 1 else 0
-            hr = h if r3.shape[0] > 1 else 0
-            row = cumP[hp, s, a]
-            s_next = _search(row, np.random.random() * row[S - 1])  # noqa: NPY002
-            rew = r3[hr, s, a]
+            a = _sample_action(pi[h, s], np.random.random())  # noqa: NPY002
+            s_next, rew = _env_step(cumP, r3, h, s, a, np.random.random())  # noqa: NPY002
             ret += rew
             counts[h, s, a] += 1.0
             quad = 0.0

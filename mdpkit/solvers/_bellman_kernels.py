@@ -60,44 +60,34 @@ def q_csr_into_par(indptr, indices, data, r2, gamma, V, Q2):
 
 
 @njit(cache=True)
-def action_into(kind, Q, log_ref, beta, V_out, pi_out, write_pi):
-    """Row-wise action part: ``max_a Q`` or ``beta * logsumexp(Q/beta + log_ref)``.
+def action_row(kind, q, log_ref, beta, pi_out, write_pi):
+    """Action part of one state: ``max_a q`` (greedy one-hot policy, first maximizer on
+    ties) or ``beta * logsumexp(q/beta + log_ref)`` (softmax policy); returns the value."""
+    if kind == ACT_MAX:
+        best = 0
+        for a in range(1, q.shape[0]):
+            if q[a] > q[best]:
+                best = a
+        if write_pi:
+            for a in range(q.shape[0]):
+                pi_out[a] = 0.0
+            pi_out[best] = 1.0
+        return q[best]
+    return kl_max_row(q, log_ref, beta, pi_out, write_pi)
 
-    Hard max writes the greedy one-hot policy (first maximizer on ties).
-    """
-    S, A = Q.shape
-    for s in range(S):
-        if kind == ACT_MAX:
-            best = 0
-            for a in range(1, A):
-                if Q[s, a] > Q[s, best]:
-                    best = a
-            V_out[s] = Q[s, best]
-            if write_pi:
-                for a in range(A):
-                    pi_out[s, a] = 0.0
-                pi_out[s, best] = 1.0
-        else:
-            V_out[s] = kl_max_row(Q[s], log_ref[s], beta, pi_out[s], write_pi)
+
+@njit(cache=True)
+def action_into(kind, Q, log_ref, beta, V_out, pi_out, write_pi):
+    """Row-wise action part (:func:`action_row`) over all states."""
+    for s in range(Q.shape[0]):
+        V_out[s] = action_row(kind, Q[s], log_ref[s], beta, pi_out[s], write_pi)
 
 
 @njit(cache=True, parallel=True)
 def action_into_par(kind, Q, log_ref, beta, V_out, pi_out, write_pi):
     """Parallel twin of :func:`action_into` (``prange`` over states; large soft problems)."""
-    S, A = Q.shape
-    for s in prange(S):
-        if kind == ACT_MAX:
-            best = 0
-            for a in range(1, A):
-                if Q[s, a] > Q[s, best]:
-                    best = a
-            V_out[s] = Q[s, best]
-            if write_pi:
-                for a in range(A):
-                    pi_out[s, a] = 0.0
-                pi_out[s, best] = 1.0
-        else:
-            V_out[s] = kl_max_row(Q[s], log_ref[s], beta, pi_out[s], write_pi)
+    for s in prange(Q.shape[0]):
+        V_out[s] = action_row(kind, Q[s], log_ref[s], beta, pi_out[s], write_pi)
 
 
 @njit(cache=True)
