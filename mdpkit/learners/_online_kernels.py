@@ -164,6 +164,20 @@ def policy_value(P4, r3, pi, mu0, V):
 
 
 @njit(cache=True, inline="always")
+def _record_bounds(k, mu0, V_up, V_lo, P4, r3, pi, V_work, v_star, upper, lower, subopt):
+    """Episode ``k``: the confidence bounds ``mu0 . V_up[0]``, ``mu0 . V_lo[0]`` and the exact
+    suboptimality of the played policy."""
+    up = 0.0
+    lo = 0.0
+    for s in range(mu0.shape[0]):
+        up += mu0[s] * V_up[0, s]
+        lo += mu0[s] * V_lo[0, s]
+    upper[k] = up
+    lower[k] = lo
+    subopt[k] = v_star - policy_value(P4, r3, pi, mu0, V_work)
+
+
+@njit(cache=True, inline="always")
 def _sample_action(pi_row, u):
     """One action from ``pi_row`` by inverse CDF at the uniform ``u``.
 
@@ -209,14 +223,7 @@ def run_episodes(seed, cum_mu0, cumP, P4, r3, mu0, v_star, bonus_kind, L, bonus_
         plan_episode(N, Nsas, Rsum, bonus_kind, L, bonus_scale, lam, log_ref, V_up, V_lo, V_rec, pi, pi_rec,
                      q_up, q_lo, q_rec)
         rec_subopt[k] = v_star - policy_value(P4, r3, pi_rec, mu0, V_work)
-        up = 0.0
-        lo = 0.0
-        for s in range(S):
-            up += mu0[s] * V_up[0, s]
-            lo += mu0[s] * V_lo[0, s]
-        upper[k] = up
-        lower[k] = lo
-        subopt[k] = v_star - policy_value(P4, r3, pi, mu0, V_work)
+        _record_bounds(k, mu0, V_up, V_lo, P4, r3, pi, V_work, v_star, upper, lower, subopt)
         s = _search(cum_mu0, np.random.random() * cum_mu0[S - 1])  # noqa: NPY002
         ret = 0.0
         for h in range(H):
@@ -295,14 +302,7 @@ def run_lsvi_episodes(seed, cum_mu0, cumP, P4, r3, mu0, v_star, phi, bonus, lam,
         rec_subopt[k] = v_star - policy_value(P4, r3, pi_rec, mu0, V_work)
         plan_lsvi(phi, Lam_inv, M, b, bonus, -1.0, lam, log_ref, V_lo, pi_lo, w, y, q)
         plan_lsvi(phi, Lam_inv, M, b, bonus, 1.0, lam, log_ref, V_up, pi, w, y, q)
-        up = 0.0
-        lo = 0.0
-        for s in range(S):
-            up += mu0[s] * V_up[0, s]
-            lo += mu0[s] * V_lo[0, s]
-        upper[k] = up
-        lower[k] = lo
-        subopt[k] = v_star - policy_value(P4, r3, pi, mu0, V_work)
+        _record_bounds(k, mu0, V_up, V_lo, P4, r3, pi, V_work, v_star, upper, lower, subopt)
         s = _search(cum_mu0, np.random.random() * cum_mu0[S - 1])  # noqa: NPY002
         ret = 0.0
         for h in range(H):

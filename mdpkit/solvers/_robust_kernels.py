@@ -42,16 +42,22 @@ def _kl_row(P2, i, V, lam, vmin, em, e, dummy):
 
 
 @njit(cache=True, error_model="numpy")
-def kl_penalized_sweep(P2, V, lam, out):
-    """``out[i] = -lam log sum_j P2[i, j] exp(-V[j]/lam)``, stable for every ``lam > 0``."""
-    n = V.shape[0]
+def _kl_tables(V, lam):
+    """``min V`` and the per-state ``expm1``/``exp`` of ``-(V - min V)/lam`` shared by all rows."""
     vmin = V.min()
-    em = np.empty(n)
-    e = np.empty(n)
-    for j in range(n):
+    em = np.empty(V.shape[0])
+    e = np.empty(V.shape[0])
+    for j in range(V.shape[0]):
         x = -(V[j] - vmin) / lam
         em[j] = np.expm1(x)
         e[j] = np.exp(x)
+    return vmin, em, e
+
+
+@njit(cache=True, error_model="numpy")
+def kl_penalized_sweep(P2, V, lam, out):
+    """``out[i] = -lam log sum_j P2[i, j] exp(-V[j]/lam)``, stable for every ``lam > 0``."""
+    vmin, em, e = _kl_tables(V, lam)
     dummy = np.empty(0)
     for i in range(P2.shape[0]):
         out[i] = _kl_row(P2, i, V, lam, vmin, em, e, dummy)
@@ -60,14 +66,7 @@ def kl_penalized_sweep(P2, V, lam, out):
 @njit(cache=True, parallel=True, error_model="numpy")
 def kl_penalized_sweep_par(P2, V, lam, out):
     """Parallel :func:`kl_penalized_sweep` (rows split over threads)."""
-    n = V.shape[0]
-    vmin = V.min()
-    em = np.empty(n)
-    e = np.empty(n)
-    for j in range(n):
-        x = -(V[j] - vmin) / lam
-        em[j] = np.expm1(x)
-        e[j] = np.exp(x)
+    vmin, em, e = _kl_tables(V, lam)
     dummy = np.empty(0)
     for i in prange(P2.shape[0]):
         out[i] = _kl_row(P2, i, V, lam, vmin, em, e, dummy)
