@@ -89,7 +89,7 @@ def soft_best_of_n(ref: Discrete, n: int, temperature: float) -> Discrete:
     t = np.arange(t_lo, t_hi + _SOFT_H, _SOFT_H)
     lp = np.ascontiguousarray(np.where(support, llp, -np.inf))
     out = np.empty(r.shape[0])
-    _k.soft_bon_log_weights(lp, np.ascontiguousarray(log_w), float(n - 1), t, _SOFT_H, out)
+    _k.soft_bon_log_weights(lp, np.ascontiguousarray(log_w), math.log(n - 1), t, _SOFT_H, out)
     lq_level = math.log(n) + lp + log_w + out
     lq_level -= np.logaddexp.reduce(lq_level[support])  # trapezoid mass defect ~1e-16
     lq = np.empty(ref.n_atoms)

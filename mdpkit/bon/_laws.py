@@ -149,6 +149,13 @@ class Discrete:
         obj = cls.__new__(cls)
         p = np.empty_like(log_probs)
         ok = _k.exp_into(log_probs, p)
+        # every computed law is re-checked: a NaN or a mass defect is a bug, never a result
+        total = float(p.sum())
+        if not abs(total - 1.0) <= _SIMPLEX_ATOL:
+            raise FloatingPointError(
+                f"internal error: a computed law sums to {total!r} instead of 1 (atol={_SIMPLEX_ATOL:g}); "
+                "please report this input to mdpkit."
+            )
         obj._init(p, log_probs, atoms, ok)
         return obj
 

@@ -52,6 +52,18 @@ class FDivergence:
     name: ClassVar[str] = "f"
     code: ClassVar[int] = -1
 
+    def __post_init__(self) -> None:
+        # The compiled kernels know the built-in generators by their code only: a
+        # subclass overriding ``f`` would silently be computed as another divergence.
+        if type(self) not in ALL_DIVERGENCES:
+            names = ", ".join(c.__name__ for c in ALL_DIVERGENCES)
+            raise TypeError(
+                f"mdpkit computes only its built-in f-divergences ({names}); "
+                f"`{type(self).__name__}` is refused because the compiled kernels cannot call a "
+                "Python generator `f` (they would compute another divergence). Use a built-in class "
+                "(e.g. Alpha(alpha) covers a one-parameter family)."
+            )
+
     @property
     def _alpha(self) -> float:
         return 0.0
@@ -274,6 +286,7 @@ class Alpha(FDivergence):
     code: ClassVar[int] = K.ALPHA
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         a = check_scalar("alpha", self.alpha)
         if a in (0.0, 1.0):
             raise ValueError(
