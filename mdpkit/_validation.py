@@ -27,6 +27,9 @@ def as_generator(rng: RNGLike) -> np.random.Generator:
     """
     if isinstance(rng, np.random.Generator):
         return rng
+    if isinstance(rng, (bool, np.bool_)):
+        raise TypeError(f"`rng` must be None, a non-negative int, a numpy SeedSequence or a numpy "
+                        f"Generator; got bool {rng!r} (a bool is not a seed).")
     if rng is None or isinstance(rng, (numbers.Integral, np.random.SeedSequence)):
         if isinstance(rng, numbers.Integral) and int(rng) < 0:
             raise ValueError(f"`rng` must be a non-negative integer seed; got {rng!r}.")
@@ -127,7 +130,11 @@ def as_float_array(
     shape: tuple[int | None, ...] | None = None,
     finite: bool = True,
 ) -> FloatArray:
-    """Convert to a C-contiguous float64 array and check rank, shape and finiteness."""
+    """Convert to a C-contiguous float64 array and check rank, shape and finiteness.
+
+    Complex numbers and strings are refused (never silently cast or parsed).
+    """
+    _check_real_kind(name, x)
     try:
         a = np.ascontiguousarray(x, dtype=np.float64)
     except (TypeError, ValueError) as e:
@@ -146,6 +153,32 @@ def as_float_array(
         idx = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0])
         raise ValueError(f"`{name}` must be finite; `{name}{list(idx)}` = {a[idx]!r}.")
     return a
+
+
+def _check_real_kind(name: str, x: Any) -> None:
+    """Refuse complex numbers and strings before a float64 cast would drop or parse them."""
+    if isinstance(x, (str, bytes)):
+        raise TypeError(f"`{name}` must be real numbers, not a string; got {x!r}.")
+    if isinstance(x, np.ndarray) or np.isscalar(x) or isinstance(x, (list, tuple)):
+        try:
+            kind = np.asarray(x).dtype.kind
+        except (TypeError, ValueError):  # ragged input: the float64 cast reports it
+            return
+        if kind == "c":
+            raise TypeError(f"`{name}` must be real; got complex values (the imaginary part would be lost).")
+        if kind in "USa":
+            raise TypeError(f"`{name}` must be real numbers, not strings; got dtype {np.asarray(x).dtype}.")
+        if kind == "O" and any(isinstance(v, (str, bytes, complex)) for v in np.asarray(x).ravel()):
+            raise TypeError(f"`{name}` must be real numbers; got strings or complex values in it.")
+
+
+def check_magnitude(name: str, a: FloatArray, bound: float, why: str) -> None:
+    """``|a| <= bound`` elementwise, so that the results computed from ``a`` stay finite."""
+    bad = np.abs(a) > bound
+    if np.any(bad):
+        idx = [int(i) for i in np.argwhere(bad)[0]]
+        raise ValueError(f"`{name}` must satisfy |{name}| <= {bound:.3g} ({why}); "
+                         f"`{name}{idx}` = {a[tuple(idx)]!r}.")
 
 
 def check_simplex(name: str, x: FloatArray, *, atol: float = SIMPLEX_ATOL) -> None:

@@ -36,6 +36,7 @@ from .._validation import (
     as_generator,
     check_discount,
     check_int,
+    check_magnitude,
     check_policy,
     check_simplex,
 )
@@ -133,6 +134,7 @@ class TabularMDP:
         S, A = r_arr.shape[-2:]
         if S < 1 or A < 1:
             raise ValueError(f"`r` must have at least one state and one action; got shape {r_arr.shape}.")
+        _check_value_range(r_arr, self._gamma, H)
 
         self._P_dense: FloatArray | None = None
         self._P_csr: sp.csr_matrix | None = None
@@ -455,3 +457,14 @@ def _simulate_kernel(u, cum_mu0, cum_pi, P_kind, cumP, indptr, indices, cum_data
                 seg = cum_data[k0:k1]
                 s = indices[k0 + _search(seg, u[i, t, 1] * seg[-1])]
             states[i, t + 1] = s
+
+
+VALUE_BOUND = 1e300  # values (sums of rewards) must stay below this to be finite in float64
+
+
+def _check_value_range(r: FloatArray, gamma: float | None, horizon: int | None) -> None:
+    """Refuse rewards whose values ``|r| / (1 - gamma)`` or ``H |r|`` would overflow."""
+    n_terms = horizon if horizon is not None else 1.0 / (1.0 - float(gamma))  # type: ignore[arg-type]
+    check_magnitude("r", r, VALUE_BOUND / n_terms,
+                    f"values up to |r|max * {'H' if horizon is not None else '1/(1-gamma)'} must stay "
+                    f"below {VALUE_BOUND:g} to be finite in float64")
