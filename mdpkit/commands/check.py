@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
+
+from . import writable_out
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -38,6 +41,8 @@ def run(args: argparse.Namespace) -> int:
     unknown = [n for n in names if n not in reg]
     if unknown:
         print(f"mdpkit check: unknown check(s) {unknown}; known: {sorted(reg)}")
+        return 2
+    if not writable_out(args.out, "check"):  # before any work
         return 2
     fig_dir = None if args.no_figures else args.out / "figures"
     results = []
