@@ -16,7 +16,12 @@ import numpy.typing as npt
 
 from ._typing import FloatArray, RNGLike
 
-SIMPLEX_ATOL = 1e-10
+#: The one rule for "on the simplex", for every probability vector mdpkit accepts
+#: (transition rows, policies, reference policies, laws, initial distributions):
+#: entries >= 0 and ``|sum - 1| <= SIMPLEX_ATOL``. Accepted vectors are used as given
+#: (laws are divided by their sum); 1e-9 admits rows typed by hand or produced by another
+#: solver and refuses anything a rounding could not explain.
+SIMPLEX_ATOL = 1e-9
 
 
 def as_generator(rng: RNGLike) -> np.random.Generator:
@@ -181,6 +186,24 @@ def check_magnitude(name: str, a: FloatArray, bound: float, why: str) -> None:
                          f"`{name}{idx}` = {a[tuple(idx)]!r}.")
 
 
+#: Largest array a front end allocates on the caller's behalf (bytes); sizes beyond are
+#: refused with a message before anything is allocated.
+MEMORY_LIMIT = 4 * 2**30
+
+
+def check_memory(what: str, n_items: int, *, item_bytes: int = 8, hint: str = "") -> None:
+    """Refuse an allocation of ``n_items`` items larger than :data:`MEMORY_LIMIT`.
+
+    >>> check_memory("the value table", 10)
+    """
+    n_bytes = int(n_items) * item_bytes
+    if n_bytes > MEMORY_LIMIT:
+        raise ValueError(
+            f"{what} would need {n_bytes / 2**30:.3g} GiB ({int(n_items):.4g} entries), above the "
+            f"{MEMORY_LIMIT / 2**30:g} GiB mdpkit allocates at once.{(' ' + hint) if hint else ''}"
+        )
+
+
 def check_simplex(name: str, x: FloatArray, *, atol: float = SIMPLEX_ATOL) -> None:
     """Check that every vector along the last axis is a probability vector.
 
@@ -234,13 +257,14 @@ def check_policy(
             raise ValueError(f"`{name}` must have shape (S, A) = {(n_states, n_actions)}; got {a.shape}.")
     else:
         if a.shape == (n_states, n_actions):
+            check_memory(f"`{name}` broadcast to horizon {horizon}", horizon * n_states * n_actions)
             a = np.ascontiguousarray(np.broadcast_to(a, (horizon, n_states, n_actions)))
         elif a.shape != (horizon, n_states, n_actions):
             raise ValueError(
                 f"`{name}` must have shape (H, S, A) = {(horizon, n_states, n_actions)} or "
                 f"(S, A) = {(n_states, n_actions)}; got {a.shape}."
             )
-    check_simplex(name, a, atol=1e-8)
+    check_simplex(name, a)
     return a
 
 

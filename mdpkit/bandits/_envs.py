@@ -29,7 +29,13 @@ import numpy as np
 import numpy.typing as npt
 
 from .._typing import FloatArray
-from .._validation import as_float_array, as_generator, check_int, check_magnitude, check_positive
+from .._validation import (
+    as_float_array,
+    as_generator,
+    check_int,
+    check_magnitude,
+    check_positive,
+)
 
 # Environment codes understood by the kernels (see _bandit_kernels.env_reward).
 ENV_BERNOULLI, ENV_GAUSSIAN, ENV_BETA, ENV_TABLE = 0, 1, 2, 3

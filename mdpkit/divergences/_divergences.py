@@ -110,8 +110,8 @@ class FDivergence:
         pa = as_float_array("p", p)
         if qa.shape != pa.shape:
             raise ValueError(f"`q` and `p` must have the same shape; got {qa.shape} and {pa.shape}.")
-        check_simplex("q", qa, atol=1e-8)
-        check_simplex("p", pa, atol=1e-8)
+        check_simplex("q", qa)
+        check_simplex("p", pa)
         q2 = qa.reshape(-1, qa.shape[-1])
         p2 = pa.reshape(-1, pa.shape[-1])
         out = np.array([K.divergence_value(self.code, self._alpha, q2[i], p2[i]) for i in range(q2.shape[0])])
@@ -149,7 +149,7 @@ class FDivergence:
         if qa.shape != pa.shape or qa.ndim == 0:
             raise ValueError(f"`q` and `p` must have the same shape (..., A); got {qa.shape} and {pa.shape}.")
         b = check_positive("beta", beta)
-        check_simplex("p", pa, atol=1e-8)
+        check_simplex("p", pa)
         if np.any(pa <= 0):
             raise ValueError(
                 "`p` must be strictly positive for a regularized max; mix it with the "

@@ -37,6 +37,7 @@ from .._validation import (
     check_discount,
     check_int,
     check_magnitude,
+    check_memory,
     check_policy,
     check_simplex,
 )
@@ -395,6 +396,8 @@ class TabularMDP:
                 raise ValueError(f"`n_steps` must equal the horizon {self._horizon} if given; got {n_steps}.")
             T = self._horizon
             p_stages = p
+        check_memory(f"simulating {n} episodes of {T} steps", 6 * n * (T + 1),
+                     hint="Simulate fewer episodes at a time.")
         gen = as_generator(rng)
         u = gen.random((n, T, 3))
         cum_mu0 = np.cumsum(self._mu0)

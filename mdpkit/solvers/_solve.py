@@ -48,6 +48,7 @@ from .._validation import (
     as_float_array,
     check_choice,
     check_int,
+    check_memory,
     check_positive,
     check_support,
 )
@@ -429,8 +430,10 @@ def solve(
     n_sw = check_int("n_sweeps", n_sweeps, lo=1, hi=MAX_ITER_LIMIT)
     if mdp.is_finite_horizon and V0 is not None:
         raise ValueError("`V0` is for discounted solves; a finite-horizon solve starts from V_H = 0 "
-                         "(backward induction); got V0 for horizon={}.".format(mdp.horizon))
+                         f"(backward induction); got V0 for horizon={mdp.horizon}.")
     if mdp.is_finite_horizon:
+        check_memory(f"the (H, S, A) tables of horizon {mdp.horizon}", (mdp.horizon or 0) * mdp.n_states
+                     * (2 * mdp.n_actions + 1), hint="Reduce `horizon` or the state space.")
         if m != "backward_induction":
             raise ValueError(f"`method` must be 'backward_induction' for a finite-horizon MDP; got {m!r}.")
         return _backward_induction(prob)

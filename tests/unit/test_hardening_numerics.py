@@ -18,13 +18,13 @@ import pytest
 import mdpkit as mk
 from mdpkit import ConvergenceWarning
 from mdpkit.divergences import (
+    KL,
     Alpha,
     ChiSquare,
     FDivergence,
     ForwardKL,
     Hellinger,
     JensenShannon,
-    KL,
 )
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -204,3 +204,80 @@ def test_complex_strings_and_bool_rng_refused():
         mk.TabularMDP(np.ones((1, 2, 1)), [["1", "0"]], gamma=0.5)
     with pytest.raises(TypeError, match="bool True"):
         mk.mdp.random_mdp(3, 2, gamma=0.9, rng=True)
+
+
+# -- item 11: extreme rewards/masses in the tilt, sizes, readable errors -------------------
+def test_tilt_at_extreme_scales_matches_closed_form():
+    # two atoms (1/2, 1/2): KL(q || p) = q log 2q + (1 - q) log 2(1 - q) = 0.1, whatever the
+    # reward scale (the tilt is scale-free); solved independently in mpmath
+    q_top = float(mp.findroot(lambda q: q * mp.log(2 * q) + (1 - q) * mp.log(2 * (1 - q)) - mp.mpf("0.1"),
+                              mp.mpf("0.7")))
+    for scale in (1.0, 1e200, 1e-200):
+        law = mk.bon.Discrete([0.5, 0.5], [0.0, scale])
+        assert mk.bon.tilted(law, kl=0.1).probs[1] == pytest.approx(q_top, rel=1e-10)
+        assert mk.bon.beta_for_kl(law, 0.1) == pytest.approx(scale * mk.bon.beta_for_kl(
+            mk.bon.Discrete([0.5, 0.5], [0.0, 1.0]), 0.1), rel=1e-10)
+        fr = mk.bon.frontier(law, kl_max=0.5, n_points=5)
+        np.testing.assert_allclose(fr["tilted"].kl, np.linspace(0, 0.5, 5), atol=1e-12)
+
+
+def test_tilt_with_subnormal_mass():
+    law = mk.bon.Discrete([1 - 1e-310, 1e-310], [0.0, 1.0])
+    q = mk.bon.tilted(law, kl=0.1)
+    assert mk.bon.kl(q, law) == pytest.approx(0.1, rel=1e-9)
+
+
+def test_sizes_are_validated_before_allocating():
+    ref = mk.bon.Discrete([0.5, 0.5], [0.0, 1.0])
+    with pytest.raises(ValueError, match="reference draws would need"):
+        mk.bon.sample_best_of_n(ref, 10**100, 10)
+    big_h = mk.TabularMDP(np.ones((1, 1, 1)), np.zeros((1, 1)), horizon=10**9)
+    with pytest.raises(ValueError, match="horizon 1000000000 would need"):
+        mk.solve(big_h)
+    with pytest.raises(ValueError, match="broadcast to horizon"):
+        big_h.simulate(np.ones((1, 1)), 10)
+    env = mk.bandits.BernoulliBandit([0.5, 0.4])
+    with pytest.raises(ValueError, match="`n_runs` must be <= 10000000"):
+        mk.bandits.simulate(env, mk.bandits.UCB1(), horizon=10, n_runs=2**40)
+    with pytest.raises(ValueError, match="`horizon` must be <= 9007199254740992"):
+        mk.bandits.simulate(env, mk.bandits.UCB1(), horizon=10**20)
+
+
+def test_user_policy_and_learner_class_errors():
+    from numba import njit
+
+    @njit
+    def select(t, state):
+        return 0
+
+    @njit
+    def update(t, state, params, arm, reward):
+        pass
+
+    env = mk.bandits.BernoulliBandit([0.5, 0.4])
+    with pytest.raises(TypeError, match=r"select\(t, state, params\) -> int"):
+        mk.bandits.simulate(env, mk.bandits.StepPolicy(select, update, state_size=1), horizon=10)
+    with pytest.raises(TypeError, match=r"learner instance, e.g. UCBVI\(\)"):
+        mk.learners.run_online(mk.learners.UCBVI, mk.random_mdp(3, 2, horizon=3, rng=0), 10)
+
+
+# -- item 14: one simplex rule --------------------------------------------------------------
+def test_one_simplex_tolerance_everywhere():
+    from mdpkit._validation import SIMPLEX_ATOL
+
+    assert SIMPLEX_ATOL == 1e-9
+    off = 5e-9  # beyond the rule: refused by every front end alike
+    with pytest.raises(ValueError, match="atol=1e-09"):
+        mk.TabularMDP(np.array([[[1 - off]]]), [[0.0]], gamma=0.5)
+    m = mk.puterman_example(0.5)
+    with pytest.raises(ValueError, match="atol=1e-09"):
+        mk.policy_evaluation(m, [[1 - off, 0.0], [1.0, 0.0]])
+    with pytest.raises(ValueError, match="atol=1e-09"):
+        mk.bon.Discrete([0.5, 0.5 - off], [0.0, 1.0])
+    with pytest.raises(ValueError, match="atol=1e-09"):
+        KL().regularized_max([0.0, 1.0], [0.5, 0.5 - off], beta=1.0)
+    ok = 5e-10  # within it: accepted by every front end
+    mk.TabularMDP(np.array([[[1 - ok]]]), [[0.0]], gamma=0.5)
+    mk.policy_evaluation(m, [[1 - ok, 0.0], [1.0, 0.0]])
+    mk.bon.Discrete([0.5, 0.5 - ok], [0.0, 1.0])
+    KL().regularized_max([0.0, 1.0], [0.5, 0.5 - ok], beta=1.0)
