@@ -75,6 +75,87 @@ class Trajectories:
         return self.rewards.sum(axis=1)
 
 
+def _feasible_rewards(r: FloatArray, action_mask: npt.ArrayLike | None) -> tuple[FloatArray, np.ndarray | None]:
+    """Rewards with ``-inf`` at infeasible actions and the feasibility mask (``None`` if all feasible).
+
+    ``r = -inf`` marks an infeasible action (QuantEcon's convention); ``action_mask``
+    (boolean, ``True`` = feasible) marks more. NaN and ``+inf`` are errors, and so is a
+    state (or stage-state) without a feasible action.
+    """
+    bad = np.isnan(r) | (r == np.inf)
+    if np.any(bad):
+        idx = [int(i) for i in np.argwhere(bad)[0]]
+        raise ValueError(f"`r` must be finite or -inf (an infeasible action); `r{idx}` = {r[tuple(idx)]!r}.")
+    mask = np.isfinite(r)
+    if action_mask is not None:
+        m = np.asarray(action_mask)
+        if m.dtype != np.bool_:
+            raise TypeError(f"`action_mask` must be a boolean array (True = feasible); got dtype {m.dtype}.")
+        if m.shape not in (r.shape, r.shape[-2:]):
+            raise ValueError(f"`action_mask` must have shape {r.shape[-2:]} (or {r.shape}); got {m.shape}.")
+        mask = mask & m
+    if mask.all():
+        return r, None
+    empty = ~mask.any(axis=-1)
+    if np.any(empty):
+        idx = [int(i) for i in np.argwhere(empty)[0]]
+        where = f"state {idx[-1]}" + (f" at stage {idx[0]}" if len(idx) == 2 else "")
+        row = ", ".join([*map(str, idx), ":"])
+        raise ValueError(f"{where} has no feasible action: every entry of `r[{row}]` is -inf or masked by "
+                         "`action_mask`; give it at least one feasible action (e.g. a self-loop).")
+    r = np.ascontiguousarray(np.where(mask, r, -np.inf))
+    return r, np.ascontiguousarray(np.broadcast_to(mask, r.shape))
+
+
+def _never_feasible(mask: np.ndarray | None) -> np.ndarray | None:
+    """``(S, A)`` pairs infeasible at every stage (their transition rows may be all zero)."""
+    if mask is None:
+        return None
+    return ~mask if mask.ndim == 2 else ~mask.any(axis=0)
+
+
+def _fill_infeasible_rows(P: FloatArray, mask: np.ndarray | None) -> FloatArray:
+    """Replace all-zero rows of never-feasible pairs by a self-loop (they never matter)."""
+    never = _never_feasible(mask)
+    if never is None:
+        return P
+    zero = (P.sum(axis=-1) == 0.0) & never
+    if not np.any(zero):
+        return P
+    P = P.copy()
+    idx = np.argwhere(zero)
+    P[(*idx.T, idx[:, -2])] = 1.0
+    return P
+
+
+def _checked_csr(P: sp.spmatrix | sp.sparray, S: int, A: int, mask: np.ndarray | None) -> sp.csr_matrix:
+    """Validated CSR ``(S*A, S)``: finite, non-negative, rows summing to 1 (empty infeasible rows: self-loops)."""
+    csr = sp.csr_matrix(P, dtype=np.float64)
+    if csr.shape != (S * A, S):
+        raise ValueError(f"sparse `P` must have shape (S*A, S) = {(S * A, S)} to match `r`; got {csr.shape}.")
+    csr.sum_duplicates()
+    data = csr.data
+    if data.size and not np.all(np.isfinite(data)):
+        raise ValueError("`P` must be finite; the sparse matrix has non-finite entries.")
+    if data.size and data.min() < 0:
+        raise ValueError(f"`P` must have non-negative entries; found {data.min()!r}.")
+    sums = np.asarray(csr.sum(axis=1)).ravel()
+    never = _never_feasible(mask)
+    if never is not None:
+        empty = np.flatnonzero((sums == 0.0) & never.ravel())
+        if empty.size:
+            csr = (csr + sp.csr_matrix((np.ones(empty.size), (empty, empty // A)), shape=csr.shape)).tocsr()
+            sums[empty] = 1.0
+    csr.sort_indices()
+    bad = np.flatnonzero(np.abs(sums - 1.0) > SIMPLEX_ATOL)
+    if bad.size:
+        s, a = divmod(int(bad[0]), A)
+        raise ValueError(f"`P[{s}, {a}, :]` must sum to 1 (atol={SIMPLEX_ATOL:g}); it sums to {sums[bad[0]]:.12g}.")
+    for arr in (csr.data, csr.indices, csr.indptr):
+        arr.setflags(write=False)
+    return csr
+
+
 class TabularMDP:
     r"""A finite MDP :math:`(\mathcal S, \mathcal A, P, r, \gamma \text{ or } H, \mu_0)`.
 
@@ -94,6 +175,14 @@ class TabularMDP:
         Episode length ``H >= 1`` (undiscounted finite horizon).
     mu0 : array_like, shape (S,), optional
         Initial state law; uniform by default.
+    action_mask : array_like of bool, shape (S, A) or like ``r``, optional
+        ``True`` where an action is feasible. Rewards of ``-inf`` mark infeasible actions
+        too (QuantEcon's convention); ``r`` is stored with ``-inf`` at every infeasible
+        pair. Every solver, the soft max (the mask is removed from ``pi_ref``'s support,
+        which is renormalized on the feasible actions), the robust operators, ``evaluate``
+        and ``simulate`` respect it; a policy with mass on an infeasible action and a state
+        without a feasible action are errors. Transition rows of never-feasible pairs may
+        be all zero.
 
     Examples
     --------
@@ -115,6 +204,7 @@ class TabularMDP:
         gamma: float | None = None,
         horizon: int | None = None,
         mu0: npt.ArrayLike | None = None,
+        action_mask: npt.ArrayLike | None = None,
     ) -> None:
         if (gamma is None) == (horizon is None):
             raise ValueError(
@@ -125,7 +215,7 @@ class TabularMDP:
         self._horizon = None if horizon is None else check_int("horizon", horizon, lo=1)
         H = self._horizon
 
-        r_arr = as_float_array("r", r, ndim=(2, 3))
+        r_arr = as_float_array("r", r, ndim=(2, 3), finite=False)
         if r_arr.ndim == 3 and H is None:
             raise ValueError(f"`r` of shape {r_arr.shape} (stage-dependent) needs `horizon`.")
         if r_arr.ndim == 3 and r_arr.shape[0] != H:
@@ -136,29 +226,9 @@ class TabularMDP:
 
         self._P_dense: FloatArray | None = None
         self._P_csr: sp.csr_matrix | None = None
+        r_arr, mask = _feasible_rewards(r_arr, action_mask)
         if sp.issparse(P):
-            csr = sp.csr_matrix(P, dtype=np.float64)
-            if csr.shape != (S * A, S):
-                raise ValueError(
-                    f"sparse `P` must have shape (S*A, S) = {(S * A, S)} to match `r`; got {csr.shape}."
-                )
-            csr.sum_duplicates()
-            csr.sort_indices()
-            data = csr.data
-            if data.size and not np.all(np.isfinite(data)):
-                raise ValueError("`P` must be finite; the sparse matrix has non-finite entries.")
-            if data.size and data.min() < 0:
-                raise ValueError(f"`P` must have non-negative entries; found {data.min()!r}.")
-            sums = np.asarray(csr.sum(axis=1)).ravel()
-            bad = np.flatnonzero(np.abs(sums - 1.0) > SIMPLEX_ATOL)
-            if bad.size:
-                s, a = divmod(int(bad[0]), A)
-                raise ValueError(
-                    f"`P[{s}, {a}, :]` must sum to 1 (atol={SIMPLEX_ATOL:g}); it sums to {sums[bad[0]]:.12g}."
-                )
-            for arr in (csr.data, csr.indices, csr.indptr):
-                arr.setflags(write=False)
-            self._P_csr = csr
+            self._P_csr = _checked_csr(P, S, A, mask)
         else:
             P_arr = as_float_array("P", P, ndim=(3, 4))
             if P_arr.ndim == 4:
@@ -169,11 +239,12 @@ class TabularMDP:
                 want = (S, A, S)
             if P_arr.shape != want:
                 raise ValueError(f"`P` must have shape {want} to match `r` of shape {r_arr.shape}; got {P_arr.shape}.")
+            P_arr = _fill_infeasible_rows(P_arr, mask)
             check_simplex("P", P_arr)
             self._P_dense = _readonly(P_arr)
-        if r_arr.ndim == 3 and self._P_dense is None:
-            pass  # sparse stationary P with stage-dependent r is fine
         self._r = _readonly(r_arr)
+        self._mask = None if mask is None else _readonly(mask)
+        self._r_finite = self._r if mask is None else _readonly(np.where(mask, r_arr, 0.0))
         self._S, self._A = int(S), int(A)
         if mu0 is None:
             m = np.full(S, 1.0 / S)
@@ -223,6 +294,18 @@ class TabularMDP:
         return self._mu0
 
     @property
+    def action_mask(self) -> np.ndarray:
+        """Boolean feasibility mask, the shape of ``r`` (all ``True`` without infeasible actions)."""
+        if self._mask is None:
+            return _readonly(np.ones(self._r.shape, dtype=bool))
+        return self._mask
+
+    @property
+    def has_infeasible_actions(self) -> bool:
+        """True when some action is infeasible (``r = -inf`` or masked)."""
+        return self._mask is not None
+
+    @property
     def P(self) -> FloatArray:
         """Dense transitions (densified on request if stored sparse)."""
         if self._P_dense is not None:
@@ -256,8 +339,18 @@ class TabularMDP:
 
     # -- policies -----------------------------------------------------------------------
     def check_policy(self, pi: npt.ArrayLike, name: str = "pi") -> FloatArray:
-        """Validate ``pi`` for this MDP; returns ``(S, A)`` or ``(H, S, A)`` float64."""
-        return check_policy(name, pi, self._S, self._A, self._horizon)
+        """Validate ``pi`` for this MDP; returns ``(S, A)`` or ``(H, S, A)`` float64.
+
+        A policy with positive mass on an infeasible action is an error.
+        """
+        p = check_policy(name, pi, self._S, self._A, self._horizon)
+        if self._mask is not None:
+            bad = (p > 0) & ~self._mask
+            if np.any(bad):
+                idx = [int(i) for i in np.argwhere(bad)[0]]
+                raise ValueError(f"`{name}` must put no mass on infeasible actions; `{name}{idx}` = "
+                                 f"{p[tuple(idx)]!r} but that action is infeasible (r = -inf or masked).")
+        return p
 
     def transition_matrix(self, pi: npt.ArrayLike, h: int = 0) -> sp.csr_matrix | FloatArray:
         r"""State-to-state kernel of a policy, :math:`P_\pi[s, s'] = \sum_a \pi(a|s) P_h(s'|s, a)`.
@@ -298,7 +391,7 @@ class TabularMDP:
         p = self.check_policy(pi)
         if self._horizon is None:
             Ppi = self._transition_matrix(p)
-            rpi = (p * self._r).sum(axis=1)
+            rpi = (p * self._r_finite).sum(axis=1)
             g = self._gamma
             assert g is not None
             if sp.issparse(Ppi):
@@ -307,8 +400,9 @@ class TabularMDP:
             return np.linalg.solve(np.eye(self._S) - g * Ppi, rpi)
         H = self._horizon
         V = np.zeros((H + 1, self._S))
+        r_fin = self._r_finite if self._r_finite.ndim == 3 else self._r_finite[None]
         for h in range(H - 1, -1, -1):
-            Q = self.r_at(h) + self._expect(V[h + 1], h)
+            Q = r_fin[-1 if r_fin.shape[0] == 1 else h] + self._expect(V[h + 1], h)
             V[h] = (p[h] * Q).sum(axis=1)
         return V
 
@@ -412,7 +506,7 @@ class TabularMDP:
             P_kind = 0
             indptr = indices = np.zeros(1, dtype=np.int64)
             cum_data = np.zeros(1)
-        r3 = self._r if self._r.ndim == 3 else self._r[None]
+        r3 = self._r_finite if self._r_finite.ndim == 3 else self._r_finite[None]
         states = np.empty((n, T + 1), dtype=np.int64)
         actions = np.empty((n, T), dtype=np.int64)
         rewards = np.empty((n, T))

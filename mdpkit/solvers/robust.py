@@ -58,7 +58,7 @@ from ..divergences import _robust_kernels as DRK
 from ..divergences._robust import check_robust_div
 from ..mdp import LinearMDP, TabularMDP
 from . import _robust_kernels as RK
-from ._solve import PolicyRegularizer, _Problem, _span_stop, solve
+from ._solve import PolicyRegularizer, _Problem, _span_stop, policy_mean, solve
 
 
 @dataclass(frozen=True)
@@ -317,11 +317,11 @@ def robust_policy_evaluation(
         assert H is not None
         VH = np.zeros((H + 1, mdp.n_states))
         for h in range(H - 1, -1, -1):
-            VH[h] = (p[h] * prob.q(VH[h + 1], h)).sum(axis=1)
+            VH[h] = policy_mean(p[h], prob.q(VH[h + 1], h))
         return VH
     V = np.zeros(mdp.n_states)
     for _ in range(n_it):
-        TV = (p * prob.q(V)).sum(axis=1)
+        TV = policy_mean(p, prob.q(V))
         stop, V_mid, _ = _span_stop(TV, V, prob.gamma, tol_f)
         if stop:
             return V_mid
