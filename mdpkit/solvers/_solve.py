@@ -236,13 +236,12 @@ def _masked_reference(mdp: TabularMDP, policy_reg: PolicyRegularizer) -> FloatAr
     """``pi_ref`` as ``(stages, S, A)``, restricted to the feasible actions and renormalized there."""
     ref = mdp.check_policy(policy_reg.pi_ref, name="pi_ref") if mdp._mask is None else \
         check_policy("pi_ref", policy_reg.pi_ref, mdp.n_states, mdp.n_actions, mdp.horizon)
-    ref = ref if ref.ndim == 3 else ref[None]
     if mdp._mask is None:
         check_support(policy_reg.div.name, ref)
-        return ref
-    mask = mdp._mask if mdp._mask.ndim == 3 else mdp._mask[None]
-    check_support(policy_reg.div.name, np.where(mask, ref, 1.0))
-    ref = np.where(mask, ref, 0.0)
+        return ref if ref.ndim == 3 else ref[None]
+    check_support(policy_reg.div.name, np.where(mdp._mask, ref, 1.0))
+    ref = np.where(mdp._mask, ref, 0.0)
+    ref = ref if ref.ndim == 3 else ref[None]
     return np.ascontiguousarray(ref / ref.sum(axis=-1, keepdims=True))
 
 
@@ -378,6 +377,7 @@ def _backward_induction(prob: _Problem) -> SolveResult:
     H, S, A = prob.H, prob.S, prob.A
     assert H is not None
     V = np.zeros((H + 1, S))
+    V[H] = prob.mdp.terminal_value
     Q = np.empty((H, S, A))
     pi = np.empty((H, S, A))
     for h in range(H - 1, -1, -1):
@@ -411,7 +411,7 @@ def solve(
 
     Computes the fixed point of the generic backup (module docstring) for a discounted
     MDP, or runs backward induction for a finite-horizon one
-    (:math:`V_H = 0`, :math:`Q_h = r_h + \mathcal T_h[V_{h+1}]`, :math:`V_h = \mathcal M[Q_h]`).
+    (:math:`V_H` = ``mdp.terminal_value``, :math:`Q_h = r_h + \gamma \mathcal T_h[V_{h+1}]`, :math:`V_h = \mathcal M[Q_h]`).
 
     Parameters
     ----------
@@ -564,6 +564,7 @@ def policy_evaluation(
         H = mdp.horizon
         assert H is not None
         VH = np.zeros((H + 1, mdp.n_states))
+        VH[H] = mdp.terminal_value
         for h in range(H - 1, -1, -1):
             VH[h] = policy_mean(p[h], prob.q(VH[h + 1], h)) - prob.penalty(p[h], h)
         return VH

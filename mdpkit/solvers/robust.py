@@ -316,6 +316,7 @@ def robust_policy_evaluation(
         H = mdp.horizon
         assert H is not None
         VH = np.zeros((H + 1, mdp.n_states))
+        VH[H] = mdp.terminal_value
         for h in range(H - 1, -1, -1):
             VH[h] = policy_mean(p[h], prob.q(VH[h + 1], h))
         return VH

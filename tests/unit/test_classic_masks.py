@@ -116,7 +116,7 @@ def test_errors():
     for v in (np.nan, np.inf):
         bad = r.copy()
         bad[1, 1] = v
-        with pytest.raises(ValueError, match=r"`r` must be finite or -inf"):
+        with pytest.raises(ValueError, match=r"`r` must be finite \(or -inf"):
             mk.TabularMDP(P, bad, gamma=0.9)
     with pytest.raises(TypeError, match="action_mask"):
         mk.TabularMDP(P, r, gamma=0.9, action_mask=np.ones((5, 3)))
