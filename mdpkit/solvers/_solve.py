@@ -56,10 +56,11 @@ from ..divergences import KL, FDivergence
 from ..divergences import _kernels as DK
 from ..mdp import TabularMDP
 from . import _bellman_kernels as BK
+from . import _gauss_seidel_kernels as GSK
 from . import _lp
 
 METHODS = ("value_iteration", "policy_iteration", "modified_policy_iteration", "linear_programming",
-           "backward_induction")
+           "gauss_seidel", "backward_induction")
 
 
 @dataclass(frozen=True)
@@ -359,6 +360,23 @@ def _linear_programming(prob: _Problem, V: FloatArray, tol: float, max_iter: int
     return res
 
 
+def _gauss_seidel(prob: _Problem, V: FloatArray, tol: float, max_iter: int, trace: bool) -> SolveResult:
+    """In-place value iteration; stops when ``gamma/(1-gamma) * ||V_new - V_old||_inf <= tol``."""
+    if prob.robust_ops is not None or prob.kind == "fdiv":
+        raise ValueError("`method` 'gauss_seidel' supports the hard max and the KL soft max on nominal "
+                         "transitions; use 'value_iteration' for robust or f-regularized problems.")
+    S, A = prob.S, prob.A
+    feas = np.ones(S * A, dtype=np.uint8) if prob.mask is None else prob.mask.ravel().astype(np.uint8)
+    hist = np.empty(max_iter)
+    n = GSK.gauss_seidel_kernel(
+        prob.sparse, prob.P2s[0], prob.indptr, prob.indices, prob.data, prob.r2s[0], feas, prob.gamma,
+        GSK.ACT_MAX if prob.kind == "max" else GSK.ACT_KL, np.ascontiguousarray(prob.log_ref[0]), prob.beta,
+        V, tol, max_iter, hist,
+    )
+    converged, n = n > 0, abs(int(n))
+    return _finish(prob, V, "gauss_seidel", n, converged, hist[:n], tol, max_iter, trace)
+
+
 def _residual(prob: _Problem, V: FloatArray, Q: FloatArray) -> float:
     return float(np.max(np.abs(prob.act(Q)[0] - V))) if np.all(np.isfinite(V)) else float("nan")
 
@@ -392,6 +410,7 @@ _DISCOUNTED = {
     "value_iteration": _value_iteration,
     "policy_iteration": _policy_iteration,
     "linear_programming": _linear_programming,
+    "gauss_seidel": _gauss_seidel,
 }
 
 
@@ -429,7 +448,11 @@ def solve(
         dual LP over occupancy measures with HiGHS (unregularized nominal problems; see
         :mod:`mdpkit.solvers._lp`), takes the policy from the dual and stores the
         duality-gap certificate in ``result.trace``. ``"gauss_seidel"`` is in-place
-        value iteration (states updated in order, each using the newest values).
+        value iteration (states updated in order, each using the newest values; hard
+        max or KL soft max, nominal transitions), stopped when
+        :math:`\frac{\gamma}{1-\gamma}\|V_{k+1} - V_k\|_\infty \le` ``tol`` (its operator is
+        a :math:`\gamma`-contraction with fixed point :math:`V^*`, Puterman 2005,
+        Thm. 6.3.4, so this certifies :math:`\|V - V^*\|_\infty \le` ``tol``).
     tol : float
         Discounted methods stop with :math:`\|V - V^*\|_\infty \le` ``tol`` (span rule);
         policy iteration stops at a stable greedy policy (exact) or, regularized, when

@@ -119,7 +119,7 @@ def test_pi_ref_wrong_shape_and_not_stochastic():
 
 def test_unknown_method_is_exact_message():
     mdp = mk.puterman_example()
-    with pytest.raises(ValueError, match=r"`method` must be one of \['backward_induction', 'linear_programming', 'modified_policy_iteration', 'policy_iteration', 'value_iteration'\]; got 'vi'"):
+    with pytest.raises(ValueError, match=r"`method` must be one of \['backward_induction', 'gauss_seidel', 'linear_programming', 'modified_policy_iteration', 'policy_iteration', 'value_iteration'\]; got 'vi'"):
         mk.solve(mdp, method="vi")
 
 
