@@ -52,6 +52,7 @@ def __dir__() -> list[str]:
 _export("mdp", "TabularMDP", "random_mdp", "chain_mdp", "river_swim", "gridworld",
         "puterman_example", "uniform_policy", "token_tree_mdp")
 _export("mdp", "LinearMDP", "r2pvi_linear_mdp", "random_linear_mdp")
+_export("mdp", "forest", "small", "quantecon_example")
 _export("solvers", "solve", "solve_kl_regularized", "PolicyRegularizer", "bellman",
         "soft_bellman", "policy_evaluation", "greedy_policy")
 _export("solvers", "Robust", "solve_robust")
