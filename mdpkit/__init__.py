@@ -56,6 +56,7 @@ _export("mdp", "forest", "small", "quantecon_example")
 _export("solvers", "solve", "solve_kl_regularized", "PolicyRegularizer", "bellman",
         "soft_bellman", "policy_evaluation", "greedy_policy")
 _export("solvers", "Robust", "solve_robust")
+_export("solvers", "solve_average_reward")
 
 __all__ = [
     "ConvergenceWarning",

@@ -73,3 +73,50 @@ class SolveResult:
             f"SolveResult(method={self.method!r}, converged={self.converged}, "
             f"n_iter={self.n_iter}, residual={self.residual:.3e}, V.shape={np.shape(self.V)})"
         )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AverageRewardResult:
+    r"""Output of an average-reward (gain-optimal) solver.
+
+    Attributes
+    ----------
+    gain : float
+        Optimal long-run average reward :math:`g^* = \lim_T \frac1T \mathbb E \sum_{t<T} r_t`
+        (the same from every state for a unichain problem).
+    bias : ndarray, shape (S,)
+        Bias :math:`h` of the returned policy solving :math:`g + h = r_\pi + P_\pi h`,
+        normalized by :math:`d_\pi^\top h = 0` with :math:`d_\pi` the stationary law.
+    pi : ndarray, shape (S, A)
+        Gain-optimal deterministic policy (one-hot rows).
+    Q : ndarray, shape (S, A)
+        Relative action values :math:`r + P h - g` (``-inf`` at infeasible actions).
+    span : float
+        :math:`\mathrm{sp}(h^*) = \max_s h(s) - \min_s h(s)`.
+    gain_bounds : tuple of float
+        ``(lo, hi)`` with ``lo <= g* <= hi`` (equal for policy iteration).
+    stationary : ndarray, shape (S,)
+        Stationary law :math:`d_\pi` of the returned policy.
+    converged : bool
+    n_iter : int
+    method : str
+    message : str
+    trace : dict or None
+    """
+
+    gain: float
+    bias: FloatArray
+    pi: FloatArray
+    Q: FloatArray
+    span: float
+    gain_bounds: tuple[float, float]
+    stationary: FloatArray
+    converged: bool
+    n_iter: int
+    method: str
+    message: str = ""
+    trace: dict[str, Any] | None = field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        return (f"AverageRewardResult(method={self.method!r}, converged={self.converged}, "
+                f"n_iter={self.n_iter}, gain={self.gain:.10g}, span={self.span:.6g})")
