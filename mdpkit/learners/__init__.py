@@ -33,6 +33,7 @@ from ._bc import (
 from ._dataset import OfflineDataset
 from ._linear_online import LSVIUCB, KLRegularizedLSVIUCB
 from ._offline import DRPVI, PEVI, R2PVI
+from ._qlearning import QLearningRun, q_learning, speedy_q_learning, variance_reduced_q_learning
 from ._online import (
     UCBVI,
     DemoRegularizedUCBVI,
@@ -73,4 +74,9 @@ __all__ = [
     "preference_pairs",
     "run_online",
     "trajectory_kl",
+    # tabular model-free (Q-learning family)
+    "QLearningRun",
+    "q_learning",
+    "speedy_q_learning",
+    "variance_reduced_q_learning",
 ]
