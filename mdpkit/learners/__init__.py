@@ -33,7 +33,6 @@ from ._bc import (
 from ._dataset import OfflineDataset
 from ._linear_online import LSVIUCB, KLRegularizedLSVIUCB
 from ._offline import DRPVI, PEVI, R2PVI
-from ._qlearning import QLearningRun, q_learning, speedy_q_learning, variance_reduced_q_learning
 from ._online import (
     UCBVI,
     DemoRegularizedUCBVI,
@@ -41,6 +40,12 @@ from ._online import (
     OnlineRun,
     demo_regularization_lam,
     run_online,
+)
+from ._qlearning import (
+    QLearningRun,
+    q_learning,
+    speedy_q_learning,
+    variance_reduced_q_learning,
 )
 from ._rlhf import (
     Preferences,

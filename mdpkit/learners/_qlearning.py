@@ -140,7 +140,8 @@ def _run(mdp: TabularMDP, kind: int, alg: int, n_iter: int, sched: tuple[int, fl
     Q = np.zeros((seeds.size, S * A))
     err = np.zeros((seeds.size, ck.size))
     cum_mu0 = np.cumsum(mdp.mu0)
-    QK.many_runs(kind, alg, indptr, indices, cum, r2, feas, float(mdp.gamma), S, A, n_iter, *sched, cum_mu0,
+    gamma = float(mdp.gamma if mdp.gamma is not None else 0.0)  # discounted: checked by _model
+    QK.many_runs(kind, alg, indptr, indices, cum, r2, feas, gamma, S, A, n_iter, *sched, cum_mu0,
                  np.ones((1, 1)) if cum_pi is None else cum_pi, epoch_length,
                  np.ones(1, dtype=np.int64) if recenter is None else recenter, Q_star, ck, seeds, Q, err)
     Q_out = np.where(mdp.action_mask[None], Q.reshape(-1, S, A), -np.inf)

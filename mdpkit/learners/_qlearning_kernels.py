@@ -8,6 +8,7 @@ infeasible pair ``i = s * A + a``: never updated, never in a max, not in the err
 Errors ``||Q - Q*||_inf`` (feasible pairs) are written at the checkpoints ``ck``.
 """
 
+# ruff: noqa: NPY002  (Numba compiles only the legacy np.random API, seeded per run)
 from __future__ import annotations
 
 import numpy as np

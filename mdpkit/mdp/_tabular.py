@@ -197,7 +197,7 @@ def _never_feasible(mask: np.ndarray | None) -> np.ndarray | None:
     """``(S, A)`` pairs infeasible at every stage (their transition rows may be all zero)."""
     if mask is None:
         return None
-    return ~mask if mask.ndim == 2 else ~mask.any(axis=0)
+    return np.asarray(~mask if mask.ndim == 2 else ~mask.any(axis=0), dtype=bool)
 
 
 def _fill_infeasible_rows(P: FloatArray, mask: np.ndarray | None) -> FloatArray:
@@ -397,8 +397,8 @@ class TabularMDP:
         flat = s_idx * A + a_idx
         r_full = np.full(S * A, -np.inf)
         r_full[flat] = r1
-        if sparse:
-            coo = P2.tocoo()
+        if sp.issparse(P2):
+            coo = sp.coo_matrix(P2)
             P_full = sp.csr_matrix((coo.data, (flat[coo.row], coo.col)), shape=(S * A, S))
         else:
             P_full = np.zeros((S * A, S))

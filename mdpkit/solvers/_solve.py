@@ -47,8 +47,8 @@ from .._typing import FloatArray
 from .._validation import (
     as_float_array,
     check_choice,
-    check_policy,
     check_int,
+    check_policy,
     check_positive,
     check_support,
 )

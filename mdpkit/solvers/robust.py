@@ -113,7 +113,7 @@ class Robust:
         """``rho`` for the ball form, ``lam`` for the penalized form."""
         return float(self.rho if self.rho is not None else self.lam)  # type: ignore[arg-type]
 
-    def transition_operator(self, mdp: TabularMDP, stage: int = 0) -> _RobustOperator:
+    def transition_operator(self, mdp: TabularMDP, stage: int = 0) -> _RobustOperator | _RobustCSROperator:
         """The operator ``op(V, out)`` writing :math:`\\mathcal T[V](s, a)` into ``out[s, a]``."""
         if not isinstance(mdp, TabularMDP):
             raise TypeError(f"`mdp` must be a TabularMDP; got {type(mdp).__name__}.")
@@ -262,12 +262,13 @@ def solve_robust(
 
 
 def worst_case_kernel(mdp: TabularMDP, V: npt.ArrayLike, *, div: FDivergence, lam: float | None = None,
-                      rho: float | None = None) -> FloatArray:
+                      rho: float | None = None) -> FloatArray | sp.csr_matrix | list[sp.csr_matrix]:
     r"""The minimizing next-state laws :math:`q^*(\cdot|s,a)` against ``V``.
 
     Discounted: ``V`` of shape ``(S,)``, result ``(S, A, S)`` (a CSR matrix of shape
     ``(S*A, S)`` on the nominal support when ``mdp`` is sparse). Finite horizon: ``V`` of
-    shape ``(H+1, S)``, stage ``h`` uses ``V[h+1]``, result ``(H, S, A, S)``.
+    shape ``(H+1, S)``, stage ``h`` uses ``V[h+1]``, result ``(H, S, A, S)`` (a list of
+    ``H`` CSR matrices when sparse).
 
     Examples
     --------
@@ -283,8 +284,10 @@ def worst_case_kernel(mdp: TabularMDP, V: npt.ArrayLike, *, div: FDivergence, la
     if mdp.is_sparse and mdp.horizon is None:
         return spec.worst_case_csr(mdp.P_csr, as_float_array("V", V, shape=(mdp.n_states,)))[1]
     if mdp.is_sparse:
-        Vs = as_float_array("V", V, shape=(mdp.horizon + 1, mdp.n_states))
-        return [spec.worst_case_csr(mdp.P_csr, np.ascontiguousarray(Vs[h + 1]))[1] for h in range(mdp.horizon)]
+        H = mdp.horizon
+        assert H is not None
+        Vs = as_float_array("V", V, shape=(H + 1, mdp.n_states))
+        return [spec.worst_case_csr(mdp.P_csr, np.ascontiguousarray(Vs[h + 1]))[1] for h in range(H)]
     if mdp.horizon is None:
         Va = as_float_array("V", V, shape=(mdp.n_states,))
         return spec.worst_case(mdp.P_at(0), Va)[1]

@@ -3,12 +3,11 @@
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from test_classic_masks import numpy_soft_vi
 
 import mdpkit as mk
 from mdpkit.checks._oracles import lp_optimal_values
 from mdpkit.solvers import _gauss_seidel_kernels as GSK
-
-from test_classic_masks import numpy_soft_vi
 
 
 @pytest.mark.parametrize("tol", [1e-3, 1e-8])

@@ -8,11 +8,10 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from scipy.special import logsumexp
+from test_classic_lp import METHODS, brute_force_values
 
 import mdpkit as mk
 from mdpkit.divergences import KL, ChiSquare, TotalVariation
-
-from test_classic_lp import METHODS, brute_force_values
 
 
 def masked_instance(seed=0, S=5, A=3):
