@@ -444,15 +444,12 @@ def solve(
     method : {"value_iteration", "policy_iteration", "modified_policy_iteration", \
 "linear_programming", "gauss_seidel", "backward_induction"}
         Default: ``"backward_induction"`` for finite horizon, ``"value_iteration"``
-        otherwise. ``"linear_programming"`` solves the primal LP over values and the
-        dual LP over occupancy measures with HiGHS (unregularized nominal problems; see
-        :mod:`mdpkit.solvers._lp`), takes the policy from the dual and stores the
-        duality-gap certificate in ``result.trace``. ``"gauss_seidel"`` is in-place
-        value iteration (states updated in order, each using the newest values; hard
-        max or KL soft max, nominal transitions), stopped when
-        :math:`\frac{\gamma}{1-\gamma}\|V_{k+1} - V_k\|_\infty \le` ``tol`` (its operator is
-        a :math:`\gamma`-contraction with fixed point :math:`V^*`, Puterman 2005,
-        Thm. 6.3.4, so this certifies :math:`\|V - V^*\|_\infty \le` ``tol``).
+        otherwise. ``"linear_programming"``: primal LP over values and dual LP over
+        occupancy measures by HiGHS (nominal, unregularized), policy from the dual,
+        duality-gap certificate in ``result.trace``. ``"gauss_seidel"``: in-place value
+        iteration (hard max or KL, nominal), stopped when
+        :math:`\frac{\gamma}{1-\gamma}\|V_{k+1} - V_k\|_\infty \le` ``tol`` (a
+        :math:`\gamma`-contraction, Puterman 2005, Thm. 6.3.4).
     tol : float
         Discounted methods stop with :math:`\|V - V^*\|_\infty \le` ``tol`` (span rule);
         policy iteration stops at a stable greedy policy (exact) or, regularized, when
