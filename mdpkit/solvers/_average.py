@@ -124,7 +124,7 @@ def solve_average_reward(
     method: str = "policy_iteration",
     tol: float = 1e-10,
     max_iter: int = 100_000,
-    tau: float = 0.0,
+    aperiodicity: float = 0.0,
     ref_state: int = 0,
 ) -> AverageRewardResult:
     r"""Gain-optimal policy, optimal gain and bias of a unichain MDP (average reward).
@@ -144,9 +144,10 @@ def solve_average_reward(
     tol : float
         Span tolerance of relative value iteration.
     max_iter : int
-    tau : float
-        Aperiodicity transform :math:`\tilde P = \tau I + (1-\tau)P`, ``0 <= tau < 1``
-        (relative value iteration; use e.g. ``tau=0.5`` when an optimal chain is periodic).
+    aperiodicity : float
+        Weight :math:`\tau` of the aperiodicity transform :math:`\tilde P = \tau I + (1-\tau)P`,
+        ``0 <= aperiodicity < 1`` (relative value iteration; use e.g. ``0.5`` when an optimal
+        chain is periodic).
     ref_state : int
         Reference state of the relative values.
 
@@ -179,7 +180,7 @@ def solve_average_reward(
     m = check_choice("method", method, AVERAGE_METHODS)
     tol_f = check_positive("tol", tol)
     n_max = check_int("max_iter", max_iter, lo=1)
-    tau_f = check_scalar("tau", tau, lo=0.0, hi=1.0, hi_inclusive=False)
+    tau_f = check_scalar("aperiodicity", aperiodicity, lo=0.0, hi=1.0, hi_inclusive=False)
     ref = check_int("ref_state", ref_state, lo=0, hi=mdp.n_states - 1)
     prob = _Problem(mdp, None, None)
     prob.gamma = 1.0  # undiscounted backups: Q = r + P h
@@ -204,7 +205,7 @@ def _average_result(prob: _Problem, h: FloatArray, g: float, bounds: tuple[float
     Q = prob.q(bias) - g
     if not ok:
         warnings.warn(f"{method} stopped after {n_it} iterations (gain bracket [{bounds[0]:.6g}, {bounds[1]:.6g}], "
-                      f"tol={tol:.1e}); increase `max_iter`, or set `tau > 0` if an optimal chain is periodic.",
+                      f"tol={tol:.1e}); increase `max_iter`, or set `aperiodicity > 0` if an optimal chain is periodic.",
                       ConvergenceWarning, stacklevel=3)
     return AverageRewardResult(
         gain=g, bias=bias, pi=pi, Q=Q, span=float(np.ptp(h)), gain_bounds=bounds,

@@ -441,10 +441,10 @@ def solve(
     robust : optional
         Transition part; an object with ``transition_operator(mdp, stage)`` (see
         :mod:`mdpkit.solvers`), ``None`` for the nominal expectation.
-    method : {"value_iteration", "policy_iteration", "modified_policy_iteration", \
-"linear_programming", "gauss_seidel", "backward_induction"}
-        Default: ``"backward_induction"`` for finite horizon, ``"value_iteration"``
-        otherwise. ``"linear_programming"``: primal LP over values and dual LP over
+    method : str
+        One of ``"value_iteration"``, ``"policy_iteration"``, ``"modified_policy_iteration"``,
+        ``"linear_programming"``, ``"gauss_seidel"``, ``"backward_induction"`` (default for
+        finite horizon; ``"value_iteration"`` otherwise). ``"linear_programming"``: primal LP over values and dual LP over
         occupancy measures by HiGHS (nominal, unregularized), policy from the dual,
         duality-gap certificate in ``result.trace``. ``"gauss_seidel"``: in-place value
         iteration (hard max or KL, nominal), stopped when

@@ -78,10 +78,10 @@ def test_vanishing_discount_limit():
 def test_periodic_chain_needs_tau():
     P = np.array([[[0.0, 1.0]], [[1.0, 0.0]]])  # a deterministic 2-cycle
     mdp = mk.TabularMDP(P, [[1.0], [0.0]], gamma=0.5)
-    with pytest.warns(mk.ConvergenceWarning, match="tau > 0"):
+    with pytest.warns(mk.ConvergenceWarning, match="aperiodicity > 0"):
         bad = mk.solve_average_reward(mdp, method="relative_value_iteration", max_iter=50)
     assert not bad.converged
-    ok = mk.solve_average_reward(mdp, method="relative_value_iteration", tau=0.5)
+    ok = mk.solve_average_reward(mdp, method="relative_value_iteration", aperiodicity=0.5)
     assert ok.converged and abs(ok.gain - 0.5) < 1e-9
     assert abs(mk.solve_average_reward(mdp).gain - 0.5) < 1e-12
     np.testing.assert_allclose(ok.bias, [0.25, -0.25], atol=1e-8)
@@ -102,8 +102,8 @@ def test_errors_and_recurrent_classes():
         mk.solve_average_reward(mk.random_mdp(n_states=2, n_actions=2, horizon=2, rng=0))
     with pytest.raises(ValueError, match="`method` must be one of"):
         mk.solve_average_reward(mk.small(), method="vi")
-    with pytest.raises(ValueError, match="`tau` must be < 1"):
-        mk.solve_average_reward(mk.small(), method="relative_value_iteration", tau=1.0)
+    with pytest.raises(ValueError, match="`aperiodicity` must be < 1"):
+        mk.solve_average_reward(mk.small(), method="relative_value_iteration", aperiodicity=1.0)
     classes = mk.solvers.recurrent_classes(sp.csr_matrix(np.array([[0.5, 0.5, 0], [0, 1, 0], [0, 0, 1.0]])))
     assert [c.tolist() for c in classes] == [[1], [2]]
 
