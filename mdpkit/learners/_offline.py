@@ -19,9 +19,9 @@ value, and a pessimistic, clipped Q function
 with :math:`\hat V_H = 0` and the greedy policy. Writing :math:`y_\tau = \hat V_{h+1}(s^\tau_{h+1})`:
 
 * **PEVI** (Jin, Yang, Wang 2021, pessimistic value iteration for linear MDPs): :math:`\hat\nu_h = \Lambda_h^{-1}\sum_\tau
-  \phi^\tau_h y_\tau`, bonus :math:`\Gamma = \beta\sqrt{\phi^\top\Lambda_h^{-1}\phi}`.
+  \phi^\tau_h y_\tau`, bonus :math:`\Gamma = c\sqrt{\phi^\top\Lambda_h^{-1}\phi}`.
 * **R2PVI** (Tang, Liu, Xu 2025), d-rectangular bonus
-  :math:`\Gamma = \beta\sum_i \phi_i \sqrt{\mathbf 1_i^\top\Lambda_h^{-1}\mathbf 1_i}`:
+  :math:`\Gamma = c\sum_i \phi_i \sqrt{\mathbf 1_i^\top\Lambda_h^{-1}\mathbf 1_i}`:
 
   - TV: :math:`\hat\nu_h = \Lambda_h^{-1}\sum_\tau \phi^\tau_h \min(y_\tau, \min_s \hat V_{h+1}(s) + \lambda)`;
   - KL: :math:`\hat\nu_{h,i} = -\lambda \log \max(\hat z_i, e^{-H/\lambda})`,
@@ -38,7 +38,7 @@ with :math:`\hat V_H = 0` and the greedy policy. Writing :math:`y_\tau = \hat V_
 Note: the public R2PVI code minimizes the chi-square objective over :math:`\alpha`,
 whereas the chi-square dual of the paper is a supremum; this module takes the sup.
 It also uses the paper's d-rectangular bonus rather than the code's
-:math:`\beta\sqrt{\phi^\top \mathrm{diag}(\Lambda^{-1})\phi}`, and
+:math:`c\sqrt{\phi^\top \mathrm{diag}(\Lambda^{-1})\phi}`, and
 :math:`\min_s \hat V_{h+1}(s)` over all states (the feature map is known).
 
 References
@@ -77,8 +77,8 @@ class _PessimisticLinearVI:
     name = "base"
     _d_rectangular = False
 
-    def __init__(self, *, beta: float = 1.0, ridge: float = 0.1) -> None:
-        self.beta = check_nonnegative("beta", beta)
+    def __init__(self, *, bonus_scale: float = 1.0, ridge: float = 0.1) -> None:
+        self.bonus_scale = check_nonnegative("bonus_scale", bonus_scale)
         self.ridge = check_positive("ridge", ridge)
 
     # -- to override --------------------------------------------------------------------
@@ -89,8 +89,8 @@ class _PessimisticLinearVI:
         raise NotImplementedError
 
     def _bonus(self, F2: FloatArray, Lam_inv: FloatArray) -> FloatArray:
-        """d-rectangular bonus ``beta * sum_i phi_i sqrt((Lambda^{-1})_ii)``."""
-        return self.beta * (F2 @ np.sqrt(np.diag(Lam_inv)))
+        """d-rectangular bonus ``bonus_scale * sum_i phi_i sqrt((Lambda^{-1})_ii)``."""
+        return self.bonus_scale * (F2 @ np.sqrt(np.diag(Lam_inv)))
 
     # -- the algorithm ----------------------------------------------------------------------
     def fit(self, data: OfflineDataset, *, theta: npt.ArrayLike | None = None):
@@ -167,7 +167,7 @@ class _PessimisticLinearVI:
         return f"{type(self).__name__}({self._params()})"
 
     def _params(self) -> str:
-        return f"beta={self.beta}, ridge={self.ridge}"
+        return f"bonus_scale={self.bonus_scale}, ridge={self.ridge}"
 
 
 class PEVI(_PessimisticLinearVI):
@@ -175,8 +175,8 @@ class PEVI(_PessimisticLinearVI):
 
     Parameters
     ----------
-    beta : float
-        Bonus scale, ``beta >= 0``: :math:`\Gamma_h = \beta\sqrt{\phi^\top\Lambda_h^{-1}\phi}`.
+    bonus_scale : float
+        Bonus scale, ``bonus_scale >= 0``: :math:`\Gamma_h = c\sqrt{\phi^\top\Lambda_h^{-1}\phi}`.
     ridge : float
         Ridge parameter, ``ridge > 0``.
 
@@ -185,7 +185,7 @@ class PEVI(_PessimisticLinearVI):
     >>> import mdpkit as mk
     >>> lin = mk.r2pvi_linear_mdp()
     >>> data = lin.collect(n_trajectories=200, rng=0)
-    >>> pevi = mk.learners.PEVI(beta=0.0).fit(data, theta=lin.theta)
+    >>> pevi = mk.learners.PEVI(bonus_scale=0.0).fit(data, theta=lin.theta)
     >>> pevi.pi_.shape, bool(pevi.V_[0, 0] > 1.4)
     ((3, 5, 16), True)
     """
@@ -196,7 +196,7 @@ class PEVI(_PessimisticLinearVI):
         return C @ y
 
     def _bonus(self, F2, Lam_inv):
-        return self.beta * np.sqrt(np.einsum("ki,ij,kj->k", F2, Lam_inv, F2).clip(min=0.0))
+        return self.bonus_scale * np.sqrt(np.einsum("ki,ij,kj->k", F2, Lam_inv, F2).clip(min=0.0))
 
 
 class R2PVI(_PessimisticLinearVI):
@@ -211,8 +211,8 @@ class R2PVI(_PessimisticLinearVI):
     div : KL, ChiSquare or TotalVariation
     lam : float
         Regularization strength :math:`\lambda > 0`.
-    beta : float
-        Bonus scale (``beta = 0`` gives the plain plug-in estimate).
+    bonus_scale : float
+        Bonus scale (``bonus_scale = 0`` gives the plain plug-in estimate).
     ridge : float
         Ridge parameter.
 
@@ -230,8 +230,8 @@ class R2PVI(_PessimisticLinearVI):
     name = "R2PVI"
     _d_rectangular = True
 
-    def __init__(self, div: FDivergence, lam: float, *, beta: float = 1.0, ridge: float = 0.1) -> None:
-        super().__init__(beta=beta, ridge=ridge)
+    def __init__(self, div: FDivergence, lam: float, *, bonus_scale: float = 1.0, ridge: float = 0.1) -> None:
+        super().__init__(bonus_scale=bonus_scale, ridge=ridge)
         self.code = check_robust_div(div)
         self.div = div
         self.lam = check_positive("lam", lam)
@@ -253,7 +253,7 @@ class R2PVI(_PessimisticLinearVI):
         return out
 
     def _params(self) -> str:
-        return f"div={type(self.div).__name__}(), lam={self.lam}, beta={self.beta}, ridge={self.ridge}"
+        return f"div={type(self.div).__name__}(), lam={self.lam}, bonus_scale={self.bonus_scale}, ridge={self.ridge}"
 
 
 class DRPVI(_PessimisticLinearVI):
@@ -263,7 +263,7 @@ class DRPVI(_PessimisticLinearVI):
     ----------
     rho : float or array_like, shape (d,)
         TV radius per factor, ``rho >= 0``.
-    beta : float
+    bonus_scale : float
         Bonus scale (d-rectangular bonus).
     ridge : float
 
@@ -272,16 +272,16 @@ class DRPVI(_PessimisticLinearVI):
     >>> import mdpkit as mk
     >>> lin = mk.r2pvi_linear_mdp()
     >>> data = lin.collect(n_trajectories=100, rng=0)
-    >>> dr = mk.learners.DRPVI(rho=0.1, beta=0.0).fit(data, theta=lin.theta)
-    >>> bool(dr.V_[0, 0] <= mk.learners.PEVI(beta=0.0).fit(data, theta=lin.theta).V_[0, 0])
+    >>> dr = mk.learners.DRPVI(rho=0.1, bonus_scale=0.0).fit(data, theta=lin.theta)
+    >>> bool(dr.V_[0, 0] <= mk.learners.PEVI(bonus_scale=0.0).fit(data, theta=lin.theta).V_[0, 0])
     True
     """
 
     name = "DRPVI"
     _d_rectangular = True
 
-    def __init__(self, rho: float | npt.ArrayLike, *, beta: float = 1.0, ridge: float = 0.1) -> None:
-        super().__init__(beta=beta, ridge=ridge)
+    def __init__(self, rho: float | npt.ArrayLike, *, bonus_scale: float = 1.0, ridge: float = 0.1) -> None:
+        super().__init__(bonus_scale=bonus_scale, ridge=ridge)
         r = as_float_array("rho", rho, ndim=1) if np.ndim(rho) else np.float64(check_nonnegative("rho", rho))
         if np.any(r < 0):
             raise ValueError(f"`rho` must be >= 0; got {rho!r}.")
@@ -300,4 +300,4 @@ class DRPVI(_PessimisticLinearVI):
         return out
 
     def _params(self) -> str:
-        return f"rho={np.asarray(self.rho).tolist()}, beta={self.beta}, ridge={self.ridge}"
+        return f"rho={np.asarray(self.rho).tolist()}, bonus_scale={self.bonus_scale}, ridge={self.ridge}"
