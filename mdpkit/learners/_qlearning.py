@@ -193,8 +193,8 @@ def q_learning(
     --------
     >>> import mdpkit as mk
     >>> run = mk.learners.q_learning(mk.small(gamma=0.5), n_iterations=2000, n_runs=4, rng=0)
-    >>> run.error.shape, bool(run.error[:, -1].max() < 0.5)
-    ((4, 20), True)
+    >>> run.error.shape[0], int(run.checkpoints[-1]), bool(run.error[:, -1].max() < 0.5)
+    (4, 2000, True)
     """
     sched = _schedule(eta, omega)
     T = check_int("n_iterations", n_iterations, lo=1)
