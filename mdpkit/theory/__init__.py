@@ -27,6 +27,7 @@ from ._bandit_finite_time import (
     klucb_regret_bound,
     thompson_leading_term,
 )
+from ._demo import bc_kl_limit
 from ._bon import (
     binary_tilt_kl,
     bon_kl_bound,
@@ -41,6 +42,7 @@ from ._stats import BoundTest, SlopeFit, bound_violation_test, loglog_slope, mea
 __all__ = [
     "BoundTest",
     "SlopeFit",
+    "bc_kl_limit",
     "bernoulli_kl",
     "binary_tilt_kl",
     "bon_kl_bound",
