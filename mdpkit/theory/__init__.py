@@ -28,6 +28,7 @@ from ._bandit_finite_time import (
     thompson_leading_term,
 )
 from ._demo import bc_kl_limit
+from ._ucbvi import azar_log_term, azar_regret_bound
 from ._bon import (
     binary_tilt_kl,
     bon_kl_bound,
@@ -42,6 +43,8 @@ from ._stats import BoundTest, SlopeFit, bound_violation_test, loglog_slope, mea
 __all__ = [
     "BoundTest",
     "SlopeFit",
+    "azar_log_term",
+    "azar_regret_bound",
     "bc_kl_limit",
     "bernoulli_kl",
     "binary_tilt_kl",
