@@ -281,7 +281,8 @@ def demo_reg_gap_inequality(ctx: CheckContext) -> None:
     "demo_reg_sample_complexity",
     paper=_PAPER + ", Sec. 4 (demonstration-regularized BPI, O~(poly(S,A,H)/(eps^2 N^E))); "
     "CLAIMS C9 (iii)",
-    statement="With lam = eps/(2 KL_traj(pi^E||pi^BC)), the episodes a KL-regularized optimistic learner "
+    statement="With lam = eps/(2 KL_traj(pi^E||pi^BC)) (mdpkit's choice inside V* - V^pi <= eps_E + lam KL + "
+    "eps_reg, not the paper's prescription), the episodes a KL-regularized optimistic learner "
     "toward pi^BC needs before its recommended policy stays eps-optimal shrink as N^E grows, and are far "
     "fewer than UCBVI (no demonstrations) needs.",
 )

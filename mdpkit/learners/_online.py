@@ -329,7 +329,7 @@ class KLRegularizedUCBVI:
 
 
 def demo_regularization_lam(epsilon: float, kl_traj: float) -> float:
-    r"""The regularization strength prescribed by demonstration-regularized RL.
+    r"""mdpkit's choice of the regularization strength for demonstration-regularized RL.
 
     .. math::
 
@@ -344,10 +344,15 @@ def demo_regularization_lam(epsilon: float, kl_traj: float) -> float:
     :math:`\mathrm{KL}_{traj} = \tilde O(SAH/N^E)`. ``kl_traj`` is the exact value (an
     oracle, see :func:`trajectory_kl`) or a bound on it.
 
+    This is a valid choice inside the decomposition
+    :math:`V^* - V^{\pi} \le \varepsilon_E + \lambda\,\mathrm{KL}_{traj} + \varepsilon_{reg}`,
+    not the paper's own prescription (whose constants mdpkit does not reproduce; CLAIMS
+    C9, corrections after 0.1).
+
     References
     ----------
-    .. [1] Tiapkin et al., "Demonstration-Regularized RL", ICLR 2024, Sec. 4 (choice of
-       :math:`\lambda` in the demonstration-regularized BPI theorem).
+    .. [1] Tiapkin et al., "Demonstration-Regularized RL", ICLR 2024, Sec. 4 (the
+       decomposition the choice is made in).
 
     Examples
     --------
