@@ -140,7 +140,9 @@ def _top_atom_kl_quad(n: int, eps: float) -> float:
 
     c = 1.0 - eps
     # continuum: BoN density n (c u)^{n-1} c against reference density c on u in [0, 1]
-    f = lambda u: n * c**n * u ** (n - 1) * (math.log(n) + (n - 1) * math.log(c * u)) if u > 0 else 0.0
+    def f(u: float) -> float:
+        return n * c**n * u ** (n - 1) * (math.log(n) + (n - 1) * math.log(c * u)) if u > 0 else 0.0
+
     cont = integrate.quad(f, 0.0, 1.0, epsabs=1e-13, epsrel=1e-12, limit=200)[0]
     hit = 1.0 - c**n
     return cont + hit * math.log(hit / eps)

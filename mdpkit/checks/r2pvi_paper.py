@@ -244,7 +244,7 @@ def check_r2pvi_suboptimality_rate(ctx: CheckContext) -> None:
         from mdpkit import plotting
 
         fig, ax = plotting.subplots()
-        for name, (sub, g) in res.items():
+        for name, (sub, _g) in res.items():
             m, se = mean_and_se(sub.T)
             ax.errorbar(Ks, np.maximum(m, 1e-6), yerr=se, marker="o", ms=3, capsize=2, label=f"SubOpt, R2PVI-{name}")
         ax.plot(Ks, 2 * gam.mean(axis=1), "k--", label=r"$2b\,\Gamma(K)$, $b = 1$")

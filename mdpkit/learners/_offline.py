@@ -74,7 +74,6 @@ from ..divergences._robust import check_robust_div
 from . import _offline_kernels as OK
 from ._dataset import OfflineDataset
 
-
 _BONUSES = ("d_rectangular", "diagonal")
 _CHI2_DUALS = ("exact", "reference")
 

@@ -27,8 +27,6 @@ from ._bandit_finite_time import (
     klucb_regret_bound,
     thompson_leading_term,
 )
-from ._demo import bc_kl_limit
-from ._ucbvi import azar_log_term, azar_regret_bound
 from ._bon import (
     binary_tilt_kl,
     bon_kl_bound,
@@ -38,7 +36,9 @@ from ._bon import (
     calibrated_identity_mean,
     order_statistic_kl,
 )
+from ._demo import bc_kl_limit
 from ._stats import BoundTest, SlopeFit, bound_violation_test, loglog_slope, mean_and_se
+from ._ucbvi import azar_log_term, azar_regret_bound
 
 __all__ = [
     "BoundTest",
