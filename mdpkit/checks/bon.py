@@ -452,6 +452,8 @@ def _c4_figure(ctx: CheckContext, rows: dict) -> None:
         bx.plot(np.log(ns), b0 + c * np.log(ns), "-", color=line.get_color(), lw=1)
     ax.set(xscale="log", xlabel="sequence length n", ylabel="reward per token",
            title=r"Best-of-N per-token reward $\to x_\Delta$ (dashed)")
+    ax.minorticks_off()
+    ax.set_xticks(ns, [str(int(n)) for n in ns])
     bx.set(xlabel=r"$\log n$", ylabel=r"$n\,(x_\Delta - E[\mathrm{BoN}]/n)$",
            title=r"gap$\cdot n$ vs $\log n$; lines: slope $1/(2t^*)$")
     ax.legend(fontsize=7)
