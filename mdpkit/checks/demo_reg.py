@@ -231,22 +231,22 @@ def _closed_form_kl(mdp, pi_e, pi) -> float:
         return float(np.sum(d[..., None] * pi_e * (np.log(np.where(pi_e > 0, pi_e, 1.0)) - np.log(pi))))
 
 
-def gap_inequality_terms(mdp, pi_e, pi_bc, lam):
-    """``(V^{pi_E} - V^{pi_lam}, lam * KL_traj(pi_E || pi_BC), solve result)`` with ``pi_lam`` from the
+def gap_inequality_terms(mdp, pi_e, pi_bc, beta):
+    """``(V^{pi_E} - V^{pi_beta}, beta * KL_traj(pi_E || pi_BC), solve result)`` with ``pi_beta`` from the
     solver and values and KL from forward recursions written here."""
     import mdpkit as mk
 
-    res = mk.solve_kl_regularized(mdp, pi_bc, lam)
+    res = mk.solve_kl_regularized(mdp, pi_bc, beta)
     kl = _closed_form_kl(mdp, pi_e, pi_bc)
-    return forward_value(mdp, pi_e) - forward_value(mdp, res.pi), lam * kl, res
+    return forward_value(mdp, pi_e) - forward_value(mdp, res.pi), beta * kl, res
 
 
 @register(
     "demo_reg_gap_inequality",
     paper=_PAPER + ", Sec. 4 (regularization bias); CLAIMS B2 item 3, C9 (ii)",
-    statement="For pi_lam = argmax_pi V^pi - lam KL_traj(pi || pi_BC): V^{pi_E} - V^{pi_lam} <= "
-    "lam KL_traj(pi_E || pi_BC), exactly, for every MDP, expert, BC policy and lam > 0; and "
-    "V*_lam = V^{pi_lam} - lam KL_traj(pi_lam || pi_BC).",
+    statement="For pi_beta = argmax_pi V^pi - beta KL_traj(pi || pi_BC): V^{pi_E} - V^{pi_beta} <= "
+    "beta KL_traj(pi_E || pi_BC), exactly, for every MDP, expert, BC policy and beta > 0; and "
+    "V*_beta = V^{pi_beta} - beta KL_traj(pi_beta || pi_BC).",
 )
 def demo_reg_gap_inequality(ctx: CheckContext) -> None:
     import mdpkit as mk
@@ -259,20 +259,20 @@ def demo_reg_gap_inequality(ctx: CheckContext) -> None:
             mdp = _random_instance(ctx.seed * 100 + i, S, A, H)
             expert = mk.solve_kl_regularized(mdp, mk.uniform_policy(mdp), 0.05).pi
             pi_bc = L.behavior_cloning(mdp.simulate(expert, 5, rng=i), S, A, horizon=H)
-            for lam in (0.01, 0.1, 1.0, 10.0):
-                gap, bound, res = gap_inequality_terms(mdp, expert, pi_bc, lam)
+            for beta in (0.01, 0.1, 1.0, 10.0):
+                gap, bound, res = gap_inequality_terms(mdp, expert, pi_bc, beta)
                 worst_slack = max(worst_slack, gap - bound)
                 if enum:
                     kl_e = enumerated_kl(mdp, expert, pi_bc)
                     worst_kl = max(worst_kl, abs(L.trajectory_kl(mdp, expert, pi_bc) - kl_e))
                     p, ret, _ = enumerate_trajectories(mdp, res.pi)
-                    soft = float(p @ ret) - lam * enumerated_kl(mdp, res.pi, pi_bc)
+                    soft = float(p @ ret) - beta * enumerated_kl(mdp, res.pi, pi_bc)
                     worst_val = max(worst_val, abs(float(mdp.mu0 @ res.V[0]) - soft))
-    ctx.compare("max (V^piE - V^pi_lam) - lam KL_traj(piE||piBC)", worst_slack, 0.0, tol=1e-10, relation="<=",
+    ctx.compare("max (V^piE - V^pi_beta) - beta KL_traj(piE||piBC)", worst_slack, 0.0, tol=1e-10, relation="<=",
                 route="forward occupancy recursion (values) and closed-form KL sum")
     ctx.compare("max |trajectory_kl - KL by trajectory enumeration|", worst_kl, 0.0, tol=1e-10,
                 route="brute-force enumeration of all (SA)^H trajectories")
-    ctx.compare("max |mu0.V*_lam - (E[R] - lam KL_traj(pi_lam||pi_BC))|", worst_val, 0.0, tol=1e-10,
+    ctx.compare("max |mu0.V*_beta - (E[R] - beta KL_traj(pi_beta||pi_BC))|", worst_val, 0.0, tol=1e-10,
                 route="brute-force enumeration of all (SA)^H trajectories")
 
 
@@ -281,7 +281,7 @@ def demo_reg_gap_inequality(ctx: CheckContext) -> None:
     "demo_reg_sample_complexity",
     paper=_PAPER + ", Sec. 4 (demonstration-regularized BPI, O~(poly(S,A,H)/(eps^2 N^E))); "
     "CLAIMS C9 (iii)",
-    statement="With lam = eps/(2 KL_traj(pi^E||pi^BC)) (mdpkit's choice inside V* - V^pi <= eps_E + lam KL + "
+    statement="With beta = eps/(2 KL_traj(pi^E||pi^BC)) (mdpkit's choice inside V* - V^pi <= eps_E + beta KL + "
     "eps_reg, not the paper's prescription), the episodes a KL-regularized optimistic learner "
     "toward pi^BC needs before its recommended policy stays eps-optimal shrink as N^E grows, and are far "
     "fewer than UCBVI (no demonstrations) needs.",
@@ -299,7 +299,7 @@ def demo_reg_sample_complexity(ctx: CheckContext) -> None:
     n_seeds = 6 if ctx.quick else 12
     K_ucb = 20_000
     K_demo = 2_000
-    ucb = [L.run_online(L.UCBVI(), mdp, K_ucb, rng=ctx.seed * 100 + i).episodes_to_epsilon(eps)
+    ucb = [L.run_online(L.UCBVI(), mdp, n_episodes=K_ucb, rng=ctx.seed * 100 + i).episodes_to_epsilon(eps)
            for i in range(1 if ctx.quick else 3)]
     tau_ucb = float(np.mean(ucb))
     taus = []
@@ -308,8 +308,8 @@ def demo_reg_sample_complexity(ctx: CheckContext) -> None:
         for i in range(n_seeds):
             seed = ctx.seed * 1000 + 10 * N + i
             pi_bc = L.behavior_cloning(mdp.simulate(expert, N, rng=seed), S, A, horizon=H)
-            lam = L.demo_regularization_lam(eps, L.trajectory_kl(mdp, expert, pi_bc))
-            run = L.run_online(L.DemoRegularizedUCBVI(lam=lam, pi_bc=pi_bc), mdp, K_demo, rng=seed)
+            beta = L.demo_regularization_beta(eps, L.trajectory_kl(mdp, expert, pi_bc))
+            run = L.run_online(L.DemoRegularizedUCBVI(beta=beta, pi_bc=pi_bc), mdp, n_episodes=K_demo, rng=seed)
             t.append(run.episodes_to_epsilon(eps))
         taus.append(float(np.mean(t)))
     ctx.compare("max_N^E episodes(demo-regularized) / episodes(UCBVI)", max(taus) / tau_ucb, 0.1,
@@ -320,13 +320,13 @@ def demo_reg_sample_complexity(ctx: CheckContext) -> None:
     lin_expert = mk.solve(lin.to_tabular()).pi
     K_lin = 1500
     n_lin = 2 if ctx.quick else 5
-    tau_lsvi = float(np.mean([L.run_online(L.LSVIUCB(), lin, K_lin, rng=ctx.seed * 100 + i).episodes_to_epsilon(eps)
+    tau_lsvi = float(np.mean([L.run_online(L.LSVIUCB(), lin, n_episodes=K_lin, rng=ctx.seed * 100 + i).episodes_to_epsilon(eps)
                               for i in range(n_lin)]))
     tau_lin = []
     for i in range(n_lin):
         bc = L.linear_behavior_cloning(lin.simulate(lin_expert, grid[-1], rng=ctx.seed * 100 + i), lin.phi, horizon=H)
-        lam = L.demo_regularization_lam(eps, L.trajectory_kl(lin, lin_expert, bc.pi))
-        run = L.run_online(L.KLRegularizedLSVIUCB(lam=lam, pi_ref=bc), lin, K_lin, rng=ctx.seed * 100 + i)
+        beta = L.demo_regularization_beta(eps, L.trajectory_kl(lin, lin_expert, bc.pi))
+        run = L.run_online(L.KLRegularizedLSVIUCB(beta=beta, pi_ref=bc), lin, n_episodes=K_lin, rng=ctx.seed * 100 + i)
         tau_lin.append(run.episodes_to_epsilon(eps))
     ctx.compare(f"linear: episodes(demo-regularized LSVI-UCB, N^E={grid[-1]}) / episodes(LSVI-UCB)",
                 float(np.mean(tau_lin)) / max(tau_lsvi, 1.0), 0.5, relation="<=",
@@ -340,7 +340,7 @@ def demo_reg_sample_complexity(ctx: CheckContext) -> None:
         from mdpkit.plotting import subplots
 
         fig, ax = subplots()
-        ax.plot(grid, np.maximum(taus, 0.5), "o-", label=r"demo-regularized UCBVI, $\lambda=\varepsilon/(2\,KL_{traj})$")
+        ax.plot(grid, np.maximum(taus, 0.5), "o-", label=r"demo-regularized UCBVI, $\beta=\varepsilon/(2\,KL_{traj})$")
         ax.axhline(tau_ucb, color="C1", ls="--", label="UCBVI (no demonstrations)"
                    + (" (censored at K)" if tau_ucb >= K_ucb else ""))
         ax.plot(grid, [taus[0] * grid[0] / N for N in grid], "k:", label=r"$\propto 1/N^E$")
@@ -370,7 +370,7 @@ def _azar_theorem_rows(ctx: CheckContext, mdp, K: int, n_runs: int) -> dict:
     S, A, H = mdp.n_states, mdp.n_actions, mdp.horizon
     curves = {}
     for bonus, kind, thm in (("azar_ch", "ch", "Thm. 1"), ("azar_bf", "bf", "Thm. 2")):
-        runs = [L.run_online(L.UCBVI(bonus=bonus, delta=0.05), mdp, K, rng=ctx.seed * 1000 + i) for i in range(n_runs)]
+        runs = [L.run_online(L.UCBVI(bonus=bonus, delta=0.05), mdp, n_episodes=K, rng=ctx.seed * 1000 + i) for i in range(n_runs)]
         bound = np.array([azar_regret_bound(S, A, H, k, 0.05, kind=kind) for k in range(1, K + 1)])
         ratio = max(float(np.max(r.regret / bound)) for r in runs)
         ctx.compare(f"UCBVI-{kind.upper()} (Azar's algorithm): max_runs,k regret(k) / {thm} bound", ratio, 1.0,
@@ -409,7 +409,7 @@ def ucbvi_regret_sqrt_k(ctx: CheckContext) -> None:
         regs = []
         for i in range(n_seeds):
             mdp = _gap_instance(S, A, H, min(0.45, 3.0 / np.sqrt(K)), seed=ctx.seed * 100 + i)
-            run = L.run_online(L.UCBVI(delta=0.05), mdp, K, rng=ctx.seed * 1000 + i)
+            run = L.run_online(L.UCBVI(delta=0.05), mdp, n_episodes=K, rng=ctx.seed * 1000 + i)
             regs.append(run.regret[-1])
             optimism_fail += int(np.any(run.upper_value < run.target_value - 1e-12))
             n_runs += 1
@@ -467,7 +467,7 @@ def demo_reg_rlhf_pairs(ctx: CheckContext) -> None:
     v_star = forward_value(mdp, expert)
     pairs = [20, 300, 5000] if ctx.quick else [20, 60, 200, 600, 2000, 6000]
     n_seeds = 4 if ctx.quick else 12
-    lam = 0.05
+    beta = 0.05
     d = S * A // 2
     g = np.random.default_rng(ctx.seed + 5)
     # linear reward class: the true reward is in the span of phi
@@ -476,7 +476,7 @@ def demo_reg_rlhf_pairs(ctx: CheckContext) -> None:
     floor = []
     for i in range(n_seeds):
         pi_bc = L.behavior_cloning(mdp.simulate(expert, 10, rng=ctx.seed * 1000 + i), S, A, horizon=H)
-        floor.append(lam * _closed_form_kl(mdp, expert, pi_bc))
+        floor.append(beta * _closed_form_kl(mdp, expert, pi_bc))
     floor_m, floor_se = mean_and_se(floor)
     for label, feat in (("tabular", None), ("linear", phi)):
         means, ses = [], []
@@ -486,7 +486,7 @@ def demo_reg_rlhf_pairs(ctx: CheckContext) -> None:
                 seed = ctx.seed * 1000 + i
                 pi_bc = L.behavior_cloning(mdp.simulate(expert, 10, rng=seed), S, A, horizon=H)
                 prefs = L.preference_pairs(mdp, pi_bc, n, rng=seed + 7)
-                plan, _ = L.demo_regularized_rlhf(mdp, prefs, pi_bc, lam, phi=feat)
+                plan, _ = L.demo_regularized_rlhf(mdp, prefs, pi_bc, beta, phi=feat)
                 subs.append(v_star - forward_value(mdp, plan.pi))
             m, se = mean_and_se(subs)
             means.append(float(m))
@@ -497,7 +497,7 @@ def demo_reg_rlhf_pairs(ctx: CheckContext) -> None:
                     note="means " + ", ".join(f"{m:.3g}" for m in means))
         ctx.compare(f"{label}: suboptimality at {pairs[-1]} pairs vs the regularization floor", means[-1],
                     float(floor_m) + 3 * np.hypot(float(floor_se), ses[-1]), relation="<=",
-                    route="gap inequality: V* - V^{pi_lam} <= lam KL_traj(pi_E||pi_BC) (optimal expert), "
+                    route="gap inequality: V* - V^{pi_beta} <= beta KL_traj(pi_E||pi_BC) (optimal expert), "
                     "KL in closed form; Monte-Carlo 3 SE")
         if ctx.figures_enabled:
             curves[label] = (means, ses)
@@ -507,7 +507,7 @@ def demo_reg_rlhf_pairs(ctx: CheckContext) -> None:
         fig, ax = subplots()
         for label, (m, se) in curves.items():
             ax.errorbar(pairs, m, yerr=se, marker="o", label=f"{label} BT reward")
-        ax.axhline(float(floor_m), color="k", ls=":", label=r"$\lambda\,KL_{traj}(\pi^E\|\pi^{BC})$")
+        ax.axhline(float(floor_m), color="k", ls=":", label=r"$\beta\,KL_{traj}(\pi^E\|\pi^{BC})$")
         ax.set(xscale="log", xlabel="preference pairs", ylabel=r"$V^* - V^{\hat\pi}$")
         ax.legend()
         ctx.savefig(fig, "demo_reg_rlhf_pairs")

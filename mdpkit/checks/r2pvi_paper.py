@@ -55,13 +55,13 @@ def _return_moments(tab, pi: np.ndarray) -> tuple[float, float]:
 def _paper_learners():
     import mdpkit as mk
 
-    out = {"PEVI": (mk.learners.PEVI(beta=1.0, ridge=0.1), False)}
+    out = {"PEVI": (mk.learners.PEVI(bonus_scale=1.0, ridge=0.1), False)}
     for name, label in (("tv", "R2PVI-TV"), ("kl", "R2PVI-KL")):
-        out[label] = (mk.learners.R2PVI(_div(name), 0.1, beta=1.0, ridge=0.1, bonus="diagonal",
+        out[label] = (mk.learners.R2PVI(_div(name), 0.1, bonus_scale=1.0, ridge=0.1, bonus="diagonal",
                                                   lower_clip=False), True)
-    out["R2PVI-chi2"] = (mk.learners.R2PVI(_div("chi2"), 0.1, beta=1.0, ridge=0.1, bonus="diagonal",
+    out["R2PVI-chi2"] = (mk.learners.R2PVI(_div("chi2"), 0.1, bonus_scale=1.0, ridge=0.1, bonus="diagonal",
                                            chi2_dual="reference", lower_clip=False), True)
-    out["R2PVI-chi2 (exact sup)"] = (mk.learners.R2PVI(_div("chi2"), 0.1, beta=1.0, ridge=0.1,
+    out["R2PVI-chi2 (exact sup)"] = (mk.learners.R2PVI(_div("chi2"), 0.1, bonus_scale=1.0, ridge=0.1,
                                                        bonus="diagonal", lower_clip=False), True)
     return out
 
@@ -219,7 +219,7 @@ def check_r2pvi_suboptimality_rate(ctx: CheckContext) -> None:
         for a, K in enumerate(Ks):
             for b in range(n_sets):
                 data = lin.collect(n_trajectories=int(K), rng=np.random.SeedSequence([ctx.seed, a, b]))
-                pol = mk.learners.R2PVI(div, 0.1, beta=1.0).fit(data, theta=lin.theta)
+                pol = mk.learners.R2PVI(div, 0.1, bonus_scale=1.0).fit(data, theta=lin.theta)
                 V, _ = mk.learners.robust_policy_value(lin, pol.pi_, div=div, lam=0.1)
                 sub[a, b] = float(tab.mu0 @ (exact.V[0] - V[0]))
                 gam[a, b] = _coverage_term(lin, tab, exact.pi, pol.Lambda_)

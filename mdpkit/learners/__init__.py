@@ -45,7 +45,7 @@ from ._online import (
     DemoRegularizedUCBVI,
     KLRegularizedUCBVI,
     OnlineRun,
-    demo_regularization_lam,
+    demo_regularization_beta,
     run_online,
 )
 from ._rlhf import (
@@ -76,7 +76,7 @@ __all__ = [
     "UCBVI",
     "behavior_cloning",
     "bradley_terry_reward",
-    "demo_regularization_lam",
+    "demo_regularization_beta",
     "demo_regularized_rlhf",
     "linear_behavior_cloning",
     "log_linear_policy",

@@ -364,8 +364,8 @@ class TabularMDP:
         self,
         pi: npt.ArrayLike,
         n_episodes: int,
-        rng: RNGLike = None,
         *,
+        rng: RNGLike = None,
         n_steps: int | None = None,
     ) -> Trajectories:
         """Sample ``n_episodes`` episodes of ``pi`` from ``mu0``.

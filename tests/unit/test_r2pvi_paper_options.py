@@ -16,8 +16,8 @@ def setup():
 
 def test_diagonal_bonus_formula(setup):
     lin, data = setup
-    base = mk.learners.R2PVI(TotalVariation(), 0.1, beta=0.0, lower_clip=False).fit(data, theta=lin.theta)
-    diag = mk.learners.R2PVI(TotalVariation(), 0.1, beta=1.0, bonus="diagonal", lower_clip=False).fit(
+    base = mk.learners.R2PVI(TotalVariation(), 0.1, bonus_scale=0.0, lower_clip=False).fit(data, theta=lin.theta)
+    diag = mk.learners.R2PVI(TotalVariation(), 0.1, bonus_scale=1.0, bonus="diagonal", lower_clip=False).fit(
         data, theta=lin.theta)
     h = 2  # last stage: w = theta, so Q differs by the bonus only
     F = lin.phi.reshape(-1, lin.dim)
@@ -45,8 +45,8 @@ def test_reference_chi2_dual_is_below_the_exact_sup(setup):
 
 def test_lower_clip_false_keeps_negative_estimates(setup):
     lin, data = setup
-    clipped = mk.learners.R2PVI(TotalVariation(), 0.1, beta=1.0).fit(data, theta=lin.theta)
-    raw = mk.learners.R2PVI(TotalVariation(), 0.1, beta=1.0, lower_clip=False).fit(data, theta=lin.theta)
+    clipped = mk.learners.R2PVI(TotalVariation(), 0.1, bonus_scale=1.0).fit(data, theta=lin.theta)
+    raw = mk.learners.R2PVI(TotalVariation(), 0.1, bonus_scale=1.0, lower_clip=False).fit(data, theta=lin.theta)
     assert clipped.Q_.min() == 0.0 and raw.Q_.min() < 0.0
     assert "lower_clip=False" in repr(raw)
 

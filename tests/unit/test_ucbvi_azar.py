@@ -17,7 +17,7 @@ def mdp():
 @pytest.mark.parametrize("bonus", ["azar_ch", "azar_bf"])
 def test_q_values_never_increase(mdp, bonus):
     # Q_k = min(Q_{k-1}, ...) makes V_k non-increasing in k
-    run = mk.learners.run_online(mk.learners.UCBVI(bonus=bonus), mdp, 200, rng=0)
+    run = mk.learners.run_online(mk.learners.UCBVI(bonus=bonus), mdp, n_episodes=200, rng=0)
     assert np.all(np.diff(run.upper_value) <= 1e-12)
     assert np.all(run.upper_value >= run.target_value - 1e-12)
     assert run.info["layered_states"] == 9
