@@ -577,7 +577,7 @@ def kl_estimate_beirami(n: int, eps: float) -> float:
     >>> round(kl_estimate_beirami(16, 1e-12), 5)     # eps -> 0: log 16 - 15/16
     1.83509
     >>> round(kl_estimate_beirami(2, 0.5), 6)         # (1/4)(log 2 - log 2 - 1/2) + (3/4) log(3/2)
-    0.179098
+    0.179099
     """
     n_float, ln = _n_pair(n, None)
     e = check_scalar("eps", eps, lo=0.0, hi=1.0, lo_inclusive=False)
