@@ -81,13 +81,13 @@ def expected_bc_kl_deterministic(mdp, pi_e, n_demos: int, kappa: float = 1.0) ->
 
     A = mdp.n_actions
     d = forward_state_occupancy(mdp, pi_e)
-    n = np.arange(n_demos + 1)
-    kl_n = np.log((n + kappa * A) / (n + kappa))
     total = 0.0
-    for dh in d:
-        for ds in dh:
-            if ds > 0:
-                total += ds * float(binom.pmf(n, n_demos, min(ds, 1.0)) @ kl_n)
+    for ds in d[d > 0]:
+        p = min(float(ds), 1.0)
+        # the binomial mass beyond 15 sd of the mean is < 1e-40, far below float64 rounding of the sum
+        half = 15.0 * np.sqrt(n_demos * p * (1.0 - p)) + 20.0
+        n = np.arange(max(0, int(n_demos * p - half)), min(n_demos, int(n_demos * p + half)) + 1)
+        total += p * float(binom.pmf(n, n_demos, p) @ np.log((n + kappa * A) / (n + kappa)))
     return total
 
 
