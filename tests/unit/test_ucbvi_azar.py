@@ -74,3 +74,22 @@ def test_azar_bonus_rejects_a_scale():
         mk.learners.UCBVI(bonus="azar_ch", bonus_scale=0.5)
     with pytest.raises(ValueError, match="`bonus`"):
         mk.learners.UCBVI(bonus="azar")
+
+
+@pytest.mark.parametrize("variant", [AK.AZAR_CH, AK.AZAR_BF])
+def test_plan_kernel_matches_py_func(variant):
+    rng = np.random.default_rng(4)
+    H, S, A = 3, 4, 2
+    Nsas = rng.integers(0, 4, size=(H, S, A, S)).astype(float)
+    N = Nsas.sum(-1)
+    Rsum = N * rng.random((H, S, A))
+    Nstate = N.sum(-1)
+
+    def go(fn):
+        Q = np.full((H, S, A), 2.5)
+        V, pi = np.zeros((H + 1, S)), np.empty((H, S, A))
+        fn(N, Nsas, Rsum, Nstate, Q, variant, 0.3, 12.0, V, pi)
+        return Q, V, pi
+
+    for a, b in zip(go(AK.azar_plan), go(AK.azar_plan.py_func), strict=True):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
