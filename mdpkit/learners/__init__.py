@@ -31,6 +31,13 @@ from ._bc import (
     trajectory_kl,
 )
 from ._dataset import OfflineDataset
+from ._drrpo import (
+    DRRPO,
+    DRRPORun,
+    MirrorDescentResult,
+    robust_policy_mirror_descent,
+    robust_policy_value,
+)
 from ._linear_online import LSVIUCB, KLRegularizedLSVIUCB
 from ._offline import DRPVI, PEVI, R2PVI
 from ._online import (
@@ -57,6 +64,9 @@ from ._rlhf import (
 
 __all__ = [
     "DRPVI",
+    "DRRPO",
+    "DRRPORun",
+    "MirrorDescentResult",
     "OfflineDataset",
     "PEVI",
     "R2PVI",
@@ -77,6 +87,8 @@ __all__ = [
     "linear_behavior_cloning",
     "log_linear_policy",
     "preference_pairs",
+    "robust_policy_mirror_descent",
+    "robust_policy_value",
     "run_online",
     "trajectory_kl",
     # tabular model-free (Q-learning family)

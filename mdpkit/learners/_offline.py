@@ -36,10 +36,14 @@ with :math:`\hat V_H = 0` and the greedy policy. Writing :math:`y_\tau = \hat V_
   :math:`m = \min_s \hat V_{h+1}(s)`, exact over the breakpoints.
 
 Note: the public R2PVI code minimizes the chi-square objective over :math:`\alpha`,
-whereas the chi-square dual of the paper is a supremum; this module takes the sup.
-It also uses the paper's d-rectangular bonus rather than the code's
-:math:`c\sqrt{\phi^\top \mathrm{diag}(\Lambda^{-1})\phi}`, and
-:math:`\min_s \hat V_{h+1}(s)` over all states (the feature map is known).
+whereas the chi-square dual of the paper is a supremum; this module takes the sup by
+default (``chi2_dual="reference"`` reproduces the code). It also uses the paper's
+d-rectangular bonus by default rather than the code's
+:math:`c\sqrt{\phi^\top \mathrm{diag}(\Lambda^{-1})\phi}` (``bonus="diagonal"``),
+clips :math:`\hat Q` at 0 as the paper does (the code does not: ``lower_clip=False``),
+and uses :math:`\min_s \hat V_{h+1}(s)` over all states (the feature map is known). With
+the three code options the paper's Figure 1(a) is reproduced within Monte-Carlo error
+(check ``r2pvi_paper_figure1a``).
 
 References
 ----------
@@ -70,12 +74,16 @@ from ..divergences._robust import check_robust_div
 from . import _offline_kernels as OK
 from ._dataset import OfflineDataset
 
+_BONUSES = ("d_rectangular", "diagonal")
+_CHI2_DUALS = ("exact", "reference")
+
 
 class _PessimisticLinearVI:
     """Shared backward induction; subclasses define the next-value estimate and bonus."""
 
     name = "base"
     _d_rectangular = False
+    _q_floor = 0.0  # the paper's {.}^+; -inf reproduces the official R2PVI code (no lower clip)
 
     def __init__(self, *, bonus_scale: float = 1.0, ridge: float = 0.1) -> None:
         self.bonus_scale = check_nonnegative("bonus_scale", bonus_scale)
@@ -137,7 +145,7 @@ class _PessimisticLinearVI:
             W[h] = theta_h + nu
             Lams[h] = Lam
             q = F2 @ W[h] - self._bonus(F2, Lam_inv)
-            Q[h] = np.clip(q, 0.0, H - h).reshape(S, A)
+            Q[h] = np.clip(q, self._q_floor, H - h).reshape(S, A)
             V[h] = Q[h].max(axis=1)
         self.w_, self.Lambda_, self.Q_, self.V_ = W, Lams, Q, V
         self.pi_ = np.eye(A)[np.argmax(Q, axis=-1)]
@@ -161,7 +169,7 @@ class _PessimisticLinearVI:
             raise ValueError(f"`phi` must have last dimension d = {d}; got shape {ph.shape}.")
         F2 = ph.reshape(-1, d)
         q = F2 @ self.w_[h] - self._bonus(F2, np.linalg.inv(self.Lambda_[h]))
-        return np.clip(q, 0.0, H - h).reshape(ph.shape[:-1])
+        return np.clip(q, self._q_floor, H - h).reshape(ph.shape[:-1])
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._params()})"
@@ -215,6 +223,21 @@ class R2PVI(_PessimisticLinearVI):
         Bonus scale (``bonus_scale = 0`` gives the plain plug-in estimate).
     ridge : float
         Ridge parameter.
+    bonus : {"d_rectangular", "diagonal"}
+        :math:`c\sum_i\phi_i\sqrt{[\Lambda_h^{-1}]_{ii}}` (the paper's bonus, default) or
+        :math:`c\sqrt{\sum_i\phi_i^2[\Lambda_h^{-1}]_{ii}}` (the official code's), with
+        :math:`c` = ``bonus_scale`` (the paper's :math:`\beta`).
+    chi2_dual : {"exact", "reference"}
+        Chi-square only. ``"exact"``: the supremum over the clipping level (the dual of
+        the paper, exact over the breakpoints). ``"reference"``: the official code's value
+        at a local minimum found by Nelder-Mead from :math:`H/2` on :math:`[0, H]`, which
+        reproduces the paper's Figure 1(a) chi-square curve; the two differ on the paper's
+        instance (check ``r2pvi_paper_figure1a``).
+    lower_clip : bool
+        ``True`` (the paper): :math:`\hat Q_h = \min\{\cdot, H-h\}^+`. ``False`` (the official
+        code): no clipping at 0, so among pessimistically negative estimates the greedy
+        action is the least negative one rather than the first of many ties at 0; on the
+        paper's instance at :math:`\lambda = 0.1` this changes the TV and chi-square policies.
 
     Examples
     --------
@@ -230,11 +253,27 @@ class R2PVI(_PessimisticLinearVI):
     name = "R2PVI"
     _d_rectangular = True
 
-    def __init__(self, div: FDivergence, lam: float, *, bonus_scale: float = 1.0, ridge: float = 0.1) -> None:
+    def __init__(self, div: FDivergence, lam: float, *, bonus_scale: float = 1.0, ridge: float = 0.1,
+                 bonus: str = "d_rectangular", chi2_dual: str = "exact", lower_clip: bool = True) -> None:
         super().__init__(bonus_scale=bonus_scale, ridge=ridge)
         self.code = check_robust_div(div)
         self.div = div
         self.lam = check_positive("lam", lam)
+        if bonus not in _BONUSES:
+            raise ValueError(f"`bonus` must be one of {list(_BONUSES)}; got {bonus!r}.")
+        if chi2_dual not in _CHI2_DUALS:
+            raise ValueError(f"`chi2_dual` must be one of {list(_CHI2_DUALS)}; got {chi2_dual!r}.")
+        if not isinstance(lower_clip, bool):
+            raise TypeError(f"`lower_clip` must be a bool; got {type(lower_clip).__name__}.")
+        self.bonus = bonus
+        self.chi2_dual = chi2_dual
+        self.lower_clip = lower_clip
+        self._q_floor = 0.0 if lower_clip else -np.inf
+
+    def _bonus(self, F2, Lam_inv):
+        if self.bonus == "diagonal":  # the official code: c sqrt(sum_i phi_i^2 [Lambda^-1]_ii)
+            return self.bonus_scale * np.sqrt((F2 * F2) @ np.diag(Lam_inv))
+        return super()._bonus(F2, Lam_inv)
 
     def _nu(self, C, y, V_next, H):
         lam = self.lam
@@ -247,13 +286,37 @@ class R2PVI(_PessimisticLinearVI):
                 nu = m - lam * np.log(z)
             # max(z, e^{-H/lam}) of the paper, i.e. nu <= H; z <= 0 also maps to H
             return np.where(z > 0.0, np.minimum(nu, float(H)), float(H))
+        if self.chi2_dual == "reference":
+            return _chi2_reference_dual(C, y, lam, float(H))
         out = np.empty(C.shape[0])
         order = np.argsort(y, kind="stable")
         OK.chi2_sup_coords(C, y, order, lam, 0.0, float(H), out)
         return out
 
     def _params(self) -> str:
-        return f"div={type(self.div).__name__}(), lam={self.lam}, bonus_scale={self.bonus_scale}, ridge={self.ridge}"
+        extra = "" if self.bonus == "d_rectangular" else f", bonus={self.bonus!r}"
+        extra += "" if self.chi2_dual == "exact" else f", chi2_dual={self.chi2_dual!r}"
+        extra += "" if self.lower_clip else ", lower_clip=False"
+        return f"div={type(self.div).__name__}(), lam={self.lam}, bonus_scale={self.bonus_scale}, ridge={self.ridge}{extra}"
+
+
+def _chi2_reference_dual(C: FloatArray, y: FloatArray, lam: float, H: float) -> FloatArray:
+    """The official R2PVI-chi2 estimate: per coordinate, the value at a local *minimum* over
+    alpha in [0, H] (scipy Nelder-Mead from H/2) of z1 - (z2 - z1^2)/(4 lam), where the dual
+    of the paper is the supremum (kept for reproducing the paper's Figure 1(a))."""
+    from scipy.optimize import minimize
+
+    out = np.empty(C.shape[0])
+    for i in range(C.shape[0]):
+        ci = C[i]
+
+        def objective(a: np.ndarray, ci: FloatArray = ci) -> float:
+            m = np.minimum(y, float(a[0]))
+            z1 = float(ci @ m)
+            return z1 - (float(ci @ (m * m)) - z1 * z1) / (4.0 * lam)
+
+        out[i] = float(minimize(objective, np.array([H / 2.0]), method="Nelder-Mead", bounds=[(0.0, H)]).fun)
+    return out
 
 
 class DRPVI(_PessimisticLinearVI):

@@ -227,11 +227,15 @@ class UCBVI:
 
     Parameters
     ----------
-    bonus : {"hoeffding", "bernstein"}
+    bonus : {"hoeffding", "bernstein", "azar_ch", "azar_bf"}
+        mdpkit's bonuses (module docstring; Azar et al.'s theorems do not apply to them),
+        or Azar et al.'s exact algorithms UCBVI-CH (bonus :math:`7HL/\sqrt N`, Thm. 1) and
+        UCBVI-BF (Bernstein-Freedman, Thm. 2), with the min over previous Q-values, run on
+        the layered MDP of the pairs :math:`(h, s)` (:mod:`mdpkit.learners._ucbvi_azar`).
     delta : float
         Confidence level, in (0, 1).
     bonus_scale : float
-        Multiplier of the bonus (1 = the valid bonus).
+        Multiplier of the bonus (1 = the valid bonus; must be 1 for the Azar bonuses).
 
     Examples
     --------
@@ -249,10 +253,23 @@ class UCBVI:
     bonus_scale: float = 1.0
 
     def __post_init__(self) -> None:
-        _check_bonus(self.bonus, self.delta, self.bonus_scale)
+        from ._ucbvi_azar import AZAR_BONUSES
+
+        if self.bonus in AZAR_BONUSES:
+            _check_bonus("hoeffding", self.delta, self.bonus_scale)
+            if self.bonus_scale != 1.0:
+                raise ValueError(f"`bonus_scale` must be 1 with bonus={self.bonus!r} (Azar et al.'s exact "
+                                 f"bonus); got {self.bonus_scale!r}.")
+        else:
+            check_choice("bonus", self.bonus, [*_BONUSES, *AZAR_BONUSES])
+            _check_bonus(self.bonus, self.delta, self.bonus_scale)
 
     def _run(self, mdp: Any, K: int, seed: int) -> OnlineRun:
         m = _check_mdp(mdp)
+        if self.bonus.startswith("azar_"):
+            from ._ucbvi_azar import run_azar
+
+            return run_azar(m, K, seed, bonus=self.bonus, delta=self.delta)
         return _run_tabular(m, K, seed, name=f"UCBVI({self.bonus})", bonus=self.bonus, delta=self.delta,
                             bonus_scale=self.bonus_scale, beta=0.0, pi_ref=None)
 
@@ -312,7 +329,7 @@ class KLRegularizedUCBVI:
 
 
 def demo_regularization_beta(epsilon: float, kl_traj: float) -> float:
-    r"""The regularization strength prescribed by demonstration-regularized RL.
+    r"""mdpkit's choice of the regularization strength for demonstration-regularized RL.
 
     .. math::
 
@@ -327,10 +344,15 @@ def demo_regularization_beta(epsilon: float, kl_traj: float) -> float:
     :math:`\mathrm{KL}_{traj} = \tilde O(SAH/N^E)`. ``kl_traj`` is the exact value (an
     oracle, see :func:`trajectory_kl`) or a bound on it.
 
+    This is a valid choice inside the decomposition
+    :math:`V^* - V^{\pi} \le \varepsilon_E + \beta\,\mathrm{KL}_{traj} + \varepsilon_{reg}`,
+    not the paper's own prescription (whose constants mdpkit does not reproduce; CLAIMS
+    C9, corrections after 0.1).
+
     References
     ----------
-    .. [1] Tiapkin et al., "Demonstration-Regularized RL", ICLR 2024, Sec. 4 (choice of
-       :math:`\beta` in the demonstration-regularized BPI theorem).
+    .. [1] Tiapkin et al., "Demonstration-Regularized RL", ICLR 2024, Sec. 4 (the
+       decomposition the choice is made in).
 
     Examples
     --------

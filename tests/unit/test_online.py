@@ -176,7 +176,7 @@ def test_lam_must_be_positive():
 
 
 def test_bad_bonus_name():
-    with pytest.raises(ValueError, match=r"`bonus` must be one of \['bernstein', 'hoeffding'\]; got 'ucb'"):
+    with pytest.raises(ValueError, match=r"`bonus` must be one of \['azar_bf', 'azar_ch', 'bernstein', 'hoeffding'\]; got 'ucb'"):
         UCBVI(bonus="ucb")
 
 
