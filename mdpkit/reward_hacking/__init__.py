@@ -58,8 +58,26 @@ from ._proxy import (
     noise_grid,
     tail_proxy,
 )
+from ._starc import (
+    StarcRegret,
+    expected_reward,
+    potential_shaping,
+    starc_canonicalize,
+    starc_distance,
+    starc_regret_bound,
+)
+from ._tomato import DEFAULT_LAYOUT, TomatoGridworld, tomato_gridworld
 
 __all__ = [
+    "DEFAULT_LAYOUT",
+    "StarcRegret",
+    "TomatoGridworld",
+    "expected_reward",
+    "potential_shaping",
+    "starc_canonicalize",
+    "starc_distance",
+    "starc_regret_bound",
+    "tomato_gridworld",
     "Chi2OccupancyBound",
     "OccupancyPlan",
     "ProxyStatistics",

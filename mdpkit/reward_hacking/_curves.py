@@ -40,7 +40,13 @@ import numpy.typing as npt
 
 from .. import bon
 from .._typing import FloatArray, RNGLike
-from .._validation import as_float_array, as_generator, check_choice, check_int, check_scalar
+from .._validation import (
+    as_float_array,
+    as_generator,
+    check_choice,
+    check_int,
+    check_scalar,
+)
 from ..bon import _bon_kernels as _bk
 from ..bon._tilt import _centre, _lam_for_kl
 from ..divergences import FDivergence

@@ -23,7 +23,13 @@ import numpy.typing as npt
 from scipy import stats
 
 from .._typing import FloatArray
-from .._validation import as_float_array, check_choice, check_int, check_positive, check_scalar
+from .._validation import (
+    as_float_array,
+    check_choice,
+    check_int,
+    check_positive,
+    check_scalar,
+)
 
 _SIMPLEX_ATOL = 1e-9
 _NOISES = ("gaussian", "student_t")
