@@ -166,7 +166,7 @@ def starc_regret_bound(mdp: TabularMDP, R1: npt.ArrayLike, R2: npt.ArrayLike) ->
     _, n1 = _standardized(mdp, R1)
     r1, r2 = expected_reward(mdp, R1), expected_reward(mdp, R2)
     m1 = TabularMDP(mdp.P, r1, gamma=mdp.gamma, mu0=mdp.mu0)
-    pi2 = solve(TabularMDP(mdp.P, r2, gamma=mdp.gamma, mu0=mdp.mu0)).pi
-    v_star = float(mdp.mu0 @ solve(m1).V)
+    pi2 = solve(TabularMDP(mdp.P, r2, gamma=mdp.gamma, mu0=mdp.mu0), method="policy_iteration").pi
+    v_star = float(mdp.mu0 @ m1.evaluate(solve(m1, method="policy_iteration").pi))
     regret = v_star - float(mdp.mu0 @ m1.evaluate(pi2))  # >= 0 up to the solver's tolerance
     return StarcRegret(regret, 2.0 * n1 * d / (1.0 - mdp.gamma), d)
