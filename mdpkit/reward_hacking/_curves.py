@@ -171,7 +171,7 @@ def _default_lams(L: _Levels, kl_max: float | None, n_points: int) -> FloatArray
     lam_hi = _lam_for_kl(L.ref, km)
     if math.isinf(lam_hi):
         raise ValueError(f"`kl_max` must be below log 1/p(top proxy level) = {kmax:.6g}; got {km!r}.")
-    return np.concatenate(([0.0], np.geomspace(lam_hi * 1e-2, lam_hi, n_points - 1)))
+    return np.concatenate(([0.0], np.geomspace(lam_hi, lam_hi * 1e-2, n_points - 1)[::-1]))
 
 
 def gold_reward_curve(law: Any, method: str = "best_of_n", *, transform: Any = None,
