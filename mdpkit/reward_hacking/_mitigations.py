@@ -46,10 +46,10 @@ class EnsembleAggregate:
     r"""Aggregate an ensemble :math:`\tilde r_1..\tilde r_M` into one proxy.
 
     * ``"mean"``: :math:`\bar r = \frac1M \sum_k \tilde r_k`;
-    * ``"min"``: :math:`\min_k \tilde r_k` (worst-case optimization, WCO [1]_);
+    * ``"min"``: :math:`\min_k \tilde r_k` (worst-case optimization, WCO; Coste et al., 2024);
     * ``"uncertainty_weighted"``: :math:`\bar r - c\,\frac1M\sum_k(\tilde r_k - \bar r)^2`
-      (UWO [1]_, ``coef`` = c);
-    * ``"brme"``: :math:`w\,\bar r + (1-w)\min_k \tilde r_k` (BRME [3]_, ``coef`` = w).
+      (UWO, Coste et al., 2024; ``coef`` = c);
+    * ``"brme"``: :math:`w\,\bar r + (1-w)\min_k \tilde r_k` (BRME, Yan et al., 2024; ``coef`` = w).
 
     Build one with :func:`mean_ensemble`, :func:`min_ensemble`,
     :func:`uncertainty_weighted_ensemble` or :func:`brme_ensemble`.
@@ -115,7 +115,7 @@ def brme_ensemble(coef: float) -> EnsembleAggregate:
 
 @dataclass(frozen=True)
 class PARShaping:
-    r"""Preference-as-reward shaping :math:`\sigma(\tilde r - r_{ref})` [4]_.
+    r"""Preference-as-reward shaping :math:`\sigma(\tilde r - r_{ref})` (Fu et al., 2025).
 
     ``r_ref = None`` centres at the reference's mean proxy reward
     :math:`\mathbb E_p \tilde r`. ``inner`` (optional) is applied first, e.g. an ensemble
