@@ -265,14 +265,15 @@ def _reachable(mdp: TabularMDP) -> np.ndarray:
 
 
 def chi2_occupancy_planner(mdp: TabularMDP, pi_ref: npt.ArrayLike, R_proxy: npt.ArrayLike,
-                           coef: float) -> OccupancyPlan:
+                           beta: float) -> OccupancyPlan:
     r"""Maximize :math:`\langle\mu,\tilde R\rangle - \lambda\sqrt{\chi^2(\mu\|\mu_{ref})}` over occupancies.
 
     A second-order cone program (cvxpy) over normalized occupancy measures
     :math:`\mu \ge 0` with the flow constraints
     :math:`\sum_a \mu(s',a) = (1-\gamma)\mu_0(s') + \gamma\sum_{s,a}P(s'|s,a)\mu(s,a)`, and
     :math:`\sqrt{\chi^2} = \|(\mu - \mu_{ref})/\sqrt{\mu_{ref}}\|_2` (ORPO's regularizer,
-    Laidlaw et al., 2025, Sec. 5). With ``coef`` = :func:`chi2_regularization_coef` the
+    Laidlaw et al., 2025, Sec. 5; their :math:`\lambda`, named ``beta`` here as every
+    policy-divergence strength in mdpkit). With ``beta`` = :func:`chi2_regularization_coef` the
     optimum's gold reward is at least the reference's.
 
     Parameters
@@ -282,23 +283,23 @@ def chi2_occupancy_planner(mdp: TabularMDP, pi_ref: npt.ArrayLike, R_proxy: npt.
     pi_ref : array_like, shape (S, A)
         Must give positive occupancy to every (s, a) at states some policy can reach.
     R_proxy : array_like, shape (S, A)
-    coef : float
-        :math:`\lambda \ge 0`.
+    beta : float
+        Strength :math:`\lambda \ge 0` of the square-root chi-square penalty.
 
     Examples
     --------
     >>> import numpy as np, mdpkit as mk
     >>> mdp = mk.TabularMDP(np.ones((1, 2, 1)), np.zeros((1, 2)), gamma=0.5)   # a bandit
-    >>> # objective x - coef * 2|x - 1/2| in the mass x of action 1: a corner at coef < 1/2
-    >>> chi2_occupancy_planner(mdp, [[0.5, 0.5]], [[0.0, 1.0]], coef=0.4).pi.round(4).tolist()
+    >>> # objective x - beta * 2|x - 1/2| in the mass x of action 1: a corner at beta < 1/2
+    >>> chi2_occupancy_planner(mdp, [[0.5, 0.5]], [[0.0, 1.0]], beta=0.4).pi.round(4).tolist()
     [[0.0, 1.0]]
-    >>> chi2_occupancy_planner(mdp, [[0.5, 0.5]], [[0.0, 1.0]], coef=0.6).pi.round(4).tolist()
+    >>> chi2_occupancy_planner(mdp, [[0.5, 0.5]], [[0.0, 1.0]], beta=0.6).pi.round(4).tolist()
     [[0.5, 0.5]]
     """
     import cvxpy as cp
 
     _check_discounted(mdp)
-    lam = check_nonnegative("coef", coef)
+    lam = check_nonnegative("beta", beta)
     Rt = _rewards(mdp, R_proxy, "R_proxy")
     pr = mdp.check_policy(pi_ref, "pi_ref")
     mu_ref = mdp.occupancy(pr)

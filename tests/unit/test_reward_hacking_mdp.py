@@ -140,7 +140,7 @@ def test_support_and_degenerate_errors():
         rh.chi2_occupancy_bound(mdp, pr, mk.uniform_policy(mdp), R, np.ones((6, 3)))
     with pytest.raises(ValueError, match="positively correlated"):
         rh.chi2_regularization_coef(mdp, mk.uniform_policy(mdp), R, -R)
-    with pytest.raises(ValueError, match="`coef` must be >= 0"):
+    with pytest.raises(ValueError, match="`beta` must be >= 0"):
         rh.chi2_occupancy_planner(mdp, mk.uniform_policy(mdp), Rt, -1.0)
     with pytest.raises(NotImplementedError):
         rh.chi2_occupancy_bound(mk.random_mdp(n_states=3, n_actions=2, horizon=3, rng=0),
