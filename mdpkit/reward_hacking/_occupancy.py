@@ -243,7 +243,7 @@ class OccupancyPlan:
     objective : float
         :math:`\langle\mu,\tilde R\rangle - \lambda\sqrt{\chi^2(\mu\|\mu_{ref})}` at ``pi``.
     status : str
-        cvxpy status.
+        cvxpy status (``"optimal"``, or ``"optimal_inaccurate"`` with a ConvergenceWarning).
     """
 
     pi: FloatArray
@@ -325,11 +325,12 @@ def chi2_occupancy_planner(mdp: TabularMDP, pi_ref: npt.ArrayLike, R_proxy: npt.
     obj = cp.sum(cp.multiply(Rt, mu)) - lam * cp.norm(cp.multiply(w, mu - mu_ref), "fro")
     prob = cp.Problem(cp.Maximize(obj), cons)
     prob.solve()
-    if prob.status != "optimal" or mu.value is None:
+    if mu.value is None:
+        raise RuntimeError(f"the chi-square occupancy program returned no solution (status "
+                           f"{prob.status!r}); try another cvxpy solver.")
+    if prob.status != "optimal":
         warnings.warn(f"the chi-square occupancy program ended with status {prob.status!r}.",
                       ConvergenceWarning, stacklevel=2)
-        if mu.value is None:
-            return OccupancyPlan(pr, mu_ref, float("nan"), str(prob.status))
     m = np.maximum(np.asarray(mu.value), 0.0)  # solver round-off below the feasibility tolerance
     mS = m.sum(axis=1, keepdims=True)
     pi = np.where(mS > _NULL, m / np.where(mS > _NULL, mS, 1.0), pr)
