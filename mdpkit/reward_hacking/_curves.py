@@ -314,7 +314,11 @@ class GaoFit:
     d_peak: float
 
     def predict(self, d: npt.ArrayLike) -> FloatArray:
-        """Fitted gold gain at ``d``."""
+        """Fitted gold gain at ``d``.
+
+        >>> GaoFit("bon", 1.0, 0.25, 1.0, 0.0, 2.0).predict([2.0]).tolist()
+        [1.0]
+        """
         x = np.asarray(d, dtype=float)
         return x * (self.alpha - self.decay * _shape(self.form, x))
 

@@ -135,7 +135,11 @@ class JointLaw:
         return float(np.clip(cov / (sg * self.proxy_std), -1.0, 1.0))
 
     def with_proxy(self, proxy: npt.ArrayLike) -> JointLaw:
-        """The same reference and gold reward with another proxy."""
+        """The same reference and gold reward with another proxy.
+
+        >>> JointLaw([0.5, 0.5], [0.0, 1.0], [0.0, 1.0]).with_proxy([1.0, 0.0]).correlation
+        -1.0
+        """
         return JointLaw(self.probs, self.gold, proxy)
 
 
@@ -188,7 +192,12 @@ class EnsembleLaw:
         return int(self.probs.shape[0])
 
     def member(self, k: int) -> JointLaw:
-        """The joint law of gold and the single model ``k``."""
+        """The joint law of gold and the single model ``k``.
+
+        >>> law = EnsembleLaw([0.5, 0.5], [0.0, 1.0], [[0.0, 1.0], [1.0, 0.0]])
+        >>> law.member(1).proxy.tolist()
+        [1.0, 0.0]
+        """
         k = check_int("k", k, lo=0, hi=self.n_members - 1)
         return JointLaw(self.probs, self.gold, self.members[k])
 

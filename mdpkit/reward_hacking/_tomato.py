@@ -60,7 +60,11 @@ class TomatoGridworld:
     sprinkler: int
 
     def state(self, cell: int, mask: int) -> int:
-        """State index of agent cell ``cell`` with watered-tomato bitmask ``mask``."""
+        """State index of agent cell ``cell`` with watered-tomato bitmask ``mask``.
+
+        >>> tomato_gridworld().state(2, 5)
+        21
+        """
         return cell * (1 << self.n_tomatoes) + mask
 
 
