@@ -89,9 +89,9 @@ class GoldCurve:
         r""":math:`d = \sqrt{\mathrm{KL}}`."""
         return np.sqrt(self.kl)
 
-    def peak(self) -> Peak:
+    def peak(self, law: Any = None, *, transform: Any = None) -> Peak:
         """The overoptimization peak, see :func:`overoptimization_peak`."""
-        return overoptimization_peak(self)
+        return overoptimization_peak(self, law, transform=transform)
 
     def fit(self, form: str | None = None) -> GaoFit:
         """Gao et al.'s fit, see :func:`fit_gao`."""
@@ -270,8 +270,15 @@ class Peak:
     interior: bool
 
 
-def overoptimization_peak(curve: GoldCurve) -> Peak:
+def overoptimization_peak(curve: GoldCurve, law: Any = None, *, transform: Any = None) -> Peak:
     r"""The overoptimization peak: :math:`\arg\max` of the gold reward over the curve's KL.
+
+    Without ``law`` it is the best point of the curve. With the ``law`` (and
+    ``transform``) the curve was computed from, the peak is refined between the grid
+    neighbours of that point: for ``"tilted"`` by a bounded scalar search over the inverse
+    temperature (at an interior peak :math:`\frac{d}{d\lambda}\mathbb E_{\pi}g =
+    \mathrm{Cov}_{\pi}(g, \tilde r) = 0`), for ``"best_of_n"`` over every integer N between
+    the neighbours (at most 10^4 of them).
 
     Examples
     --------
@@ -284,9 +291,31 @@ def overoptimization_peak(curve: GoldCurve) -> Peak:
     if not isinstance(curve, GoldCurve):
         raise TypeError(f"`curve` must be a GoldCurve; got {type(curve).__name__}.")
     i = int(np.argmax(curve.gold))
-    k = float(curve.kl[i])
-    return Peak(i, k, math.sqrt(k), float(curve.gold[i]), float(curve.param[i]),
-                i < curve.gold.shape[0] - 1)
+    interior = i < curve.gold.shape[0] - 1
+    best = (float(curve.kl[i]), float(curve.gold[i]), float(curve.param[i]))
+    if law is not None and interior and i > 0 and curve.method in ("tilted", "best_of_n"):
+        best = max(best, _refine(curve, i, law, transform), key=lambda t: t[1])
+    return Peak(i, best[0], math.sqrt(best[0]), best[1], best[2], interior)
+
+
+def _refine(curve: GoldCurve, i: int, law: Any, transform: Any) -> tuple[float, float, float]:
+    """(KL, gold, param) at the best point between the neighbours of grid point ``i``."""
+    L = _Levels(law.probs, apply_transform(law, transform), law.gold)
+    lo, hi = curve.param[i - 1], curve.param[i + 1]
+    if curve.method == "best_of_n":
+        if hi - lo > 10_000:
+            raise ValueError("refining a best-of-N peak needs grid neighbours at most 10^4 apart.")
+        ns = np.arange(lo, hi + 1, dtype=float)
+        pts = _bon_points(L, ns)
+        j = int(np.argmax(pts[:, 1]))
+        return float(pts[j, 0]), float(pts[j, 1]), float(ns[j])
+    from scipy import optimize
+
+    a, b = math.log(1.0 / lo) if np.isfinite(lo) else math.log(1e-12 / hi), math.log(1.0 / hi)
+    res = optimize.minimize_scalar(lambda t: -_tilt_points(L, np.array([math.exp(t)]))[0, 1],
+                                   bounds=(a, b), method="bounded", options={"xatol": 1e-10})
+    pt = _tilt_points(L, np.array([math.exp(res.x)]))[0]
+    return float(pt[0]), float(pt[1]), math.exp(-res.x)
 
 
 @dataclass(frozen=True)

@@ -268,3 +268,23 @@ def test_other_bad_inputs():
 
 def test_lazy_export():
     assert mk.reward_hacking.gold_reward_curve is rh.gold_reward_curve
+
+
+def test_refined_peak_is_a_stationary_point_of_the_tilt_and_the_integer_argmax_of_bon():
+    law = rh.tail_proxy(tail_mass=1e-3, tail_proxy=np.linspace(4.0, 6.0, 5), tail_gold=-3.0, n_grid=32)
+    c = rh.gold_reward_curve(law, "tilted", kl_max=4.0, n_points=30)
+    pk = c.peak(law)
+    assert pk.interior and pk.gold >= c.gold.max()
+    lam = 1.0 / pk.param          # d/dlam E gold = Cov(gold, proxy) under the tilt = 0 at the peak
+    a = np.log(law.probs) + lam * law.proxy
+    q = np.exp(a - logsumexp(a))
+    cov = q @ ((law.gold - q @ law.gold) * (law.proxy - q @ law.proxy))
+    assert abs(cov) < 1e-6
+    cb = rh.gold_reward_curve(law, "best_of_n", n_max=2000, n_points=25)
+    pb = cb.peak(law)
+    ref = bon.Discrete(law.probs, law.proxy)
+    i = int(np.argmax(cb.gold))
+    ns = range(int(cb.param[i - 1]), int(cb.param[i + 1]) + 1)
+    golds = [bon.best_of_n(ref, n).probs @ law.gold for n in ns]
+    assert pb.param == list(ns)[int(np.argmax(golds))]
+    assert pb.gold == pytest.approx(max(golds), abs=1e-13)
