@@ -174,10 +174,20 @@ def _default_lams(L: _Levels, kl_max: float | None, n_points: int) -> FloatArray
     return np.concatenate(([0.0], np.geomspace(lam_hi, lam_hi * 1e-2, n_points - 1)[::-1]))
 
 
+def _betas_for_kl(L: _Levels, kl: npt.ArrayLike) -> FloatArray:
+    ks = as_float_array("kl", np.atleast_1d(kl), ndim=1)
+    kmax = float(-L.lp[L.lp > -np.inf][-1])
+    bad = (ks < 0) | (ks >= kmax)
+    if np.any(bad):
+        raise ValueError(f"`kl` values must satisfy 0 <= kl < log 1/p(top proxy level) = {kmax:.6g}; "
+                         f"got {ks[bad][0]!r}.")
+    return np.array([bon.beta_for_kl(L.ref, float(k)) for k in ks])
+
+
 def gold_reward_curve(law: Any, method: str = "best_of_n", *, transform: Any = None,
                       n: npt.ArrayLike | None = None, beta: npt.ArrayLike | None = None,
                       kl_max: float | None = None, n_points: int = 200, n_max: int = 10_000,
-                      div: FDivergence | None = None) -> GoldCurve:
+                      div: FDivergence | None = None, kl: npt.ArrayLike | None = None) -> GoldCurve:
     r"""Exact gold reward of a policy that optimizes the proxy, against its KL.
 
     Parameters
@@ -196,6 +206,10 @@ def gold_reward_curve(law: Any, method: str = "best_of_n", *, transform: Any = N
         temperatures up to the one with KL ``kl_max`` (default ``min(5, 0.99 log 1/p_top)``).
     div : FDivergence
         Required by ``"regularized"``.
+    kl : array_like, optional
+        ``"tilted"`` only: KL values :math:`0 \le \mathrm{KL} < \log 1/p_{top}` at which
+        to evaluate, each solved for :math:`\beta` by :func:`mdpkit.bon.beta_for_kl`
+        (exact, about 40 tilt evaluations per value).
 
     Returns
     -------
@@ -215,6 +229,8 @@ def gold_reward_curve(law: Any, method: str = "best_of_n", *, transform: Any = N
     if method == "best_of_n":
         if beta is not None or div is not None:
             raise ValueError("method='best_of_n' takes `n`, not `beta` or `div`.")
+        if kl is not None:
+            raise ValueError("method='best_of_n' takes `n` (N is an integer; KL targets are for 'tilted').")
         if n is None:
             ns = _default_ns(check_int("n_points", n_points, lo=2), check_int("n_max", n_max, lo=1))
         else:
@@ -225,7 +241,11 @@ def gold_reward_curve(law: Any, method: str = "best_of_n", *, transform: Any = N
     else:
         if n is not None:
             raise ValueError(f"method={method!r} takes `beta`, not `n`.")
-        if beta is not None:
+        if kl is not None:
+            if method != "tilted" or beta is not None:
+                raise ValueError("`kl` targets are for method='tilted' without `beta`.")
+            betas = _betas_for_kl(L, kl)
+        elif beta is not None:
             betas = as_float_array("beta", np.atleast_1d(beta), ndim=1)
             if np.any(betas <= 0):
                 raise ValueError(f"`beta` must be > 0; got {betas[betas <= 0][0]!r}.")

@@ -288,3 +288,16 @@ def test_refined_peak_is_a_stationary_point_of_the_tilt_and_the_integer_argmax_o
     golds = [bon.best_of_n(ref, n).probs @ law.gold for n in ns]
     assert pb.param == list(ns)[int(np.argmax(golds))]
     assert pb.gold == pytest.approx(max(golds), abs=1e-13)
+
+
+def test_kl_targets_hit_the_requested_kl():
+    law = rh.additive_noise(1.0, noise="student_t", df=3.0, n_grid=16)
+    ks = np.array([0.0, 0.01, 0.5, 2.0])
+    c = rh.gold_reward_curve(law, "tilted", kl=ks)
+    np.testing.assert_allclose(c.kl, ks, rtol=1e-9, atol=1e-14)
+    grid = rh.gold_reward_curve(law, "tilted", kl_max=2.0, n_points=50)
+    assert c.gold[-1] == pytest.approx(grid.gold[-1], rel=1e-9)
+    with pytest.raises(ValueError, match="`kl` values must satisfy"):
+        rh.gold_reward_curve(law, "tilted", kl=[100.0])
+    with pytest.raises(ValueError, match="takes `n`"):
+        rh.gold_reward_curve(law, "best_of_n", kl=[1.0])
