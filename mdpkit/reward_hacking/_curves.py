@@ -184,6 +184,29 @@ def _betas_for_kl(L: _Levels, kl: npt.ArrayLike) -> FloatArray:
     return np.array([bon.beta_for_kl(L.ref, float(k)) for k in ks])
 
 
+def _ns(n: npt.ArrayLike | None, n_points: int, n_max: int) -> FloatArray:
+    if n is None:
+        return _default_ns(check_int("n_points", n_points, lo=2), check_int("n_max", n_max, lo=1))
+    return np.array([check_int("n", int(v) if float(v).is_integer() else v, lo=1)
+                     for v in np.atleast_1d(np.asarray(n, dtype=float))], dtype=float)
+
+
+def _betas(L: _Levels, method: str, beta: Any, kl: Any, kl_max: Any, n_points: int) -> FloatArray:
+    if kl is not None:
+        if method != "tilted" or beta is not None:
+            raise ValueError("`kl` targets are for method='tilted' without `beta`.")
+        return _betas_for_kl(L, kl)
+    if beta is not None:
+        betas = as_float_array("beta", np.atleast_1d(beta), ndim=1)
+        if np.any(betas <= 0):
+            raise ValueError(f"`beta` must be > 0; got {betas[betas <= 0][0]!r}.")
+        return betas
+    if method != "tilted":
+        raise ValueError("method='regularized' needs `beta` (an array of strengths > 0).")
+    with np.errstate(divide="ignore"):
+        return 1.0 / _default_lams(L, kl_max, check_int("n_points", n_points, lo=2))
+
+
 def gold_reward_curve(law: Any, method: str = "best_of_n", *, transform: Any = None,
                       n: npt.ArrayLike | None = None, beta: npt.ArrayLike | None = None,
                       kl_max: float | None = None, n_points: int = 200, n_max: int = 10_000,
@@ -227,44 +250,20 @@ def gold_reward_curve(law: Any, method: str = "best_of_n", *, transform: Any = N
     reward = apply_transform(law, transform)
     L = _Levels(law.probs, reward, law.gold)
     if method == "best_of_n":
-        if beta is not None or div is not None:
-            raise ValueError("method='best_of_n' takes `n`, not `beta` or `div`.")
-        if kl is not None:
-            raise ValueError("method='best_of_n' takes `n` (N is an integer; KL targets are for 'tilted').")
-        if n is None:
-            ns = _default_ns(check_int("n_points", n_points, lo=2), check_int("n_max", n_max, lo=1))
-        else:
-            ns = np.array([check_int("n", int(v) if float(v).is_integer() else v, lo=1)
-                           for v in np.atleast_1d(np.asarray(n, dtype=float))], dtype=float)
-        pts = _bon_points(L, ns)
-        param, pname = ns, "n"
+        if beta is not None or div is not None or kl is not None:
+            raise ValueError("method='best_of_n' takes `n`, not `beta`, `div` or `kl` (N is an "
+                             "integer; KL targets are for 'tilted').")
+        param, pname = _ns(n, n_points, n_max), "n"
+        pts = _bon_points(L, param)
     else:
         if n is not None:
             raise ValueError(f"method={method!r} takes `beta`, not `n`.")
-        if kl is not None:
-            if method != "tilted" or beta is not None:
-                raise ValueError("`kl` targets are for method='tilted' without `beta`.")
-            betas = _betas_for_kl(L, kl)
-        elif beta is not None:
-            betas = as_float_array("beta", np.atleast_1d(beta), ndim=1)
-            if np.any(betas <= 0):
-                raise ValueError(f"`beta` must be > 0; got {betas[betas <= 0][0]!r}.")
-        elif method == "tilted":
-            lams = _default_lams(L, kl_max, check_int("n_points", n_points, lo=2))
-            with np.errstate(divide="ignore"):
-                betas = 1.0 / lams
-        else:
-            raise ValueError("method='regularized' needs `beta` (an array of strengths > 0).")
-        if method == "tilted":
-            if div is not None:
-                raise ValueError("method='tilted' is the KL tilt; for another divergence use "
-                                 "method='regularized' with `div`.")
-            pts = _tilt_points(L, 1.0 / betas)
-        else:
-            if div is None:
-                raise ValueError("method='regularized' needs `div` (an mdpkit.divergences object).")
-            pts = _regularized_points(law.probs, reward, law.gold, div, betas)
-        param, pname = betas, "beta"
+        if (method == "tilted") == (div is not None):
+            raise ValueError("method='regularized' needs `div` (an mdpkit.divergences object); "
+                             "method='tilted' is the KL tilt and takes none.")
+        param, pname = _betas(L, method, beta, kl, kl_max, n_points), "beta"
+        pts = (_tilt_points(L, 1.0 / param) if method == "tilted"
+               else _regularized_points(law.probs, reward, law.gold, div, param))
     return GoldCurve(method, pname, param, pts[:, 0], pts[:, 1], pts[:, 2],
                      float(law.probs @ law.gold), float(law.probs @ reward))
 
