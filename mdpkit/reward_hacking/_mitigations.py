@@ -27,7 +27,7 @@ import numpy as np
 from scipy.special import expit
 
 from .._typing import FloatArray
-from .._validation import check_nonnegative, check_scalar
+from .._validation import check_choice, check_nonnegative, check_scalar
 from ._proxy import EnsembleLaw, JointLaw
 
 _RULES = ("mean", "min", "uncertainty_weighted", "brme")
@@ -57,6 +57,10 @@ class EnsembleAggregate:
 
     rule: str
     coef: float = 0.0
+
+    def __post_init__(self) -> None:
+        check_choice("rule", self.rule, _RULES)
+        check_scalar("coef", self.coef, lo=0.0, hi=1.0 if self.rule == "brme" else None)
 
     def __call__(self, law: Any) -> FloatArray:
         m = _members(law)

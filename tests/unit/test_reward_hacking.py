@@ -301,3 +301,12 @@ def test_kl_targets_hit_the_requested_kl():
         rh.gold_reward_curve(law, "tilted", kl=[100.0])
     with pytest.raises(ValueError, match="takes `n`"):
         rh.gold_reward_curve(law, "best_of_n", kl=[1.0])
+
+
+def test_aggregate_rules_are_validated():
+    with pytest.raises(ValueError, match="`rule` must be one of"):
+        rh.EnsembleAggregate("median")
+    with pytest.raises(ValueError, match="`coef` must be <= 1"):
+        rh.brme_ensemble(1.5)
+    with pytest.raises(ValueError, match="`coef` must be >= 0"):
+        rh.uncertainty_weighted_ensemble(-0.1)
