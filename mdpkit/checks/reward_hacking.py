@@ -246,6 +246,13 @@ def check_hacking_correlated_proxy(ctx: CheckContext) -> None:
     g_chi = rh.chi2_occupancy_bound(env.mdp, plan.pi, env.pi_ref, env.gold, env.proxy).gold_gain
     ctx.compare("tomato: gold gain of the chi2-OM optimizer at lambda*", g_chi, 0.0,
                 relation=">=", tol=1e-7, route="Thm 5.1 (solver tolerance)")
+    if not ctx.quick:  # ORPO's coefficients: {1, .5, .2, .1, .05, .02, .01} x the proxy's std
+        sd = rh.proxy_statistics(env.mdp, env.pi_ref, env.gold, env.proxy).sigma_proxy
+        worst = min(rh.chi2_occupancy_bound(
+            env.mdp, rh.chi2_occupancy_planner(env.mdp, env.pi_ref, env.proxy, c * sd).pi,
+            env.pi_ref, env.gold, env.proxy).gold_gain for c in (1, .5, .2, .1, .05, .02, .01))
+        ctx.compare("tomato: min gold gain of chi2-OM at ORPO's coefficients", worst, 0.0,
+                    relation=">=", tol=1e-7, route="Thm 5.1 for coef >= lambda*, empirical below")
     pi_kl = mk.solve_kl_regularized(mdp_p, env.pi_ref, 0.01).pi
     g_kl = rh.chi2_occupancy_bound(env.mdp, pi_kl, env.pi_ref, env.gold, env.proxy).gold_gain
     ctx.compare("tomato: gold gain of action-KL at beta = 0.01", g_kl, 0.0, relation="<=",

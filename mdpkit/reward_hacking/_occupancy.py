@@ -27,7 +27,10 @@ and Cauchy-Schwarz bounds the last term by :math:`\sigma_R\sqrt{1-r^2}\sqrt{\chi
 
 so the policy maximizing :math:`J(\pi,\tilde R) - \lambda^\star\sqrt{\chi^2(\mu_\pi\|\mu_{ref})}`
 maximizes the lower bound; since :math:`\pi_{ref}` scores 0, its gold reward is at least
-the reference's, *for every gold reward with these statistics*. The coefficient
+the reference's, *for every gold reward with these statistics*. Any
+:math:`\lambda \ge \lambda^\star` certifies too: its maximizer has
+:math:`\Delta J(\tilde R) \ge \lambda\sqrt{\chi^2} \ge \lambda^\star\sqrt{\chi^2}`
+(it beats :math:`\pi_{ref}`). The coefficient
 :math:`\sigma_{\tilde R}\sqrt{1-r^2}` (without :math:`/r`) quoted by a third-party summary
 (CLAIMS, "Corrections after 0.1") is smaller by the factor :math:`r`; its maximizer
 only guarantees :math:`\Delta J(\tilde R) \ge \lambda^\star r \sqrt{\chi^2}`, which does not

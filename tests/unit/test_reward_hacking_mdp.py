@@ -82,6 +82,8 @@ def test_lambda_star_certifies_and_r_lambda_star_does_not(seed):
     assert lam == pytest.approx(st.sigma_proxy * math.sqrt(1 - st.corr**2) / st.corr)
     good = rh.chi2_occupancy_bound(mdp, rh.chi2_occupancy_planner(mdp, pr, Rt, lam).pi, pr, R, Rt)
     assert good.lower_bound >= -1e-7 and good.gold_gain >= -1e-7      # solver tolerance
+    larger = rh.chi2_occupancy_bound(mdp, rh.chi2_occupancy_planner(mdp, pr, Rt, 3 * lam).pi, pr, R, Rt)
+    assert larger.lower_bound >= -1e-7                               # any beta >= lambda* certifies
     bad = rh.chi2_occupancy_bound(mdp, rh.chi2_occupancy_planner(mdp, pr, Rt, lam * st.corr).pi,
                                   pr, R, Rt)
     assert bad.lower_bound < -1e-3      # these seeds are counterexamples for sigma sqrt(1-r^2)
