@@ -289,3 +289,261 @@ def check_kl_estimators(ctx: CheckContext) -> None:
     mn = pg.kl_estimator_moments(near, pi)
     ctx.compare("near pi_ref (logit noise 0.05): Var k3 / Var k1", float(mn.var[2] / mn.var[0]), 1.0,
                 relation="<=", route="Taylor: Var k1 = O(d^2), Var k3 = O(d^4)")
+
+
+# ----------------------------------------------------------------- sampled entropy dynamics
+@register(
+    "pg_entropy_sampled",
+    paper=CUI + " (Sec. 4, Clip-Cov and KL-Cov)",
+    statement=("Empirical properties of on-policy GRPO training on a binary multi-prompt bandit: "
+               "the covariance Cov(log pi, dz) of the realized update is positive in most steps "
+               "(entropy falls), and Clip-Cov / KL-Cov leave more entropy after the same number "
+               "of steps than plain GRPO (difference > 3 SE over runs)."),
+)
+def check_entropy_sampled(ctx: CheckContext) -> None:
+    pg = _pg()
+    M, n_runs, steps = (100, 32, 150) if ctx.quick else (200, 48, 300)
+    prob = pg.beta_prompts(M, 8, 1.0, 2.0, n_correct=2, rng=ctx.seed)
+    common = dict(eta=0.2, n_steps=steps, G=8, n_runs=n_runs, rng=ctx.seed + 1, n_inner=4, clip=0.2)
+    runs = {"GRPO": pg.sample_dynamics(prob, **common),
+            "Clip-Cov": pg.sample_dynamics(prob, clip_cov=pg.ClipCov(0.05, 0.5, 5.0), **common),
+            "KL-Cov": pg.sample_dynamics(prob, kl_cov=pg.KLCov(0.05, 1.0), **common)}
+    base = runs["GRPO"]
+    ctx.compare("empirical: fraction of GRPO steps with Cov(log pi, dz) > 0",
+                float(base.positive_cov_fraction.mean()), 0.5, relation=">=",
+                route="empirical claim (Cui et al.: covariance mostly positive)")
+    h0 = base.entropy[:, -1]
+    for name in ("Clip-Cov", "KL-Cov"):
+        h = runs[name].entropy[:, -1]
+        se = float((h - h0).std(ddof=1)) / math.sqrt(n_runs)  # paired: same seeds
+        ctx.compare(f"empirical: final entropy {name} minus GRPO", float(h.mean() - h0.mean()),
+                    3 * se, relation=">=", route="Monte-Carlo over runs (paired seeds), 3 SE",
+                    note=f"GRPO {h0.mean():.4f}, {name} {h.mean():.4f}")
+    if ctx.figures_enabled:
+        from mdpkit import plotting
+
+        fig, (ax1, ax2) = plotting.subplots(1, 2, figsize=(8.0, 3.2))
+        for name, r in runs.items():
+            ax1.plot(r.steps, r.entropy.mean(0), label=name)
+            ax2.plot(r.steps, r.reward.mean(0), label=name)
+        ax1.set_xlabel("step")
+        ax1.set_ylabel("mean policy entropy")
+        ax2.set_xlabel("step")
+        ax2.set_ylabel("mean success probability")
+        ax1.legend()
+        ax1.set_title(f"GRPO, M={M} prompts, {n_runs} runs")
+        ctx.savefig(fig, "pg_entropy_sampled")
+
+
+@register(
+    "pg_entropy_reward_law",
+    paper=CUI + " (empirical law R = -a exp(H) + b)",
+    statement=("Empirical: along exact PG and sampled GRPO training on a binary multi-prompt "
+               "bandit, R = -a exp(H) + b fitted on the first third of the run predicts the "
+               "mean reward of the remaining two thirds within 0.05."),
+)
+def check_entropy_reward_law(ctx: CheckContext) -> None:
+    pg = _pg()
+    M, n_runs = (100, 4) if ctx.quick else (200, 8)
+    prob = pg.beta_prompts(M, 8, 1.0, 2.0, n_correct=2, rng=ctx.seed)
+    curves = {
+        "exact PG": pg.exact_dynamics(prob, eta=0.2, n_steps=300, checkpoints=61),
+        "sampled GRPO": pg.sample_dynamics(prob, eta=0.2, n_steps=300, G=8, n_runs=n_runs,
+                                           rng=ctx.seed, checkpoints=61),
+    }
+    fits = {}
+    for name, tr in curves.items():
+        H, R = tr.entropy.mean(0), tr.reward.mean(0)
+        n = H.size // 3
+        a, b = pg.fit_entropy_law(H[:n], R[:n])
+        err = float(np.max(np.abs(b - a * np.exp(H[n:]) - R[n:])))
+        ctx.compare(f"empirical: {name} max |R - (b - a e^H)| on the last two thirds", err, 0.05,
+                    relation="<=", route="fit on the first third (least squares)",
+                    note=f"a={a:.4f}, b={b:.4f}, ceiling b-a={b - a:.4f}, final R={R[-1]:.4f}")
+        fits[name] = (H, R, a, b, n)
+    if ctx.figures_enabled:
+        from mdpkit import plotting
+
+        fig, ax = plotting.subplots()
+        for k, (name, (H, R, a, b, n)) in enumerate(fits.items()):
+            ax.plot(H, R, "o", ms=3, color=f"C{k}", label=f"{name}")
+            ax.plot(H[:n], R[:n], "o", ms=5, mfc="none", color="k")
+            hh = np.linspace(0, H.max(), 100)
+            ax.plot(hh, b - a * np.exp(hh), "-", color=f"C{k}", lw=1,
+                    label=f"fit: $-{a:.3f}e^H + {b:.3f}$")
+        ax.set_xlabel("mean policy entropy H")
+        ax.set_ylabel("mean reward R")
+        ax.invert_xaxis()
+        ax.legend(fontsize=7)
+        ctx.savefig(fig, "pg_entropy_reward_law")
+
+
+# ----------------------------------------------------------------- variance and progress (C12)
+@register(
+    "pg_variance_progress",
+    paper=("MMR1 (CLAIMS row 21), Online Difficulty Filtering (row 20), The Climb Carves Wisdom "
+           "(row 36); CLAIMS C12"),
+    statement=("(i) binary rewards: one NPG step raises p by p e^eta/(p e^eta + 1 - p) - p = "
+               "eta p(1-p) + O(eta^2); (ii) a GRPO group has zero advantage with probability "
+               "p^G + (1-p)^G; (iii) filtering all-equal groups raises the mean p(1-p) of the kept "
+               "groups and the expected one-step improvement by 1/(1 - P(zero)) to first order; "
+               "(iv) symmetric flips with probability rho scale the expected gradient of "
+               "reward-linear estimators by exactly (1 - 2 rho)."),
+)
+def check_variance_progress(ctx: CheckContext) -> None:
+    pg = _pg()
+    prob = pg.beta_prompts(200, 6, 2.0, 3.0, n_correct=2, rng=ctx.seed)
+    p = prob.success()
+    etas = np.array([1e-1, 1e-2, 1e-3])
+    tr = pg.exact_dynamics(prob, eta=etas, natural=True, n_steps=1)
+    for c, e in enumerate(etas):
+        dJ = tr.success[c, 1] - tr.success[c, 0]
+        closed = p * np.exp(e) / (p * np.exp(e) + 1 - p) - p
+        ctx.compare(f"(i) max_m |dJ_m - closed form| at eta={e:g}", float(np.max(np.abs(dJ - closed))),
+                    0.0, tol=1e-14, route="closed form: NPG tilts the correct mass by e^eta")
+        ratio = dJ / (e * p * (1 - p))
+        # ratio = 1 + eta (1 - 2p)/2 + O(eta^2): tolerance eta/2 + eta^2
+        ctx.compare(f"(i) max_m |dJ_m / (eta p(1-p)) - 1| at eta={e:g}", float(np.max(np.abs(ratio - 1))),
+                    0.0, tol=e / 2 + e**2, route="Taylor expansion (MMR1: gain = eta Var(r))")
+    _zero_advantage(ctx, prob, p)
+    _noise_scaling(ctx)
+
+
+def _zero_advantage(ctx: CheckContext, prob, p: np.ndarray) -> None:
+    pg = _pg()
+    n_runs = 40 if ctx.quick else 200
+    for G in (4, 8, 16):
+        run = pg.sample_dynamics(prob, eta=1e-3, n_steps=1, G=G, n_runs=n_runs, rng=ctx.seed + G)
+        z = p**G + (1 - p) ** G
+        se = math.sqrt(np.sum(z * (1 - z)) * n_runs) / (p.size * n_runs)
+        ctx.compare(f"(ii) fraction of zero-advantage groups, G={G}", float(run.zero_fraction[:, 0].mean()),
+                    float(z.mean()), tol=3 * se, route="closed form p^G + (1-p)^G, MC 3 SE")
+    small = pg.k_armed([1.0, 0.0, 0.0], z0=[0.2, 0.0, -0.3])
+    ps = float(small.success()[0])
+    ctx.compare("(ii) P(zero advantage) by enumeration, K=3, G=5",
+                pg.estimator_moments(small, estimator="grpo", G=5).zero_probability,
+                ps**5 + (1 - ps) ** 5, tol=1e-13, route="closed form vs brute-force enumeration")
+    G = 8
+    z = p**G + (1 - p) ** G
+    var = p * (1 - p)
+    ctx.compare("(iii) mean p(1-p) of kept groups minus all groups",
+                float(np.sum(var * (1 - z)) / np.sum(1 - z) - var.mean()), 0.0, relation=">=",
+                route="closed form (keep probability increases with p(1-p))")
+    n_runs = 100 if ctx.quick else 400
+    gain = {}
+    for filt in (False, True):
+        run = pg.sample_dynamics(prob, eta=0.01, n_steps=1, G=G, n_runs=n_runs, rng=ctx.seed,
+                                 filter_groups=filt, estimator="dr_grpo", checkpoints=[0, 1])
+        d = run.reward[:, 1] - run.reward[:, 0]
+        gain[filt] = (d.mean(), d.std(ddof=1) / math.sqrt(n_runs))
+    ratio = gain[True][0] / gain[False][0]
+    se = ratio * math.hypot(gain[True][1] / gain[True][0], gain[False][1] / gain[False][0])
+    ctx.compare("(iii) expected improvement, filtered / unfiltered (same seeds)", float(ratio),
+                float(1 / (1 - z.mean())), tol=3 * se + 0.02,
+                route="first order: the kept-group mean rescales the gradient; MC 3 SE + O(eta, 1/M)")
+
+
+def _noise_scaling(ctx: CheckContext) -> None:
+    pg = _pg()
+    q = np.array([0.9, 0.2, 0.6])
+    z0 = np.array([0.1, 0.4, -0.2])
+    clean = pg.k_armed(q, z0=z0)
+    for rho in (0.1, 0.3):
+        noisy = pg.k_armed(q, z0=z0, noise=rho)
+        for est in ("reinforce_baseline", "rloo", "dr_grpo"):
+            m0 = pg.estimator_moments(clean, estimator=est, G=3).mean
+            m1 = pg.estimator_moments(noisy, estimator=est, G=3).mean
+            ctx.compare(f"(iv) max |E g(rho={rho}) - (1-2rho) E g(0)|, {est}",
+                        float(np.max(np.abs(m1 - (1 - 2 * rho) * m0))), 0.0, tol=1e-14,
+                        route="linearity of E[r] = rho + (1-2rho) q (enumeration)")
+
+
+# ----------------------------------------------------------------- estimators, BNPO, GVM
+@register(
+    "pg_estimator_bias_variance",
+    paper=("GRPO (Shao et al. 2024), RLOO (Kool et al. 2019), Dr. GRPO (Liu et al. 2025), BNPO "
+           "(CLAIMS row 37), NGRPO (row 38), GVM-RAFT (row 39)"),
+    statement=("Exact moments of group gradient estimators by enumeration of every group outcome: "
+               "REINFORCE (with and without a value baseline) and RLOO are unbiased, Dr. GRPO has "
+               "mean (G-1)/G grad J; BNPO with Beta(1,1) is Dr. GRPO and with Beta(3/2,3/2) is "
+               "(pi/8) GRPO; NGRPO's zero-advantage probability is p^G; Monte-Carlo draws of the "
+               "compiled sampler agree with the exact mean and variance; GVM's allocation "
+               "minimizes sum sigma_i^2/n_i under a budget (brute force)."),
+)
+def check_estimator_bias_variance(ctx: CheckContext) -> None:
+    pg = _pg()
+    prob = pg.k_armed([0.8, 0.3, 0.1], z0=[0.0, 0.5, -0.4])
+    pi, q = prob.policy()[0], prob.reward[0]
+    true = pi * (q - pi @ q)
+    p = float(pi @ q)
+    for G in (2, 3, 4):
+        mom = {e: pg.estimator_moments(prob, estimator=e, G=G, eps=0.0) for e in pg.ESTIMATORS}
+        for e in ("reinforce", "reinforce_baseline", "rloo"):
+            ctx.compare(f"G={G} {e}: max |bias|", float(np.abs(mom[e].mean - true).max()), 0.0,
+                        tol=1e-15, route="closed form grad J = pi (q - V)")
+        ctx.compare(f"G={G} dr_grpo: max |E g - (G-1)/G grad J|",
+                    float(np.abs(mom["dr_grpo"].mean - (G - 1) / G * true).max()), 0.0, tol=1e-15,
+                    route="closed form (the group mean includes the sample itself)")
+        ctx.compare(f"G={G} ngrpo: P(all advantages 0)", mom["ngrpo"].zero_probability, p**G,
+                    tol=1e-14, route="closed form p^G (only all-correct groups)")
+        b11 = pg.estimator_moments(prob, estimator="bnpo", G=G, bnpo_params=(1.0, 1.0))
+        ctx.compare(f"G={G} bnpo(1,1) vs dr_grpo: |var difference|",
+                    abs(b11.variance - mom["dr_grpo"].variance), 0.0, tol=1e-15,
+                    route="Beta(1,1) density is 1")
+        ctx.compare(f"G={G} bnpo(3/2,3/2) / grpo variance ratio",
+                    mom["bnpo"].variance / mom["grpo"].variance, (math.pi / 8) ** 2, tol=1e-12,
+                    route="Beta(3/2,3/2) density = sqrt(p(1-p)) / B(3/2,3/2), B = pi/8")
+    n = 20_000 if ctx.quick else 200_000
+    for e in pg.ESTIMATORS:
+        g = pg.gradient_samples(prob, estimator=e, G=4, n_samples=n, rng=ctx.seed)
+        ex = pg.estimator_moments(prob, estimator=e, G=4)
+        se = g.std(axis=0, ddof=1) / math.sqrt(n)
+        ctx.compare(f"MC vs exact mean, {e}: max |diff| / SE", float(np.max(np.abs(g.mean(0) - ex.mean) / se)),
+                    0.0, tol=4.0, route=f"Monte-Carlo n={n} (4 SE)")
+        tot = ((g - g.mean(0)) ** 2).sum(1)
+        ctx.compare(f"MC vs exact variance, {e}", float(tot.mean()), ex.variance,
+                    tol=4 * float(tot.std(ddof=1)) / math.sqrt(n), route=f"Monte-Carlo n={n} (4 SE)")
+    _gvm_brute_force(ctx)
+    if ctx.figures_enabled:
+        _variance_figure(ctx, prob)
+
+
+def _gvm_brute_force(ctx: CheckContext) -> None:
+    import itertools
+
+    pg = _pg()
+    rng = np.random.default_rng(ctx.seed)
+    worst = 0.0
+    gain = []
+    for _ in range(5 if ctx.quick else 20):
+        M, N = 4, int(rng.integers(8, 20))
+        sigma = rng.random(M) * rng.choice([0.1, 1.0], size=M)
+        best = min(np.sum(sigma**2 / np.array(c)) for c in itertools.product(range(1, N + 1), repeat=M)
+                   if sum(c) == N)
+        got = float(np.sum(sigma**2 / pg.gvm_allocation(sigma, N)))
+        worst = max(worst, got - best)
+        gain.append(got / np.sum(sigma**2 / (N / M)))
+    ctx.compare("GVM objective minus brute-force minimum (worst instance)", worst, 0.0, tol=1e-12,
+                route="brute force over all integer allocations", note=f"GVM/uniform variance "
+                f"ratio mean {np.mean(gain):.3f}")
+
+
+def _variance_figure(ctx: CheckContext, prob) -> None:
+    from mdpkit import plotting
+
+    pg = _pg()
+    Gs = [2, 3, 4, 5, 6]
+    fig, ax = plotting.subplots()
+    for e in pg.ESTIMATORS:
+        v = []
+        for G in Gs:
+            m = pg.estimator_moments(prob, estimator=e, G=G)
+            # scale-free: variance relative to the squared norm of the mean update
+            v.append(m.variance / max(float(m.mean @ m.mean), 1e-300))
+        ax.plot(Gs, v, "o-", label=e)
+    ax.set_yscale("log")
+    ax.set_xlabel("group size G")
+    ax.set_ylabel(r"$\mathbb{E}\|\hat g - \mathbb{E}\hat g\|^2 / \|\mathbb{E}\hat g\|^2$")
+    ax.set_title("exact (enumerated) estimator noise, K=3 binary bandit")
+    ax.legend(fontsize=6)
+    ctx.savefig(fig, "pg_estimator_variance")

@@ -17,13 +17,38 @@ from ._kl import KLEstimatorMoments, kl_estimator_moments
 from ._metrics import (
     entropy,
     entropy_change_prediction,
+    fit_entropy_law,
     pass_at_k,
     pass_at_k_exact,
     zero_advantage_probability,
 )
 from ._models import PGProblem, beta_prompts, k_armed, multi_prompt
+from ._sampled import (
+    ESTIMATORS,
+    GROUP_ESTIMATORS,
+    ClipCov,
+    EstimatorMoments,
+    KLCov,
+    SampledRun,
+    advantages,
+    estimator_moments,
+    gradient_samples,
+    gvm_allocation,
+    sample_dynamics,
+)
 
 __all__ = [
+    "ESTIMATORS",
+    "GROUP_ESTIMATORS",
+    "ClipCov",
+    "EstimatorMoments",
+    "KLCov",
+    "SampledRun",
+    "advantages",
+    "estimator_moments",
+    "gradient_samples",
+    "gvm_allocation",
+    "sample_dynamics",
     "KLEstimatorMoments",
     "KL_ESTIMATORS",
     "MDPTrajectory",
@@ -34,6 +59,7 @@ __all__ = [
     "entropy_change_prediction",
     "exact_dynamics",
     "exact_dynamics_mdp",
+    "fit_entropy_law",
     "k_armed",
     "kl_estimator_moments",
     "multi_prompt",

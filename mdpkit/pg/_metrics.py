@@ -163,3 +163,30 @@ def zero_advantage_probability(p: npt.ArrayLike, G: int) -> FloatArray | float:
     g = check_int("G", G, lo=2)
     v = q**g + (1.0 - q) ** g
     return float(v[0]) if np.ndim(p) == 0 else v
+
+
+def fit_entropy_law(H: npt.ArrayLike, R: npt.ArrayLike) -> tuple[float, float]:
+    r"""Least-squares fit of Cui et al.'s empirical law :math:`R = -a\,e^{H} + b`.
+
+    Linear in :math:`(a, b)` given :math:`x = e^H`; the predicted ceiling at
+    :math:`H = 0` is :math:`b - a`. The law is empirical (observed on LLM training
+    runs), not a theorem.
+
+    Returns
+    -------
+    a, b : float
+
+    Examples
+    --------
+    >>> H = np.linspace(0.1, 2.0, 20)
+    >>> a, b = fit_entropy_law(H, 0.9 - 0.05 * np.exp(H))
+    >>> round(a, 6), round(b, 6)
+    (0.05, 0.9)
+    """
+    h = as_float_array("H", H, ndim=1)
+    r = as_float_array("R", R, shape=(h.size,))
+    if h.size < 2 or np.ptp(h) == 0:
+        raise ValueError("`H` must hold at least two distinct entropies to fit two coefficients.")
+    X = np.stack([-np.exp(h), np.ones_like(h)], axis=1)
+    (a, b), *_ = np.linalg.lstsq(X, r, rcond=None)
+    return float(a), float(b)

@@ -23,7 +23,13 @@ import numpy as np
 import numpy.typing as npt
 
 from .._typing import FloatArray, IntArray, RNGLike
-from .._validation import as_float_array, as_generator, check_choice, check_int, check_scalar
+from .._validation import (
+    as_float_array,
+    as_generator,
+    check_choice,
+    check_int,
+    check_scalar,
+)
 
 REWARD_TYPES = ("binary", "graded")
 
