@@ -136,6 +136,7 @@ def check_entropy_covariance(ctx: CheckContext) -> None:
         for form in ("PG", "NPG"):
             ax1.plot(out["etas"], np.abs(out[form]), "o-", label=form)
         ax1.set_xscale("log")
+        ax1.set_yscale("log")
         ax1.set_xlabel(r"step size $\eta$")
         ax1.set_ylabel(r"$|\Delta H + \mathrm{Cov}| / \eta^2$")
         ax1.set_title("K=20 bandit: residual is O(eta^2)")
