@@ -218,9 +218,9 @@ class MDPTrajectory:
     ----------
     value : ndarray, shape (n_steps + 1,)
         :math:`\mu_0^\top V^{\pi_t}` (at stage 0 for finite horizon).
-    entropy : ndarray, shape (n_steps + 1, *state_shape)
-        Per-state entropy :math:`H(\pi_t(\cdot|s))` (``state_shape`` is ``(S,)`` or ``(H, S)``).
-    dH, dH_pred : ndarray, shape (n_steps, *state_shape)
+    entropy : ndarray, shape (n_steps + 1, S) or (n_steps + 1, H, S)
+        Per-state entropy :math:`H(\pi_t(\cdot|s))` (finite horizon: per stage).
+    dH, dH_pred : ndarray, shape (n_steps, S) or (n_steps, H, S)
         Per-state measured entropy change and :math:`-\mathrm{Cov}_{\pi_t(\cdot|s)}(\log\pi, \Delta z_s)`.
     z : ndarray
         Final logits.

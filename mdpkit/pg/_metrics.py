@@ -45,7 +45,7 @@ def entropy(pi: npt.ArrayLike) -> FloatArray | float:
 def entropy_change_prediction(pi: npt.ArrayLike, dz: npt.ArrayLike) -> FloatArray | float:
     r"""First-order entropy change of a softmax policy, :math:`-\mathrm{Cov}_{a\sim\pi}(\log\pi_a, \Delta z_a)`.
 
-    Lemma 1 of Cui et al. [2]_: for :math:`\pi = \mathrm{softmax}(z)` and a logit change
+    Lemma 1 of Cui et al. (2025, arXiv 2505.22617): for :math:`\pi = \mathrm{softmax}(z)` and a logit change
     :math:`\Delta z`, :math:`H(\mathrm{softmax}(z+\Delta z)) - H(\pi) = -\mathrm{Cov}_\pi(\log\pi,
     \Delta z) + O(\|\Delta z\|^2)`. Vanilla PG has :math:`\Delta z = \eta\,\pi\odot A`,
     natural PG :math:`\Delta z = \eta A`. Works row-wise along the last axis.
@@ -78,7 +78,7 @@ def _int_array(name: str, x: npt.ArrayLike) -> np.ndarray:
 
 
 def pass_at_k(n: npt.ArrayLike, c: npt.ArrayLike, k: npt.ArrayLike) -> FloatArray | float:
-    r"""Unbiased pass@k estimator of Chen et al. (2021) [1]_: :math:`1 - \binom{n-c}{k}/\binom{n}{k}`.
+    r"""Unbiased pass@k estimator of Chen et al. (2021, Sec. 2.1): :math:`1 - \binom{n-c}{k}/\binom{n}{k}`.
 
     From ``n`` samples of which ``c`` are correct, estimates :math:`1-(1-p)^k`; it is the
     probability that a uniformly random ``k``-subset of the ``n`` samples holds a correct
