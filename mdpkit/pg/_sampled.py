@@ -216,6 +216,34 @@ def _kernel_params(problem: PGProblem, est: str, G: int, eta: float, n_inner: in
     return prm_i, prm_f
 
 
+def _run_kernels(problem: PGProblem, prm_i: IntArray, prm_f: FloatArray, seeds: IntArray,
+                 n_steps: int, ck: IntArray, ks: IntArray, log_ref: FloatArray,
+                 n_threads: int | None) -> tuple[dict[str, np.ndarray], float]:
+    """Allocate the outputs and run every seed, serially for small work (DESIGN.md, section 4)."""
+    import time
+
+    n_runs, G = seeds.size, int(prm_i[1])
+    S, K, M, n = problem.n_rows, problem.n_responses, problem.n_prompts, ck.size
+    out = dict(reward=np.zeros((n_runs, n)), entropy=np.zeros((n_runs, n)), kl=np.zeros((n_runs, n)),
+               pass_at_k=np.zeros((n_runs, n, ks.size)), zero_fraction=np.zeros((n_runs, n_steps)),
+               cov=np.zeros((n_runs, n_steps)), z=np.zeros((n_runs, S, K)),
+               success=np.zeros((n_runs, n, M)))
+    h_scr = np.zeros((n_runs, n, S))
+    args = (problem.reward, np.ascontiguousarray(problem.observed_reward), problem.row, problem.z0,
+            log_ref, prm_i, prm_f, n_steps, ck, ks)
+    outs = (out["reward"], out["entropy"], out["kl"], out["pass_at_k"], out["zero_fraction"],
+            out["cov"], out["z"], out["success"], h_scr)
+    with _threads(n_threads):
+        t0 = time.perf_counter()
+        if n_runs == 1 or n_runs * n_steps * G * M < PARALLEL_MIN_SAMPLES:
+            for r in range(n_runs):
+                kr.run_sampled(*args, seeds[r], *(o[r] for o in outs))
+        else:
+            kr.run_sampled_many(*args, seeds, *outs)
+        dt = time.perf_counter() - t0
+    return out, dt
+
+
 def sample_dynamics(problem: PGProblem, *, eta: float, n_steps: int, G: int = 8,
                     estimator: str = "grpo", n_runs: int = 1, rng: RNGLike = None,
                     clip: float | tuple[float, float] | None = None, n_inner: int = 1,
@@ -286,28 +314,9 @@ def sample_dynamics(problem: PGProblem, *, eta: float, n_steps: int, G: int = 8,
     prm_i, prm_f = _kernel_params(problem, est, G, eta, n_inner, bool(filter_groups), allocation,
                                   clip, clip_cov, kl_cov, check_scalar("eps", eps, lo=0.0), bnpo_params)
     seeds = run_seeds(rng, n_runs)
-    n_runs = seeds.size
     ck, ks = step_grid(n_steps, checkpoints), _as_ks(k)
-    S, K, M, n = problem.n_rows, problem.n_responses, problem.n_prompts, ck.size
-    out = dict(reward=np.zeros((n_runs, n)), entropy=np.zeros((n_runs, n)), kl=np.zeros((n_runs, n)),
-               pass_at_k=np.zeros((n_runs, n, ks.size)), zero_fraction=np.zeros((n_runs, n_steps)),
-               cov=np.zeros((n_runs, n_steps)), z=np.zeros((n_runs, S, K)),
-               success=np.zeros((n_runs, n, M)))
-    h_scr = np.zeros((n_runs, n, S))
-    args = (problem.reward, np.ascontiguousarray(problem.observed_reward), problem.row, problem.z0,
-            reference_logits(problem, pi_ref), prm_i, prm_f, n_steps, ck, ks)
-    outs = (out["reward"], out["entropy"], out["kl"], out["pass_at_k"], out["zero_fraction"],
-            out["cov"], out["z"], out["success"], h_scr)
-    import time
-
-    with _threads(n_threads):
-        t0 = time.perf_counter()
-        if n_runs == 1 or n_runs * n_steps * G * M < PARALLEL_MIN_SAMPLES:
-            for r in range(n_runs):
-                kr.run_sampled(*args, seeds[r], *(o[r] for o in outs))
-        else:
-            kr.run_sampled_many(*args, seeds, *outs)
-        dt = time.perf_counter() - t0
+    out, dt = _run_kernels(problem, prm_i, prm_f, seeds, n_steps, ck, ks,
+                           reference_logits(problem, pi_ref), n_threads)
     return SampledRun(steps=ck, seeds=seeds, estimator=est, seconds=dt, ks=ks, problem=problem, **out)
 
 

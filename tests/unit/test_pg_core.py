@@ -151,3 +151,15 @@ def test_beta_prompts_initial_success_is_beta_distributed():
 def test_bad_input(call, match):
     with pytest.raises((ValueError, TypeError), match=match):
         call()
+
+
+def test_vectorizable_exp_is_within_one_ulp_and_matches_py_func():
+    rng = np.random.default_rng(0)
+    x = -np.abs(rng.normal(size=2000)) * rng.choice([1.0, 10.0, 100.0, 600.0], size=2000)
+    x[:3] = [0.0, -0.5 * math.log(2), -700.0]
+    outs = [np.empty_like(x) for _ in range(2)]
+    for f, o in zip((kr.exp_nonpositive, kr.exp_nonpositive.py_func), outs, strict=True):
+        f(x, o, np.empty_like(x), np.empty(x.size, dtype=np.int64))
+    ref = np.exp(np.maximum(x, -700.0))   # documented floor: exp(-700) ~ 1e-304
+    assert np.max(np.abs(outs[0] - ref) / ref) <= 2.3e-16
+    np.testing.assert_array_equal(outs[0], outs[1])
