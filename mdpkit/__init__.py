@@ -23,7 +23,7 @@ __version__ = "0.1.0"
 # Subpackages loaded on first attribute access, so `import mdpkit` stays fast and
 # never imports an optional dependency.
 _LAZY_SUBMODULES = (
-    "bandits", "bon", "checks", "divergences", "learners", "mdp", "plotting",
+    "bandits", "bon", "checks", "divergences", "learners", "mdp", "pg", "plotting",
     "reward_hacking", "solvers", "sweep", "theory",
 )
 
