@@ -258,7 +258,7 @@ def test_user_policy_and_learner_class_errors():
     with pytest.raises(TypeError, match=r"select\(t, state, params\) -> int"):
         mk.bandits.simulate(env, mk.bandits.StepPolicy(select, update, state_size=1), horizon=10)
     with pytest.raises(TypeError, match=r"learner instance, e.g. UCBVI\(\)"):
-        mk.learners.run_online(mk.learners.UCBVI, mk.random_mdp(3, 2, horizon=3, rng=0), 10)
+        mk.learners.run_online(mk.learners.UCBVI, mk.random_mdp(3, 2, horizon=3, rng=0), n_episodes=10)
 
 
 # -- item 14: one simplex rule --------------------------------------------------------------
