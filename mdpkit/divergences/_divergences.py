@@ -36,7 +36,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .._typing import FloatArray
-from .._validation import as_float_array, check_positive, check_scalar, check_simplex
+from .._validation import as_float_array, check_magnitude, check_positive, check_scalar, check_simplex
 from . import _kernels as K
 
 
@@ -149,6 +149,7 @@ class FDivergence:
         if qa.shape != pa.shape or qa.ndim == 0:
             raise ValueError(f"`q` and `p` must have the same shape (..., A); got {qa.shape} and {pa.shape}.")
         b = check_positive("beta", beta)
+        check_magnitude("q", qa, 1e300, "score gaps must stay finite in float64")
         check_simplex("p", pa)
         if np.any(pa <= 0):
             raise ValueError(

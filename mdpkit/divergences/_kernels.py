@@ -196,7 +196,8 @@ def ratio_of_shift(code, alpha, y):
     if code == HELLINGER:  # f'(t) = 1 - t^(-1/2)
         if y >= 1.0:
             return np.inf, np.inf
-        return 1.0 / (1.0 - y) ** 2, y * (2.0 - y) / (1.0 - y) ** 2
+        t = 1.0 / (1.0 - y) ** 2
+        return t, (y * (2.0 - y) / (1.0 - y) ** 2 if y > -1.0 else t - 1.0)  # t <= 1/4: no cancellation
     if code == ALPHA:  # f'(t) = (t^(alpha-1) - 1)/(alpha - 1)
         z = (alpha - 1.0) * y
         if z <= -1.0:
@@ -226,35 +227,40 @@ def divergence_value(code, alpha, q, p):
 def kl_max_row(q, log_p, beta, pi_out, write_pi):
     """KL row ``beta * log sum_a p_a exp(q_a / beta)`` and its softmax; returns the value.
 
-    Stable from ``beta = 1e-8`` to ``1e8``: centred at the reference mean
-    ``c = E_p q`` so that for large ``beta`` the value is
-    ``c + beta * log1p(sum_a p_a expm1((q_a - c)/beta))`` (no cancellation), and for
-    small ``beta`` a max-shifted log-sum-exp.
+    Stable from ``beta = 1e-12`` to ``1e12`` and for any finite scores: for large ``beta``
+    (``max q - c <= beta`` with ``c = E_p q``) it is centred at the reference mean,
+    ``c + beta * log1p(sum_a p_a expm1((q_a - c)/beta))`` (no cancellation); otherwise a
+    log-sum-exp centred at the top score, ``max q + beta * log sum_a p_a e^{(q_a - max q)/beta}``
+    (exponents <= 0: nothing overflows, however small ``beta``). Actions with
+    ``log_p = -inf`` (masked) carry no mass.
     """
     A = q.shape[0]
     c = 0.0
+    qmax = -np.inf
     for a in range(A):
-        c += np.exp(log_p[a]) * q[a]
-    xmax = -np.inf
+        if log_p[a] > -np.inf:
+            c += np.exp(log_p[a]) * q[a]
+            qmax = max(qmax, q[a])
+    large_beta = qmax - c <= beta
+    shift = c if large_beta else qmax
     m = -np.inf
     for a in range(A):
-        x = (q[a] - c) / beta
-        xmax = max(xmax, x)
-        m = max(m, x + log_p[a])
-    if xmax <= 1.0:
+        m = max(m, (q[a] - shift) / beta + log_p[a])
+    if large_beta:
         acc = 0.0
         for a in range(A):
-            acc += np.exp(log_p[a]) * np.expm1((q[a] - c) / beta)
+            if log_p[a] > -np.inf:
+                acc += np.exp(log_p[a]) * np.expm1((q[a] - c) / beta)
         v = c + beta * np.log1p(acc)
     else:
         acc = 0.0
         for a in range(A):
-            acc += np.exp((q[a] - c) / beta + log_p[a] - m)
-        v = c + beta * (m + np.log(acc))
+            acc += np.exp((q[a] - shift) / beta + log_p[a] - m)
+        v = shift + beta * (m + np.log(acc))
     if write_pi:
         tot = 0.0
         for a in range(A):
-            e = np.exp((q[a] - c) / beta + log_p[a] - m)
+            e = np.exp((q[a] - shift) / beta + log_p[a] - m)
             pi_out[a] = e
             tot += e
         for a in range(A):
