@@ -36,7 +36,13 @@ import numpy as np
 import numpy.typing as npt
 
 from .._typing import FloatArray
-from .._validation import as_float_array, check_magnitude, check_positive, check_scalar, check_simplex
+from .._validation import (
+    as_float_array,
+    check_magnitude,
+    check_positive,
+    check_scalar,
+    check_simplex,
+)
 from . import _kernels as K
 
 
