@@ -268,9 +268,20 @@ def check_policy(
     return a
 
 
+#: Smallest positive reference mass of a regularizer (below it ratios pi/pi_ref lose all digits).
+MIN_REF_MASS = 1e-300
+
+
 def check_support(name: str, pi_ref: FloatArray, ref_name: str = "pi_ref") -> None:
     """Every row of ``pi_ref`` must put positive mass on at least one action."""
     # Rows are on the simplex already; this guards the strictly-positive requirement.
+    tiny = (pi_ref > 0) & (pi_ref < MIN_REF_MASS)
+    if np.any(tiny):
+        idx = tuple(int(i) for i in np.argwhere(tiny)[0])
+        raise ValueError(
+            f"`{ref_name}` entries must be >= {MIN_REF_MASS:g} where positive (smaller masses underflow "
+            f"in the ratio pi/{ref_name}); `{ref_name}{list(idx)}` = {pi_ref[idx]!r}."
+        )
     zero = pi_ref <= 0
     if np.any(zero):
         idx = tuple(int(i) for i in np.argwhere(zero)[0])

@@ -37,6 +37,7 @@ import numpy.typing as npt
 
 from .._typing import FloatArray
 from .._validation import (
+    MIN_REF_MASS,
     as_float_array,
     check_magnitude,
     check_positive,
@@ -157,16 +158,23 @@ class FDivergence:
         b = check_positive("beta", beta)
         check_magnitude("q", qa, 1e300, "score gaps must stay finite in float64")
         check_simplex("p", pa)
-        if np.any(pa <= 0):
+        if np.any(pa < MIN_REF_MASS):
             raise ValueError(
-                "`p` must be strictly positive for a regularized max; mix it with the "
-                "uniform law, e.g. (1 - eps) * p + eps / A."
+                f"`p` must be strictly positive (>= {MIN_REF_MASS:g}) for a regularized max; mix it with "
+                f"the uniform law, e.g. (1 - eps) * p + eps / A; got min(p) = {pa.min()!r}."
             )
         q2 = np.ascontiguousarray(qa.reshape(-1, qa.shape[-1]))
         p2 = np.ascontiguousarray(pa.reshape(-1, pa.shape[-1]))
         M = np.empty(q2.shape[0])
         pi = np.empty_like(q2)
         K.regularized_max_into(self.code, self._alpha, q2, p2, np.log(p2), b, M, pi)
+        if not (np.all(np.isfinite(M)) and np.all(np.isfinite(pi))):
+            i = int(np.argmax(~np.isfinite(M)))
+            raise FloatingPointError(
+                f"{type(self).__name__}: the optimal ratios pi/p of row {i} exceed float64 for "
+                f"`beta`={b!r} (scores {q2[i].tolist()}, reference {p2[i].tolist()}); increase `beta` "
+                "or mix `p` with the uniform law."
+            )
         return M.reshape(qa.shape[:-1]), pi.reshape(qa.shape)
 
     # -- the robust duals (transition side) ---------------------------------------------

@@ -58,7 +58,7 @@ def f_prime(code, alpha, t):
         return 1.0 - 1.0 / np.sqrt(t)
     if code == ALPHA:
         return (t ** (alpha - 1.0) - 1.0) / (alpha - 1.0)
-    return 0.5 * np.log(2.0 * t / (1.0 + t))
+    return 0.5 * (LOG2 - np.log1p(1.0 / t))  # log(2t/(1+t)), finite up to t = inf
 
 
 @njit(cache=True)
@@ -196,8 +196,11 @@ def ratio_of_shift(code, alpha, y):
     if code == HELLINGER:  # f'(t) = 1 - t^(-1/2)
         if y >= 1.0:
             return np.inf, np.inf
-        t = 1.0 / (1.0 - y) ** 2
-        return t, (y * (2.0 - y) / (1.0 - y) ** 2 if y > -1.0 else t - 1.0)  # t <= 1/4: no cancellation
+        w2 = (1.0 - y) ** 2
+        if w2 == 0.0:  # 1 - y below 1e-162: t overflows
+            return np.inf, np.inf
+        t = 1.0 / w2
+        return t, (y * (2.0 - y) / w2 if y > -1.0 else t - 1.0)  # t <= 1/4: no cancellation
     if code == ALPHA:  # f'(t) = (t^(alpha-1) - 1)/(alpha - 1)
         z = (alpha - 1.0) * y
         if z <= -1.0:
@@ -294,12 +297,79 @@ def _tv_max_row(q, p, beta, pi_out):
 
 
 @njit(cache=True)
-def _mass_defect(code, alpha, u, p, nu):
-    """``sum_a p_a d_a`` at shift ``nu``: zero at the normalizer, decreasing in ``nu``."""
+def pole_of(code, alpha):
+    """``f'(inf) - f'(1)``: the shift at which ``t`` blows up (``inf`` if it never does)."""
+    if code == FORWARD_KL or code == HELLINGER:
+        return 1.0
+    if code == JS:
+        return 0.5 * LOG2
+    if code == ALPHA and alpha < 1.0:
+        return 1.0 / (1.0 - alpha)
+    return np.inf
+
+
+@njit(cache=True)
+def ratio_below_pole(code, alpha, z):
+    """``t`` and ``d = t - 1`` at distance ``z > 0`` below the pole (exact for large ``t``)."""
+    if code == FORWARD_KL:  # t = 1/z
+        return 1.0 / z, (1.0 - z) / z
+    if code == HELLINGER:  # t = 1/z^2
+        return 1.0 / (z * z), (1.0 - z) * (1.0 + z) / (z * z)
+    if code == ALPHA:  # t = ((1 - alpha) z)^(1/(alpha - 1))
+        lz = np.log((1.0 - alpha) * z) / (alpha - 1.0)
+        return np.exp(lz), np.expm1(lz)
+    e = np.expm1(2.0 * z)  # JS: t = 1/expm1(2z)
+    return 1.0 / e, (1.0 - e) / e
+
+
+@njit(cache=True)
+def pole_gap(code, alpha, t):
+    """Inverse of :func:`ratio_below_pole`: the distance ``z`` at which the ratio is ``t``."""
+    if code == FORWARD_KL:
+        return 1.0 / t
+    if code == HELLINGER:
+        return 1.0 / np.sqrt(t)
+    if code == ALPHA:
+        return t ** (alpha - 1.0) / (1.0 - alpha)
+    return 0.5 * np.log1p(1.0 / t)
+
+
+@njit(cache=True)
+def _ratio_at(code, alpha, ua, x, near_pole, Y):
+    """``(t, d)`` of an action with scaled score ``ua`` at normalizer ``x``.
+
+    ``x`` is the shift ``nu`` (``y = ua - nu``), or near the pole the top action's
+    distance to it (``z = x - ua``), which keeps ``t`` up to ``1e300`` resolved.
+    """
+    if not near_pole:
+        return ratio_of_shift(code, alpha, ua - x)
+    z = x - ua
+    if z < 0.5 * Y:
+        return ratio_below_pole(code, alpha, z)
+    return ratio_of_shift(code, alpha, Y - z)
+
+
+@njit(cache=True)
+def _mass_defect(code, alpha, u, p, x, near_pole, Y):
+    """``sum_a p_a d_a`` at normalizer ``x``: zero at the optimum, decreasing in ``x``."""
     s = 0.0
     for a in range(u.shape[0]):
-        s += p[a] * ratio_of_shift(code, alpha, u[a] - nu)[1]
+        s += p[a] * _ratio_at(code, alpha, u[a], x, near_pole, Y)[1]
     return s
+
+
+@njit(cache=True)
+def _bisect(code, alpha, u, p, lo, hi, near_pole, Y):
+    """Root of the mass defect in ``[lo, hi]`` to the last bit (``hi`` side: defect <= 0)."""
+    for _ in range(2200):
+        mid = 0.5 * (lo + hi)
+        if mid <= lo or mid >= hi:
+            break
+        if _mass_defect(code, alpha, u, p, mid, near_pole, Y) >= 0.0:
+            lo = mid
+        else:
+            hi = mid
+    return hi
 
 
 @njit(cache=True)
@@ -307,15 +377,17 @@ def _fdiv_max_row(code, alpha, q, p, beta, pi_out):
     """Generic row by an exact 1-D normalizer search, without cancellation at any ``beta``.
 
     Centred at the top score ``c = max_a q_a`` and scaled, ``u_a = (q_a - c)/beta <= 0``
-    (the top action's ratio is then resolved to the last bit however small ``beta`` is); the optimum is
-    ``pi_a = p_a t_a`` with ``t_a = (f')^{-1}(f'(1) + u_a - nu)`` and ``nu`` the root of
-    ``sum_a p_a (t_a - 1) = 0`` (bisection to the last bit; the root lies in
+    (the top action's ratio is then resolved to the last bit however small ``beta`` is);
+    the optimum is ``pi_a = p_a t_a`` with ``t_a = (f')^{-1}(f'(1) + u_a - nu)`` and ``nu``
+    the root of ``sum_a p_a (t_a - 1) = 0`` (bisection to the last bit; the root lies in
     ``[u_top - (f'(1/p_top) - f'(1)), u_top]`` because the top action has
-    ``1 <= t <= 1/p_top``). The value is assembled from small pieces,
+    ``1 <= t <= 1/p_top``). Where ``t`` has a pole (forward KL, Hellinger, alpha < 1, JS)
+    and the top action sits near it, the search is redone in the distance to the pole, so
+    that ratios up to ``1/p_top`` stay resolved. The value is assembled from small pieces,
     ``c + sum_a pi_a (q_a - c) - beta sum_a p_a [f(t_a) - f'(1)(t_a - 1)]`` (each penalty
     term ``>= 0`` and summed without cancellation, see :func:`f_normalized_d`), for
-    ``beta`` from ``1e-12`` to ``1e12``: the error is a few roundings of
-    ``max |q|`` (checked against a 60-digit reference in the tests).
+    ``beta`` from ``1e-12`` to ``1e12``: the error is a few roundings of ``max |q|``
+    (checked against a 60-digit reference in the tests). NaN if the ratios exceed float64.
     """
     A = q.shape[0]
     top = 0
@@ -327,29 +399,24 @@ def _fdiv_max_row(code, alpha, q, p, beta, pi_out):
     for a in range(A):
         # beyond 1e300 the weights are 0 or 1 to all digits; the clamp avoids inf - inf
         u[a] = min(max((q[a] - c) / beta, -1e300), 1e300)
-    umin = u.min()
-    umax = u[top]
-    lo = max(umin, umax - (f_prime(code, alpha, 1.0 / p[top]) - f_prime(code, alpha, 1.0)))
-    hi = umax
-    for _ in range(2200):
-        mid = 0.5 * (lo + hi)
-        if mid <= lo or mid >= hi:
-            break
-        if _mass_defect(code, alpha, u, p, mid) >= 0.0:
-            lo = mid
-        else:
-            hi = mid
-    nu = hi
-    d = np.empty(A)
-    tot_m1 = 0.0  # sum_a p_a d_a: the last-bit mass defect, removed below
-    for a in range(A):
-        d[a] = ratio_of_shift(code, alpha, u[a] - nu)[1]
-        tot_m1 += p[a] * d[a]
+    Y = pole_of(code, alpha)
+    lo = max(u.min(), -(f_prime(code, alpha, 1.0 / p[top]) - f_prime(code, alpha, 1.0)))
+    x = _bisect(code, alpha, u, p, lo, 0.0, False, Y)
+    near_pole = Y + x < 0.5 * Y  # the top action's distance to the pole, Y - y_top = Y + nu
+    if near_pole:
+        x = _bisect(code, alpha, u, p, pole_gap(code, alpha, 1.0 / p[top]), Y, True, Y)
+    tot_m1 = _mass_defect(code, alpha, u, p, x, near_pole, Y)  # last-bit defect, removed below
+    if not 1.0 + tot_m1 > 1e-6:
+        for a in range(A):
+            pi_out[a] = np.nan
+        return np.nan
+    scale = 1.0 / (1.0 + tot_m1)
     v = 0.0
     pen = 0.0
     for a in range(A):
-        da = (d[a] - tot_m1) / (1.0 + tot_m1)
-        ta = 1.0 + da if da > -0.5 else ratio_of_shift(code, alpha, u[a] - nu)[0] / (1.0 + tot_m1)
+        t, d = _ratio_at(code, alpha, u[a], x, near_pole, Y)
+        da = (d - tot_m1) * scale
+        ta = 1.0 + da if da > -0.5 else t * scale
         pi_out[a] = p[a] * ta
         v += pi_out[a] * (q[a] - c)
         pen += p[a] * f_normalized_d(code, alpha, ta, da)

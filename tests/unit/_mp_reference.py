@@ -68,7 +68,9 @@ def _ratio(name, alpha, u):
 
 def regularized_max(name, q, p, beta, alpha=0.5):
     """``max_pi <pi, q> - beta D_f(pi || p)`` to about 50 digits."""
-    with mp.workdps(DPS):
+    # tiny reference masses need ratios up to 1/p: carry that many more digits
+    dps = DPS + 3 * max(0, int(-mp.log10(min(x for x in p if x > 0))))  # z = p^(1-alpha), alpha >= -2
+    with mp.workdps(dps):
         q = [mp.mpf(x) for x in q]
         p = [mp.mpf(x) for x in p]
         total = sum(p)  # the law the float input stands for: divided by its exact sum
@@ -81,7 +83,7 @@ def regularized_max(name, q, p, beta, alpha=0.5):
 
         fp1 = _fprime(name, alpha, mp.mpf(1))
         lo, hi = min(q) - beta * fp1, max(q) - beta * fp1
-        for _ in range(200):
+        for _ in range(4 * dps):
             mid = (lo + hi) / 2
             if mass(mid) >= 1:
                 lo = mid

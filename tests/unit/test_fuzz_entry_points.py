@@ -137,9 +137,12 @@ def test_fuzz_solve(data, S, A, gamma, horizon, reg, beta, method):
 
     def check(out):
         m, res = out
-        assert np.all(np.isfinite(res.V)) and np.all(np.isfinite(res.Q))
-        _on_simplex(res.pi)
         rr = np.asarray(m.r, dtype=float)
+        feasible = np.isfinite(rr)  # r = -inf marks an infeasible action (Q = -inf, no mass)
+        assert np.all(np.isfinite(res.V)) and np.all(np.isfinite(res.Q[..., feasible]))
+        assert np.all(res.pi[..., ~feasible] == 0)
+        _on_simplex(res.pi)
+        rr = np.where(feasible, rr, 0.0)
         n = m.horizon if m.horizon is not None else 1.0 / (1.0 - m.gamma)
         bound = n * np.abs(rr).max() * (1 + 1e-9) + 1e-300
         assert np.abs(res.V).max() <= bound + (res.residual if not res.converged else 0.0) * n

@@ -281,3 +281,28 @@ def test_one_simplex_tolerance_everywhere():
     mk.policy_evaluation(m, [[1 - ok, 0.0], [1.0, 0.0]])
     mk.bon.Discrete([0.5, 0.5 - ok], [0.0, 1.0])
     KL().regularized_max([0.0, 1.0], [0.5, 0.5 - ok], beta=1.0)
+
+
+# -- found by the fuzzer: tiny reference masses, huge scores ------------------------------
+@pytest.mark.parametrize(("name", "div"), [("forward_kl", ForwardKL()), ("hellinger", Hellinger()),
+                                           ("alpha", Alpha(0.5)), ("js", JensenShannon())],
+                         ids=["forward_kl", "hellinger", "alpha", "js"])
+def test_tiny_reference_mass_near_the_pole(name, div):
+    # the optimal ratio pi/p of the top action is ~1/p_top = 1e20..1e60: resolved in the
+    # distance to the pole of (f')^-1, checked against the (more-digit) mpmath reference
+    for p_top in (1e-20, 1e-60):
+        for beta in (1e-12, 1e-3, 1.0):
+            p = [1 - p_top, p_top]
+            M, pi = div.regularized_max([-1.0, 0.0], p, beta)
+            M_ref, pi_ref = mp_regularized_max(name, [-1.0, 0.0], p, beta, 0.5)
+            assert abs(float(M) - M_ref) <= 1e-13 and abs(pi[1] - pi_ref[1]) <= 1e-12, (p_top, beta)
+
+
+def test_huge_scores_and_subnormal_masses_are_finite_or_refused():
+    for div in (KL(), Hellinger(), ForwardKL(), JensenShannon()):
+        M, pi = div.regularized_max([0.0, 1e300], [0.5, 0.5], beta=1e-12)
+        assert float(M) == pytest.approx(1e300, rel=1e-12) and pi[1] == pytest.approx(1.0)
+    with pytest.raises(ValueError, match=r"\|q\| <= 1e\+300"):
+        KL().regularized_max([0.0, 1e308], [0.5, 0.5], beta=1.0)
+    with pytest.raises(ValueError, match=r"`p` must be strictly positive \(>= 1e-300\)"):
+        Hellinger().regularized_max([-1.0, 0.0], [1.0, 2.2e-309], beta=1e-12)
