@@ -354,7 +354,8 @@ def _mass_defect(code, alpha, u, p, x, near_pole, Y):
     """``sum_a p_a d_a`` at normalizer ``x``: zero at the optimum, decreasing in ``x``."""
     s = 0.0
     for a in range(u.shape[0]):
-        s += p[a] * _ratio_at(code, alpha, u[a], x, near_pole, Y)[1]
+        if p[a] > 0.0:  # p = 0: a masked action, no mass
+            s += p[a] * _ratio_at(code, alpha, u[a], x, near_pole, Y)[1]
     return s
 
 
@@ -390,15 +391,15 @@ def _fdiv_max_row(code, alpha, q, p, beta, pi_out):
     (checked against a 60-digit reference in the tests). NaN if the ratios exceed float64.
     """
     A = q.shape[0]
-    top = 0
-    for a in range(A):
-        if q[a] > q[top]:
+    top = -1
+    for a in range(A):  # the top score among the actions the reference supports
+        if p[a] > 0.0 and (top < 0 or q[a] > q[top]):
             top = a
     c = q[top]
     u = np.empty(A)
     for a in range(A):
         # beyond 1e300 the weights are 0 or 1 to all digits; the clamp avoids inf - inf
-        u[a] = min(max((q[a] - c) / beta, -1e300), 1e300)
+        u[a] = min(max((q[a] - c) / beta, -1e300), 1e300) if p[a] > 0.0 else -1e300
     Y = pole_of(code, alpha)
     lo = max(u.min(), -(f_prime(code, alpha, 1.0 / p[top]) - f_prime(code, alpha, 1.0)))
     x = _bisect(code, alpha, u, p, lo, 0.0, False, Y)
@@ -414,6 +415,9 @@ def _fdiv_max_row(code, alpha, q, p, beta, pi_out):
     v = 0.0
     pen = 0.0
     for a in range(A):
+        if p[a] == 0.0:
+            pi_out[a] = 0.0
+            continue
         t, d = _ratio_at(code, alpha, u[a], x, near_pole, Y)
         da = (d - tot_m1) * scale
         ta = 1.0 + da if da > -0.5 else t * scale

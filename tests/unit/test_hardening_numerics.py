@@ -306,3 +306,12 @@ def test_huge_scores_and_subnormal_masses_are_finite_or_refused():
         KL().regularized_max([0.0, 1e308], [0.5, 0.5], beta=1.0)
     with pytest.raises(ValueError, match=r"`p` must be strictly positive \(>= 1e-300\)"):
         Hellinger().regularized_max([-1.0, 0.0], [1.0, 2.2e-309], beta=1e-12)
+
+
+def test_masked_action_with_an_f_divergence_regularizer():
+    # found by the fuzzer: r = -inf marks an infeasible action; the reference renormalized
+    # on the feasible one is (0, 1), so pi = (0, 1) and V = r(feasible) = 0 (closed form)
+    m = mk.TabularMDP(np.ones((1, 2, 1)), [[-np.inf, 0.0]], gamma=0.0)
+    for div in (ChiSquare(), Hellinger(), JensenShannon(), Alpha(0.5), ForwardKL()):
+        res = mk.solve(m, policy_reg=mk.PolicyRegularizer(div, [[0.5, 0.5]], 1e-8))
+        assert res.V.tolist() == [0.0] and res.pi.tolist() == [[0.0, 1.0]]
