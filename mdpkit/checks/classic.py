@@ -115,6 +115,29 @@ def classic_average_reward(ctx: CheckContext) -> None:
                 route="NumPy (I - P + 1 d^T)^{-1}(r - g)")
     ctx.compare("max (|(1-gamma)V_gamma - g*| - (1-gamma)(max|h|+1))", worst_lim, 0.0, relation="<=",
                 route="Laurent expansion V_gamma = g/(1-gamma) + h + O(1-gamma)")
+    if ctx.figures_enabled:
+        _vanishing_discount_figure(ctx)
+
+
+def _vanishing_discount_figure(ctx: CheckContext) -> None:
+    """|(1 - gamma) V*_gamma(s) - g*| against 1 - gamma on forest() and small()."""
+    import mdpkit as mk
+    from mdpkit import plotting
+
+    fig, ax = plotting.subplots()
+    eps = np.geomspace(1e-4, 0.3, 12)
+    for name, make in (("forest()", mk.forest), ("small()", mk.small)):
+        g = mk.solve_average_reward(make()).gain
+        err = [np.abs(e * mk.solve(make(gamma=1 - e), method="policy_iteration").V - g).max() for e in eps]
+        ax.plot(eps, err, marker="o", label=f"{name}, g* = {g:.4g}")
+    ax.plot(eps, eps * 3, "k--", label="slope 1")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(r"$1 - \gamma$")
+    ax.set_ylabel(r"$\max_s |(1-\gamma) V^*_\gamma(s) - g^*|$")
+    ax.set_title("vanishing discount: (1 - gamma) V* -> optimal gain")
+    ax.legend()
+    ctx.savefig(fig, "classic_average_reward")
 
 
 def enumerate_gain(P: np.ndarray, r: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
