@@ -48,6 +48,12 @@ from ._online import (
     demo_regularization_beta,
     run_online,
 )
+from ._qlearning import (
+    QLearningRun,
+    q_learning,
+    speedy_q_learning,
+    variance_reduced_q_learning,
+)
 from ._rlhf import (
     Preferences,
     RewardEstimate,
@@ -85,4 +91,9 @@ __all__ = [
     "robust_policy_value",
     "run_online",
     "trajectory_kl",
+    # tabular model-free (Q-learning family)
+    "QLearningRun",
+    "q_learning",
+    "speedy_q_learning",
+    "variance_reduced_q_learning",
 ]

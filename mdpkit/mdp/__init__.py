@@ -12,11 +12,14 @@ TabularMDP(n_states=6, n_actions=2, gamma=0.95, dense)
 
 from ._generators import (
     chain_mdp,
+    forest,
     from_gymnasium,
     gridworld,
     puterman_example,
+    quantecon_example,
     random_mdp,
     river_swim,
+    small,
     token_tree_mdp,
     uniform_policy,
 )
@@ -30,13 +33,16 @@ __all__ = [
     "TabularMDP",
     "Trajectories",
     "chain_mdp",
+    "forest",
     "from_gymnasium",
     "gridworld",
     "puterman_example",
+    "quantecon_example",
     "r2pvi_linear_mdp",
     "random_linear_mdp",
     "random_mdp",
     "river_swim",
+    "small",
     "token_tree_mdp",
     "uniform_policy",
 ]
