@@ -16,7 +16,12 @@ import numpy.typing as npt
 
 from ._typing import FloatArray, RNGLike
 
-SIMPLEX_ATOL = 1e-10
+#: The one rule for "on the simplex", for every probability vector mdpkit accepts
+#: (transition rows, policies, reference policies, laws, initial distributions):
+#: entries >= 0 and ``|sum - 1| <= SIMPLEX_ATOL``. Accepted vectors are used as given
+#: (laws are divided by their sum); 1e-9 admits rows typed by hand or produced by another
+#: solver and refuses anything a rounding could not explain.
+SIMPLEX_ATOL = 1e-9
 
 
 def as_generator(rng: RNGLike) -> np.random.Generator:
@@ -27,6 +32,9 @@ def as_generator(rng: RNGLike) -> np.random.Generator:
     """
     if isinstance(rng, np.random.Generator):
         return rng
+    if isinstance(rng, (bool, np.bool_)):
+        raise TypeError(f"`rng` must be None, a non-negative int, a numpy SeedSequence or a numpy "
+                        f"Generator; got bool {rng!r} (a bool is not a seed).")
     if rng is None or isinstance(rng, (numbers.Integral, np.random.SeedSequence)):
         if isinstance(rng, numbers.Integral) and int(rng) < 0:
             raise ValueError(f"`rng` must be a non-negative integer seed; got {rng!r}.")
@@ -127,7 +135,11 @@ def as_float_array(
     shape: tuple[int | None, ...] | None = None,
     finite: bool = True,
 ) -> FloatArray:
-    """Convert to a C-contiguous float64 array and check rank, shape and finiteness."""
+    """Convert to a C-contiguous float64 array and check rank, shape and finiteness.
+
+    Complex numbers and strings are refused (never silently cast or parsed).
+    """
+    _check_real_kind(name, x)
     try:
         a = np.ascontiguousarray(x, dtype=np.float64)
     except (TypeError, ValueError) as e:
@@ -146,6 +158,50 @@ def as_float_array(
         idx = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0])
         raise ValueError(f"`{name}` must be finite; `{name}{list(idx)}` = {a[idx]!r}.")
     return a
+
+
+def _check_real_kind(name: str, x: Any) -> None:
+    """Refuse complex numbers and strings before a float64 cast would drop or parse them."""
+    if isinstance(x, (str, bytes)):
+        raise TypeError(f"`{name}` must be real numbers, not a string; got {x!r}.")
+    if isinstance(x, np.ndarray) or np.isscalar(x) or isinstance(x, (list, tuple)):
+        try:
+            kind = np.asarray(x).dtype.kind
+        except (TypeError, ValueError):  # ragged input: the float64 cast reports it
+            return
+        if kind == "c":
+            raise TypeError(f"`{name}` must be real; got complex values (the imaginary part would be lost).")
+        if kind in "USa":
+            raise TypeError(f"`{name}` must be real numbers, not strings; got dtype {np.asarray(x).dtype}.")
+        if kind == "O" and any(isinstance(v, (str, bytes, complex)) for v in np.asarray(x).ravel()):
+            raise TypeError(f"`{name}` must be real numbers; got strings or complex values in it.")
+
+
+def check_magnitude(name: str, a: FloatArray, bound: float, why: str) -> None:
+    """``|a| <= bound`` elementwise, so that the results computed from ``a`` stay finite."""
+    bad = np.abs(a) > bound
+    if np.any(bad):
+        idx = [int(i) for i in np.argwhere(bad)[0]]
+        raise ValueError(f"`{name}` must satisfy |{name}| <= {bound:.3g} ({why}); "
+                         f"`{name}{idx}` = {a[tuple(idx)]!r}.")
+
+
+#: Largest array a front end allocates on the caller's behalf (bytes); sizes beyond are
+#: refused with a message before anything is allocated.
+MEMORY_LIMIT = 4 * 2**30
+
+
+def check_memory(what: str, n_items: int, *, item_bytes: int = 8, hint: str = "") -> None:
+    """Refuse an allocation of ``n_items`` items larger than :data:`MEMORY_LIMIT`.
+
+    >>> check_memory("the value table", 10)
+    """
+    n_bytes = int(n_items) * item_bytes
+    if n_bytes > MEMORY_LIMIT:
+        raise ValueError(
+            f"{what} would need {n_bytes / 2**30:.3g} GiB ({int(n_items):.4g} entries), above the "
+            f"{MEMORY_LIMIT / 2**30:g} GiB mdpkit allocates at once.{(' ' + hint) if hint else ''}"
+        )
 
 
 def check_simplex(name: str, x: FloatArray, *, atol: float = SIMPLEX_ATOL) -> None:
@@ -201,19 +257,31 @@ def check_policy(
             raise ValueError(f"`{name}` must have shape (S, A) = {(n_states, n_actions)}; got {a.shape}.")
     else:
         if a.shape == (n_states, n_actions):
+            check_memory(f"`{name}` broadcast to horizon {horizon}", horizon * n_states * n_actions)
             a = np.ascontiguousarray(np.broadcast_to(a, (horizon, n_states, n_actions)))
         elif a.shape != (horizon, n_states, n_actions):
             raise ValueError(
                 f"`{name}` must have shape (H, S, A) = {(horizon, n_states, n_actions)} or "
                 f"(S, A) = {(n_states, n_actions)}; got {a.shape}."
             )
-    check_simplex(name, a, atol=1e-8)
+    check_simplex(name, a)
     return a
+
+
+#: Smallest positive reference mass of a regularizer (below it ratios pi/pi_ref lose all digits).
+MIN_REF_MASS = 1e-300
 
 
 def check_support(name: str, pi_ref: FloatArray, ref_name: str = "pi_ref") -> None:
     """Every row of ``pi_ref`` must put positive mass on at least one action."""
     # Rows are on the simplex already; this guards the strictly-positive requirement.
+    tiny = (pi_ref > 0) & (pi_ref < MIN_REF_MASS)
+    if np.any(tiny):
+        idx = tuple(int(i) for i in np.argwhere(tiny)[0])
+        raise ValueError(
+            f"`{ref_name}` entries must be >= {MIN_REF_MASS:g} where positive (smaller masses underflow "
+            f"in the ratio pi/{ref_name}); `{ref_name}{list(idx)}` = {pi_ref[idx]!r}."
+        )
     zero = pi_ref <= 0
     if np.any(zero):
         idx = tuple(int(i) for i in np.argwhere(zero)[0])

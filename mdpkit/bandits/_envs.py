@@ -29,7 +29,13 @@ import numpy as np
 import numpy.typing as npt
 
 from .._typing import FloatArray
-from .._validation import as_float_array, as_generator, check_int, check_positive
+from .._validation import (
+    as_float_array,
+    as_generator,
+    check_int,
+    check_magnitude,
+    check_positive,
+)
 
 # Environment codes understood by the kernels (see _bandit_kernels.env_reward).
 ENV_BERNOULLI, ENV_GAUSSIAN, ENV_BETA, ENV_TABLE = 0, 1, 2, 3
@@ -41,10 +47,14 @@ def _readonly(a: np.ndarray) -> np.ndarray:
     return a
 
 
+ARM_BOUND = 1e100  # means, scales and shapes: regrets n * gap stay finite for any n_rounds
+
+
 def _check_arms(name: str, x: npt.ArrayLike) -> FloatArray:
     a = as_float_array(name, x, ndim=1)
     if a.size < 2:
         raise ValueError(f"`{name}` must describe K >= 2 arms; got K = {a.size}.")
+    check_magnitude(name, a, ARM_BOUND, "regrets and sample sums must stay finite in float64")
     return a
 
 
@@ -154,6 +164,7 @@ class GaussianBandit(_Stochastic):
         if np.any(s <= 0):
             i = int(np.argmax(s <= 0))
             raise ValueError(f"`sigma` must be > 0; `sigma[{i}]` = {s[i]!r}.")
+        check_magnitude("sigma", s, ARM_BOUND, "sample sums must stay finite in float64")
         object.__setattr__(self, "_means", _readonly(a))
         object.__setattr__(self, "sigma", _readonly(s))
 
@@ -201,6 +212,8 @@ class BetaBandit(_Stochastic):
             if np.any(v <= 0):
                 i = int(np.argmax(v <= 0))
                 raise ValueError(f"`{name}` must be > 0; `{name}[{i}]` = {v[i]!r}.")
+            # the gamma-variate sampler needs 1/sqrt(9 shape) > eps; beyond 1e12 an arm is its mean
+            check_magnitude(name, v, 1e12, "Beta shapes beyond 1e12 are deterministic in float64")
         object.__setattr__(self, "alpha", _readonly(a))
         object.__setattr__(self, "beta", _readonly(b))
 

@@ -111,13 +111,18 @@ class BanditRun:
                 f"mean final regret={self.mean_regret[-1]:.4g})")
 
 
+#: Pull counts stay exact in float64 up to 2**53; one SeedSequence per run is spawned.
+MAX_HORIZON = 2**53
+MAX_RUNS = 10**7
+
+
 def run_seeds(rng: RNGLike, n_runs: int) -> IntArray:
     """Per-run 32-bit seeds from ``SeedSequence(root).spawn(n_runs)`` (see module docstring).
 
     >>> run_seeds(0, 3).tolist() == run_seeds(0, 5)[:3].tolist()
     True
     """
-    n_runs = check_int("n_runs", n_runs, lo=1)
+    n_runs = check_int("n_runs", n_runs, lo=1, hi=MAX_RUNS)
     return np.array([c.generate_state(1, np.uint32)[0] for c in _root(rng).spawn(n_runs)],
                     dtype=np.int64)
 
@@ -252,8 +257,8 @@ def simulate(
     >>> bool(runs.mean_regret[-1] < mk.theory.ucb1_regret_bound(env.gaps, 1000))
     True
     """
-    horizon = check_int("horizon", horizon, lo=1)
-    n_runs = check_int("n_runs", n_runs, lo=1)
+    horizon = check_int("horizon", horizon, lo=1, hi=MAX_HORIZON)
+    n_runs = check_int("n_runs", n_runs, lo=1, hi=MAX_RUNS)
     root = _root(rng)
     seeds = run_seeds(root, n_runs)
     ck = make_checkpoints(horizon, checkpoints)
@@ -314,6 +319,8 @@ def simulate(
             common, outs = args[:-4], args[-3:]
             for r in range(n_runs):
                 run_one(*common, seeds[r], outs[0][r], outs[1][r], outs[2][r])
+        elif family == "user":
+            _run_user_kernel(kernel, args, algorithm.name)
         else:
             kernel(*args)
         dt = time.perf_counter() - t0
@@ -419,8 +426,8 @@ def self_play(
             raise TypeError(f"`{name}` must be Hedge() or RegretMatching(); got {type(p).__name__}.")
     if feedback not in _FEEDBACK:
         raise ValueError(f"`feedback` must be one of {list(_FEEDBACK)}; got {feedback!r}.")
-    horizon = check_int("horizon", horizon, lo=1)
-    n_runs = check_int("n_runs", n_runs, lo=1)
+    horizon = check_int("horizon", horizon, lo=1, hi=MAX_HORIZON)
+    n_runs = check_int("n_runs", n_runs, lo=1, hi=MAX_RUNS)
     seeds = run_seeds(rng, n_runs)
     ck = make_checkpoints(horizon, checkpoints)
     m, n = game.shape
@@ -443,3 +450,18 @@ def self_play(
     return SelfPlayRun(regret_row=out[0], regret_col=out[1], nash_gap=out[2], x_bar=xb, y_bar=yb,
                        checkpoints=ck, horizon=horizon, n_runs=n_runs, seeds=seeds,
                        feedback=feedback)
+
+
+def _run_user_kernel(kernel: Any, args: tuple, name: str) -> None:
+    """Run the user-policy kernel; a ``select``/``update`` Numba cannot type is a TypeError."""
+    from numba.core.errors import TypingError
+
+    try:
+        kernel(*args)
+    except TypingError as e:
+        first = next((ln for ln in str(e).splitlines() if ln.strip()), "")
+        raise TypeError(
+            f"`algorithm` {name}: Numba could not compile the policy's functions with the required "
+            "signatures `select(t, state, params) -> int` and `update(t, state, params, arm, reward)` "
+            f"(t, arm: int; state, params: float64 arrays; reward: float). Numba said: {first}"
+        ) from None

@@ -193,38 +193,49 @@ def log_convolve_power(log_p, steps, n, out):
 
 
 @njit(cache=True)
-def soft_bon_log_weights(log_p, log_w, n_minus_1, t_nodes, h, out):
+def soft_bon_log_weights(log_p, log_w, log_n_minus_1, t_nodes, h, out):
     """log of n E[1 / (w_y + W_2 + ... + W_n)] for every unit, by the Laplace route.
 
     1/x = int_0^inf e^{-s x} ds gives E[1/(w + W_2 + ... + W_n)] =
     int_0^inf e^{-s w} M(s)^{n-1} ds with M(s) = E e^{-s W}; the substitution
     s = e^t and the trapezoid rule on the uniform grid ``t_nodes`` (step ``h``) make
     it spectrally accurate. Output excludes the factor n (added by the caller).
+
+    Log space throughout, for any ``n``: ``n - 1`` enters only as its log, and where
+    ``s * max w <= 1/2`` the log-MGF is ``log1p(sum_l p_l expm1(-s w_l))`` (no rounding of
+    ``e^{-s w}`` to 1 for the tiny ``s ~ 1/n`` where the integrand lives), so
+    ``(n - 1) log M(s) = -exp(log(n - 1) + log(-log M(s)))``.
     """
     L = log_p.shape[0]
     T = t_nodes.shape[0]
-    logM = np.empty(T)
+    wmax = 0.0
+    for l in range(L):
+        wmax = max(wmax, np.exp(log_w[l]))
+    pw = np.empty(T)  # (n - 1) log M(s_k) <= 0
     for k in range(T):
         s = np.exp(t_nodes[k])
-        m = -np.inf
-        for l in range(L):
-            v = log_p[l] - s * np.exp(log_w[l])
-            if v > m:
-                m = v
-        acc = 0.0
-        for l in range(L):
-            acc += np.exp(log_p[l] - s * np.exp(log_w[l]) - m)
-        logM[k] = m + np.log(acc)
+        if s * wmax <= 0.5:
+            acc = 0.0
+            for l in range(L):
+                acc += np.exp(log_p[l]) * np.expm1(-s * np.exp(log_w[l]))
+            neg_log_m = -np.log1p(acc)
+        else:
+            m = -np.inf
+            for l in range(L):
+                m = max(m, log_p[l] - s * np.exp(log_w[l]))
+            acc = 0.0
+            for l in range(L):
+                acc += np.exp(log_p[l] - s * np.exp(log_w[l]) - m)
+            neg_log_m = -(m + np.log(acc))
+        pw[k] = -np.exp(log_n_minus_1 + np.log(neg_log_m)) if neg_log_m > 0.0 else 0.0
     for l in range(L):
         w = np.exp(log_w[l])
         m = -np.inf
         for k in range(T):
-            v = t_nodes[k] - np.exp(t_nodes[k]) * w + n_minus_1 * logM[k]
-            if v > m:
-                m = v
+            m = max(m, t_nodes[k] - np.exp(t_nodes[k]) * w + pw[k])
         acc = 0.0
         for k in range(T):
-            acc += np.exp(t_nodes[k] - np.exp(t_nodes[k]) * w + n_minus_1 * logM[k] - m)
+            acc += np.exp(t_nodes[k] - np.exp(t_nodes[k]) * w + pw[k] - m)
         out[l] = m + np.log(acc * h)
 
 

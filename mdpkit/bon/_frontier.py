@@ -12,13 +12,12 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import optimize
 
 from .._typing import FloatArray
 from .._validation import check_int, check_positive, check_scalar
 from . import _bon_kernels as _k
 from ._laws import Discrete, _check_ref, best_of_n, expected_reward, kl, win_rate
-from ._tilt import _check_discrete, _lam_for_kl, _level_tilt, _tilt_kl, max_kl
+from ._tilt import _check_discrete, _lam_for_kl, _level_tilt, max_kl
 
 # Laplace-route grid: trapezoid step in t = log s; error ~ exp(-pi^2 / h) for the
 # (analytic in a strip) integrands here, far below rounding
@@ -89,7 +88,7 @@ def soft_best_of_n(ref: Discrete, n: int, temperature: float) -> Discrete:
     t = np.arange(t_lo, t_hi + _SOFT_H, _SOFT_H)
     lp = np.ascontiguousarray(np.where(support, llp, -np.inf))
     out = np.empty(r.shape[0])
-    _k.soft_bon_log_weights(lp, np.ascontiguousarray(log_w), float(n - 1), t, _SOFT_H, out)
+    _k.soft_bon_log_weights(lp, np.ascontiguousarray(log_w), math.log(n - 1), t, _SOFT_H, out)
     lq_level = math.log(n) + lp + log_w + out
     lq_level -= np.logaddexp.reduce(lq_level[support])  # trapezoid mass defect ~1e-16
     lq = np.empty(ref.n_atoms)
@@ -223,11 +222,8 @@ def frontier(ref: Discrete, methods: tuple[str, ...] | list[str] = ("best_of_n",
         targets = np.linspace(0.0, km, n_points)
         lams = np.empty(n_points)
         lams[0], lams[-1] = 0.0, lam_max
-        lo = 0.0
-        for i in range(1, n_points - 1):  # KL increases in lambda: bracket [previous, max]
-            lo = optimize.brentq(lambda x, t=targets[i]: _tilt_kl(L, x) - t, lo, lam_max,
-                                 xtol=1e-14, rtol=1e-13)
-            lams[i] = lo
+        for i in range(1, n_points - 1):  # root search in log(lambda): exact at any reward scale
+            lams[i] = _lam_for_kl(L, float(targets[i]))
         laws = [L if lam == 0 else Discrete._new(_level_tilt(L, lam)[0], L._atoms) for lam in lams]
         with np.errstate(divide="ignore"):
             curves["tilted"] = _curve("tilted", laws, L, list(1.0 / lams), "beta")

@@ -26,11 +26,19 @@ import numpy.typing as npt
 from scipy import integrate, stats
 
 from .._typing import FloatArray, IntArray
-from .._validation import as_float_array, check_choice, check_int, check_scalar
+from .._validation import (
+    SIMPLEX_ATOL,
+    as_float_array,
+    check_choice,
+    check_int,
+    check_magnitude,
+    check_scalar,
+)
 from . import _bon_kernels as _k
 
 TIES = ("first", "random")
-_SIMPLEX_ATOL = 1e-9
+_SIMPLEX_ATOL = SIMPLEX_ATOL  # the package's one simplex rule (mdpkit._validation)
+REWARD_BOUND = 1e300
 
 
 class _Atoms:
@@ -107,6 +115,7 @@ class Discrete:
     def __init__(self, probs: npt.ArrayLike, rewards: npt.ArrayLike):
         p = as_float_array("probs", probs, ndim=1)
         r = as_float_array("rewards", rewards, ndim=1)
+        check_magnitude("rewards", r, REWARD_BOUND, "reward gaps and tilts must stay finite in float64")
         _check_pair(p, r, "probs")
         if np.any(p < 0):
             i = int(np.argmax(p < 0))
@@ -128,6 +137,7 @@ class Discrete:
         """
         lp = as_float_array("log_probs", log_probs, ndim=1, finite=False)
         r = as_float_array("rewards", rewards, ndim=1)
+        check_magnitude("rewards", r, REWARD_BOUND, "reward gaps and tilts must stay finite in float64")
         _check_pair(lp, r, "log_probs")
         if np.any(np.isnan(lp)) or np.any(lp == np.inf):
             i = int(np.argmax(np.isnan(lp) | (lp == np.inf)))
@@ -149,6 +159,13 @@ class Discrete:
         obj = cls.__new__(cls)
         p = np.empty_like(log_probs)
         ok = _k.exp_into(log_probs, p)
+        # every computed law is re-checked: a NaN or a mass defect is a bug, never a result
+        total = float(p.sum())
+        if not abs(total - 1.0) <= _SIMPLEX_ATOL:
+            raise FloatingPointError(
+                f"internal error: a computed law sums to {total!r} instead of 1 (atol={_SIMPLEX_ATOL:g}); "
+                "please report this input to mdpkit."
+            )
         obj._init(p, log_probs, atoms, ok)
         return obj
 

@@ -22,6 +22,7 @@ from scipy.special import logsumexp
 
 from .._typing import FloatArray
 from .._validation import (
+    SIMPLEX_ATOL,
     as_float_array,
     check_int,
     check_nonnegative,
@@ -76,7 +77,7 @@ class Memoryless:
         if p.shape != r.shape or p.size == 0:
             raise ValueError("`token_probs` and `token_rewards` must be non-empty and of the "
                              f"same shape; got {p.shape} and {r.shape}.")
-        if np.any(p < 0) or abs(p.sum() - 1.0) > 1e-9:
+        if np.any(p < 0) or abs(p.sum() - 1.0) > SIMPLEX_ATOL:
             raise ValueError(f"`token_probs` must be non-negative and sum to 1; sum is {p.sum():.12g}.")
         keep = p > 0
         self.token_probs = p / p.sum()

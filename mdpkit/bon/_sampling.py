@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._typing import FloatArray, IntArray, RNGLike
-from .._validation import as_generator, check_choice, check_int
+from .._validation import as_generator, check_choice, check_int, check_memory
 from ._laws import TIES, Continuous, Discrete, OrderStatistic, _check_ref, _check_same
 
 _BLOCK = 1 << 22  # draws per vectorised block
@@ -38,7 +38,9 @@ def _estimate(x: FloatArray) -> Estimate:
 
 
 def _size(size: int) -> int:
-    return check_int("size", size, lo=1)
+    m = check_int("size", size, lo=1)
+    check_memory(f"`size` = {m} samples", m)
+    return m
 
 
 def sample(law: Discrete | Continuous | OrderStatistic, size: int, *, rng: RNGLike = None) -> np.ndarray:
@@ -77,6 +79,8 @@ def sample_best_of_n(ref: Discrete | Continuous, n: int, size: int, *, rng: RNGL
     _check_ref(ref)
     n = check_int("n", n, lo=1)
     m = _size(size)
+    check_memory(f"`size` x `n` = {m} x {n} reference draws", m * n,
+                 hint="Use best_of_n(ref, n) for the exact law of any n.")
     check_choice("ties", ties, TIES)
     check_choice("kind", kind, ("max", "min"))
     g = as_generator(rng)

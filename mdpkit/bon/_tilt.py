@@ -109,8 +109,12 @@ def _lam_for_kl(ref: Discrete, delta: float) -> float:
     lam_cap = _LAMBDA_GAP_SATURATION / gap
     if delta >= kmax or _tilt_kl(ref, lam_cap) <= delta:
         return math.inf
-    var = float(np.dot(p, (r - np.dot(p, r)) ** 2))
-    x0 = 0.5 * math.log(2.0 * delta / var)
+    # start at KL ~ lam^2 Var/2, in logs: Var may overflow (rewards ~1e200) or underflow
+    # (masses ~1e-310), its log does not
+    dev = r - float(np.dot(p, r)) / float(p.sum())
+    s = float(np.max(np.abs(dev)))
+    log_var = 2.0 * math.log(s) + math.log(float(np.dot(p, (dev / s) ** 2)))
+    x0 = min(0.5 * (math.log(2.0 * delta) - log_var), math.log(lam_cap))
     lo = hi = x0
     while _tilt_kl(ref, math.exp(lo)) > delta:
         lo -= 2.0

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from . import writable_out
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("check", help="run theorem checks (measured vs predicted, PASS/FAIL)")
@@ -38,6 +40,8 @@ def run(args: argparse.Namespace) -> int:
     unknown = [n for n in names if n not in reg]
     if unknown:
         print(f"mdpkit check: unknown check(s) {unknown}; known: {sorted(reg)}")
+        return 2
+    if not writable_out(args.out, "check"):  # before any work
         return 2
     fig_dir = None if args.no_figures else args.out / "figures"
     results = []

@@ -7,6 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+from . import writable_out
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -88,14 +90,15 @@ def run(args: argparse.Namespace) -> int:
         return 2
     import traceback
 
-    args.out.mkdir(parents=True, exist_ok=True)
+    if not writable_out(args.out, "figures"):  # before any work
+        return 2
     failed = []
     index: dict[str, list[str]] = {}
     for s in scripts:
         t0 = time.perf_counter()
         try:
             paths = run_script(s, args.out, args.quick)
-        except Exception:
+        except (Exception, SystemExit):  # scripts may call sys.exit(); keep going
             failed.append(s.stem)
             print(f"FAIL  {s.stem} ({time.perf_counter() - t0:.1f}s)\n{traceback.format_exc()}",
                   flush=True)
@@ -110,4 +113,6 @@ def run(args: argparse.Namespace) -> int:
         index[s.stem] = [_relative(p, args.out) for p in paths]
     _write_index(args.out, index)
     print(f"\n{len(scripts) - len(failed)}/{len(scripts)} figure scripts succeeded; output in {args.out}")
+    if failed:
+        print(f"mdpkit figures: {len(failed)} script(s) failed: {', '.join(failed)}", file=sys.stderr)
     return 1 if failed else 0

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -74,8 +75,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         from mdpkit import llm
         from mdpkit.llm._device import num_threads
-    except ImportError as e:
-        print(f"mdpkit llm: {e}")
+    except ImportError as e:  # the install hint is an error message: stderr
+        print(f"mdpkit llm: {e}", file=sys.stderr)
         return 2
     with num_threads(args.threads):
         if args.llm_command == "tiny":
@@ -111,7 +112,7 @@ def _validate(llm, args: argparse.Namespace) -> int:  # noqa: ANN001
             long_n_values=args.long_n, long_samples=args.long_samples, z=args.z,
             rng=args.seed)
     except (FileNotFoundError, NotADirectoryError, ValueError, TypeError) as e:
-        print(f"mdpkit llm validate: {e}")
+        print(f"mdpkit llm validate: {e}", file=sys.stderr)
         return 2
     print(report.table)
     figs = [] if args.no_figures else llm.plot_report(report, args.out / "figures")

@@ -36,6 +36,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="local pool size (default: all cores)")
     p.add_argument("--seed", type=int, default=None, help="root seed (default: the sim's ROOT_SEED)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--retry-failed", action="store_true",
+                   help="rerun the cells recorded as failed (OUT/<sim>/failures.json)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -52,10 +54,20 @@ def run(args: argparse.Namespace) -> int:
             kw = {"executor": "dask", "scheduler": args.scheduler}
         elif args.serial:
             kw = {"executor": "serial"}
-        df = run_sweep(sim, out=out, progress=not args.no_progress, **kw)
-    except (ValueError, TypeError, ResultsError, ConnectionError, CellError) as e:
+        df = run_sweep(sim, out=out, progress=not args.no_progress, retry_failed=args.retry_failed, **kw)
+    except CellError as e:  # the other cells ran and are stored; a summary of the failed ones
+        print(f"mdpkit sweep: error: {e}", file=sys.stderr)
+        return 1
+    except (ValueError, TypeError, ResultsError, ConnectionError) as e:
         print(f"mdpkit sweep: error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:  # an unwritable or full --out
+        print(f"mdpkit sweep: error: cannot write the results under {str(args.out)!r} "
+              f"({e.strerror or e}: {e.filename or args.out}); choose a writable --out.", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as e:
+        print(f"mdpkit sweep: {e or 'interrupted'}", file=sys.stderr)
+        return 130
     info = df.attrs["sweep"]
     print(f"{sim.name}: {len(df)} rows ({len(sim.cells)} settings x {sim.n_seeds} seeds) in {out}; "
           f"{info['n_computed']} computed now, {info['n_stored_before']} read back")

@@ -36,7 +36,14 @@ import numpy as np
 import numpy.typing as npt
 
 from .._typing import FloatArray
-from .._validation import as_float_array, check_positive, check_scalar, check_simplex
+from .._validation import (
+    MIN_REF_MASS,
+    as_float_array,
+    check_magnitude,
+    check_positive,
+    check_scalar,
+    check_simplex,
+)
 from . import _kernels as K
 
 
@@ -51,6 +58,18 @@ class FDivergence:
 
     name: ClassVar[str] = "f"
     code: ClassVar[int] = -1
+
+    def __post_init__(self) -> None:
+        # The compiled kernels know the built-in generators by their code only: a
+        # subclass overriding ``f`` would silently be computed as another divergence.
+        if type(self) not in ALL_DIVERGENCES:
+            names = ", ".join(c.__name__ for c in ALL_DIVERGENCES)
+            raise TypeError(
+                f"mdpkit computes only its built-in f-divergences ({names}); "
+                f"`{type(self).__name__}` is refused because the compiled kernels cannot call a "
+                "Python generator `f` (they would compute another divergence). Use a built-in class "
+                "(e.g. Alpha(alpha) covers a one-parameter family)."
+            )
 
     @property
     def _alpha(self) -> float:
@@ -98,8 +117,8 @@ class FDivergence:
         pa = as_float_array("p", p)
         if qa.shape != pa.shape:
             raise ValueError(f"`q` and `p` must have the same shape; got {qa.shape} and {pa.shape}.")
-        check_simplex("q", qa, atol=1e-8)
-        check_simplex("p", pa, atol=1e-8)
+        check_simplex("q", qa)
+        check_simplex("p", pa)
         q2 = qa.reshape(-1, qa.shape[-1])
         p2 = pa.reshape(-1, pa.shape[-1])
         out = np.array([K.divergence_value(self.code, self._alpha, q2[i], p2[i]) for i in range(q2.shape[0])])
@@ -137,17 +156,25 @@ class FDivergence:
         if qa.shape != pa.shape or qa.ndim == 0:
             raise ValueError(f"`q` and `p` must have the same shape (..., A); got {qa.shape} and {pa.shape}.")
         b = check_positive("beta", beta)
-        check_simplex("p", pa, atol=1e-8)
-        if np.any(pa <= 0):
+        check_magnitude("q", qa, 1e300, "score gaps must stay finite in float64")
+        check_simplex("p", pa)
+        if np.any(pa < MIN_REF_MASS):
             raise ValueError(
-                "`p` must be strictly positive for a regularized max; mix it with the "
-                "uniform law, e.g. (1 - eps) * p + eps / A."
+                f"`p` must be strictly positive (>= {MIN_REF_MASS:g}) for a regularized max; mix it with "
+                f"the uniform law, e.g. (1 - eps) * p + eps / A; got min(p) = {pa.min()!r}."
             )
         q2 = np.ascontiguousarray(qa.reshape(-1, qa.shape[-1]))
         p2 = np.ascontiguousarray(pa.reshape(-1, pa.shape[-1]))
         M = np.empty(q2.shape[0])
         pi = np.empty_like(q2)
         K.regularized_max_into(self.code, self._alpha, q2, p2, np.log(p2), b, M, pi)
+        if not (np.all(np.isfinite(M)) and np.all(np.isfinite(pi))):
+            i = int(np.argmax(~np.isfinite(M)))
+            raise FloatingPointError(
+                f"{type(self).__name__}: the optimal ratios pi/p of row {i} exceed float64 for "
+                f"`beta`={b!r} (scores {q2[i].tolist()}, reference {p2[i].tolist()}); increase `beta` "
+                "or mix `p` with the uniform law."
+            )
         return M.reshape(qa.shape[:-1]), pi.reshape(qa.shape)
 
     # -- the robust duals (transition side) ---------------------------------------------
@@ -274,6 +301,7 @@ class Alpha(FDivergence):
     code: ClassVar[int] = K.ALPHA
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         a = check_scalar("alpha", self.alpha)
         if a in (0.0, 1.0):
             raise ValueError(

@@ -489,6 +489,9 @@ def run_online(agent: Any, mdp: Any, *, n_episodes: int, rng: RNGLike = None) ->
     True
     """
     run = getattr(agent, "_run", None)
+    if isinstance(agent, type):
+        raise TypeError(f"`agent` must be a learner instance, e.g. {agent.__name__}(); got the class "
+                        f"{agent.__name__} itself.")
     if run is None:
         raise TypeError("`agent` must be an mdpkit online learner (UCBVI, KLRegularizedUCBVI, "
                         f"DemoRegularizedUCBVI, LSVIUCB, KLRegularizedLSVIUCB); got {type(agent).__name__}.")

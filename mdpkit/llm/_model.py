@@ -338,8 +338,11 @@ def load_causal_lm(path: str | os.PathLike[str], *, device: str | torch.device |
     """
     p = Path(os.fspath(path)).expanduser()
     if not p.exists():
+        text = os.fspath(path)
+        parts = text.split("/")
+        hub_like = len(parts) == 2 and all(parts) and not text.startswith((".", "~"))  # org/name
         hint = (" It looks like a hub id; mdpkit never downloads: fetch the model elsewhere "
-                "and pass its local directory.") if ("/" in str(path) or not p.is_absolute()) else ""
+                "and pass its local directory.") if hub_like else ""
         raise FileNotFoundError(f"`path` must be a local model directory; {str(p)!r} does not "
                                 f"exist.{hint}")
     if not p.is_dir():

@@ -36,6 +36,8 @@ from .._validation import (
     as_generator,
     check_discount,
     check_int,
+    check_magnitude,
+    check_memory,
     check_policy,
     check_scalar,
     check_simplex,
@@ -318,6 +320,7 @@ class TabularMDP:
         if S < 1 or A < 1:
             raise ValueError(f"`r` must have at least one state and one action; got shape {r_arr.shape}.")
         r_arr, mask = _feasible_rewards(r_arr, action_mask)
+        _check_value_range(r_arr, self._gamma, H)
         self._P_dense: FloatArray | None = None
         self._P_csr: sp.csr_matrix | None = None
         if sp.issparse(P):
@@ -688,6 +691,8 @@ class TabularMDP:
                 raise ValueError(f"`n_steps` must equal the horizon {self._horizon} if given; got {n_steps}.")
             T = self._horizon
             p_stages = p
+        check_memory(f"simulating {n} episodes of {T} steps", 6 * n * (T + 1),
+                     hint="Simulate fewer episodes at a time.")
         gen = as_generator(rng)
         u = gen.random((n, T, 3))
         cum_mu0 = np.cumsum(self._mu0)
@@ -750,3 +755,14 @@ def _simulate_kernel(u, cum_mu0, cum_pi, P_kind, cumP, indptr, indices, cum_data
                 seg = cum_data[k0:k1]
                 s = indices[k0 + _search(seg, u[i, t, 1] * seg[-1])]
             states[i, t + 1] = s
+
+
+VALUE_BOUND = 1e300  # values (sums of rewards) must stay below this to be finite in float64
+
+
+def _check_value_range(r: FloatArray, gamma: float | None, horizon: int | None) -> None:
+    """Refuse rewards whose values ``|r| / (1 - gamma)`` or ``H |r|`` would overflow."""
+    n_terms = horizon if horizon is not None else 1.0 / (1.0 - float(gamma))  # type: ignore[arg-type]
+    check_magnitude("r", np.where(np.isfinite(r), r, 0.0), VALUE_BOUND / n_terms,  # -inf: infeasible
+                    f"values up to |r|max * {'H' if horizon is not None else '1/(1-gamma)'} must stay "
+                    f"below {VALUE_BOUND:g} to be finite in float64")

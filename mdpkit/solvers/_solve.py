@@ -48,6 +48,7 @@ from .._validation import (
     as_float_array,
     check_choice,
     check_int,
+    check_memory,
     check_policy,
     check_positive,
     check_support,
@@ -59,6 +60,7 @@ from . import _bellman_kernels as BK
 from . import _gauss_seidel_kernels as GSK
 from . import _lp
 
+MAX_ITER_LIMIT = 10**7  # 80 MB of preallocated residual trace; more sweeps than any solve needs
 METHODS = ("value_iteration", "policy_iteration", "modified_policy_iteration", "linear_programming",
            "gauss_seidel", "backward_induction")
 
@@ -227,6 +229,46 @@ class _Problem:
         return np.linalg.solve(np.eye(self.S) - self.gamma * Ppi, rpi)
 
 
+# Rounding floor of a discounted stopping rule (a relative floor). Every backup is computed
+# to a few roundings of the values, |d - d_exact| <= ROUNDING_K * eps * (|V|max + |r|max), and
+# the iterates stay within |V|max <= max(|V0|max, |r|max / (1 - gamma)) (the max, the
+# regularized max and the robust inf are all between min and max of Q). So no stopping rule
+# can certify ||V - V*|| below floor = gamma/(1-gamma) * ROUNDING_K * eps * (|V|max + |r|max)
+# and the error of a stop is at most (its own bound) + floor.
+ROUNDING_K = 4.0
+
+
+def _rounding_floor(prob: _Problem, V0: FloatArray) -> float:
+    """A priori rounding floor of ``||V - V*||`` for a discounted solve started at ``V0``."""
+    r_max = max(float(np.max(np.abs(r[np.isfinite(r)]), initial=0.0)) for r in prob.r2s)  # -inf: masked
+    v_max = max(float(np.max(np.abs(V0), initial=0.0)), r_max / (1.0 - prob.gamma))
+    return prob.gamma / (1.0 - prob.gamma) * ROUNDING_K * np.finfo(float).eps * (v_max + r_max)
+
+
+def _certify(result: SolveResult, tol: float, floor: float) -> SolveResult:
+    """``converged=True`` only when the certified error (``error_bound`` + floor) is at most ``tol``."""
+    err = result.error_bound + floor
+    if not result.converged or (2.0 * floor <= tol and err <= tol):
+        return result
+    msg = (f"stopped at the rounding floor: ||V - V*|| <= {max(err, 2.0 * floor):.3e} certified, above "
+           f"tol={tol:.1e}; this is the achievable float64 accuracy for values of this size")
+    warnings.warn(f"{result.method}: {msg}.", ConvergenceWarning, stacklevel=3)
+    return dataclasses.replace(result, converged=False, message=msg)
+
+
+def _check_finite_result(method: str, **arrays: FloatArray) -> None:
+    """A result is checked whole (``V``, ``Q`` and ``pi``): NaN or inf is an error, never a result."""
+    for name, a in arrays.items():
+        bad = np.isnan(a) | (a == np.inf) if name == "Q" else ~np.isfinite(a)  # Q = -inf: masked action
+        if np.any(bad):
+            idx = [int(i) for i in np.argwhere(bad)[0]]
+            raise FloatingPointError(
+                f"{method} produced a non-finite `{name}{idx}` = {a[tuple(idx)]!r}; the inputs (rewards, "
+                "`beta`, `gamma`) are outside the range this float64 solver can represent. Rescale the "
+                "rewards or increase `beta`."
+            )
+
+
 def policy_mean(pi: FloatArray, Q: FloatArray) -> FloatArray:
     """``sum_a pi(a|s) Q(s, a)`` with ``0 * (-inf) = 0`` (infeasible actions carry no mass)."""
     with np.errstate(invalid="ignore"):
@@ -255,11 +297,10 @@ def _span_stop(TV: FloatArray, V: FloatArray, gamma: float, tol: float) -> tuple
 
 def _finish(prob: _Problem, V: FloatArray, method: str, n_iter: int, converged: bool,
             residuals: list[float] | FloatArray, tol: float, max_iter: int, trace: bool) -> SolveResult:
+    _check_finite_result(method, V=V)
     TV, Q, pi = prob.backup(V)
+    _check_finite_result(method, Q=Q, pi=pi)
     res = float(np.max(np.abs(TV - V)))
-    if not np.all(np.isfinite(V)):
-        return SolveResult(V=V, Q=Q, pi=pi, converged=False, n_iter=n_iter, residual=res, method=method,
-                           message="nan encountered")
     msg = "converged" if converged else f"max_iter={max_iter} reached"
     if not converged:
         warnings.warn(
@@ -310,8 +351,9 @@ def _policy_iteration(prob: _Problem, V: FloatArray, tol: float, max_iter: int, 
             # Howard's PI: exact optimum once the greedy policy is stable; ties keep pi.
             if np.array_equal(np.argmax(pi_new, 1), np.argmax(pi, 1)) or res <= 1e-12 * (1 + np.abs(V).max()):
                 return _finish(prob, V, "policy_iteration", it + 1, True, residuals, tol, max_iter, trace)
-        elif res * prob.gamma / (1 - prob.gamma) <= tol:
-            # ||V^pi - V*|| <= gamma ||T V^pi - V^pi|| / (1 - gamma)
+        elif res / (1 - prob.gamma) <= tol:
+            # ||V^pi - V*|| <= gamma ||T V^pi - V^pi|| / (1 - gamma), and the MacQueen
+            # certificate (error_bound) of V^pi is at most ||T V^pi - V^pi|| / (1 - gamma)
             return _finish(prob, V, "policy_iteration", it + 1, True, residuals, tol, max_iter, trace)
         pi = pi_new
     return _finish(prob, V, "policy_iteration", max_iter, False, residuals, tol, max_iter, trace)
@@ -401,9 +443,9 @@ def _backward_induction(prob: _Problem) -> SolveResult:
     for h in range(H - 1, -1, -1):
         prob.q(V[h + 1], h, out=Q[h])
         V[h], pi[h] = prob.act(Q[h], h)
-    ok = bool(np.all(np.isfinite(V)))
-    return SolveResult(V=V, Q=Q, pi=pi, converged=ok, n_iter=H, residual=0.0 if ok else np.nan,
-                       method="backward_induction", message="exact" if ok else "nan encountered")
+    _check_finite_result("backward_induction", V=V, Q=Q, pi=pi)
+    return SolveResult(V=V, Q=Q, pi=pi, converged=True, n_iter=H, residual=0.0,
+                       method="backward_induction", message="exact")
 
 
 _DISCOUNTED = {
@@ -453,10 +495,18 @@ def solve(
     tol : float
         Discounted methods stop with :math:`\|V - V^*\|_\infty \le` ``tol`` (span rule);
         policy iteration stops at a stable greedy policy (exact) or, regularized, when
-        :math:`\gamma\|TV^\pi - V^\pi\|_\infty/(1-\gamma) \le` ``tol``.
+        :math:`\gamma\|TV^\pi - V^\pi\|_\infty/(1-\gamma) \le` ``tol``. Each rule
+        accounts for the relative rounding floor
+        :math:`\varphi = \frac{\gamma}{1-\gamma}\, 4\epsilon\,(\bar V + \|r\|_\infty)`,
+        :math:`\bar V = \max(\|V_0\|_\infty, \|r\|_\infty/(1-\gamma))`: it stops when its
+        bound plus :math:`\varphi` is at most ``tol``, and ``converged=True`` is reported only
+        when ``error_bound`` + :math:`\varphi \le` ``tol``. When ``tol`` < :math:`2\varphi` it
+        stops at accuracy :math:`2\varphi` and reports ``converged=False`` with that
+        achievable accuracy in ``message`` (and a ``ConvergenceWarning``).
     max_iter : int
+        At most ``10**7`` (the residual trace is preallocated).
     V0 : array_like, shape (S,), optional
-        Initial values (zeros).
+        Initial values (zeros); discounted methods only (a finite-horizon solve refuses it).
     n_sweeps : int
         Evaluation sweeps per improvement in modified policy iteration.
     trace : bool
@@ -481,9 +531,14 @@ def solve(
     default = "backward_induction" if mdp.is_finite_horizon else "value_iteration"
     m = check_choice("method", default if method is None else method, METHODS)
     tol_f = check_positive("tol", tol)
-    max_it = check_int("max_iter", max_iter, lo=1)
-    n_sw = check_int("n_sweeps", n_sweeps, lo=1)
+    max_it = check_int("max_iter", max_iter, lo=1, hi=MAX_ITER_LIMIT)  # the trace is preallocated
+    n_sw = check_int("n_sweeps", n_sweeps, lo=1, hi=MAX_ITER_LIMIT)
+    if mdp.is_finite_horizon and V0 is not None:
+        raise ValueError("`V0` is for discounted solves; a finite-horizon solve starts from V_H = 0 "
+                         f"(backward induction); got V0 for horizon={mdp.horizon}.")
     if mdp.is_finite_horizon:
+        check_memory(f"the (H, S, A) tables of horizon {mdp.horizon}", (mdp.horizon or 0) * mdp.n_states
+                     * (2 * mdp.n_actions + 1), hint="Reduce `horizon` or the state space.")
         if m != "backward_induction":
             raise ValueError(f"`method` must be 'backward_induction' for a finite-horizon MDP; got {m!r}.")
         return _backward_induction(prob)
@@ -491,9 +546,13 @@ def solve(
         raise ValueError("`method` 'backward_induction' needs a finite-horizon MDP (`horizon=`); "
                          f"this one is discounted (gamma={mdp.gamma}).")
     V = np.zeros(mdp.n_states) if V0 is None else as_float_array("V0", V0, shape=(mdp.n_states,)).copy()
+    floor = _rounding_floor(prob, V)
+    tol_run = tol_f - floor if tol_f >= 2.0 * floor else floor  # stop bound + floor <= tol
     if m == "modified_policy_iteration":
-        return _with_bounds(prob, _modified_policy_iteration(prob, V, tol_f, max_it, trace, n_sw))
-    return _with_bounds(prob, _DISCOUNTED[m](prob, V, tol_f, max_it, trace))
+        result = _modified_policy_iteration(prob, V, tol_run, max_it, trace, n_sw)
+    else:
+        result = _DISCOUNTED[m](prob, V, tol_run, max_it, trace)
+    return _certify(_with_bounds(prob, result), tol_f, floor)
 
 
 def solve_kl_regularized(

@@ -14,7 +14,7 @@ pandas, pyarrow and dask are imported only when a sweep runs.
 [{'gap': 0.1, 'horizon': 100}, {'gap': 0.2, 'horizon': 100}]
 """
 
-from ._run import CONNECT_TIMEOUT, CellError, run
+from ._run import CONNECT_TIMEOUT, CellError, SweepInterrupted, run
 from ._sim import Sim, cell_seed, expand_grid, load_sim, settings_hash
 from ._store import ResultsError, read_results
 
@@ -23,6 +23,7 @@ __all__ = [
     "CellError",
     "ResultsError",
     "Sim",
+    "SweepInterrupted",
     "cell_seed",
     "expand_grid",
     "load_sim",

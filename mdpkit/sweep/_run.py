@@ -12,13 +12,14 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
 from .._validation import check_choice, check_int, check_positive
 from ._sim import Sim, load_sim
 from ._store import ResultStore, make_row, manifest_for
-from ._worker import THREAD_ENV, pin_threads, run_batch, run_task
+from ._worker import THREAD_ENV, pin_threads, pool_worker_init, run_batch, run_task
 
 _EXECUTORS = ("local", "serial", "dask")
 
@@ -27,10 +28,20 @@ CONNECT_TIMEOUT = 5.0
 
 
 class CellError(RuntimeError):
-    """``run_cell`` raised (or returned something other than a dict of numbers).
+    """``run_cell`` raised (or returned something other than a dict of numbers) for some cells.
 
-    Rows finished before the failure are stored; a rerun resumes from them.
+    Raised after every other cell has run and been stored. ``failures`` lists the failed
+    cells (settings, seed index, seed, traceback), also recorded in ``out/failures.json``;
+    ``run(..., retry_failed=True)`` (``mdpkit sweep --retry-failed``) reruns only those.
     """
+
+    def __init__(self, message: str, failures: list[dict[str, Any]] | None = None):
+        super().__init__(message)
+        self.failures = failures or []
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a sweep: finished rows are stored; the message says how to resume."""
 
 
 # ----------------------------------------------------------------------------------
@@ -153,6 +164,8 @@ class _Serial:
 class _LocalPool:
     """A process pool; workers pin BLAS/Numba to one thread and rebuild the sim once."""
 
+    GRACE = 2.0  # seconds the cells in flight get to finish after Ctrl-C
+
     def __init__(self, sim: Sim, n_workers: int):
         main_file = getattr(sys.modules.get("__main__"), "__file__", None)
         if main_file is not None and not os.path.exists(main_file):
@@ -166,8 +179,10 @@ class _LocalPool:
         self.n_slots = n_workers
         method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
         self.pool = ProcessPoolExecutor(
-            max_workers=n_workers, mp_context=mp.get_context(method), initializer=pin_threads
+            max_workers=n_workers, mp_context=mp.get_context(method), initializer=pool_worker_init,
+            initargs=(os.getpid(),),
         )
+        self.exitcodes: dict[int, Any] = {}
 
     def __enter__(self):
         return self
@@ -175,12 +190,19 @@ class _LocalPool:
     def __exit__(self, exc_type, *exc):
         if exc_type is None:
             self.pool.shutdown(wait=True)
-        else:  # interrupted: do not wait for the cells in flight
+        else:  # interrupted: cancel what has not started; cells in flight get GRACE seconds
             procs = list((getattr(self.pool, "_processes", None) or {}).values())
             self.pool.shutdown(wait=False, cancel_futures=True)
+            deadline = time.monotonic() + self.GRACE
+            for p in procs:
+                with contextlib.suppress(Exception):
+                    p.join(timeout=max(0.0, deadline - time.monotonic()))
             for p in procs:
                 with contextlib.suppress(Exception):
                     p.terminate()
+            # let the pool's manager thread release its queues (no leaked-semaphore warnings)
+            with contextlib.suppress(Exception):
+                self.pool.shutdown(wait=True)
         return False
 
     def imap(self, batcher: _Batcher) -> Iterator[tuple[int, str, Any]]:
@@ -190,6 +212,7 @@ class _LocalPool:
         def fill():
             while len(pending) < window and (batch := batcher.next()) is not None:
                 pending.add(self.pool.submit(run_batch, self.payload, batch))
+            self.procs = list((getattr(self.pool, "_processes", None) or {}).values())
 
         fill()
         while pending:
@@ -198,7 +221,9 @@ class _LocalPool:
                 pending.discard(f)
                 try:
                     results, seconds = f.result()
-                except Exception as e:  # the task never ran: pickling, a dead worker
+                except BrokenProcessPool as e:  # a worker died: a signal, the OOM killer
+                    raise CellError(_dead_worker_message(self.procs)) from e
+                except Exception as e:  # the task never ran: pickling
                     raise CellError(
                         f"a worker process could not run the sim ({type(e).__name__}: {e}). A "
                         "sim defined interactively (not in a file) cannot be sent to worker "
@@ -207,6 +232,27 @@ class _LocalPool:
                 batcher.record(len(results), seconds)
                 fill()
                 yield from results
+
+
+def _dead_worker_message(procs: list[Any]) -> str:
+    """Why the pool broke, from the exit codes of its worker processes."""
+    causes = []
+    for p in procs:
+        with contextlib.suppress(Exception):
+            p.join(timeout=1.0)
+        code = getattr(p, "exitcode", None)
+        if code is not None and code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
+            hint = " (often the out-of-memory killer)" if name == "SIGKILL" else ""
+            causes.append(f"worker pid {p.pid} was killed by {name}{hint}")
+        elif code not in (None, 0):
+            causes.append(f"worker pid {p.pid} exited with status {code}")
+    what = "; ".join(causes) if causes else "a worker process terminated abruptly"
+    return (f"{what}. The cells it was running are lost; finished rows were kept, so rerunning "
+            "resumes. If memory is the cause, use fewer workers (`n_workers`/`--workers`).")
 
 
 class _Dask:
@@ -359,6 +405,7 @@ def run(
     root_seed: int | None = None,
     progress: bool = True,
     flush_seconds: float = 0.5,
+    retry_failed: bool = False,
 ):
     r"""Run a sim's grid and return the results table (one row per cell and seed).
 
@@ -403,6 +450,9 @@ def run(
         Show a progress bar (cells done, rate, ETA) on stderr.
     flush_seconds : float
         Longest time a finished row waits in memory before it is written.
+    retry_failed : bool
+        Rerun the cells recorded as failed in ``out/failures.json`` (by default a resumed
+        run skips them and reports them again).
 
     Returns
     -------
@@ -424,7 +474,13 @@ def run(
     ConnectionError
         The Dask scheduler cannot be reached.
     CellError
-        ``run_cell`` failed; the rows finished before are stored.
+        ``run_cell`` failed for some cells: raised after every other cell ran and was
+        stored; the failures (with tracebacks) are in ``out/failures.json`` and in the
+        exception's ``failures``.
+    SweepInterrupted
+        Ctrl-C (a ``KeyboardInterrupt``): finished rows are stored, the message says how
+        many and how to resume. A second sweep into a folder in use raises
+        :class:`ResultsError` (``out/.lock``).
 
     Examples
     --------
@@ -461,62 +517,108 @@ def run(
             raise ValueError("`n_workers` applies to a local pool or a new LocalCluster; "
                              "it cannot be combined with `scheduler` or a Client.")
     flush_seconds = check_positive("flush_seconds", flush_seconds)
+    if not isinstance(retry_failed, bool):
+        raise TypeError(f"`retry_failed` must be True or False; got {retry_failed!r}.")
     if quick is None:
         quick = sim.quick if isinstance(sim, Sim) else False
     s = load_sim(sim, quick=quick, root_seed=root_seed)
     version = mdpkit.__version__
 
     store = ResultStore(out, manifest_for(s, version)) if out is not None else None
-    stored = store.read_frame() if store is not None and store.validate() else None
-
-    tasks = s.tasks()
-    key_to_pos = {(h, r): i for i, (_, r, _, h) in enumerate(tasks)}
-    done: set[int] = set()
-    if stored is not None:
-        for h, r in zip(stored["settings_hash"], stored["seed_index"], strict=True):
-            pos = key_to_pos.get((h, int(r)))
-            if pos is not None:
-                done.add(pos)
-    todo = [(i, t[0], t[2]) for i, t in enumerate(tasks) if i not in done]
-
-    writer = _Writer(store, flush_seconds, s.name)
-    if todo:
-        nw = min(n_workers or os.cpu_count() or 1, len(todo))  # no idle workers
-        if is_client:
-            backend: Any = _Dask(s, n_workers=None, scheduler=None, client=executor)
-        elif executor == "dask":
-            backend = _Dask(s, n_workers=nw if scheduler is None else None, scheduler=scheduler)
-        elif executor == "serial":
-            backend = _Serial(s)
-        else:
-            backend = _LocalPool(s, nw)
-        bar = Progress(s.name, len(tasks), len(done), enabled=progress)
-        try:
-            with backend, _sigterm_as_exit():
-                if store is not None:
-                    store.create()
-                for i, status, val in backend.imap(_Batcher(todo, backend.n_slots)):
-                    settings, r, seed, h = tasks[i]
-                    if status != "ok":
-                        raise CellError(
-                            f"run_cell of sim {s.name!r} failed for settings {settings!r}, "
-                            f"seed_index {r} (seed {seed}); {len(writer.rows) + len(writer.buf)} "
-                            f"new rows were kept. Worker traceback:\n{val}"
-                        )
-                    writer.add(make_row(settings, r, seed, h, val, version), val)
-                    bar.update()
-        finally:
-            writer.flush()
-            bar.close()
-        if store is not None:
-            store.compact()
-    elif store is not None:
-        store.create()
-
-    df = _assemble(s, store, writer.rows, tasks, key_to_pos)
+    exists = store.validate() if store is not None else False  # read-only: refusals write nothing
+    with store.lock() if store is not None else contextlib.nullcontext():
+        stored = store.read_frame() if store is not None and exists else None
+        failures = store.read_failures() if store is not None and exists else {}
+        tasks = s.tasks()
+        key_to_pos = {(h, r): i for i, (_, r, _, h) in enumerate(tasks)}
+        done: set[int] = set()
+        if stored is not None:
+            for h, r in zip(stored["settings_hash"], stored["seed_index"], strict=True):
+                pos = key_to_pos.get((h, int(r)))
+                if pos is not None:
+                    done.add(pos)
+        skip = set() if retry_failed else {key_to_pos[k] for k in map(_unkey, failures) if k in key_to_pos}
+        todo = [(i, t[0], t[2]) for i, t in enumerate(tasks) if i not in done and i not in skip]
+        writer = _Writer(store, flush_seconds, s.name)
+        if todo:
+            backend = _backend(s, executor, is_client, scheduler, n_workers, len(todo))
+            _execute(s, backend, store, writer, tasks, todo, failures, len(done), progress, version)
+        elif store is not None:
+            store.create()
+        df = _assemble(s, store, writer.rows, tasks, key_to_pos)
     df.attrs["sweep"]["n_computed"] = len(writer.rows)
     df.attrs["sweep"]["n_stored_before"] = len(done)
+    if failures:
+        raise _cell_error(s.name, failures, out, len(df), len(tasks))
     return df
+
+
+def _key(settings_hash: str, seed_index: int) -> str:
+    return f"{settings_hash}/{seed_index}"
+
+
+def _unkey(key: str) -> tuple[str, int]:
+    h, _, r = key.partition("/")
+    return h, int(r) if r.isdigit() else -1
+
+
+def _backend(s: Sim, executor: Any, is_client: bool, scheduler: str | None, n_workers: int | None,
+             n_todo: int) -> Any:
+    nw = min(n_workers or os.cpu_count() or 1, n_todo)  # no idle workers
+    if is_client:
+        return _Dask(s, n_workers=None, scheduler=None, client=executor)
+    if executor == "dask":
+        return _Dask(s, n_workers=nw if scheduler is None else None, scheduler=scheduler)
+    if executor == "serial":
+        return _Serial(s)
+    return _LocalPool(s, nw)
+
+
+def _execute(s: Sim, backend: Any, store: ResultStore | None, writer: _Writer, tasks: list, todo: list,
+             failures: dict[str, dict[str, Any]], n_done: int, progress: bool, version: str) -> None:
+    """Run ``todo``; failed cells go to ``failures`` (with their traceback), the rest are stored."""
+    bar = Progress(s.name, len(tasks), n_done, enabled=progress)
+    try:
+        with backend, _sigterm_as_exit():
+            if store is not None:
+                store.create()
+            for i, status, val in backend.imap(_Batcher(todo, backend.n_slots)):
+                settings, r, seed, h = tasks[i]
+                if status != "ok":
+                    failures[_key(h, r)] = {"settings": settings, "seed_index": r, "seed": seed,
+                                            "traceback": val}
+                    continue
+                failures.pop(_key(h, r), None)
+                writer.add(make_row(settings, r, seed, h, val, version), val)
+                bar.update()
+    except KeyboardInterrupt:
+        n = n_done + len(writer.rows) + len(writer.buf)
+        where = f" in {str(store.folder)!r}" if store is not None else ""
+        resume = "; run the same command again to resume" if store is not None else ""
+        raise SweepInterrupted(f"interrupted: {n} of {len(tasks)} cells stored{where}{resume}.") from None
+    finally:
+        writer.flush()
+        bar.close()
+        if store is not None:
+            store.write_failures(failures)
+    if store is not None:
+        store.compact()
+
+
+def _cell_error(name: str, failures: dict[str, dict[str, Any]], out: Any, n_rows: int,
+                n_tasks: int) -> CellError:
+    recs = list(failures.values())
+    lines = [f"  settings {f['settings']!r}, seed_index {f['seed_index']} (seed {f['seed']}): "
+             f"{f['traceback'].strip().splitlines()[-1]}" for f in recs[:10]]
+    more = f"\n  ... and {len(recs) - 10} more" if len(recs) > 10 else ""
+    where = (f" Tracebacks are in {str(Path(out) / 'failures.json')!r}; rerun with retry_failed=True "
+             "(mdpkit sweep --retry-failed) to run only the failed cells." if out is not None else "")
+    return CellError(
+        f"run_cell of sim {name!r} failed for {len(recs)} of {n_tasks} cells; the other {n_rows} "
+        f"rows are stored.{where}\nFailed cells:\n" + "\n".join(lines) + more
+        + f"\nFirst worker traceback:\n{recs[0]['traceback']}",
+        failures=recs,
+    )
 
 
 def _assemble(sim: Sim, store, rows, tasks, key_to_pos):

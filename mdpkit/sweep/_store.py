@@ -15,9 +15,13 @@ stray ``.tmp-*`` file that the next run removes. Each row stores a content hash
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
+import socket
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +30,8 @@ from ._sim import Sim, _sha256, canonical_json
 FORMAT = "mdpkit-sweep"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
+FAILURES = "failures.json"
+LOCK = ".lock"
 _REQUIRED = ("settings_hash", "seed_index", "seed", "mdpkit_version", "row_hash")
 
 
@@ -39,9 +45,11 @@ class ResultsError(ValueError):
 def _norm(v: Any) -> Any:
     # Numbers hash as floats, so that an int column that Parquet/pandas widened to float
     # (e.g. next to a missing value) keeps its hash; bools and strings hash as themselves.
+    # +-inf (stored faithfully by Parquet) hash as a tagged string: JSON has no infinity.
     if isinstance(v, (bool, str)) or v is None:
         return v
-    return float(v)
+    x = float(v)
+    return x if x - x == 0.0 else {"nonfinite": repr(x)}
 
 
 def row_hash(row: dict[str, Any], settings_keys: list[str], output_keys: list[str]) -> str:
@@ -172,7 +180,7 @@ class ResultStore:
             return False
         if not f.is_dir():
             raise ResultsError(f"`out` must be a folder; {str(f)!r} is a file.")
-        visible = [p for p in f.iterdir() if not p.name.startswith(".tmp-")]
+        visible = [p for p in f.iterdir() if not p.name.startswith(".tmp-") and p.name != LOCK]
         if not (f / MANIFEST).exists():
             if visible:
                 raise ResultsError(
@@ -195,6 +203,64 @@ class ResultStore:
 
     def part_files(self) -> list[Path]:
         return sorted(self.folder.glob("part-*.parquet"))
+
+    # -- one writer at a time ------------------------------------------------------------
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold ``out/.lock`` (created exclusively) while this process writes the folder.
+
+        A second sweep into the same folder gets a :class:`ResultsError` naming the
+        holder; a lock left by a process that no longer runs (same host) is taken over.
+        """
+        created = not self.folder.exists()
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / LOCK
+        me = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}
+        for _ in range(2):
+            try:
+                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                holder = _read_lock(path)
+                if holder is not None and _stale(holder):
+                    path.unlink(missing_ok=True)
+                    continue
+                who = (f"process {holder.get('pid')} on {holder.get('host')!r}" if holder
+                       else "another process")
+                raise ResultsError(
+                    f"the results folder {str(self.folder)!r} is in use by {who} (lock file "
+                    f"{str(path)!r}). Wait for that sweep to finish, or choose another `out`; if no "
+                    "sweep is running there, delete the lock file."
+                ) from None
+            with os.fdopen(fd, "w") as fh:
+                json.dump(me, fh)
+            break
+        try:
+            yield
+        finally:
+            path.unlink(missing_ok=True)
+            if created and not any(self.folder.iterdir()):  # a sweep that wrote nothing leaves nothing
+                self.folder.rmdir()
+
+    # -- failed cells ----------------------------------------------------------------
+    def read_failures(self) -> dict[str, dict[str, Any]]:
+        """Failed cells recorded by earlier runs: ``"<settings_hash>/<seed_index>"`` -> record."""
+        path = self.folder / FAILURES
+        if not path.exists():
+            return {}
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise ResultsError(f"{str(path)!r} is corrupted ({e}); delete it to retry every "
+                               "failed cell.") from None
+        return data if isinstance(data, dict) else {}
+
+    def write_failures(self, failures: dict[str, dict[str, Any]]) -> None:
+        """Record the failed cells (with their tracebacks), atomically; none: no file."""
+        path = self.folder / FAILURES
+        if not failures:
+            path.unlink(missing_ok=True)
+            return
+        _atomic_write_bytes(path, (json.dumps(failures, indent=1, sort_keys=True) + "\n").encode())
 
     # -- writing ---------------------------------------------------------------------
     def create(self) -> None:
@@ -287,6 +353,27 @@ class ResultStore:
                     "results were modified or damaged. The folder was left untouched; delete the "
                     "damaged part file to recompute its cells."
                 )
+
+
+def _read_lock(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _stale(holder: dict[str, Any]) -> bool:
+    """Whether a lock's holder (same host) is gone; locks of other hosts are never stale."""
+    if holder.get("host") != socket.gethostname() or not isinstance(holder.get("pid"), int):
+        return False
+    try:
+        os.kill(holder["pid"], 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists, owned by someone else
+        return False
+    return False
 
 
 def _isna(v: Any) -> bool:

@@ -6,6 +6,7 @@ Kept small and free of pandas/pyarrow/dask so that workers start fast.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import threading
 import time
@@ -83,12 +84,29 @@ def run_task(payload: tuple, settings: dict[str, Any], seed: int, pin: bool = Tr
 
 def run_batch(payload: tuple, batch: list[tuple[int, dict[str, Any], int]]
               ) -> tuple[list[tuple[int, str, Any]], float]:
-    """Run several cells in order (stopping at the first error); also return the seconds."""
+    """Run several cells in order (a failed cell is reported, the others still run);
+    also return the seconds."""
     t0 = time.perf_counter()
-    out = []
-    for i, settings, seed in batch:
-        status, val = run_task(payload, settings, seed)
-        out.append((i, status, val))
-        if status != "ok":
-            break
+    out = [(i, *run_task(payload, settings, seed)) for i, settings, seed in batch]
     return out, time.perf_counter() - t0
+
+
+def pool_worker_init(parent_pid: int) -> None:
+    """Initializer of local pool workers: one thread, Ctrl-C left to the parent, and exit
+    when the parent is gone (a SIGKILLed parent cannot stop its pool)."""
+    pin_threads()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops the pool cleanly
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            try:
+                os.kill(parent_pid, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except OSError:  # pragma: no cover - exists under another user
+                pass
+            if os.getppid() == 1:  # re-parented to init: the pool's owner died
+                os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="mdpkit-parent-watch").start()

@@ -83,8 +83,8 @@ def test_soft_kernel_matches_py_func():
     lw = np.array([-2.0, -1.0, 0.0])
     t = np.arange(-10, 5, 0.5)
     o1, o2 = np.empty(3), np.empty(3)
-    K.soft_bon_log_weights(lp, lw, 3.0, t, 0.5, o1)
-    K.soft_bon_log_weights.py_func(lp, lw, 3.0, t, 0.5, o2)
+    K.soft_bon_log_weights(lp, lw, np.log(3.0), t, 0.5, o1)
+    K.soft_bon_log_weights.py_func(lp, lw, np.log(3.0), t, 0.5, o2)
     np.testing.assert_allclose(o1, o2, rtol=1e-13)
 
 

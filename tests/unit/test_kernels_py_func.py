@@ -99,3 +99,23 @@ def test_simulate_kernel(rng):
         outs.append((st, ac, rw))
     for a, b in zip(outs[0], outs[1]):
         np.testing.assert_array_equal(a, b)
+
+
+def test_fdiv_row_and_kl_row_match_py_func_on_the_pole_and_extreme_paths():
+    from mdpkit.divergences import _kernels as K
+
+    q = np.array([-1.0, 0.0, -0.5])
+    for code, alpha in ((K.FORWARD_KL, 0.0), (K.HELLINGER, 0.0), (K.ALPHA, 0.5), (K.JS, 0.0), (K.CHI2, 0.0)):
+        for p in (np.array([0.5, 1e-30, 0.5 - 1e-30]), np.array([0.2, 0.5, 0.3])):
+            for beta in (1e-12, 1e-3, 1e8):
+                o1, o2 = np.empty(3), np.empty(3)
+                v1 = K._fdiv_max_row(code, alpha, q, p, beta, o1)
+                v2 = K._fdiv_max_row.py_func(code, alpha, q, p, beta, o2)
+                assert v1 == pytest.approx(v2, rel=1e-13, abs=1e-15)
+                np.testing.assert_allclose(o1, o2, rtol=1e-12, atol=1e-15)
+    for beta in (1e-12, 1.0, 1e12):
+        o1, o2 = np.empty(2), np.empty(2)
+        lp = np.log(np.array([0.5, 0.5]))
+        v1 = K.kl_max_row(np.array([0.0, 1e300]), lp, beta, o1, True)
+        v2 = K.kl_max_row.py_func(np.array([0.0, 1e300]), lp, beta, o2, True)
+        assert v1 == v2 and np.array_equal(o1, o2)

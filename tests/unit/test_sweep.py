@@ -102,14 +102,17 @@ def test_partial_results_are_completed(tmp_path, toy):
         return m.run_cell(settings, seed)
 
     broken = sweep.Sim(m.name, m.cells, m.n_seeds, m.root_seed, m.quick, "", m.path, flaky)
-    with pytest.raises(sweep.CellError, match=r"(?s)failed for settings \{'n': 800.*RuntimeError: boom"):
+    with pytest.raises(sweep.CellError, match=r"(?s)failed for 6 of 12 cells.*'n': 800.*RuntimeError: boom"):
         sweep.run(broken, executor="serial", out=out, progress=False)
-    assert len(sweep.read_results(out)) == 6  # rows finished before the failure are kept
+    assert len(sweep.read_results(out)) == 6  # every other cell ran and is stored
     n_calls.clear()
     counting = sweep.Sim(m.name, m.cells, m.n_seeds, m.root_seed, m.quick, "", m.path,
                          lambda s, seed: n_calls.append(1) or m.run_cell(s, seed))
-    done = sweep.run(counting, executor="serial", out=out, progress=False)
-    assert len(n_calls) == 6
+    with pytest.raises(sweep.CellError, match="retry_failed=True"):  # failures are skipped, reported
+        sweep.run(counting, executor="serial", out=out, progress=False)
+    assert len(n_calls) == 0
+    done = sweep.run(counting, executor="serial", out=out, progress=False, retry_failed=True)
+    assert len(n_calls) == 6 and not (out / "failures.json").exists()
     pd.testing.assert_frame_equal(done, full)
 
 
