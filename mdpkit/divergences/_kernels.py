@@ -130,7 +130,7 @@ def divergence_value(code, alpha, q, p):
     return total
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")  # inlined into every action part: no call per state
 def kl_max_row(q, log_p, beta, pi_out, write_pi):
     """KL row ``beta * log sum_a p_a exp(q_a / beta)`` and its softmax; returns the value.
 
@@ -142,29 +142,38 @@ def kl_max_row(q, log_p, beta, pi_out, write_pi):
     A = q.shape[0]
     c = 0.0
     for a in range(A):
-        c += np.exp(log_p[a]) * q[a]
+        p = np.exp(log_p[a])
+        if write_pi:
+            pi_out[a] = p  # p_a kept for the policy pass below (saves one exp per action)
+        c += p * q[a]
     xmax = -np.inf
     m = -np.inf
     for a in range(A):
         x = (q[a] - c) / beta
         xmax = max(xmax, x)
         m = max(m, x + log_p[a])
+    # the policy pi_a = p_a e^{x_a} / sum_b p_b e^{x_b} reuses the terms of the value
+    tot = 0.0
     if xmax <= 1.0:
         acc = 0.0
         for a in range(A):
-            acc += np.exp(log_p[a]) * np.expm1((q[a] - c) / beta)
+            p = pi_out[a] if write_pi else np.exp(log_p[a])
+            t = p * np.expm1((q[a] - c) / beta)
+            acc += t
+            if write_pi:
+                pi_out[a] = p + t
+                tot += p + t
         v = c + beta * np.log1p(acc)
     else:
         acc = 0.0
         for a in range(A):
-            acc += np.exp((q[a] - c) / beta + log_p[a] - m)
+            e = np.exp((q[a] - c) / beta + log_p[a] - m)
+            acc += e
+            if write_pi:
+                pi_out[a] = e
+        tot = acc
         v = c + beta * (m + np.log(acc))
     if write_pi:
-        tot = 0.0
-        for a in range(A):
-            e = np.exp((q[a] - c) / beta + log_p[a] - m)
-            pi_out[a] = e
-            tot += e
         for a in range(A):
             pi_out[a] /= tot
     return v

@@ -67,6 +67,7 @@ from .._validation import (
 from ..divergences import FDivergence
 from ..divergences import _kernels as DK
 from ..divergences._robust import check_robust_div
+from ..solvers._solve import greedy_policy
 from . import _offline_kernels as OK
 from ._dataset import OfflineDataset
 
@@ -119,6 +120,7 @@ class _PessimisticLinearVI:
         F2 = data.features.reshape(S * A, d)
         V = np.zeros((H + 1, S))
         Q = np.empty((H, S, A))
+        pi = np.empty((H, S, A))
         W = np.empty((H, d))
         Lams = np.empty((H, d, d))
         eye = np.eye(d)
@@ -138,9 +140,9 @@ class _PessimisticLinearVI:
             Lams[h] = Lam
             q = F2 @ W[h] - self._bonus(F2, Lam_inv)
             Q[h] = np.clip(q, 0.0, H - h).reshape(S, A)
-            V[h] = Q[h].max(axis=1)
-        self.w_, self.Lambda_, self.Q_, self.V_ = W, Lams, Q, V
-        self.pi_ = np.eye(A)[np.argmax(Q, axis=-1)]
+            pi[h] = greedy_policy(Q[h])  # the solvers' hard-max action part (first maximizer)
+            V[h] = np.einsum("sa,sa->s", pi[h], Q[h])
+        self.w_, self.Lambda_, self.Q_, self.V_, self.pi_ = W, Lams, Q, V, pi
         self.horizon_ = H
         return self
 

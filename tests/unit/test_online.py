@@ -39,11 +39,35 @@ def _plan(f, N, Nsas, R, bonus_kind, L, scale, beta, log_ref):
     H, S, A = N.shape
     V = [np.zeros((H + 1, S)) for _ in range(3)]
     pis = [np.empty((H, S, A)) for _ in range(2)]
-    f(N, Nsas, R, bonus_kind, L, scale, beta, log_ref, *V, *pis, np.empty(A), np.empty(A), np.empty(A))
+    f(N, Nsas, R, bonus_kind, L, scale, beta, log_ref, *V, *pis, np.empty((S, A)), np.empty((S, A)), np.empty((S, A)))
     return (*V, *pis)
 
 
 # -- kernels against their Python functions --------------------------------------------------
+@pytest.mark.parametrize("beta", [1e-12, 1.0, 1e12])
+def test_planning_on_the_true_model_is_the_exact_soft_solve(mdp, beta):
+    """UCBVI-Ent / KL-UCBVI / demonstration-regularized UCBVI share the solvers' action part:
+    with the true model as data (one pseudo-count per pair, ``Nsas = P``, ``Rsum = r``) and no
+    bonus, every planning recursion is the soft backward induction of ``solve_kl_regularized``.
+    The only differences are summation orders, so the tolerance is a few ulps of ``H``."""
+    H, S, A = mdp.horizon, mdp.n_states, mdp.n_actions
+    pi_ref = np.random.default_rng(1).dirichlet(np.ones(A), size=(H, S))
+    N = np.ones((H, S, A))
+    out = _plan(OK.plan_episode, N, np.ascontiguousarray(mdp.P), np.ascontiguousarray(mdp.r),
+                OK.BONUS_HOEFFDING, 1.0, 0.0, beta, np.log(pi_ref))
+    exact = mk.solve_kl_regularized(mdp, pi_ref, beta)
+    for V in out[:3]:
+        np.testing.assert_allclose(V, exact.V, rtol=0, atol=1e-13 * H)
+    for pi in out[3:]:
+        np.testing.assert_allclose(pi, exact.pi, rtol=0, atol=1e-12)
+    # independent limits: beta -> 0 is the hard-max optimum, beta -> inf the value of pi_ref,
+    # with the Hoeffding bias (sum over stages of span^2 / (8 beta)) <= H^3 / (8 beta)
+    if beta == 1e-12:
+        np.testing.assert_allclose(out[0], mk.solve(mdp).V, rtol=0, atol=1e-10)
+    if beta == 1e12:
+        np.testing.assert_allclose(out[0], mdp.evaluate(pi_ref), rtol=0, atol=1e-12 + H**3 / (8 * beta))
+
+
 @pytest.mark.parametrize("bonus_kind", [OK.BONUS_HOEFFDING, OK.BONUS_BERNSTEIN])
 @pytest.mark.parametrize("beta", [0.0, 0.3])
 def test_plan_episode_matches_py_func(mdp, bonus_kind, beta):
