@@ -14,6 +14,19 @@ class ConvergenceWarning(UserWarning):
     """An iterative solver stopped before meeting its tolerance."""
 
 
+def as_frame(columns: dict[str, Any]) -> Any:
+    """A :class:`pandas.DataFrame` from equal-length columns (pandas is imported lazily).
+
+    Every result object's ``to_frame()`` goes through here, so the error for a missing
+    pandas is the same everywhere.
+    """
+    try:
+        import pandas as pd
+    except ImportError as e:  # pragma: no cover - pandas is a test dependency
+        raise ImportError("`to_frame()` needs pandas; install it with `pip install pandas`.") from e
+    return pd.DataFrame({k: np.asarray(v) for k, v in columns.items()})
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SolveResult:
     """Output of a tabular MDP solver.
@@ -52,3 +65,27 @@ class SolveResult:
             f"SolveResult(method={self.method!r}, converged={self.converged}, "
             f"n_iter={self.n_iter}, residual={self.residual:.3e}, V.shape={np.shape(self.V)})"
         )
+
+    def summary(self) -> str:
+        """One line: method, convergence, iterations, certificate and the value range.
+
+        >>> import mdpkit as mk
+        >>> mk.solve(mk.random_mdp(n_states=3, n_actions=2, horizon=2, rng=0)).summary()[:40]
+        'backward_induction: converged in 2 itera'
+        """
+        state = "converged" if self.converged else "NOT converged"
+        V = np.asarray(self.V)
+        return (f"{self.method}: {state} in {self.n_iter} iterations, residual {self.residual:.2e}, "
+                f"V in [{V.min():.6g}, {V.max():.6g}]")
+
+    def to_frame(self) -> Any:
+        """The policy and values, one row per (stage, state, action) (a pandas DataFrame)."""
+        pi = np.asarray(self.pi)
+        Q = np.asarray(self.Q)
+        V = np.asarray(self.V)
+        if pi.ndim == 2:
+            pi, Q, V = pi[None], Q[None], V[None]
+        H, S, A = pi.shape
+        h, s, a = np.meshgrid(np.arange(H), np.arange(S), np.arange(A), indexing="ij")
+        return as_frame({"stage": h.ravel(), "state": s.ravel(), "action": a.ravel(),
+                         "pi": pi.ravel(), "Q": Q.ravel(), "V": V[h.ravel(), s.ravel()]})

@@ -264,7 +264,7 @@ def demo_reg_sample_complexity(ctx: CheckContext) -> None:
     n_seeds = 6 if ctx.quick else 12
     K_ucb = 20_000
     K_demo = 2_000
-    ucb = [L.run_online(L.UCBVI(), mdp, n_episodes=K_ucb, rng=ctx.seed * 100 + i).episodes_to_epsilon(eps)
+    ucb = [L.run_online(L.UCBVI(), mdp, n_episodes=K_ucb, rng=ctx.seed * 100 + i).episodes_to_epsilon(eps)[0]
            for i in range(1 if ctx.quick else 3)]
     tau_ucb = float(np.mean(ucb))
     taus = []
@@ -275,7 +275,7 @@ def demo_reg_sample_complexity(ctx: CheckContext) -> None:
             pi_bc = L.behavior_cloning(mdp.simulate(expert, N, rng=seed), S, A, horizon=H)
             beta = L.demo_regularization_beta(eps, L.trajectory_kl(mdp, expert, pi_bc))
             run = L.run_online(L.DemoRegularizedUCBVI(beta=beta, pi_bc=pi_bc), mdp, n_episodes=K_demo, rng=seed)
-            t.append(run.episodes_to_epsilon(eps))
+            t.append(run.episodes_to_epsilon(eps)[0])
         taus.append(float(np.mean(t)))
     ctx.compare("max_N^E episodes(demo-regularized) / episodes(UCBVI)", max(taus) / tau_ucb, 0.1,
                 relation="<=", route="UCBVI run on the same MDP (no demonstrations)",
@@ -285,14 +285,14 @@ def demo_reg_sample_complexity(ctx: CheckContext) -> None:
     lin_expert = mk.solve(lin.to_tabular()).pi
     K_lin = 1500
     n_lin = 2 if ctx.quick else 5
-    tau_lsvi = float(np.mean([L.run_online(L.LSVIUCB(), lin, n_episodes=K_lin, rng=ctx.seed * 100 + i).episodes_to_epsilon(eps)
+    tau_lsvi = float(np.mean([L.run_online(L.LSVIUCB(), lin, n_episodes=K_lin, rng=ctx.seed * 100 + i).episodes_to_epsilon(eps)[0]
                               for i in range(n_lin)]))
     tau_lin = []
     for i in range(n_lin):
         bc = L.linear_behavior_cloning(lin.simulate(lin_expert, grid[-1], rng=ctx.seed * 100 + i), lin.phi, horizon=H)
         beta = L.demo_regularization_beta(eps, L.trajectory_kl(lin, lin_expert, bc.pi))
         run = L.run_online(L.KLRegularizedLSVIUCB(beta=beta, pi_ref=bc), lin, n_episodes=K_lin, rng=ctx.seed * 100 + i)
-        tau_lin.append(run.episodes_to_epsilon(eps))
+        tau_lin.append(run.episodes_to_epsilon(eps)[0])
     ctx.compare(f"linear: episodes(demo-regularized LSVI-UCB, N^E={grid[-1]}) / episodes(LSVI-UCB)",
                 float(np.mean(tau_lin)) / max(tau_lsvi, 1.0), 0.5, relation="<=",
                 route="LSVI-UCB run on the same linear MDP (no demonstrations)",
@@ -361,10 +361,10 @@ def ucbvi_regret_sqrt_k(ctx: CheckContext) -> None:
         for i in range(n_seeds):
             mdp = _gap_instance(S, A, H, min(0.45, 3.0 / np.sqrt(K)), seed=ctx.seed * 100 + i)
             run = L.run_online(L.UCBVI(delta=0.05), mdp, n_episodes=K, rng=ctx.seed * 1000 + i)
-            regs.append(run.regret[-1])
+            regs.append(run.final_regret[0])
             optimism_fail += int(np.any(run.upper_value < run.target_value - 1e-12))
             n_runs += 1
-            worst_bound_ratio = max(worst_bound_ratio, run.regret[-1] / azar_regret_bound(S, A, H, K, 0.05))
+            worst_bound_ratio = max(worst_bound_ratio, run.final_regret[0] / azar_regret_bound(S, A, H, K, 0.05))
         m, se = mean_and_se(regs)
         means.append(float(m))
         ses.append(float(se))
@@ -380,7 +380,7 @@ def ucbvi_regret_sqrt_k(ctx: CheckContext) -> None:
     mdp = _random_instance(ctx.seed + 11, 5, 3, 4)
     K = 5000 if ctx.quick else 20000
     run = L.run_online(L.UCBVI(), mdp, n_episodes=K, rng=ctx.seed)
-    ctx.compare("fixed MDP: regret(K) / Azar Thm. 1 bound", run.regret[-1] / azar_regret_bound(5, 3, 4, K, 0.05),
+    ctx.compare("fixed MDP: regret(K) / Azar Thm. 1 bound", run.final_regret[0] / azar_regret_bound(5, 3, 4, K, 0.05),
                 1.0, relation="<=", route="Azar et al. 2017 Thm. 1, explicit constants")
     ctx.compare("fixed MDP: optimism min_k mu0.(V_up - V*)", float(np.min(run.upper_value - run.target_value)),
                 0.0, relation=">=", tol=1e-12, route="Hoeffding + union bound (w.p. >= 1 - delta)")
@@ -396,8 +396,8 @@ def ucbvi_regret_sqrt_k(ctx: CheckContext) -> None:
         ax1.set_xticks(Ks, [str(k) for k in Ks])
         ax1.legend()
         k = np.arange(1, K + 1)
-        ax2.plot(k, run.regret, label="UCBVI (Hoeffding)")
-        ax2.plot(k, run.regret[-1] * np.sqrt(k / K), "k:", label=r"$\propto\sqrt{k}$")
+        ax2.plot(k, run.regret[0], label="UCBVI (Hoeffding)")
+        ax2.plot(k, run.final_regret[0] * np.sqrt(k / K), "k:", label=r"$\propto\sqrt{k}$")
         ax2.set(xlabel="episode $k$", ylabel="cumulative regret", title="random MDP S=5, A=3, H=4")
         ax2.legend()
         ctx.savefig(fig, "ucbvi_regret_sqrt_k")

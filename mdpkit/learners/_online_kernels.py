@@ -12,7 +12,7 @@ the true model and no bonus, a planning step is the exact soft backward inductio
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from .._sampling_kernels import inverse_cdf_index as _search
 from ..solvers._bellman_kernels import ACT_KL, ACT_MAX, action_into
@@ -290,3 +290,50 @@ def run_lsvi_episodes(seed, cum_mu0, cumP, P4, r3, mu0, v_star, phi, bonus, beta
         returns[k] = ret
     plan_lsvi(phi, Lam_inv, M, b, bonus, 1.0, beta, log_ref, V_up, pi, w, y, q)
     plan_lsvi(phi, Lam_inv, M, b, 0.0, 1.0, beta, log_ref, V_rec, pi_rec, w, y, q)
+
+
+# -- many independent runs: run r is seeded with seeds[r] only (any thread count, any n_runs) --
+@njit(cache=True, error_model="numpy")
+def run_tabular_one(seed, cum_mu0, cumP, P4, r3, mu0, v_star, bonus_kind, L, bonus_scale, beta, log_ref,
+                    counts, pi, pi_rec, subopt, rec_subopt, returns, upper, lower):
+    """One run of :func:`run_episodes` from empty counts; ``counts`` must be zero on entry."""
+    H, S, A = counts.shape
+    run_episodes(seed, cum_mu0, cumP, P4, r3, mu0, v_star, bonus_kind, L, bonus_scale, beta, log_ref,
+                 counts, np.zeros((H, S, A, S)), np.zeros((H, S, A)), np.zeros((H + 1, S)),
+                 np.zeros((H + 1, S)), np.zeros((H + 1, S)), pi, pi_rec, np.empty((H + 1, S)),
+                 subopt, rec_subopt, returns, upper, lower)
+
+
+@njit(cache=True, parallel=True)
+def run_tabular_many(seeds, cum_mu0, cumP, P4, r3, mu0, v_star, bonus_kind, L, bonus_scale, beta, log_ref,
+                     counts, pi, pi_rec, subopt, rec_subopt, returns, upper, lower):
+    """:func:`run_tabular_one` for every run (rows of the outputs), in parallel."""
+    for r in prange(seeds.size):
+        run_tabular_one(seeds[r], cum_mu0, cumP, P4, r3, mu0, v_star, bonus_kind, L, bonus_scale, beta,
+                        log_ref, counts[r], pi[r], pi_rec[r], subopt[r], rec_subopt[r], returns[r],
+                        upper[r], lower[r])
+
+
+@njit(cache=True, error_model="numpy")
+def run_lsvi_one(seed, cum_mu0, cumP, P4, r3, mu0, v_star, phi, bonus, beta, log_ref, ridge,
+                 counts, pi, pi_rec, subopt, rec_subopt, returns, upper, lower):
+    """One run of :func:`run_lsvi_episodes` from ``Lam = ridge I`` and empty statistics."""
+    H, S, A = counts.shape
+    d = phi.shape[2]
+    Lam_inv = np.zeros((H, d, d))
+    for h in range(H):
+        for i in range(d):
+            Lam_inv[h, i, i] = 1.0 / ridge
+    run_lsvi_episodes(seed, cum_mu0, cumP, P4, r3, mu0, v_star, phi, bonus, beta, log_ref, Lam_inv,
+                      np.zeros((H, d, S)), np.zeros((H, d)), counts, np.zeros((H + 1, S)),
+                      np.zeros((H + 1, S)), np.zeros((H + 1, S)), pi, np.empty((H, S, A)), pi_rec,
+                      np.zeros((H + 1, S)), subopt, rec_subopt, returns, upper, lower)
+
+
+@njit(cache=True, parallel=True)
+def run_lsvi_many(seeds, cum_mu0, cumP, P4, r3, mu0, v_star, phi, bonus, beta, log_ref, ridge,
+                  counts, pi, pi_rec, subopt, rec_subopt, returns, upper, lower):
+    """:func:`run_lsvi_one` for every run (rows of the outputs), in parallel."""
+    for r in prange(seeds.size):
+        run_lsvi_one(seeds[r], cum_mu0, cumP, P4, r3, mu0, v_star, phi, bonus, beta, log_ref, ridge,
+                     counts[r], pi[r], pi_rec[r], subopt[r], rec_subopt[r], returns[r], upper[r], lower[r])

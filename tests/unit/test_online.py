@@ -144,21 +144,21 @@ def test_confidence_bounds_bracket_the_target(mdp, agent):
     assert (run.upper_value >= run.target_value - 1e-12).all()
     assert (run.lower_value <= run.target_value + 1e-12).all()
     assert run.counts.sum() == 300 * mdp.horizon
-    assert run.regret[-1] == pytest.approx(run.suboptimality.sum())
+    assert run.regret[0, -1] == pytest.approx(run.suboptimality.sum())
     assert (run.suboptimality >= -1e-12).all()
 
 
 def test_ucbvi_learns(mdp):
     run = run_online(UCBVI(bonus_scale=0.3), mdp, n_episodes=3000, rng=0)
-    assert run.suboptimality[-500:].mean() < 0.2 * run.suboptimality[:100].mean()
-    assert run.recommended_suboptimality[-1] < 1e-9
+    assert run.suboptimality[0, -500:].mean() < 0.2 * run.suboptimality[0, :100].mean()
+    assert run.recommended_suboptimality[0, -1] < 1e-9
 
 
 def test_kl_regularized_converges_to_the_soft_optimum(mdp):
     agent = KLRegularizedUCBVI(beta=0.5, bonus_scale=0.2)
     run = run_online(agent, mdp, n_episodes=3000, rng=0)
     soft = mk.solve_kl_regularized(mdp, mk.uniform_policy(mdp), 0.5).pi
-    assert np.abs(run.recommended_policy - soft).max() < 0.1
+    assert np.abs(run.recommended_policy[0] - soft).max() < 0.1
 
 
 def test_demo_regularized_is_the_kl_learner_toward_pi_bc(mdp):
@@ -167,7 +167,7 @@ def test_demo_regularized_is_the_kl_learner_toward_pi_bc(mdp):
     b = run_online(KLRegularizedUCBVI(beta=0.1, pi_ref=pi_bc), mdp, n_episodes=100, rng=4)
     np.testing.assert_array_equal(a.regret, b.regret)
     # before any data the learner plays pi_bc exactly
-    np.testing.assert_allclose(a.suboptimality[0], a.optimal_value - mdp.mu0 @ mdp.evaluate(pi_bc)[0])
+    np.testing.assert_allclose(a.suboptimality[0, 0], a.optimal_value - mdp.mu0 @ mdp.evaluate(pi_bc)[0])
 
 
 def test_from_demonstrations_prescribes_beta(mdp):
@@ -181,18 +181,42 @@ def test_from_demonstrations_prescribes_beta(mdp):
 def test_episodes_to_epsilon():
     from mdpkit.learners import OnlineRun
 
-    sub = np.array([0.5, 0.05, 0.3, 0.01, 0.02])
-    run = OnlineRun(suboptimality=sub, regret=np.cumsum(sub), recommended_suboptimality=sub[::-1].copy(),
+    sub = np.array([[0.5, 0.05, 0.3, 0.01, 0.02], [0.01, 0.0, 0.0, 0.0, 0.5]])
+    one = np.ones((2, 1, 1, 1))
+    run = OnlineRun(suboptimality=sub, regret=np.cumsum(sub, axis=1), recommended_suboptimality=sub[:, ::-1].copy(),
                     returns=sub, upper_value=sub, lower_value=sub, target_value=1.0, optimal_value=1.0,
-                    policy=np.ones((1, 1, 1)), recommended_policy=np.ones((1, 1, 1)), counts=np.ones((1, 1, 1)),
-                    agent="x")
-    assert run.episodes_to_epsilon(0.1, recommended=False) == 3
-    assert run.episodes_to_epsilon(0.1) == 5
-    assert run.episodes_to_epsilon(1.0) == 0
+                    policy=one, recommended_policy=one, counts=one, seeds=np.arange(2), agent="x")
+    assert run.episodes_to_epsilon(0.1, recommended=False).tolist() == [3, 5]
+    assert run.episodes_to_epsilon(0.1).tolist() == [5, 1]
+    assert run.episodes_to_epsilon(1.0).tolist() == [0, 0]
+    assert run.mean_regret.shape == (5,) and run.final_regret == pytest.approx([0.88, 0.51])
+    assert run.summary().startswith("x: 2 run(s) x 5 episodes, mean final regret 0.695 +- 0.185")
+    frame = run.to_frame()
+    assert frame.shape == (10, 8) and frame["regret"].iloc[-1] == pytest.approx(0.51)
+
+
+def test_runs_are_independent_of_n_runs_and_threads(mdp):
+    """Run r depends on its own seed only: the same for any n_runs and on the parallel path."""
+    from mdpkit.learners import _online as ON
+
+    agent = KLRegularizedUCBVI(beta=0.2)
+    one = run_online(agent, mdp, n_episodes=40, n_runs=1, rng=3)
+    three = run_online(agent, mdp, n_episodes=40, n_runs=3, rng=3)
+    np.testing.assert_array_equal(three.regret[:1], one.regret)
+    assert three.regret.shape == (3, 40) and three.policy.shape == (3, 3, 4, 3)
+    assert not np.array_equal(three.returns[0], three.returns[1])
+    old = ON.PARALLEL_MIN_WORK
+    ON.PARALLEL_MIN_WORK = 0           # force the prange kernel
+    try:
+        par = run_online(agent, mdp, n_episodes=40, n_runs=3, rng=3)
+    finally:
+        ON.PARALLEL_MIN_WORK = old
+    np.testing.assert_array_equal(par.regret, three.regret)
+    np.testing.assert_array_equal(par.counts, three.counts)
 
 
 # -- bad input -------------------------------------------------------------------------------
-def test_lam_must_be_positive():
+def test_beta_must_be_positive():
     with pytest.raises(ValueError, match="`beta` must be > 0; got 0.0"):
         DemoRegularizedUCBVI(beta=0.0, pi_bc=np.full((1, 1, 2), 0.5))
     with pytest.raises(ValueError, match="`beta` must be > 0; got -1"):
@@ -245,6 +269,8 @@ def test_unknown_agent_and_bad_episodes(mdp):
         run_online(object(), mdp, n_episodes=10)
     with pytest.raises(ValueError, match="`n_episodes` must be >= 1"):
         run_online(UCBVI(), mdp, n_episodes=0)
+    with pytest.raises(ValueError, match="`n_runs` must be >= 1"):
+        run_online(UCBVI(), mdp, n_episodes=5, n_runs=0)
 
 
 def test_demo_regularization_beta():

@@ -112,7 +112,7 @@ def test_lsvi_determinism_and_learning(lin):
     a = run_online(LSVIUCB(bonus_scale=0.2), lin, n_episodes=600, rng=2)
     b = run_online(LSVIUCB(bonus_scale=0.2), lin, n_episodes=600, rng=2)
     np.testing.assert_array_equal(a.regret, b.regret)
-    assert a.suboptimality[-100:].mean() < a.suboptimality[:50].mean()
+    assert a.suboptimality[0, -100:].mean() < a.suboptimality[0, :50].mean()
     assert (a.upper_value >= a.target_value - 1e-12).all()
 
 
@@ -122,7 +122,7 @@ def test_kl_lsvi_accepts_log_linear_policy(lin):
     a = run_online(KLRegularizedLSVIUCB(beta=0.1, pi_ref=bc), lin, n_episodes=30, rng=0)
     b = run_online(KLRegularizedLSVIUCB(beta=0.1, pi_ref=bc.pi), lin, n_episodes=30, rng=0)
     np.testing.assert_array_equal(a.regret, b.regret)
-    np.testing.assert_allclose(a.suboptimality[0], a.optimal_value - lin.mu0 @ lin.to_tabular().evaluate(bc.pi)[0])
+    np.testing.assert_allclose(a.suboptimality[0, 0], a.optimal_value - lin.mu0 @ lin.to_tabular().evaluate(bc.pi)[0])
 
 
 def test_linear_bad_input(lin):
