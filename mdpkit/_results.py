@@ -27,6 +27,16 @@ def as_frame(columns: dict[str, Any]) -> Any:
     return pd.DataFrame({k: np.asarray(v) for k, v in columns.items()})
 
 
+def policy_frame(**arrays: Any) -> Any:
+    """One row per (stage, state, action) of equal-shape ``(H, S, A)`` (or ``(S, A)``) arrays."""
+    first = np.asarray(next(iter(arrays.values())))
+    shape = first.shape if first.ndim == 3 else (1, *first.shape)
+    h, s, a = np.meshgrid(*(np.arange(n) for n in shape), indexing="ij")
+    cols: dict[str, Any] = {"stage": h.ravel(), "state": s.ravel(), "action": a.ravel()}
+    cols.update({k: np.asarray(v).reshape(shape).ravel() for k, v in arrays.items()})
+    return as_frame(cols)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SolveResult:
     """Output of a tabular MDP solver.
@@ -81,11 +91,6 @@ class SolveResult:
     def to_frame(self) -> Any:
         """The policy and values, one row per (stage, state, action) (a pandas DataFrame)."""
         pi = np.asarray(self.pi)
-        Q = np.asarray(self.Q)
         V = np.asarray(self.V)
-        if pi.ndim == 2:
-            pi, Q, V = pi[None], Q[None], V[None]
-        H, S, A = pi.shape
-        h, s, a = np.meshgrid(np.arange(H), np.arange(S), np.arange(A), indexing="ij")
-        return as_frame({"stage": h.ravel(), "state": s.ravel(), "action": a.ravel(),
-                         "pi": pi.ravel(), "Q": Q.ravel(), "V": V[h.ravel(), s.ravel()]})
+        V_sa = np.broadcast_to((V[:-1] if pi.ndim == 3 else V)[..., None], pi.shape)
+        return policy_frame(pi=pi, Q=self.Q, V=V_sa)

@@ -133,7 +133,7 @@ def demo_reg_bc_rate(ctx: CheckContext) -> None:
     means, ses, exact = [], [], []
     for N in grid:
         kls = [L.trajectory_kl(mdp, expert, L.behavior_cloning(mdp.simulate(expert, N, rng=ctx.seed * 1000 + i),
-                                                                 S, A, horizon=H)) for i in range(n_seeds)]
+                                                                 S, A, horizon=H).pi) for i in range(n_seeds)]
         m, se = mean_and_se(kls)
         means.append(float(m))
         ses.append(float(se))
@@ -224,7 +224,7 @@ def demo_reg_gap_inequality(ctx: CheckContext) -> None:
         for S, A, H, enum in ((3, 2, 3, True), (8, 3, 5, False)):
             mdp = _random_instance(ctx.seed * 100 + i, S, A, H)
             expert = mk.solve_kl_regularized(mdp, mk.uniform_policy(mdp), 0.05).pi
-            pi_bc = L.behavior_cloning(mdp.simulate(expert, 5, rng=i), S, A, horizon=H)
+            pi_bc = L.behavior_cloning(mdp.simulate(expert, 5, rng=i), S, A, horizon=H).pi
             for beta in (0.01, 0.1, 1.0, 10.0):
                 gap, bound, res = gap_inequality_terms(mdp, expert, pi_bc, beta)
                 worst_slack = max(worst_slack, gap - bound)
@@ -272,7 +272,7 @@ def demo_reg_sample_complexity(ctx: CheckContext) -> None:
         t = []
         for i in range(n_seeds):
             seed = ctx.seed * 1000 + 10 * N + i
-            pi_bc = L.behavior_cloning(mdp.simulate(expert, N, rng=seed), S, A, horizon=H)
+            pi_bc = L.behavior_cloning(mdp.simulate(expert, N, rng=seed), S, A, horizon=H).pi
             beta = L.demo_regularization_beta(eps, L.trajectory_kl(mdp, expert, pi_bc))
             run = L.run_online(L.DemoRegularizedUCBVI(beta=beta, pi_bc=pi_bc), mdp, n_episodes=K_demo, rng=seed)
             t.append(run.episodes_to_epsilon(eps)[0])
@@ -430,7 +430,7 @@ def demo_reg_rlhf_pairs(ctx: CheckContext) -> None:
     curves: dict[str, tuple[list[float], list[float]]] = {}
     floor = []
     for i in range(n_seeds):
-        pi_bc = L.behavior_cloning(mdp.simulate(expert, 10, rng=ctx.seed * 1000 + i), S, A, horizon=H)
+        pi_bc = L.behavior_cloning(mdp.simulate(expert, 10, rng=ctx.seed * 1000 + i), S, A, horizon=H).pi
         floor.append(beta * _closed_form_kl(mdp, expert, pi_bc))
     floor_m, floor_se = mean_and_se(floor)
     for label, feat in (("tabular", None), ("linear", phi)):
@@ -439,9 +439,9 @@ def demo_reg_rlhf_pairs(ctx: CheckContext) -> None:
             subs = []
             for i in range(n_seeds):
                 seed = ctx.seed * 1000 + i
-                pi_bc = L.behavior_cloning(mdp.simulate(expert, 10, rng=seed), S, A, horizon=H)
+                pi_bc = L.behavior_cloning(mdp.simulate(expert, 10, rng=seed), S, A, horizon=H).pi
                 prefs = L.preference_pairs(mdp, pi_bc, n, rng=seed + 7)
-                plan, _ = L.demo_regularized_rlhf(mdp, prefs, pi_bc, beta, phi=feat)
+                plan = L.demo_regularized_rlhf(mdp, prefs, pi_bc, beta, phi=feat).plan
                 subs.append(v_star - forward_value(mdp, plan.pi))
             m, se = mean_and_se(subs)
             means.append(float(m))

@@ -18,12 +18,13 @@ learned from preferences (:func:`demo_regularized_rlhf`).
 
 >>> mdp = mk.random_mdp(n_states=4, n_actions=2, horizon=3, rng=0)
 >>> demos = mdp.simulate(mk.solve(mdp).pi, n_episodes=50, rng=0)
->>> pi_bc = mk.learners.behavior_cloning(demos, 4, 2, horizon=3)
+>>> pi_bc = mk.learners.behavior_cloning(demos, 4, 2, horizon=3).pi
 >>> pi_bc.shape
 (3, 4, 2)
 """
 
 from ._bc import (
+    BCResult,
     LogLinearPolicy,
     behavior_cloning,
     linear_behavior_cloning,
@@ -32,7 +33,7 @@ from ._bc import (
 )
 from ._dataset import OfflineDataset
 from ._linear_online import LSVIUCB, KLRegularizedLSVIUCB
-from ._offline import DRPVI, PEVI, R2PVI
+from ._offline import DRPVI, PEVI, R2PVI, OfflineResult
 from ._online import (
     UCBVI,
     DemoRegularizedUCBVI,
@@ -44,14 +45,17 @@ from ._online import (
 from ._rlhf import (
     Preferences,
     RewardEstimate,
+    RLHFResult,
     bradley_terry_reward,
     demo_regularized_rlhf,
     preference_pairs,
 )
 
 __all__ = [
+    "BCResult",
     "DRPVI",
     "OfflineDataset",
+    "OfflineResult",
     "PEVI",
     "R2PVI",
     # demonstration-regularized RL
@@ -62,6 +66,7 @@ __all__ = [
     "LogLinearPolicy",
     "OnlineRun",
     "Preferences",
+    "RLHFResult",
     "RewardEstimate",
     "UCBVI",
     "behavior_cloning",

@@ -54,9 +54,13 @@ References
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
+from .._results import policy_frame
 from .._typing import FloatArray
 from .._validation import (
     as_float_array,
@@ -72,8 +76,52 @@ from . import _offline_kernels as OK
 from ._dataset import OfflineDataset
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OfflineResult:
+    r"""What a fitted offline learner (:class:`PEVI`, :class:`R2PVI`, :class:`DRPVI`) learned.
+
+    Attributes
+    ----------
+    w : ndarray, shape (H, d)
+        :math:`\hat\theta_h + \hat\nu_h`.
+    Lambda : ndarray, shape (H, d, d)
+        The regularized Gram matrices :math:`\Lambda_h`.
+    Q : ndarray, shape (H, S, A)
+        Pessimistic, clipped :math:`\hat Q_h`.
+    V : ndarray, shape (H+1, S)
+        :math:`\hat V_h` with :math:`\hat V_H = 0`.
+    pi : ndarray, shape (H, S, A)
+        The greedy policy (first maximizer on ties).
+    learner : str
+        The learner and its parameters.
+    n_trajectories : int
+        Episodes in the dataset.
+    """
+
+    w: FloatArray
+    Lambda: FloatArray
+    Q: FloatArray
+    V: FloatArray
+    pi: FloatArray
+    learner: str
+    n_trajectories: int
+
+    def summary(self) -> str:
+        """One line: learner, data size and the pessimistic value range at stage 0."""
+        return (f"{self.learner}: {self.n_trajectories} trajectories, H={self.Q.shape[0]}, "
+                f"V_0 in [{self.V[0].min():.6g}, {self.V[0].max():.6g}]")
+
+    def to_frame(self) -> Any:
+        """One row per (stage, state, action): ``pi`` and ``Q`` (a pandas DataFrame)."""
+        return policy_frame(pi=self.pi, Q=self.Q)
+
+
 class _PessimisticLinearVI:
-    """Shared backward induction; subclasses define the next-value estimate and bonus."""
+    """Shared backward induction; subclasses define the next-value estimate and bonus.
+
+    ``fit`` stores an :class:`OfflineResult` in ``result_``; ``w_``, ``Lambda_``, ``Q_``,
+    ``V_`` and ``pi_`` read from it.
+    """
 
     name = "base"
     _d_rectangular = False
@@ -142,13 +190,39 @@ class _PessimisticLinearVI:
             Q[h] = np.clip(q, 0.0, H - h).reshape(S, A)
             pi[h] = greedy_policy(Q[h])  # the solvers' hard-max action part (first maximizer)
             V[h] = np.einsum("sa,sa->s", pi[h], Q[h])
-        self.w_, self.Lambda_, self.Q_, self.V_, self.pi_ = W, Lams, Q, V, pi
+        self.result_ = OfflineResult(w=W, Lambda=Lams, Q=Q, V=V, pi=pi, learner=repr(self),
+                                     n_trajectories=data.n_trajectories)
         self.horizon_ = H
         return self
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "w_"):
+    def _fitted(self) -> OfflineResult:
+        res = getattr(self, "result_", None)
+        if res is None:
             raise ValueError(f"this {type(self).__name__} is not fitted yet; call `fit(data)` first.")
+        return res
+
+    def _check_fitted(self) -> None:
+        self._fitted()
+
+    @property
+    def w_(self) -> FloatArray:
+        return self._fitted().w
+
+    @property
+    def Lambda_(self) -> FloatArray:
+        return self._fitted().Lambda
+
+    @property
+    def Q_(self) -> FloatArray:
+        return self._fitted().Q
+
+    @property
+    def V_(self) -> FloatArray:
+        return self._fitted().V
+
+    @property
+    def pi_(self) -> FloatArray:
+        return self._fitted().pi
 
     def q_values(self, phi: npt.ArrayLike, stage: int) -> FloatArray:
         r"""Pessimistic :math:`\hat Q_h` at arbitrary features ``phi[..., d]`` for stage ``h``."""

@@ -440,7 +440,7 @@ class DemoRegularizedUCBVI:
     >>> import mdpkit as mk
     >>> mdp = mk.random_mdp(n_states=3, n_actions=2, horizon=3, rng=0)
     >>> expert = mk.solve(mdp).pi
-    >>> pi_bc = mk.learners.behavior_cloning(mdp.simulate(expert, 100, rng=0), 3, 2, horizon=3)
+    >>> pi_bc = mk.learners.behavior_cloning(mdp.simulate(expert, 100, rng=0), 3, 2, horizon=3).pi
     >>> agent = mk.learners.DemoRegularizedUCBVI(beta=0.2, pi_bc=pi_bc)
     >>> run = mk.learners.run_online(agent, mdp, n_episodes=50, rng=0)
     >>> float(run.suboptimality[0, 0]) < 0.02       # plays pi_bc before it has data
@@ -494,7 +494,7 @@ class DemoRegularizedUCBVI:
         S = check_int("n_states", n_states, lo=1)
         A = check_int("n_actions", n_actions, lo=1)
         H = check_int("horizon", horizon, lo=1)
-        pi_bc = behavior_cloning(demos, S, A, horizon=H, kappa=kappa)
+        pi_bc = behavior_cloning(demos, S, A, horizon=H, kappa=kappa).pi
         n_demos = demos.n_episodes if isinstance(demos, Trajectories) else int(np.shape(demos[1])[0])
         kl = S * A * H / n_demos if kl_traj is None else kl_traj
         return cls(beta=demo_regularization_beta(epsilon, kl), pi_bc=pi_bc, bonus=bonus, delta=delta,

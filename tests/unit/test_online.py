@@ -162,7 +162,7 @@ def test_kl_regularized_converges_to_the_soft_optimum(mdp):
 
 
 def test_demo_regularized_is_the_kl_learner_toward_pi_bc(mdp):
-    pi_bc = behavior_cloning(mdp.simulate(mk.solve(mdp).pi, 30, rng=0), 4, 3, horizon=3)
+    pi_bc = behavior_cloning(mdp.simulate(mk.solve(mdp).pi, 30, rng=0), 4, 3, horizon=3).pi
     a = run_online(DemoRegularizedUCBVI(beta=0.1, pi_bc=pi_bc), mdp, n_episodes=100, rng=4)
     b = run_online(KLRegularizedUCBVI(beta=0.1, pi_ref=pi_bc), mdp, n_episodes=100, rng=4)
     np.testing.assert_array_equal(a.regret, b.regret)

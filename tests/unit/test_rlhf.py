@@ -61,18 +61,20 @@ def test_linear_bt_with_reward_features(mdp):
 
 
 def test_rlhf_with_many_pairs_matches_the_true_reward_plan(mdp):
-    pi_bc = behavior_cloning(mdp.simulate(mk.solve(mdp).pi, 5, rng=0), 3, 2, horizon=2)
+    pi_bc = behavior_cloning(mdp.simulate(mk.solve(mdp).pi, 5, rng=0), 3, 2, horizon=2).pi
     prefs = preference_pairs(mdp, pi_bc, 40000, rng=0)
-    plan, est = demo_regularized_rlhf(mdp, prefs, pi_bc, 0.3, ridge=1e-6)
+    res = demo_regularized_rlhf(mdp, prefs, pi_bc, 0.3, ridge=1e-6)
     truth = mk.solve_kl_regularized(mdp, pi_bc, 0.3).pi
-    assert np.abs(plan.pi - truth).max() < 0.1
+    assert np.abs(res.pi - truth).max() < 0.1
+    assert res.summary().startswith("demo-regularized RLHF (beta=0.3): Bradley-Terry reward: H=2, d=6, converged")
+    assert res.to_frame().shape == (12, 6)
 
 
 def test_rlhf_deterministic(mdp):
     pi_bc = mk.uniform_policy(mdp)
     prefs = preference_pairs(mdp, pi_bc, 200, rng=5)
-    a, _ = demo_regularized_rlhf(mdp, prefs, pi_bc, 0.1)
-    b, _ = demo_regularized_rlhf(mdp, prefs, pi_bc, 0.1)
+    a = demo_regularized_rlhf(mdp, prefs, pi_bc, 0.1)
+    b = demo_regularized_rlhf(mdp, prefs, pi_bc, 0.1)
     np.testing.assert_array_equal(a.pi, b.pi)
 
 
