@@ -36,6 +36,7 @@ from .._typing import FloatArray, IntArray
 from .._validation import as_float_array, check_int, check_positive
 from ..mdp import TabularMDP, Trajectories
 from . import _mle_kernels as MK
+from ._newton import newton_maximize
 
 
 def as_demonstrations(
@@ -271,30 +272,18 @@ def _fit_stage(n_sa: FloatArray, phi: FloatArray, ridge: float, tol: float, max_
 
     Fm = np.ascontiguousarray(F.reshape(-1, d))
     hess, outer = np.empty((d, d)), np.empty((d, d))
-    theta = np.zeros(d)
-    f = objective(theta)
-    for it in range(1, max_iter + 1):
-        z = F @ theta
+
+    def derivatives(th: FloatArray) -> tuple[FloatArray, FloatArray]:
+        z = F @ th
         p = np.exp(z - logsumexp(z, axis=1, keepdims=True))
         mean = np.einsum("sa,sad->sd", p, F)
-        grad = target - w_s @ mean - ridge * theta
         # minus the Hessian: sum_s n(s) Cov_{pi(.|s)}[phi(s, .)] + ridge I, positive definite
         MK.weighted_gram_into(Fm, (w_s[:, None] * p).ravel(), hess)
         MK.weighted_gram_into(mean, w_s, outer)
-        hess += ridge * np.eye(d) - outer
-        step = np.linalg.solve(hess, grad)
-        decrement = float(grad @ step)                    # Newton decrement squared
-        if decrement <= 2.0 * tol:
-            return theta, True, it - 1
-        t = 1.0
-        while True:                                       # Armijo backtracking (concave objective)
-            cand = theta + t * step
-            f_new = objective(cand)
-            if f_new >= f + 0.25 * t * decrement or t < 1e-12:
-                break
-            t *= 0.5
-        theta, f = cand, f_new
-    return theta, False, max_iter
+        return target - w_s @ mean - ridge * th, hess + ridge * np.eye(d) - outer
+
+    return newton_maximize(objective, derivatives, np.zeros(d), tol=tol, max_iter=max_iter,
+                           what="linear_behavior_cloning")
 
 
 def linear_behavior_cloning(

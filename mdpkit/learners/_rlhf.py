@@ -45,6 +45,7 @@ from .._validation import as_float_array, as_generator, check_int, check_positiv
 from ..mdp import TabularMDP, Trajectories
 from . import _mle_kernels as MK
 from ._bc import _as_tabular, as_demonstrations
+from ._newton import newton_maximize
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -175,28 +176,17 @@ def _logistic_ridge(X: FloatArray, y: FloatArray, ridge: float, tol: float, max_
     def objective(w: FloatArray) -> float:
         return float(log_expit(np.einsum("ij,j->i", Z, w)).sum() - 0.5 * ridge * w @ w)
 
-    w = np.zeros(X.shape[1])
-    hess = np.empty((X.shape[1], X.shape[1]))
-    f = objective(w)
-    for it in range(1, max_iter + 1):
+    d = X.shape[1]
+    hess = np.empty((d, d))
+
+    def derivatives(w: FloatArray) -> tuple[FloatArray, FloatArray]:
         m = np.einsum("ij,j->i", Z, w)      # einsum, not BLAS: threaded gemv stalls on busy machines
-        grad = np.einsum("ij,i->j", Z, expit(-m)) - ridge * w
         p = expit(m)
         MK.weighted_gram_into(Z, p * (1.0 - p), hess)
-        hess += ridge * np.eye(X.shape[1])
-        step = np.linalg.solve(hess, grad)
-        dec = float(grad @ step)
-        if dec <= 2.0 * tol:
-            return w, True, it - 1
-        t = 1.0
-        while True:
-            cand = w + t * step
-            f_new = objective(cand)
-            if f_new >= f + 0.25 * t * dec or t < 1e-12:
-                break
-            t *= 0.5
-        w, f = cand, f_new
-    return w, False, max_iter
+        return np.einsum("ij,i->j", Z, expit(-m)) - ridge * w, hess + ridge * np.eye(d)
+
+    return newton_maximize(objective, derivatives, np.zeros(d), tol=tol, max_iter=max_iter,
+                           what="bradley_terry_reward")
 
 
 def bradley_terry_reward(
