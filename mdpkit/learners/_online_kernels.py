@@ -15,6 +15,7 @@ import numpy as np
 from numba import njit, prange
 
 from .._sampling_kernels import inverse_cdf_index as _search
+from .._sampling_kernels import sample_categorical
 from ..solvers._bellman_kernels import ACT_KL, ACT_MAX, action_into
 
 BONUS_HOEFFDING, BONUS_BERNSTEIN = 0, 1
@@ -140,21 +141,6 @@ def _record_bounds(k, mu0, V_up, V_lo, P4, r3, pi, V_work, v_star, upper, lower,
 
 
 @njit(cache=True, inline="always")
-def _sample_action(pi_row, u):
-    """One action from ``pi_row`` by inverse CDF at the uniform ``u``.
-
-    Random numbers are drawn by the caller, so the kernels and their ``.py_func`` use
-    the same stream.
-    """
-    acc = 0.0
-    for b in range(pi_row.shape[0]):
-        acc += pi_row[b]
-        if u < acc:
-            return b
-    return pi_row.shape[0] - 1
-
-
-@njit(cache=True, inline="always")
 def _env_step(cumP, r3, h, s, a, u):
     """Next state (inverse CDF at the uniform ``u``) and reward of ``(s, a)`` at stage ``h``."""
     row = cumP[h if cumP.shape[0] > 1 else 0, s, a]
@@ -195,7 +181,7 @@ def run_episodes(seed, cum_mu0, cumP, P4, r3, mu0, v_star, bonus_kind, L, bonus_
                     if pi[h, s, b] == 1.0:
                         a = b
             else:
-                a = _sample_action(pi[h, s], np.random.random())  # noqa: NPY002
+                a = sample_categorical(pi[h, s], np.random.random())  # noqa: NPY002
             s_next, rew = _env_step(cumP, r3, h, s, a, np.random.random())  # noqa: NPY002
             ret += rew
             N[h, s, a] += 1.0
@@ -269,7 +255,7 @@ def run_lsvi_episodes(seed, cum_mu0, cumP, P4, r3, mu0, v_star, phi, bonus, beta
         s = _search(cum_mu0, np.random.random() * cum_mu0[S - 1])  # noqa: NPY002
         ret = 0.0
         for h in range(H):
-            a = _sample_action(pi[h, s], np.random.random())  # noqa: NPY002
+            a = sample_categorical(pi[h, s], np.random.random())  # noqa: NPY002
             s_next, rew = _env_step(cumP, r3, h, s, a, np.random.random())  # noqa: NPY002
             ret += rew
             counts[h, s, a] += 1.0

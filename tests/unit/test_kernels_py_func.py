@@ -99,3 +99,15 @@ def test_simulate_kernel(rng):
         outs.append((st, ac, rw))
     for a, b in zip(outs[0], outs[1]):
         np.testing.assert_array_equal(a, b)
+
+
+def test_the_categorical_sampler():
+    """The one compiled categorical sampler: inverse CDF, never an index of probability 0."""
+    from mdpkit import _sampling_kernels as SK
+
+    p = np.array([0.0, 0.25, 0.0, 0.75, 0.0])
+    for u, want in ((0.0, 1), (0.2499, 1), (0.25, 3), (0.999999, 3), (1.0, 3)):
+        assert SK.sample_categorical(p, u) == SK.sample_categorical.py_func(p, u) == want
+    u = np.random.default_rng(0).random(20_000)
+    draws = np.array([SK.sample_categorical(p, x) for x in u])
+    assert abs((draws == 3).mean() - 0.75) < 4 * np.sqrt(0.75 * 0.25 / u.size)   # 4 binomial SE
