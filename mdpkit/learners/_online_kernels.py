@@ -16,6 +16,7 @@ from numba import njit, prange
 
 from .._sampling_kernels import inverse_cdf_index as _search
 from .._sampling_kernels import sample_categorical
+from ..mdp._mdp_kernels import backward_policy_value
 from ..solvers._bellman_kernels import ACT_KL, ACT_MAX, action_into
 
 BONUS_HOEFFDING, BONUS_BERNSTEIN = 0, 1
@@ -101,27 +102,12 @@ def plan_episode(N, Nsas, Rsum, bonus_kind, L, bonus_scale, beta, log_ref, V_up,
         _act_stage(q_lo, beta, log_ref[h], V_lo[h], q_lo, False)
 
 
-@njit(cache=True, fastmath=True, error_model="numpy")
+@njit(cache=True, error_model="numpy")
 def policy_value(P4, r3, pi, mu0, V):
-    """Exact ``mu0 . V^pi_0`` by backward recursion ``V_h = sum_a pi (r_h + P_h V_{h+1})``; ``V`` is work (H+1, S)."""
-    H, S, A = pi.shape
-    for s in range(S):
-        V[H, s] = 0.0
-    for h in range(H - 1, -1, -1):
-        hp = h if P4.shape[0] > 1 else 0
-        hr = h if r3.shape[0] > 1 else 0
-        for s in range(S):
-            v = 0.0
-            for a in range(A):
-                p = pi[h, s, a]
-                if p != 0.0:
-                    acc = r3[hr, s, a]
-                    for t in range(S):
-                        acc += P4[hp, s, a, t] * V[h + 1, t]
-                    v += p * acc
-            V[h, s] = v
+    """Exact ``mu0 . V^pi_0`` by the MDP's backward policy evaluation; ``V`` is work (H+1, S)."""
+    backward_policy_value(P4, r3, pi, V[:0], V)
     out = 0.0
-    for s in range(S):
+    for s in range(mu0.shape[0]):
         out += mu0[s] * V[0, s]
     return out
 

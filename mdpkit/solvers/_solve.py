@@ -37,8 +37,6 @@ from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
-import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 
 from .._config import PARALLEL_MIN_WORK, get_num_threads
 from .._results import ConvergenceWarning, SolveResult
@@ -203,13 +201,7 @@ class _Problem:
     # -- policy evaluation (nominal transitions only) -----------------------------------
     def evaluate(self, pi: FloatArray) -> FloatArray:
         """Exact regularized value ``(I - gamma P_pi)^{-1} (r_pi - beta D(pi || ref))``."""
-        mdp = self.mdp
-        Ppi = mdp._transition_matrix(pi)
-        rpi = (pi * mdp.r).sum(axis=1) - self.penalty(pi)
-        if sp.issparse(Ppi):
-            M = (sp.identity(self.S, format="csc") - self.gamma * Ppi).tocsc()
-            return np.asarray(spla.spsolve(M, rpi), dtype=np.float64)
-        return np.linalg.solve(np.eye(self.S) - self.gamma * Ppi, rpi)
+        return self.mdp._value(pi, self.penalty(pi))
 
 
 def _span_stop(TV: FloatArray, V: FloatArray, gamma: float, tol: float) -> tuple[bool, FloatArray, float]:
@@ -482,10 +474,7 @@ def policy_evaluation(
     if mdp.is_finite_horizon:
         H = mdp.horizon
         assert H is not None
-        VH = np.zeros((H + 1, mdp.n_states))
-        for h in range(H - 1, -1, -1):
-            VH[h] = (p[h] * prob.q(VH[h + 1], h)).sum(axis=1) - prob.penalty(p[h], h)
-        return VH
+        return mdp._value(p, np.stack([prob.penalty(p[h], h) for h in range(H)]))
     if method == "exact":
         return prob.evaluate(p)
     tol_f = check_positive("tol", tol)

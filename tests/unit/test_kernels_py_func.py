@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from mdpkit.divergences import _kernels as DK
-from mdpkit.mdp import _tabular as T
+from mdpkit.mdp import _mdp_kernels as MDPK
 from mdpkit.solvers import _bellman_kernels as BK
 
 
@@ -90,7 +90,7 @@ def test_simulate_kernel(rng):
     cumP = np.cumsum(rng.dirichlet(np.ones(S), size=(1, S, A)), axis=-1)
     r3 = rng.normal(size=(1, S, A))
     outs = []
-    for f in (T._simulate_kernel, T._simulate_kernel.py_func):
+    for f in (MDPK.simulate_kernel, MDPK.simulate_kernel.py_func):
         st = np.empty((n, T_ + 1), np.int64)
         ac = np.empty((n, T_), np.int64)
         rw = np.empty((n, T_))
