@@ -14,6 +14,14 @@ class ConvergenceWarning(UserWarning):
     """An iterative solver stopped before meeting its tolerance."""
 
 
+#: SciPy-style status codes of :class:`SolveResult`, the one table of solver messages.
+SOLVE_STATUS: dict[int, str] = {
+    0: "converged: the stopping rule was met (exact for backward induction)",
+    1: "maximum number of iterations reached before the tolerance",
+    2: "non-finite value encountered (nan or inf)",
+}
+
+
 def as_frame(columns: dict[str, Any]) -> Any:
     """A :class:`pandas.DataFrame` from equal-length columns (pandas is imported lazily).
 
@@ -49,12 +57,17 @@ class SolveResult:
     pi : ndarray, shape (S, A) or (H, S, A)
         Optimal (regularized) policy; rows sum to 1.
     converged : bool
+        ``status == 0``.
     n_iter : int
         Sweeps (value iteration), improvement steps (policy iteration) or stages.
     residual : float
         Certificate: ``max_s |(T V)(s) - V(s)|`` at exit (0 for backward induction).
     method : str
+    status : int
+        SciPy-style code: 0 converged, 1 iteration limit reached, 2 non-finite values
+        (:data:`SOLVE_STATUS`).
     message : str
+        ``SOLVE_STATUS[status]`` unless a solver gives a more specific one.
     trace : dict or None
         Optional diagnostics, e.g. ``{"residual": ndarray}`` per iteration, or the
         worst-case transition kernel ``{"P_worst": ndarray}`` of a robust solve.
@@ -67,8 +80,18 @@ class SolveResult:
     n_iter: int
     residual: float
     method: str
+    status: int = 0
     message: str = ""
     trace: dict[str, Any] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.status not in SOLVE_STATUS:
+            raise ValueError(f"`status` must be one of {sorted(SOLVE_STATUS)}; got {self.status!r}.")
+        if self.converged != (self.status == 0):
+            raise ValueError(f"`converged` must equal `status == 0`; got converged={self.converged}, "
+                             f"status={self.status}.")
+        if not self.message:
+            object.__setattr__(self, "message", SOLVE_STATUS[self.status])
 
     def __repr__(self) -> str:  # compact, in the spirit of scipy's _RichResult
         return (

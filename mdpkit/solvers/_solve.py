@@ -217,8 +217,7 @@ def _finish(prob: _Problem, V: FloatArray, method: str, n_iter: int, converged: 
     res = float(np.max(np.abs(TV - V)))
     if not np.all(np.isfinite(V)):
         return SolveResult(V=V, Q=Q, pi=pi, converged=False, n_iter=n_iter, residual=res, method=method,
-                           message="nan encountered")
-    msg = "converged" if converged else f"max_iter={max_iter} reached"
+                           status=2)
     if not converged:
         warnings.warn(
             f"{method} stopped after {n_iter} iterations with residual {res:.3e} (tol={tol:.1e}); "
@@ -227,7 +226,7 @@ def _finish(prob: _Problem, V: FloatArray, method: str, n_iter: int, converged: 
         )
     tr = {"residual": np.asarray(residuals, dtype=np.float64)} if trace else None
     return SolveResult(V=V, Q=Q, pi=pi, converged=converged, n_iter=n_iter, residual=res,
-                       method=method, message=msg, trace=tr)
+                       method=method, status=0 if converged else 1, trace=tr)
 
 
 def _value_iteration(prob: _Problem, V: FloatArray, tol: float, max_iter: int, trace: bool) -> SolveResult:
@@ -308,7 +307,7 @@ def _backward_induction(prob: _Problem) -> SolveResult:
         V[h], pi[h] = prob.act(Q[h], h)
     ok = bool(np.all(np.isfinite(V)))
     return SolveResult(V=V, Q=Q, pi=pi, converged=ok, n_iter=H, residual=0.0 if ok else np.nan,
-                       method="backward_induction", message="exact" if ok else "nan encountered")
+                       method="backward_induction", status=0 if ok else 2)
 
 
 def solve(
