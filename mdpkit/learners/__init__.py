@@ -2,7 +2,7 @@ r"""Sample-based learners: offline pessimistic (robust) value iteration on linea
 behaviour cloning, optimistic online RL, and preference-based RLHF.
 
 :class:`PEVI` (non-robust), :class:`R2PVI` (robust regularized, TV / KL / chi-square)
-and :class:`DRPVI` (TV uncertainty balls) learn from an :class:`OfflineDataset`
+and :class:`DRPVI` (TV uncertainty balls) learn from an :class:`~mdpkit.mdp.OfflineDataset`
 collected with :meth:`mdpkit.LinearMDP.collect`.
 
 >>> import mdpkit as mk
@@ -31,7 +31,6 @@ from ._bc import (
     log_linear_policy,
     trajectory_kl,
 )
-from ._dataset import OfflineDataset
 from ._linear_online import LSVIUCB, KLRegularizedLSVIUCB
 from ._offline import DRPVI, PEVI, R2PVI, OfflineResult
 from ._online import (
@@ -54,7 +53,6 @@ from ._rlhf import (
 __all__ = [
     "BCResult",
     "DRPVI",
-    "OfflineDataset",
     "OfflineResult",
     "PEVI",
     "R2PVI",

@@ -1,6 +1,6 @@
 r"""Offline pessimistic value iteration on linear MDPs: PEVI, R2PVI and DRPVI.
 
-All three run backward induction on an :class:`OfflineDataset` of ``K`` trajectories,
+All three run backward induction on an :class:`~mdpkit.mdp.OfflineDataset` of ``K`` trajectories,
 with ridge regression on the features of the visited pairs,
 
 .. math::
@@ -71,9 +71,9 @@ from .._validation import (
 from ..divergences import FDivergence
 from ..divergences import _kernels as DK
 from ..divergences._robust import check_robust_div
+from ..mdp import OfflineDataset
 from ..solvers._solve import greedy_policy
 from . import _offline_kernels as OK
-from ._dataset import OfflineDataset
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
