@@ -125,9 +125,9 @@ def main(episodes: int = 2000, repeats: int = 5) -> dict:
         "numba_episodes": episodes,
         "numpy_episodes": n_np,
         "repeats": repeats,
-        "final_regret_numba": float(run.regret[-1]),
+        "final_regret_numba": float(run.final_regret[0]),
         "mean_subopt_numpy_first": float(sub_np.mean()),
-        "mean_subopt_numba_first": float(run.suboptimality[:n_np].mean()),
+        "mean_subopt_numba_first": float(run.suboptimality[0, :n_np].mean()),
     }
     res_dir = Path(__file__).parent / "results"
     res_dir.mkdir(exist_ok=True)

@@ -70,7 +70,7 @@ def sweeps(S, A, rounds=7, threads=1):
 
 
 # -- 2. R2PVI against the reference approach --------------------------------------------
-def _reference_fit(data, div_name, lam, theta, beta=1.0, ridge=0.1, rho=None):
+def _reference_fit(data, div_name, lam, theta, bonus_scale=1.0, ridge=0.1, rho=None):
     """Reference-code approach: Python loops over trajectories, per-coordinate scalar optimization."""
     from scipy.optimize import minimize
 
@@ -80,7 +80,7 @@ def _reference_fit(data, div_name, lam, theta, beta=1.0, ridge=0.1, rho=None):
     Lam_invs = [None] * H
 
     def q_val(f, h):
-        bonus = beta * (f @ np.sqrt(np.diag(Lam_invs[h])))
+        bonus = bonus_scale * (f @ np.sqrt(np.diag(Lam_invs[h])))
         return min(max(f @ W[h] - bonus, 0.0), H - h)
 
     for h in range(H - 1, -1, -1):

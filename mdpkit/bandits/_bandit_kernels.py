@@ -24,6 +24,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from .._sampling_kernels import sample_categorical
+
 # ---------------------------------------------------------------- algorithm codes
 # index family (run_index)
 UCB1, UCBV, KLUCB_BERNOULLI, KLUCB_GAUSSIAN, MOSS = 0, 1, 2, 3, 4
@@ -125,20 +127,6 @@ def env_reward(env_kind, a, t, p1, p2, table):
     if env_kind == ENV_BETA:
         return beta_variate(p1[a], p2[a])
     return table[t, a]
-
-
-@njit(cache=True)
-def sample_categorical(p, u):
-    """Inverse-CDF draw from probabilities ``p`` with the uniform ``u``; last positive arm on round-off."""
-    acc = 0.0
-    last = 0
-    for k in range(p.size):
-        if p[k] > 0.0:
-            last = k
-            acc += p[k]
-            if u < acc:
-                return k
-    return last
 
 
 # ---------------------------------------------------------------- KL-UCB index

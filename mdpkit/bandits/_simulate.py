@@ -19,6 +19,7 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
+from .._results import as_frame
 from .._typing import FloatArray, IntArray, RNGLike
 from .._validation import as_generator, check_int
 from . import _bandit_kernels as kr
@@ -104,6 +105,18 @@ class BanditRun:
     def pulls_per_second(self) -> float:
         """Arm pulls simulated per second of wall time."""
         return self.horizon * self.n_runs / max(self.seconds, 1e-12)
+
+    def summary(self) -> str:
+        """One line: algorithm, runs x horizon, mean final regret (with its SE) and speed."""
+        se = f" +- {float(self.regret_se[-1]):.3g}" if self.n_runs > 1 else ""
+        return (f"{self.algorithm}: {self.n_runs} run(s) x {self.horizon} pulls, mean final regret "
+                f"{float(self.mean_regret[-1]):.4g}{se}, {self.pulls_per_second:.3g} pulls/s")
+
+    def to_frame(self) -> Any:
+        """One row per (run, checkpoint): ``regret`` and ``reward`` (a pandas DataFrame)."""
+        R, C = self.regret.shape
+        return as_frame({"run": np.repeat(np.arange(R), C), "t": np.tile(self.checkpoints, R),
+                         "regret": self.regret.ravel(), "reward": self.reward.ravel()})
 
     def __repr__(self) -> str:
         return (f"BanditRun(algorithm={self.algorithm!r}, horizon={self.horizon}, "

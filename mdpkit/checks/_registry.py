@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import math
 import pkgutil
 import time
 import traceback
@@ -23,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-Relation = Literal["==", "<=", ">=", "in"]
-_RELATIONS = ("==", "<=", ">=", "in")
+from .._comparison import RELATIONS as _RELATIONS
+from .._comparison import Comparison, Relation, verdict
 
 
 @dataclass(frozen=True)
@@ -42,20 +41,6 @@ class Check:
     def missing_requirements(self) -> list[str]:
         """Import names in ``requires`` that are not installed."""
         return [m for m in self.requires if importlib.util.find_spec(m) is None]
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """One measured-vs-predicted row of a check."""
-
-    quantity: str
-    measured: float
-    predicted: float | tuple[float, float]
-    tolerance: float
-    relation: str
-    route: str
-    passed: bool
-    note: str = ""
 
 
 @dataclass
@@ -123,19 +108,10 @@ class CheckContext:
             raise ValueError(f"`relation` must be one of {list(_RELATIONS)}; got {relation!r}.")
         m = float(measured)
         if relation == "in":
-            lo, hi = (float(v) for v in predicted)  # type: ignore[union-attr]
-            ok = lo - tol <= m <= hi + tol
-            pred: float | tuple[float, float] = (lo, hi)
+            pred: float | tuple[float, float] = tuple(float(v) for v in predicted)  # type: ignore[union-attr,assignment]
         else:
-            p = float(predicted)  # type: ignore[arg-type]
-            pred = p
-            if relation == "==":
-                ok = abs(m - p) <= tol
-            elif relation == "<=":
-                ok = m <= p + tol
-            else:
-                ok = m >= p - tol
-        ok = bool(ok) and not math.isnan(m)
+            pred = float(predicted)  # type: ignore[arg-type]
+        ok = verdict(m, pred, float(tol), relation)
         self.comparisons.append(
             Comparison(quantity, m, pred, float(tol), relation, route, ok, note)
         )

@@ -8,24 +8,15 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from ._registry import CheckResult, Comparison
+from .._comparison import HEADER, cells, render
+from ._registry import CheckResult
 
-
-def _fmt(x: float | tuple[float, float]) -> str:
-    if isinstance(x, tuple):
-        return f"[{x[0]:.4g}, {x[1]:.4g}]"
-    return f"{x:.6g}"
-
-
-def _row(c: Comparison) -> tuple[str, str, str, str, str, str]:
-    return (c.quantity, _fmt(c.measured), f"{c.relation} {_fmt(c.predicted)}",
-            f"{c.tolerance:.2g}", c.route, "PASS" if c.passed else "FAIL")
+_row = cells
 
 
 def format_table(results: Sequence[CheckResult]) -> str:
     """Plain-text table: one line per comparison, grouped by check."""
-    head = ("check / quantity", "measured", "predicted", "tol", "route", "")
-    lines: list[tuple[str, ...]] = [head]
+    lines: list[tuple[str, ...]] = [HEADER]
     for r in results:
         lines.append((f"{r.name}  [{r.status}, {r.seconds:.1f}s]", "", "", "", "", r.status))
         for c in r.comparisons:
@@ -33,15 +24,10 @@ def format_table(results: Sequence[CheckResult]) -> str:
             lines.append(("  " + q, *rest))
         if r.status in ("SKIP", "ERROR") and r.message:
             lines.append(("  " + r.message.strip().splitlines()[-1][:100], "", "", "", "", ""))
-    widths = [min(60, max(len(row[i]) for row in lines)) for i in range(len(head))]
-    out = []
-    for row in lines:
-        out.append("  ".join(cell[:60].ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
     n_pass = sum(r.status == "PASS" for r in results)
     n_fail = sum(r.status in ("FAIL", "ERROR") for r in results)
     n_skip = sum(r.status == "SKIP" for r in results)
-    out.append(f"{n_pass} passed, {n_fail} failed, {n_skip} skipped")
-    return "\n".join(out)
+    return render(lines, f"{n_pass} passed, {n_fail} failed, {n_skip} skipped")
 
 
 def _atomic_write(path: Path, text: str) -> None:

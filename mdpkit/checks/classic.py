@@ -16,7 +16,7 @@ import numpy as np
 from ._registry import CheckContext, register
 
 
-def _enumerate_optimum(P: np.ndarray, r: np.ndarray, gamma: float) -> np.ndarray:
+def enumerate_optimum(P: np.ndarray, r: np.ndarray, gamma: float) -> np.ndarray:
     """max over feasible deterministic policies of (I - gamma P_pi)^{-1} r_pi (NumPy only)."""
     S = r.shape[0]
     best = np.full(S, -np.inf)
@@ -26,14 +26,14 @@ def _enumerate_optimum(P: np.ndarray, r: np.ndarray, gamma: float) -> np.ndarray
     return best
 
 
-def _occupancy_highs(P: np.ndarray, r: np.ndarray, mu0: np.ndarray, gamma: float) -> float:
-    """max <d, r> over normalized occupancies (dense HiGHS program), divided by 1 - gamma."""
+def occupancy_highs(P: np.ndarray, r: np.ndarray, mu0: np.ndarray, gamma: float) -> tuple[float, np.ndarray]:
+    """max <d, r> over normalized occupancies (a dense HiGHS program written here), over 1 - gamma, and d."""
     from scipy.optimize import linprog
 
     S, A = r.shape
     Aeq = np.kron(np.eye(S), np.ones((1, A))) - gamma * P.reshape(S * A, S).T
     res = linprog(-r.ravel(), A_eq=Aeq, b_eq=(1 - gamma) * mu0, bounds=(0, None), method="highs")
-    return float(-res.fun / (1 - gamma))
+    return float(-res.fun / (1 - gamma)), np.asarray(res.x).reshape(S, A)
 
 
 @register(
@@ -58,11 +58,11 @@ def classic_lp_certificate(ctx: CheckContext) -> None:
         res = mk.solve(mdp, method="linear_programming")
         gap = max(gap, abs(res.trace["duality_gap"]))
         err_cvx = max(err_cvx, float(np.abs(res.V - lp_optimal_values(mdp)).max()))
-        err_occ = max(err_occ, abs(float(mdp.mu0 @ mdp.evaluate(res.pi)) - _occupancy_highs(P, r, mdp.mu0, 0.9)))
+        err_occ = max(err_occ, abs(float(mdp.mu0 @ mdp.evaluate(res.pi)) - occupancy_highs(P, r, mdp.mu0, 0.9)[0]))
         r[rng.random((S, A)) < 0.3] = -np.inf
         r[:, 0] = np.where(np.isfinite(r).any(1), r[:, 0], 0.0)
         masked = mk.TabularMDP(P, r, gamma=0.9)
-        v_enum = _enumerate_optimum(P, r, 0.9)
+        v_enum = enumerate_optimum(P, r, 0.9)
         for method in ("linear_programming", "policy_iteration", "value_iteration", "gauss_seidel"):
             out = mk.solve(masked, method=method, tol=1e-3)
             err_mask = max(err_mask, float(np.abs(out.V - v_enum).max() - out.error_bound))
@@ -100,7 +100,7 @@ def classic_average_reward(ctx: CheckContext) -> None:
         S, A = 5, 3
         P = rng.dirichlet(np.ones(S), size=(S, A))
         r = rng.normal(size=(S, A))
-        g_ref, h_ref = _enumerate_gain(P, r)
+        g_ref, h_ref, _ = enumerate_gain(P, r)
         mdp = mk.TabularMDP(P, r, gamma=0.9)
         res = mk.solve_average_reward(mdp, method="relative_value_iteration")
         worst_g = max(worst_g, abs(res.gain - g_ref))
@@ -115,18 +115,46 @@ def classic_average_reward(ctx: CheckContext) -> None:
                 route="NumPy (I - P + 1 d^T)^{-1}(r - g)")
     ctx.compare("max (|(1-gamma)V_gamma - g*| - (1-gamma)(max|h|+1))", worst_lim, 0.0, relation="<=",
                 route="Laurent expansion V_gamma = g/(1-gamma) + h + O(1-gamma)")
+    if ctx.figures_enabled:
+        _vanishing_discount_figure(ctx)
 
 
-def _enumerate_gain(P: np.ndarray, r: np.ndarray) -> tuple[float, np.ndarray]:
+def _vanishing_discount_figure(ctx: CheckContext) -> None:
+    """|(1 - gamma) V*_gamma(s) - g*| against 1 - gamma on forest() and small()."""
+    import mdpkit as mk
+    from mdpkit import plotting
+
+    fig, ax = plotting.subplots()
+    eps = np.geomspace(1e-4, 0.3, 12)
+    for name, make in (("forest()", mk.forest), ("small()", mk.small)):
+        g = mk.solve_average_reward(make()).gain
+        err = [np.abs(e * mk.solve(make(gamma=1 - e), method="policy_iteration").V - g).max() for e in eps]
+        ax.plot(eps, err, marker="o", label=f"{name}, g* = {g:.4g}")
+    ax.plot(eps, eps * 3, "k--", label="slope 1")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(r"$1 - \gamma$")
+    ax.set_ylabel(r"$\max_s |(1-\gamma) V^*_\gamma(s) - g^*|$")
+    ax.set_title("vanishing discount: (1 - gamma) V* -> optimal gain")
+    ax.legend()
+    ctx.savefig(fig, "classic_average_reward")
+
+
+def enumerate_gain(P: np.ndarray, r: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """Best gain over feasible deterministic policies, the bias of the maximizer and the policy.
+
+    Stationary laws by least squares on ``d^T (I - P_pi) = 0, sum d = 1``; bias by the
+    fundamental matrix ``h = (I - P_pi + 1 d^T)^{-1} (r_pi - g)`` (so ``d^T h = 0``). NumPy only.
+    """
     S = r.shape[0]
-    best: tuple[float, np.ndarray] = (-np.inf, np.zeros(S))
-    for pol in itertools.product(range(r.shape[1]), repeat=S):
+    best: tuple[float, np.ndarray, np.ndarray] = (-np.inf, np.zeros(S), np.zeros(S, dtype=int))
+    for pol in itertools.product(*[np.flatnonzero(np.isfinite(r[s])) for s in range(S)]):
         Pp, rp = P[np.arange(S), pol], r[np.arange(S), pol]
         M = np.vstack([(np.eye(S) - Pp).T, np.ones(S)])
         d = np.linalg.lstsq(M, np.r_[np.zeros(S), 1.0], rcond=None)[0]
         g = float(d @ rp)
         if g > best[0] + 1e-12:
-            best = (g, np.linalg.solve(np.eye(S) - Pp + np.outer(np.ones(S), d), rp - g))
+            best = (g, np.linalg.solve(np.eye(S) - Pp + np.outer(np.ones(S), d), rp - g), np.array(pol))
     return best
 
 

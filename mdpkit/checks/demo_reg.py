@@ -258,7 +258,7 @@ def demo_reg_gap_inequality(ctx: CheckContext) -> None:
         for S, A, H, enum in ((3, 2, 3, True), (8, 3, 5, False)):
             mdp = _random_instance(ctx.seed * 100 + i, S, A, H)
             expert = mk.solve_kl_regularized(mdp, mk.uniform_policy(mdp), 0.05).pi
-            pi_bc = L.behavior_cloning(mdp.simulate(expert, 5, rng=i), S, A, horizon=H)
+            pi_bc = L.behavior_cloning(mdp.simulate(expert, 5, rng=i), S, A, horizon=H).pi
             for beta in (0.01, 0.1, 1.0, 10.0):
                 gap, bound, res = gap_inequality_terms(mdp, expert, pi_bc, beta)
                 worst_slack = max(worst_slack, gap - bound)
@@ -299,7 +299,7 @@ def demo_reg_sample_complexity(ctx: CheckContext) -> None:
     n_seeds = 6 if ctx.quick else 12
     K_ucb = 20_000
     K_demo = 2_000
-    ucb = [L.run_online(L.UCBVI(), mdp, n_episodes=K_ucb, rng=ctx.seed * 100 + i).episodes_to_epsilon(eps)
+    ucb = [L.run_online(L.UCBVI(), mdp, n_episodes=K_ucb, rng=ctx.seed * 100 + i).episodes_to_epsilon(eps)[0]
            for i in range(1 if ctx.quick else 3)]
     tau_ucb = float(np.mean(ucb))
     taus = []
@@ -307,10 +307,10 @@ def demo_reg_sample_complexity(ctx: CheckContext) -> None:
         t = []
         for i in range(n_seeds):
             seed = ctx.seed * 1000 + 10 * N + i
-            pi_bc = L.behavior_cloning(mdp.simulate(expert, N, rng=seed), S, A, horizon=H)
+            pi_bc = L.behavior_cloning(mdp.simulate(expert, N, rng=seed), S, A, horizon=H).pi
             beta = L.demo_regularization_beta(eps, L.trajectory_kl(mdp, expert, pi_bc))
             run = L.run_online(L.DemoRegularizedUCBVI(beta=beta, pi_bc=pi_bc), mdp, n_episodes=K_demo, rng=seed)
-            t.append(run.episodes_to_epsilon(eps))
+            t.append(run.episodes_to_epsilon(eps)[0])
         taus.append(float(np.mean(t)))
     ctx.compare("max_N^E episodes(demo-regularized) / episodes(UCBVI)", max(taus) / tau_ucb, 0.1,
                 relation="<=", route="UCBVI run on the same MDP (no demonstrations)",
@@ -320,14 +320,14 @@ def demo_reg_sample_complexity(ctx: CheckContext) -> None:
     lin_expert = mk.solve(lin.to_tabular()).pi
     K_lin = 1500
     n_lin = 2 if ctx.quick else 5
-    tau_lsvi = float(np.mean([L.run_online(L.LSVIUCB(), lin, n_episodes=K_lin, rng=ctx.seed * 100 + i).episodes_to_epsilon(eps)
+    tau_lsvi = float(np.mean([L.run_online(L.LSVIUCB(), lin, n_episodes=K_lin, rng=ctx.seed * 100 + i).episodes_to_epsilon(eps)[0]
                               for i in range(n_lin)]))
     tau_lin = []
     for i in range(n_lin):
         bc = L.linear_behavior_cloning(lin.simulate(lin_expert, grid[-1], rng=ctx.seed * 100 + i), lin.phi, horizon=H)
         beta = L.demo_regularization_beta(eps, L.trajectory_kl(lin, lin_expert, bc.pi))
         run = L.run_online(L.KLRegularizedLSVIUCB(beta=beta, pi_ref=bc), lin, n_episodes=K_lin, rng=ctx.seed * 100 + i)
-        tau_lin.append(run.episodes_to_epsilon(eps))
+        tau_lin.append(run.episodes_to_epsilon(eps)[0])
     ctx.compare(f"linear: episodes(demo-regularized LSVI-UCB, N^E={grid[-1]}) / episodes(LSVI-UCB)",
                 float(np.mean(tau_lin)) / max(tau_lsvi, 1.0), 0.5, relation="<=",
                 route="LSVI-UCB run on the same linear MDP (no demonstrations)",
@@ -380,7 +380,7 @@ def _azar_theorem_rows(ctx: CheckContext, mdp, K: int, n_runs: int) -> dict:
         fails = sum(int(np.any(r.upper_value < r.target_value - 1e-12)) for r in runs)
         ctx.compare(f"UCBVI-{kind.upper()}: fraction of runs where mu0.V_k < mu0.V* in some episode",
                     fails / n_runs, 0.05, relation="<=", route=f"optimism event of {thm}'s proof, w.p. >= 1 - delta")
-        curves[kind] = (np.mean([r.regret for r in runs], axis=0), bound)
+        curves[kind] = (np.mean([r.regret[0] for r in runs], axis=0), bound)
     return curves
 
 
@@ -410,7 +410,7 @@ def ucbvi_regret_sqrt_k(ctx: CheckContext) -> None:
         for i in range(n_seeds):
             mdp = _gap_instance(S, A, H, min(0.45, 3.0 / np.sqrt(K)), seed=ctx.seed * 100 + i)
             run = L.run_online(L.UCBVI(delta=0.05), mdp, n_episodes=K, rng=ctx.seed * 1000 + i)
-            regs.append(run.regret[-1])
+            regs.append(run.final_regret[0])
             optimism_fail += int(np.any(run.upper_value < run.target_value - 1e-12))
             n_runs += 1
         m, se = mean_and_se(regs)
@@ -475,7 +475,7 @@ def demo_reg_rlhf_pairs(ctx: CheckContext) -> None:
     curves: dict[str, tuple[list[float], list[float]]] = {}
     floor = []
     for i in range(n_seeds):
-        pi_bc = L.behavior_cloning(mdp.simulate(expert, 10, rng=ctx.seed * 1000 + i), S, A, horizon=H)
+        pi_bc = L.behavior_cloning(mdp.simulate(expert, 10, rng=ctx.seed * 1000 + i), S, A, horizon=H).pi
         floor.append(beta * _closed_form_kl(mdp, expert, pi_bc))
     floor_m, floor_se = mean_and_se(floor)
     for label, feat in (("tabular", None), ("linear", phi)):
@@ -484,9 +484,9 @@ def demo_reg_rlhf_pairs(ctx: CheckContext) -> None:
             subs = []
             for i in range(n_seeds):
                 seed = ctx.seed * 1000 + i
-                pi_bc = L.behavior_cloning(mdp.simulate(expert, 10, rng=seed), S, A, horizon=H)
+                pi_bc = L.behavior_cloning(mdp.simulate(expert, 10, rng=seed), S, A, horizon=H).pi
                 prefs = L.preference_pairs(mdp, pi_bc, n, rng=seed + 7)
-                plan, _ = L.demo_regularized_rlhf(mdp, prefs, pi_bc, beta, phi=feat)
+                plan = L.demo_regularized_rlhf(mdp, prefs, pi_bc, beta, phi=feat).plan
                 subs.append(v_star - forward_value(mdp, plan.pi))
             m, se = mean_and_se(subs)
             means.append(float(m))

@@ -53,7 +53,7 @@ def _record(ctx: CheckContext, sections: tuple[str, ...], figure: str | None = N
     for r in rep.rows:
         if r.section.split(" (")[0] in sections:
             ctx.compare(f"[{r.section}] {r.quantity} {r.param}".strip(), r.measured,
-                        r.predicted, tol=r.tol, relation=r.relation,  # type: ignore[arg-type]
+                        r.predicted, tol=r.tolerance, relation=r.relation,  # type: ignore[arg-type]
                         route=r.route, note=f"se={r.se:.3g}")
     if figure is not None and ctx.figures_enabled:
         import matplotlib.pyplot as plt

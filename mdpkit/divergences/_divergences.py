@@ -45,6 +45,7 @@ from .._validation import (
     check_simplex,
 )
 from . import _kernels as K
+from . import _robust as R
 
 
 @dataclass(frozen=True)
@@ -194,9 +195,7 @@ class FDivergence:
         >>> round(val, 12), q          # E v - Var v / (4 lam): no clipping
         (0.4375, array([0.625, 0.375]))
         """
-        from ._robust import penalized_inf
-
-        return penalized_inf(self, v, p, lam)
+        return R.penalized_inf(self, v, p, lam)
 
     def ball_inf(
         self, v: npt.ArrayLike, p: npt.ArrayLike, rho: float
@@ -212,9 +211,7 @@ class FDivergence:
         >>> val
         0.5
         """
-        from ._robust import ball_inf
-
-        return ball_inf(self, v, p, rho)
+        return R.ball_inf(self, v, p, rho)
 
 
 @dataclass(frozen=True)

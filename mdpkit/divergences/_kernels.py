@@ -226,7 +226,7 @@ def divergence_value(code, alpha, q, p):
     return total
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")  # inlined into every action part: no call per state
 def kl_max_row(q, log_p, beta, pi_out, write_pi):
     """KL row ``beta * log sum_a p_a exp(q_a / beta)`` and its softmax; returns the value.
 

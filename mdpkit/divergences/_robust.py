@@ -41,6 +41,8 @@ References
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import numpy.typing as npt
 
@@ -52,12 +54,14 @@ from .._validation import (
     check_simplex,
 )
 from . import _robust_kernels as RK
-from ._divergences import FDivergence
+
+if TYPE_CHECKING:  # _divergences imports this module: no import back at run time
+    from ._divergences import FDivergence
 
 
 def check_robust_div(div: object) -> int:
     """The kernel code of ``div``, which must be KL, ChiSquare or TotalVariation."""
-    if not isinstance(div, FDivergence):
+    if not (isinstance(getattr(div, "code", None), int) and callable(getattr(div, "value", None))):
         raise TypeError(f"`div` must be an mdpkit.divergences.FDivergence instance (KL(), ChiSquare() or "
                         f"TotalVariation()); got {type(div).__name__}.")
     if div.code not in RK.ROBUST_CODES:

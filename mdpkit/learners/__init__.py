@@ -2,7 +2,7 @@ r"""Sample-based learners: offline pessimistic (robust) value iteration on linea
 behaviour cloning, optimistic online RL, and preference-based RLHF.
 
 :class:`PEVI` (non-robust), :class:`R2PVI` (robust regularized, TV / KL / chi-square)
-and :class:`DRPVI` (TV uncertainty balls) learn from an :class:`OfflineDataset`
+and :class:`DRPVI` (TV uncertainty balls) learn from an :class:`~mdpkit.mdp.OfflineDataset`
 collected with :meth:`mdpkit.LinearMDP.collect`.
 
 >>> import mdpkit as mk
@@ -18,19 +18,19 @@ learned from preferences (:func:`demo_regularized_rlhf`).
 
 >>> mdp = mk.random_mdp(n_states=4, n_actions=2, horizon=3, rng=0)
 >>> demos = mdp.simulate(mk.solve(mdp).pi, n_episodes=50, rng=0)
->>> pi_bc = mk.learners.behavior_cloning(demos, 4, 2, horizon=3)
+>>> pi_bc = mk.learners.behavior_cloning(demos, 4, 2, horizon=3).pi
 >>> pi_bc.shape
 (3, 4, 2)
 """
 
 from ._bc import (
+    BCResult,
     LogLinearPolicy,
     behavior_cloning,
     linear_behavior_cloning,
     log_linear_policy,
     trajectory_kl,
 )
-from ._dataset import OfflineDataset
 from ._drrpo import (
     DRRPO,
     DRRPORun,
@@ -39,7 +39,7 @@ from ._drrpo import (
     robust_policy_value,
 )
 from ._linear_online import LSVIUCB, KLRegularizedLSVIUCB
-from ._offline import DRPVI, PEVI, R2PVI
+from ._offline import DRPVI, PEVI, R2PVI, OfflineResult
 from ._online import (
     UCBVI,
     DemoRegularizedUCBVI,
@@ -57,17 +57,19 @@ from ._qlearning import (
 from ._rlhf import (
     Preferences,
     RewardEstimate,
+    RLHFResult,
     bradley_terry_reward,
     demo_regularized_rlhf,
     preference_pairs,
 )
 
 __all__ = [
+    "BCResult",
     "DRPVI",
     "DRRPO",
     "DRRPORun",
     "MirrorDescentResult",
-    "OfflineDataset",
+    "OfflineResult",
     "PEVI",
     "R2PVI",
     # demonstration-regularized RL
@@ -78,6 +80,7 @@ __all__ = [
     "LogLinearPolicy",
     "OnlineRun",
     "Preferences",
+    "RLHFResult",
     "RewardEstimate",
     "UCBVI",
     "behavior_cloning",

@@ -31,10 +31,12 @@ import numpy as np
 import numpy.typing as npt
 from scipy.special import logsumexp, xlogy
 
+from .._results import policy_frame
 from .._typing import FloatArray, IntArray
 from .._validation import as_float_array, check_int, check_positive
 from ..mdp import TabularMDP, Trajectories
 from . import _mle_kernels as MK
+from ._newton import newton_maximize
 
 
 def as_demonstrations(
@@ -106,7 +108,7 @@ def behavior_cloning(
     *,
     horizon: int,
     kappa: float = 1.0,
-) -> FloatArray:
+) -> BCResult:
     r"""Smoothed maximum-likelihood behaviour cloning, stage by stage (tabular).
 
     .. math::
@@ -134,8 +136,9 @@ def behavior_cloning(
 
     Returns
     -------
-    ndarray, shape (H, S, A)
-        :math:`\pi^{BC}_h(a|s)`, strictly positive rows on the simplex.
+    BCResult
+        ``.pi`` is :math:`\pi^{BC}_h(a|s)` (shape (H, S, A), strictly positive rows on the
+        simplex); ``.counts`` the stage counts :math:`n_h(s,a)`.
 
     References
     ----------
@@ -145,7 +148,7 @@ def behavior_cloning(
     --------
     >>> import numpy as np
     >>> states = np.array([[0, 1], [0, 0]]); actions = np.array([[1, 0], [1, 1]])
-    >>> pi = behavior_cloning((states, actions), n_states=2, n_actions=2, horizon=2)
+    >>> pi = behavior_cloning((states, actions), n_states=2, n_actions=2, horizon=2).pi
     >>> pi[0, 0]                      # two visits, both action 1: (0+1)/4, (2+1)/4
     array([0.25, 0.75])
     >>> pi[0, 1]                      # never visited at stage 0: uniform
@@ -157,7 +160,41 @@ def behavior_cloning(
     k = check_positive("kappa", kappa)
     s, a = as_demonstrations(demos, S, A, H)
     n = stage_counts(s, a, S, A)
-    return (n + k) / (n.sum(axis=-1, keepdims=True) + k * A)
+    return BCResult(pi=(n + k) / (n.sum(axis=-1, keepdims=True) + k * A), counts=n, kappa=k)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BCResult:
+    r"""Output of :func:`behavior_cloning`.
+
+    Attributes
+    ----------
+    pi : ndarray, shape (H, S, A)
+        The cloned policy :math:`\pi^{BC}`.
+    counts : ndarray, shape (H, S, A)
+        Demonstration counts :math:`n_h(s,a)`.
+    kappa : float
+        The smoothing pseudo-count.
+    """
+
+    pi: FloatArray
+    counts: FloatArray
+    kappa: float
+
+    @property
+    def n_demonstrations(self) -> int:
+        """Number of expert episodes (the visits of stage 0)."""
+        return int(self.counts[0].sum())
+
+    def summary(self) -> str:
+        """One line: demonstrations, horizon, unvisited (stage, state) pairs, smallest probability."""
+        unvisited = int((self.counts.sum(axis=-1) == 0).sum())
+        return (f"behavior cloning: {self.n_demonstrations} demonstrations, H={self.pi.shape[0]}, "
+                f"{unvisited} unvisited (stage, state) pairs, min pi = {self.pi.min():.3g}, kappa={self.kappa:g}")
+
+    def to_frame(self) -> Any:
+        """One row per (stage, state, action): ``pi`` and ``count`` (a pandas DataFrame)."""
+        return policy_frame(pi=self.pi, count=self.counts)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -179,6 +216,16 @@ class LogLinearPolicy:
     pi: FloatArray
     converged: bool
     n_iter: int
+
+    def summary(self) -> str:
+        """One line: shape, convergence and Newton steps."""
+        state = "converged" if self.converged else "NOT converged"
+        return (f"log-linear policy: H={self.theta.shape[0]}, d={self.theta.shape[1]}, {state} "
+                f"in {self.n_iter} Newton steps")
+
+    def to_frame(self) -> Any:
+        """One row per (stage, state, action) with ``pi`` (a pandas DataFrame)."""
+        return policy_frame(pi=self.pi)
 
 
 def log_linear_policy(theta: npt.ArrayLike, phi: npt.ArrayLike) -> FloatArray:
@@ -225,30 +272,18 @@ def _fit_stage(n_sa: FloatArray, phi: FloatArray, ridge: float, tol: float, max_
 
     Fm = np.ascontiguousarray(F.reshape(-1, d))
     hess, outer = np.empty((d, d)), np.empty((d, d))
-    theta = np.zeros(d)
-    f = objective(theta)
-    for it in range(1, max_iter + 1):
-        z = F @ theta
+
+    def derivatives(th: FloatArray) -> tuple[FloatArray, FloatArray]:
+        z = F @ th
         p = np.exp(z - logsumexp(z, axis=1, keepdims=True))
         mean = np.einsum("sa,sad->sd", p, F)
-        grad = target - w_s @ mean - ridge * theta
         # minus the Hessian: sum_s n(s) Cov_{pi(.|s)}[phi(s, .)] + ridge I, positive definite
         MK.weighted_gram_into(Fm, (w_s[:, None] * p).ravel(), hess)
         MK.weighted_gram_into(mean, w_s, outer)
-        hess += ridge * np.eye(d) - outer
-        step = np.linalg.solve(hess, grad)
-        decrement = float(grad @ step)                    # Newton decrement squared
-        if decrement <= 2.0 * tol:
-            return theta, True, it - 1
-        t = 1.0
-        while True:                                       # Armijo backtracking (concave objective)
-            cand = theta + t * step
-            f_new = objective(cand)
-            if f_new >= f + 0.25 * t * decrement or t < 1e-12:
-                break
-            t *= 0.5
-        theta, f = cand, f_new
-    return theta, False, max_iter
+        return target - w_s @ mean - ridge * th, hess + ridge * np.eye(d) - outer
+
+    return newton_maximize(objective, derivatives, np.zeros(d), tol=tol, max_iter=max_iter,
+                           what="linear_behavior_cloning")
 
 
 def linear_behavior_cloning(

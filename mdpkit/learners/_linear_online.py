@@ -43,7 +43,7 @@ from .._validation import check_positive, check_scalar, check_support
 from ..mdp import LinearMDP
 from . import _online_kernels as OK
 from ._bc import LogLinearPolicy
-from ._online import OnlineRun
+from ._online import OnlineRun, make_run, run_traces
 
 
 def _check_linear(mdp: Any) -> LinearMDP:
@@ -56,8 +56,8 @@ def _check_linear(mdp: Any) -> LinearMDP:
     return mdp
 
 
-def _run_linear(mdp: LinearMDP, K: int, seed: int, *, name: str, delta: float, bonus_scale: float,
-                ridge: float, beta: float, pi_ref: FloatArray | None) -> OnlineRun:
+def _run_linear(mdp: LinearMDP, K: int, seeds: npt.NDArray[np.int64], *, name: str, delta: float,
+                bonus_scale: float, ridge: float, beta: float, pi_ref: FloatArray | None) -> OnlineRun:
     from ..solvers import solve, solve_kl_regularized
 
     tab = mdp.to_tabular()
@@ -73,20 +73,12 @@ def _run_linear(mdp: LinearMDP, K: int, seed: int, *, name: str, delta: float, b
         log_ref = np.ascontiguousarray(np.log(pi_ref))
         target = float(mu0 @ solve_kl_regularized(tab, pi_ref, beta).V[0])
     width = bonus_scale * d * H * float(np.sqrt(np.log(2 * d * H * K / delta)))
-    Lam_inv = np.ascontiguousarray(np.broadcast_to(np.eye(d) / ridge, (H, d, d)))
-    M, b = np.zeros((H, d, S)), np.zeros((H, d))
-    counts = np.zeros((H, S, A))
-    V_up, V_lo, V_rec, V_work = (np.zeros((H + 1, S)) for _ in range(4))
-    pi, pi_lo, pi_rec = (np.empty((H, S, A)) for _ in range(3))
-    out = [np.empty(K) for _ in range(5)]
-    OK.run_lsvi_episodes(seed, np.cumsum(mu0), np.ascontiguousarray(np.cumsum(P4, axis=-1)), P4, r3, mu0,
-                         v_star, np.ascontiguousarray(mdp.phi), width, beta, log_ref, Lam_inv, M, b, counts,
-                         V_up, V_lo, V_rec, pi, pi_lo, pi_rec, V_work, *out)
-    subopt, rec_subopt, returns, upper, lower = out
-    return OnlineRun(suboptimality=subopt, regret=np.cumsum(subopt), recommended_suboptimality=rec_subopt,
-                     returns=returns, upper_value=upper, lower_value=lower, target_value=target,
-                     optimal_value=v_star, policy=pi, recommended_policy=pi_rec, counts=counts, agent=name,
-                     info={"bonus_width": width, "beta": beta, "ridge": ridge})
+    common = (np.cumsum(mu0), np.ascontiguousarray(np.cumsum(P4, axis=-1)), P4, r3, mu0, v_star,
+              np.ascontiguousarray(mdp.phi), width, beta, log_ref, ridge)
+    outs = run_traces(OK.run_lsvi_one, OK.run_lsvi_many, seeds, common, (H, S, A), K,
+                      work=float(K) * H * (d * d * S * A + d * S))
+    return make_run(outs, seeds=seeds, target=target, v_star=v_star, name=name,
+                    info={"bonus_width": width, "beta": beta, "ridge": ridge})
 
 
 def _check_common(delta: float, bonus_scale: float, ridge: float) -> None:
@@ -117,7 +109,7 @@ class LSVIUCB:
     >>> import mdpkit as mk
     >>> lin = mk.random_linear_mdp(6, 3, 2, 3, rng=0)
     >>> run = mk.learners.run_online(mk.learners.LSVIUCB(bonus_scale=0.1), lin, n_episodes=400, rng=0)
-    >>> bool(run.suboptimality[-100:].mean() < run.suboptimality[:100].mean())
+    >>> bool(run.suboptimality[0, -100:].mean() < run.suboptimality[0, :100].mean())
     True
     """
 
@@ -128,9 +120,9 @@ class LSVIUCB:
     def __post_init__(self) -> None:
         _check_common(self.delta, self.bonus_scale, self.ridge)
 
-    def _run(self, mdp: Any, K: int, seed: int) -> OnlineRun:
+    def _run(self, mdp: Any, K: int, seeds: npt.NDArray[np.int64]) -> OnlineRun:
         m = _check_linear(mdp)
-        return _run_linear(m, K, seed, name="LSVIUCB", delta=self.delta, bonus_scale=self.bonus_scale,
+        return _run_linear(m, K, seeds, name="LSVIUCB", delta=self.delta, bonus_scale=self.bonus_scale,
                            ridge=self.ridge, beta=0.0, pi_ref=None)
 
 
@@ -162,8 +154,8 @@ class KLRegularizedLSVIUCB:
     >>> bc = mk.learners.linear_behavior_cloning(lin.simulate(expert, 200, rng=0), lin.phi, horizon=3)
     >>> agent = mk.learners.KLRegularizedLSVIUCB(beta=0.05, pi_ref=bc, bonus_scale=0.1)
     >>> run = mk.learners.run_online(agent, lin, n_episodes=50, rng=0)
-    >>> run.policy.shape
-    (3, 6, 3)
+    >>> run.policy.shape                 # (n_runs, H, S, A)
+    (1, 3, 6, 3)
     """
 
     beta: float
@@ -176,7 +168,7 @@ class KLRegularizedLSVIUCB:
         check_positive("beta", self.beta)
         _check_common(self.delta, self.bonus_scale, self.ridge)
 
-    def _run(self, mdp: Any, K: int, seed: int) -> OnlineRun:
+    def _run(self, mdp: Any, K: int, seeds: npt.NDArray[np.int64]) -> OnlineRun:
         m = _check_linear(mdp)
         tab = m.to_tabular()
         if self.pi_ref is None:
@@ -185,5 +177,5 @@ class KLRegularizedLSVIUCB:
             raw = self.pi_ref.pi if isinstance(self.pi_ref, LogLinearPolicy) else self.pi_ref
             ref = tab.check_policy(raw, name="pi_ref")
             check_support("kl", ref, "pi_ref")
-        return _run_linear(m, K, seed, name=f"KLRegularizedLSVIUCB(beta={self.beta:g})", delta=self.delta,
+        return _run_linear(m, K, seeds, name=f"KLRegularizedLSVIUCB(beta={self.beta:g})", delta=self.delta,
                            bonus_scale=self.bonus_scale, ridge=self.ridge, beta=float(self.beta), pi_ref=ref)

@@ -1,6 +1,6 @@
 r"""Offline pessimistic value iteration on linear MDPs: PEVI, R2PVI and DRPVI.
 
-All three run backward induction on an :class:`OfflineDataset` of ``K`` trajectories,
+All three run backward induction on an :class:`~mdpkit.mdp.OfflineDataset` of ``K`` trajectories,
 with ridge regression on the features of the visited pairs,
 
 .. math::
@@ -58,9 +58,13 @@ References
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
+from .._results import policy_frame
 from .._typing import FloatArray
 from .._validation import (
     as_float_array,
@@ -71,15 +75,60 @@ from .._validation import (
 from ..divergences import FDivergence
 from ..divergences import _kernels as DK
 from ..divergences._robust import check_robust_div
+from ..mdp import OfflineDataset
+from ..solvers._solve import greedy_policy
 from . import _offline_kernels as OK
-from ._dataset import OfflineDataset
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OfflineResult:
+    r"""What a fitted offline learner (:class:`PEVI`, :class:`R2PVI`, :class:`DRPVI`) learned.
+
+    Attributes
+    ----------
+    w : ndarray, shape (H, d)
+        :math:`\hat\theta_h + \hat\nu_h`.
+    Lambda : ndarray, shape (H, d, d)
+        The regularized Gram matrices :math:`\Lambda_h`.
+    Q : ndarray, shape (H, S, A)
+        Pessimistic, clipped :math:`\hat Q_h`.
+    V : ndarray, shape (H+1, S)
+        :math:`\hat V_h` with :math:`\hat V_H = 0`.
+    pi : ndarray, shape (H, S, A)
+        The greedy policy (first maximizer on ties).
+    learner : str
+        The learner and its parameters.
+    n_trajectories : int
+        Episodes in the dataset.
+    """
+
+    w: FloatArray
+    Lambda: FloatArray
+    Q: FloatArray
+    V: FloatArray
+    pi: FloatArray
+    learner: str
+    n_trajectories: int
+
+    def summary(self) -> str:
+        """One line: learner, data size and the pessimistic value range at stage 0."""
+        return (f"{self.learner}: {self.n_trajectories} trajectories, H={self.Q.shape[0]}, "
+                f"V_0 in [{self.V[0].min():.6g}, {self.V[0].max():.6g}]")
+
+    def to_frame(self) -> Any:
+        """One row per (stage, state, action): ``pi`` and ``Q`` (a pandas DataFrame)."""
+        return policy_frame(pi=self.pi, Q=self.Q)
 
 _BONUSES = ("d_rectangular", "diagonal")
 _CHI2_DUALS = ("exact", "reference")
 
 
 class _PessimisticLinearVI:
-    """Shared backward induction; subclasses define the next-value estimate and bonus."""
+    """Shared backward induction; subclasses define the next-value estimate and bonus.
+
+    ``fit`` stores an :class:`OfflineResult` in ``result_``; ``w_``, ``Lambda_``, ``Q_``,
+    ``V_`` and ``pi_`` read from it.
+    """
 
     name = "base"
     _d_rectangular = False
@@ -127,6 +176,7 @@ class _PessimisticLinearVI:
         F2 = data.features.reshape(S * A, d)
         V = np.zeros((H + 1, S))
         Q = np.empty((H, S, A))
+        pi = np.empty((H, S, A))
         W = np.empty((H, d))
         Lams = np.empty((H, d, d))
         eye = np.eye(d)
@@ -146,15 +196,41 @@ class _PessimisticLinearVI:
             Lams[h] = Lam
             q = F2 @ W[h] - self._bonus(F2, Lam_inv)
             Q[h] = np.clip(q, self._q_floor, H - h).reshape(S, A)
-            V[h] = Q[h].max(axis=1)
-        self.w_, self.Lambda_, self.Q_, self.V_ = W, Lams, Q, V
-        self.pi_ = np.eye(A)[np.argmax(Q, axis=-1)]
+            pi[h] = greedy_policy(Q[h])  # the solvers' hard-max action part (first maximizer)
+            V[h] = np.einsum("sa,sa->s", pi[h], Q[h])
+        self.result_ = OfflineResult(w=W, Lambda=Lams, Q=Q, V=V, pi=pi, learner=repr(self),
+                                     n_trajectories=data.n_trajectories)
         self.horizon_ = H
         return self
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "w_"):
+    def _fitted(self) -> OfflineResult:
+        res = getattr(self, "result_", None)
+        if res is None:
             raise ValueError(f"this {type(self).__name__} is not fitted yet; call `fit(data)` first.")
+        return res
+
+    def _check_fitted(self) -> None:
+        self._fitted()
+
+    @property
+    def w_(self) -> FloatArray:
+        return self._fitted().w
+
+    @property
+    def Lambda_(self) -> FloatArray:
+        return self._fitted().Lambda
+
+    @property
+    def Q_(self) -> FloatArray:
+        return self._fitted().Q
+
+    @property
+    def V_(self) -> FloatArray:
+        return self._fitted().V
+
+    @property
+    def pi_(self) -> FloatArray:
+        return self._fitted().pi
 
     def q_values(self, phi: npt.ArrayLike, stage: int) -> FloatArray:
         r"""Pessimistic :math:`\hat Q_h` at arbitrary features ``phi[..., d]`` for stage ``h``."""

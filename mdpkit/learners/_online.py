@@ -65,15 +65,17 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from .._config import PARALLEL_MIN_WORK, get_num_threads
+from .._results import as_frame
 from .._typing import FloatArray, RNGLike
 from .._validation import (
-    as_generator,
     check_choice,
     check_int,
     check_positive,
     check_scalar,
     check_support,
 )
+from ..bandits._simulate import run_seeds
 from ..mdp import TabularMDP, Trajectories
 from . import _online_kernels as OK
 from ._bc import behavior_cloning
@@ -84,24 +86,27 @@ _LOG_FACTOR = {"hoeffding": 2.0, "bernstein": 8.0}
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OnlineRun:
-    r"""Trace of an online learner on a known test MDP.
+    r"""Traces of ``n_runs`` independent runs of an online learner on a known test MDP.
+
+    Every per-episode array has the run axis first, as :class:`mdpkit.bandits.BanditRun`:
+    ``regret[run, k]`` after episode ``k + 1`` (the checkpoints are all episodes).
 
     Attributes
     ----------
-    suboptimality : ndarray, shape (K,)
+    suboptimality : ndarray, shape (n_runs, K)
         :math:`V^*_0(\mu_0) - V^{\pi_k}_0(\mu_0)` of the policy played in episode ``k``
         (exact, by backward recursion on the true model; unregularized values).
-    regret : ndarray, shape (K,)
-        Cumulative (pseudo-)regret :math:`\sum_{j \le k}` ``suboptimality[j]``.
-    recommended_suboptimality : ndarray, shape (K,)
+    regret : ndarray, shape (n_runs, K)
+        Cumulative (pseudo-)regret :math:`\sum_{j \le k}` ``suboptimality[:, j]``.
+    recommended_suboptimality : ndarray, shape (n_runs, K)
         The same for the recommended (best-policy-identification) policy available
         before episode ``k``: the certainty-equivalent plan on the empirical model, no
-        bonus, :math:`\hat Q = 0` on unvisited pairs, soft toward ``pi_ref`` for the
-        regularized learners. The fast :math:`1/(\beta\varepsilon)` rate of
-        regularized BPI is a statement about this policy.
-    returns : ndarray, shape (K,)
+        bonus (greedy for UCBVI, soft toward ``pi_ref`` for the regularized learners).
+        The fast :math:`1/(\beta\varepsilon)` rate of regularized BPI is a statement
+        about this policy.
+    returns : ndarray, shape (n_runs, K)
         Realized return of each episode.
-    upper_value, lower_value : ndarray, shape (K,)
+    upper_value, lower_value : ndarray, shape (n_runs, K)
         :math:`\mu_0^\top\bar V^k_0` and :math:`\mu_0^\top\underline V^k_0`, the
         learner's confidence bounds on ``target_value``.
     target_value : float
@@ -109,15 +114,16 @@ class OnlineRun:
         KL-regularized value (regularized learners) that the bounds bracket.
     optimal_value : float
         :math:`\mu_0^\top V^*_0`, the unregularized optimum.
-    policy : ndarray, shape (H, S, A)
-        The policy planned from all ``K`` episodes (the one episode ``K+1`` would play).
-    recommended_policy : ndarray, shape (H, S, A)
-        The recommended policy after all ``K`` episodes.
-    counts : ndarray, shape (H, S, A)
-        Visit counts :math:`n_h(s,a)`.
+    policy, recommended_policy : ndarray, shape (n_runs, H, S, A)
+        The played and recommended policies planned from all ``K`` episodes of each run.
+    counts : ndarray, shape (n_runs, H, S, A)
+        Visit counts :math:`n_h(s,a)` of each run.
+    seeds : ndarray of int64, shape (n_runs,)
+        The seed of every run (children of one ``SeedSequence``, as in ``bandits.simulate``).
     agent : str
     info : dict
-        Learner constants (log term ``L``, ``beta``, ``bonus``; linear learners: ``bonus_width``, ``beta``, ``ridge``).
+        Learner constants (log term ``L``, ``beta``, ``bonus``; linear learners:
+        ``bonus_width``, ``beta``, ``ridge``).
     """
 
     suboptimality: FloatArray
@@ -131,30 +137,102 @@ class OnlineRun:
     policy: FloatArray
     recommended_policy: FloatArray
     counts: FloatArray
+    seeds: npt.NDArray[np.int64]
     agent: str
     info: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
-    def n_episodes(self) -> int:
+    def n_runs(self) -> int:
         return int(self.suboptimality.shape[0])
 
-    def episodes_to_epsilon(self, epsilon: float, *, recommended: bool = True) -> int:
-        r"""Episodes after which the recommended (or played) policy stays ``epsilon``-optimal.
+    @property
+    def n_episodes(self) -> int:
+        return int(self.suboptimality.shape[1])
+
+    @property
+    def checkpoints(self) -> npt.NDArray[np.int64]:
+        """Episodes ``1..K`` (every episode is a checkpoint)."""
+        return np.arange(1, self.n_episodes + 1, dtype=np.int64)
+
+    @property
+    def mean_regret(self) -> FloatArray:
+        """Mean regret over runs after each episode, shape ``(K,)``."""
+        return self.regret.mean(axis=0)
+
+    @property
+    def regret_se(self) -> FloatArray:
+        """Standard error of :attr:`mean_regret` (needs ``n_runs >= 2``)."""
+        if self.n_runs < 2:
+            raise ValueError(f"`regret_se` needs n_runs >= 2; this run has n_runs = {self.n_runs}.")
+        return self.regret.std(axis=0, ddof=1) / np.sqrt(self.n_runs)
+
+    @property
+    def final_regret(self) -> FloatArray:
+        """Regret of every run after the last episode, shape ``(n_runs,)``."""
+        return self.regret[:, -1]
+
+    def episodes_to_epsilon(self, epsilon: float, *, recommended: bool = True) -> npt.NDArray[np.int64]:
+        r"""Episodes after which the recommended (or played) policy stays ``epsilon``-optimal, per run.
 
         :math:`\min\{k : \text{sub}[j] \le \varepsilon\ \forall j \ge k\}` with
-        ``sub = recommended_suboptimality`` (or ``suboptimality`` if ``recommended`` is
-        false): the number of episodes of data needed; ``K`` when the last policy is not
-        ``epsilon``-optimal (censored).
+        ``sub = recommended_suboptimality[run]`` (or ``suboptimality[run]`` if
+        ``recommended`` is false): the number of episodes of data needed; ``K`` when the
+        last policy is not ``epsilon``-optimal (censored). Shape ``(n_runs,)``.
         """
         eps = check_positive("epsilon", epsilon)
         sub = self.recommended_suboptimality if recommended else self.suboptimality
-        bad = np.flatnonzero(sub > eps)
-        return 0 if bad.size == 0 else int(bad[-1]) + 1
+        bad = sub > eps
+        last_bad = sub.shape[1] - np.argmax(bad[:, ::-1], axis=1)
+        return np.where(bad.any(axis=1), last_bad, 0).astype(np.int64)
+
+    def summary(self) -> str:
+        """One line: agent, runs x episodes, mean final regret (with its SE) and suboptimality."""
+        se = f" +- {float(self.regret_se[-1]):.3g}" if self.n_runs > 1 else ""
+        return (f"{self.agent}: {self.n_runs} run(s) x {self.n_episodes} episodes, mean final regret "
+                f"{float(self.mean_regret[-1]):.4g}{se}, mean final suboptimality "
+                f"{float(self.suboptimality[:, -1].mean()):.3g}")
+
+    def to_frame(self) -> Any:
+        """One row per (run, episode) with every per-episode trace (a pandas DataFrame)."""
+        R, K = self.suboptimality.shape
+        return as_frame({"run": np.repeat(np.arange(R), K), "episode": np.tile(self.checkpoints, R),
+                         "suboptimality": self.suboptimality.ravel(), "regret": self.regret.ravel(),
+                         "recommended_suboptimality": self.recommended_suboptimality.ravel(),
+                         "return": self.returns.ravel(), "upper_value": self.upper_value.ravel(),
+                         "lower_value": self.lower_value.ravel()})
 
     def __repr__(self) -> str:
-        return (f"OnlineRun(agent={self.agent!r}, n_episodes={self.n_episodes}, "
-                f"regret={float(self.regret[-1]):.4g}, final_suboptimality="
-                f"{float(self.suboptimality[-1]):.3g})")
+        return (f"OnlineRun(agent={self.agent!r}, n_runs={self.n_runs}, n_episodes={self.n_episodes}, "
+                f"mean final regret={float(self.mean_regret[-1]):.4g})")
+
+
+def run_traces(one: Any, many: Any, seeds: npt.NDArray[np.int64], common: tuple, shape: tuple[int, ...],
+               K: int, work: float) -> tuple[FloatArray, ...]:
+    """Run ``one`` (serial, per run) or ``many`` (``prange`` over runs) and return the traces.
+
+    Returns ``(counts, pi, pi_rec, subopt, rec_subopt, returns, upper, lower)`` with the run
+    axis first. Small problems run serially (a parallel region costs milliseconds on a busy
+    machine, DESIGN.md section 4); the per-run seeds make both paths give the same numbers.
+    """
+    R = int(seeds.size)
+    outs = (np.zeros((R, *shape)), np.empty((R, *shape)), np.empty((R, *shape)),
+            *(np.empty((R, K)) for _ in range(5)))
+    if R == 1 or get_num_threads() == 1 or work * R < PARALLEL_MIN_WORK:
+        for r in range(R):
+            one(seeds[r], *common, *(o[r] for o in outs))
+    else:
+        many(seeds, *common, *outs)
+    return outs
+
+
+def make_run(outs: tuple[FloatArray, ...], *, seeds: npt.NDArray[np.int64], target: float, v_star: float,
+             name: str, info: dict[str, Any]) -> OnlineRun:
+    """The :class:`OnlineRun` of the traces returned by :func:`run_traces`."""
+    counts, pi, pi_rec, subopt, rec_subopt, returns, upper, lower = outs
+    return OnlineRun(suboptimality=subopt, regret=np.cumsum(subopt, axis=1), recommended_suboptimality=rec_subopt,
+                     returns=returns, upper_value=upper, lower_value=lower, target_value=target,
+                     optimal_value=v_star, policy=pi, recommended_policy=pi_rec, counts=counts,
+                     seeds=seeds, agent=name, info=info)
 
 
 def _check_bonus(bonus: str, delta: float, bonus_scale: float) -> None:
@@ -179,8 +257,8 @@ def _log_term(bonus: str, S: int, A: int, H: int, K: int, delta: float) -> float
     return float(np.log(_LOG_FACTOR[bonus] * S * A * H * K / delta))
 
 
-def _run_tabular(mdp: TabularMDP, K: int, seed: int, *, name: str, bonus: str, delta: float,
-                 bonus_scale: float, beta: float, pi_ref: FloatArray | None) -> OnlineRun:
+def _run_tabular(mdp: TabularMDP, K: int, seeds: npt.NDArray[np.int64], *, name: str, bonus: str,
+                 delta: float, bonus_scale: float, beta: float, pi_ref: FloatArray | None) -> OnlineRun:
     from ..solvers import solve, solve_kl_regularized
 
     S, A, H = mdp.n_states, mdp.n_actions, mdp.horizon
@@ -197,21 +275,13 @@ def _run_tabular(mdp: TabularMDP, K: int, seed: int, *, name: str, bonus: str, d
         with np.errstate(divide="ignore"):
             log_ref = np.ascontiguousarray(np.log(pi_ref))
         target = float(mu0 @ solve_kl_regularized(mdp, pi_ref, beta).V[0])
-    N = np.zeros((H, S, A))
-    Nsas = np.zeros((H, S, A, S))
-    Rsum = np.zeros((H, S, A))
-    V_up, V_lo, V_rec = (np.zeros((H + 1, S)) for _ in range(3))
-    pi, pi_rec = np.empty((H, S, A)), np.empty((H, S, A))
-    out = [np.empty(K) for _ in range(5)]
     L = _log_term(bonus, S, A, H, K, delta)
-    OK.run_episodes(seed, np.cumsum(mu0), np.ascontiguousarray(np.cumsum(P4, axis=-1)), P4, r3, mu0,
-                    v_star, _BONUSES[bonus], L, bonus_scale, beta, log_ref, N, Nsas, Rsum, V_up, V_lo, V_rec,
-                    pi, pi_rec, np.empty((H + 1, S)), *out)
-    subopt, rec_subopt, returns, upper, lower = out
-    return OnlineRun(suboptimality=subopt, regret=np.cumsum(subopt), recommended_suboptimality=rec_subopt,
-                     returns=returns, upper_value=upper, lower_value=lower, target_value=target,
-                     optimal_value=v_star, policy=pi, recommended_policy=pi_rec, counts=N, agent=name,
-                     info={"log_term": L, "beta": beta, "bonus": bonus})
+    common = (np.cumsum(mu0), np.ascontiguousarray(np.cumsum(P4, axis=-1)), P4, r3, mu0, v_star,
+              _BONUSES[bonus], L, bonus_scale, beta, log_ref)
+    outs = run_traces(OK.run_tabular_one, OK.run_tabular_many, seeds, common, (H, S, A), K,
+                      work=float(K) * H * S * A * S)
+    return make_run(outs, seeds=seeds, target=target, v_star=v_star, name=name,
+                    info={"log_term": L, "beta": beta, "bonus": bonus})
 
 
 @dataclass(frozen=True)
@@ -242,7 +312,7 @@ class UCBVI:
     >>> import mdpkit as mk
     >>> mdp = mk.random_mdp(n_states=3, n_actions=2, horizon=3, rng=0)
     >>> run = mk.learners.run_online(mk.learners.UCBVI(), mdp, n_episodes=300, rng=0)
-    >>> bool(run.suboptimality[-50:].mean() < run.suboptimality[:50].mean())
+    >>> bool(run.suboptimality[0, -50:].mean() < run.suboptimality[0, :50].mean())
     True
     >>> bool((run.upper_value >= run.target_value).all())     # optimism
     True
@@ -264,13 +334,13 @@ class UCBVI:
             check_choice("bonus", self.bonus, [*_BONUSES, *AZAR_BONUSES])
             _check_bonus(self.bonus, self.delta, self.bonus_scale)
 
-    def _run(self, mdp: Any, K: int, seed: int) -> OnlineRun:
+    def _run(self, mdp: Any, K: int, seeds: npt.NDArray[np.int64]) -> OnlineRun:
         m = _check_mdp(mdp)
         if self.bonus.startswith("azar_"):
             from ._ucbvi_azar import run_azar
 
-            return run_azar(m, K, seed, bonus=self.bonus, delta=self.delta)
-        return _run_tabular(m, K, seed, name=f"UCBVI({self.bonus})", bonus=self.bonus, delta=self.delta,
+            return run_azar(m, K, seeds, bonus=self.bonus, delta=self.delta)
+        return _run_tabular(m, K, seeds, name=f"UCBVI({self.bonus})", bonus=self.bonus, delta=self.delta,
                             bonus_scale=self.bonus_scale, beta=0.0, pi_ref=None)
 
 
@@ -316,15 +386,15 @@ class KLRegularizedUCBVI:
         check_positive("beta", self.beta)
         _check_bonus(self.bonus, self.delta, self.bonus_scale)
 
-    def _run(self, mdp: Any, K: int, seed: int, name: str = "KLRegularizedUCBVI", ref_name: str = "pi_ref"
-             ) -> OnlineRun:
+    def _run(self, mdp: Any, K: int, seeds: npt.NDArray[np.int64], name: str = "KLRegularizedUCBVI",
+             ref_name: str = "pi_ref") -> OnlineRun:
         m = _check_mdp(mdp)
         if self.pi_ref is None:
             ref = np.full((m.horizon, m.n_states, m.n_actions), 1.0 / m.n_actions)
         else:
             ref = m.check_policy(self.pi_ref, name=ref_name)
             check_support("kl", ref, ref_name)
-        return _run_tabular(m, K, seed, name=f"{name}(beta={self.beta:g}, {self.bonus})", bonus=self.bonus,
+        return _run_tabular(m, K, seeds, name=f"{name}(beta={self.beta:g}, {self.bonus})", bonus=self.bonus,
                             delta=self.delta, bonus_scale=self.bonus_scale, beta=float(self.beta), pi_ref=ref)
 
 
@@ -392,10 +462,10 @@ class DemoRegularizedUCBVI:
     >>> import mdpkit as mk
     >>> mdp = mk.random_mdp(n_states=3, n_actions=2, horizon=3, rng=0)
     >>> expert = mk.solve(mdp).pi
-    >>> pi_bc = mk.learners.behavior_cloning(mdp.simulate(expert, 100, rng=0), 3, 2, horizon=3)
+    >>> pi_bc = mk.learners.behavior_cloning(mdp.simulate(expert, 100, rng=0), 3, 2, horizon=3).pi
     >>> agent = mk.learners.DemoRegularizedUCBVI(beta=0.2, pi_bc=pi_bc)
     >>> run = mk.learners.run_online(agent, mdp, n_episodes=50, rng=0)
-    >>> float(run.suboptimality[0]) < 0.02          # plays pi_bc before it has data
+    >>> float(run.suboptimality[0, 0]) < 0.02       # plays pi_bc before it has data
     True
     """
 
@@ -446,24 +516,28 @@ class DemoRegularizedUCBVI:
         S = check_int("n_states", n_states, lo=1)
         A = check_int("n_actions", n_actions, lo=1)
         H = check_int("horizon", horizon, lo=1)
-        pi_bc = behavior_cloning(demos, S, A, horizon=H, kappa=kappa)
+        pi_bc = behavior_cloning(demos, S, A, horizon=H, kappa=kappa).pi
         n_demos = demos.n_episodes if isinstance(demos, Trajectories) else int(np.shape(demos[1])[0])
         kl = S * A * H / n_demos if kl_traj is None else kl_traj
         return cls(beta=demo_regularization_beta(epsilon, kl), pi_bc=pi_bc, bonus=bonus, delta=delta,
                    bonus_scale=bonus_scale)
 
-    def _run(self, mdp: Any, K: int, seed: int) -> OnlineRun:
-        return self.as_kl_regularized()._run(mdp, K, seed, name="DemoRegularizedUCBVI", ref_name="pi_bc")
+    def _run(self, mdp: Any, K: int, seeds: npt.NDArray[np.int64]) -> OnlineRun:
+        return self.as_kl_regularized()._run(mdp, K, seeds, name="DemoRegularizedUCBVI", ref_name="pi_bc")
 
 
-def run_online(agent: Any, mdp: Any, *, n_episodes: int, rng: RNGLike = None) -> OnlineRun:
-    r"""Run an online learner for ``n_episodes`` episodes on ``mdp`` (compiled loop).
+def run_online(agent: Any, mdp: Any, *, n_episodes: int, n_runs: int = 1, rng: RNGLike = None) -> OnlineRun:
+    r"""Run an online learner for ``n_episodes`` episodes on ``mdp``, ``n_runs`` times (compiled).
 
     Each episode the learner plans on its data, plays its policy :math:`\pi_k` for one
     episode from :math:`s_0\sim\mu_0`, and updates its counts. The trace records the
     exact suboptimality :math:`V^*_0(\mu_0) - V^{\pi_k}_0(\mu_0)` of every played policy
     (the pseudo-regret increments), realized returns, and the learner's confidence
-    bounds.
+    bounds. Runs are independent and run in parallel when the problem is large enough.
+
+    Seeding is that of :func:`mdpkit.bandits.simulate`: ``rng`` becomes a root
+    ``SeedSequence`` and run ``r`` is seeded by its ``r``-th child, so run ``r`` is the
+    same for any ``n_runs`` and any thread count (``OnlineRun.seeds`` replays it).
 
     Parameters
     ----------
@@ -472,21 +546,24 @@ def run_online(agent: Any, mdp: Any, *, n_episodes: int, rng: RNGLike = None) ->
         Finite horizon, rewards in [0, 1].
     n_episodes : int
         ``K >= 1``.
-    rng : int, Generator or None
-        Seeds the environment (and the learner's action sampling).
+    n_runs : int
+        Independent runs, ``>= 1``.
+    rng : int, SeedSequence, Generator or None
+        Root seed of the runs.
 
     Returns
     -------
     OnlineRun
+        Traces with the run axis first, ``regret[run, episode]``.
 
     Examples
     --------
     >>> import mdpkit as mk
     >>> mdp = mk.random_mdp(n_states=4, n_actions=2, horizon=3, rng=1)
-    >>> a = run_online(mk.learners.UCBVI(), mdp, n_episodes=100, rng=7)
-    >>> b = run_online(mk.learners.UCBVI(), mdp, n_episodes=100, rng=7)
-    >>> bool((a.regret == b.regret).all())
-    True
+    >>> a = run_online(mk.learners.UCBVI(), mdp, n_episodes=100, n_runs=3, rng=7)
+    >>> b = run_online(mk.learners.UCBVI(), mdp, n_episodes=100, n_runs=1, rng=7)
+    >>> a.regret.shape, bool((a.regret[:1] == b.regret).all())
+    ((3, 100), True)
     """
     run = getattr(agent, "_run", None)
     if isinstance(agent, type):
@@ -496,8 +573,8 @@ def run_online(agent: Any, mdp: Any, *, n_episodes: int, rng: RNGLike = None) ->
         raise TypeError("`agent` must be an mdpkit online learner (UCBVI, KLRegularizedUCBVI, "
                         f"DemoRegularizedUCBVI, LSVIUCB, KLRegularizedLSVIUCB); got {type(agent).__name__}.")
     K = check_int("n_episodes", n_episodes, lo=1)
-    seed = int(as_generator(rng).integers(2**31 - 1))
-    return run(mdp, K, seed)
+    R = check_int("n_runs", n_runs, lo=1)
+    return run(mdp, K, run_seeds(rng, R))
 
 
 __all__ = [

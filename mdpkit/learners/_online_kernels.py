@@ -2,44 +2,36 @@
 
 Arrays: counts ``N[h, s, a]``, transition counts ``Nsas[h, s, a, s_next]``, reward sums
 ``Rsum[h, s, a]``; upper / lower / certainty-equivalent values ``V_up[h, s]``,
-``V_lo[h, s]``, ``V_rec[h, s]`` with ``h = 0..H`` and ``V[H] = 0``; policies ``pi[h, s, a]``. ``beta == 0`` selects the hard max (UCBVI),
-``beta > 0`` the KL-regularized soft max toward ``exp(log_ref)`` (UCBVI-Ent style).
+``V_lo[h, s]``, ``V_rec[h, s]`` with ``h = 0..H`` and ``V[H] = 0``; policies ``pi[h, s, a]``.
+The action part is the exact solvers' (:func:`mdpkit.solvers._bellman_kernels.action_row`):
+``beta == 0`` selects the hard max (UCBVI), ``beta > 0`` the centred KL soft max toward
+``exp(log_ref)`` of :func:`mdpkit.solve_kl_regularized` (UCBVI-Ent style), so that, given
+the true model and no bonus, a planning step is the exact soft backward induction.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from .._sampling_kernels import inverse_cdf_index as _search
+from .._sampling_kernels import sample_categorical
+from ..mdp._mdp_kernels import backward_policy_value
+from ..solvers._bellman_kernels import ACT_KL, ACT_MAX, action_into
 
 BONUS_HOEFFDING, BONUS_BERNSTEIN = 0, 1
 
 
-@njit(cache=True, inline="always", error_model="numpy")
-def _act(q, beta, log_ref, h, s, pi):
-    """Action part for one state: hard max (``beta == 0``) or soft max toward ``exp(log_ref)``; writes ``pi[h, s]``."""
-    A = q.shape[0]
-    if beta == 0.0:
-        best = 0
-        for a in range(1, A):
-            if q[a] > q[best]:
-                best = a
-        for a in range(A):
-            pi[h, s, a] = 0.0
-        pi[h, s, best] = 1.0
-        return q[best]
-    m = -np.inf
-    for a in range(A):
-        m = max(m, q[a] / beta + log_ref[h, s, a])
-    z = 0.0
-    for a in range(A):
-        e = np.exp(q[a] / beta + log_ref[h, s, a] - m)
-        pi[h, s, a] = e
-        z += e
-    for a in range(A):
-        pi[h, s, a] /= z
-    return beta * (m + np.log(z))
+@njit(cache=True, inline="always")
+def _act_stage(Q, beta, log_ref, V_out, pi_out, write_pi):
+    """The solvers' action part (:func:`mdpkit.solvers._bellman_kernels.action_into`) over one stage.
+
+    ``beta == 0``: hard max and the greedy one-hot policy (first maximizer on ties);
+    ``beta > 0``: the centred soft max ``beta * log sum_a pi_ref(a) exp(Q[s, a] / beta)`` of
+    :func:`mdpkit.solve_kl_regularized` and its softmax policy. ``Q``, ``log_ref`` and
+    ``pi_out`` are ``(S, A)``, ``V_out`` is ``(S,)``; ``pi_out`` is written only when ``write_pi``.
+    """
+    action_into(ACT_MAX if beta == 0.0 else ACT_KL, Q, log_ref, beta, V_out, pi_out, write_pi)
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")
@@ -54,7 +46,7 @@ def plan_episode(N, Nsas, Rsum, bonus_kind, L, bonus_scale, beta, log_ref, V_up,
     ``2 sqrt(L Var_hat(V_up)/(n-1)) + 2 sqrt(L E_hat[(V_up - V_lo)^2]/(n-1)) + 7 (H-h-1) L / (3 (n-1))``,
     times ``bonus_scale``. One pass over ``Nsas`` serves the three recursions. Writes the values,
     the played policy ``pi`` (greedy or soft in ``Q_up``) and the recommended policy ``pi_rec``
-    (in ``Q_rec``); ``q_up``, ``q_lo``, ``q_rec`` are work rows of length ``A``.
+    (in ``Q_rec``); ``q_up``, ``q_lo``, ``q_rec`` are ``(S, A)`` work arrays for one stage.
     """
     H, S, A = N.shape
     for h in range(H - 1, -1, -1):
@@ -64,9 +56,9 @@ def plan_episode(N, Nsas, Rsum, bonus_kind, L, bonus_scale, beta, log_ref, V_up,
             for a in range(A):
                 n = N[h, s, a]
                 if n == 0.0:
-                    q_up[a] = vmax
-                    q_lo[a] = 0.0
-                    q_rec[a] = 0.0
+                    q_up[s, a] = vmax
+                    q_lo[s, a] = 0.0
+                    q_rec[s, a] = 0.0
                     continue
                 inv = 1.0 / n
                 pv_up = 0.0
@@ -102,63 +94,21 @@ def plan_episode(N, Nsas, Rsum, bonus_kind, L, bonus_scale, beta, log_ref, V_up,
                         b = bb
                 b *= bonus_scale
                 r = Rsum[h, s, a] * inv
-                q_up[a] = min(vmax, r + pv_up + b)
-                q_lo[a] = max(0.0, r + pv_lo - b)
-                q_rec[a] = r + pv_rec * inv
-            V_rec[h, s] = _act(q_rec, beta, log_ref, h, s, pi_rec)
-            if beta == 0.0:
-                best = 0
-                best_lo = q_lo[0]
-                for a in range(1, A):
-                    if q_up[a] > q_up[best]:
-                        best = a
-                    if q_lo[a] > best_lo:
-                        best_lo = q_lo[a]
-                V_up[h, s] = q_up[best]
-                V_lo[h, s] = best_lo
-                for a in range(A):
-                    pi[h, s, a] = 0.0
-                pi[h, s, best] = 1.0
-            else:
-                m_up = -np.inf
-                m_lo = -np.inf
-                for a in range(A):
-                    m_up = max(m_up, q_up[a] / beta + log_ref[h, s, a])
-                    m_lo = max(m_lo, q_lo[a] / beta + log_ref[h, s, a])
-                z_up = 0.0
-                z_lo = 0.0
-                for a in range(A):
-                    e = np.exp(q_up[a] / beta + log_ref[h, s, a] - m_up)
-                    pi[h, s, a] = e
-                    z_up += e
-                    z_lo += np.exp(q_lo[a] / beta + log_ref[h, s, a] - m_lo)
-                for a in range(A):
-                    pi[h, s, a] /= z_up
-                V_up[h, s] = beta * (m_up + np.log(z_up))
-                V_lo[h, s] = beta * (m_lo + np.log(z_lo))
+                q_up[s, a] = min(vmax, r + pv_up + b)
+                q_lo[s, a] = max(0.0, r + pv_lo - b)
+                q_rec[s, a] = r + pv_rec * inv
+        _act_stage(q_rec, beta, log_ref[h], V_rec[h], pi_rec[h], True)
+        _act_stage(q_up, beta, log_ref[h], V_up[h], pi[h], True)
+        _act_stage(q_lo, beta, log_ref[h], V_lo[h], q_lo, False)
 
 
-@njit(cache=True, fastmath=True, error_model="numpy")
+@njit(cache=True, error_model="numpy")
 def policy_value(P4, r3, pi, mu0, V):
-    """Exact ``mu0 . V^pi_0`` by backward recursion ``V_h = sum_a pi (r_h + P_h V_{h+1})``; ``V`` is work (H+1, S)."""
-    H, S, A = pi.shape
-    for s in range(S):
-        V[H, s] = 0.0
-    for h in range(H - 1, -1, -1):
-        hp = h if P4.shape[0] > 1 else 0
-        hr = h if r3.shape[0] > 1 else 0
-        for s in range(S):
-            v = 0.0
-            for a in range(A):
-                p = pi[h, s, a]
-                if p != 0.0:
-                    acc = r3[hr, s, a]
-                    for t in range(S):
-                        acc += P4[hp, s, a, t] * V[h + 1, t]
-                    v += p * acc
-            V[h, s] = v
+    """Exact ``mu0 . V^pi_0`` by the MDP's backward policy evaluation; ``V`` is work (H+1, S)."""
+    V[V.shape[0] - 1, :] = 0.0
+    backward_policy_value(P4, r3, pi, V[:0], 1.0, V)
     out = 0.0
-    for s in range(S):
+    for s in range(mu0.shape[0]):
         out += mu0[s] * V[0, s]
     return out
 
@@ -175,21 +125,6 @@ def _record_bounds(k, mu0, V_up, V_lo, P4, r3, pi, V_work, v_star, upper, lower,
     upper[k] = up
     lower[k] = lo
     subopt[k] = v_star - policy_value(P4, r3, pi, mu0, V_work)
-
-
-@njit(cache=True, inline="always")
-def _sample_action(pi_row, u):
-    """One action from ``pi_row`` by inverse CDF at the uniform ``u``.
-
-    Random numbers are drawn by the caller, so the kernels and their ``.py_func`` use
-    the same stream.
-    """
-    acc = 0.0
-    for b in range(pi_row.shape[0]):
-        acc += pi_row[b]
-        if u < acc:
-            return b
-    return pi_row.shape[0] - 1
 
 
 @njit(cache=True, inline="always")
@@ -216,9 +151,9 @@ def run_episodes(seed, cum_mu0, cumP, P4, r3, mu0, v_star, bonus_kind, L, bonus_
     np.random.seed(seed)  # noqa: NPY002 (Numba's own generator, seeded from the caller's)
     H, S, A = N.shape
     K = subopt.shape[0]
-    q_up = np.empty(A)
-    q_lo = np.empty(A)
-    q_rec = np.empty(A)
+    q_up = np.empty((S, A))
+    q_lo = np.empty((S, A))
+    q_rec = np.empty((S, A))
     for k in range(K):
         plan_episode(N, Nsas, Rsum, bonus_kind, L, bonus_scale, beta, log_ref, V_up, V_lo, V_rec, pi, pi_rec,
                      q_up, q_lo, q_rec)
@@ -233,7 +168,7 @@ def run_episodes(seed, cum_mu0, cumP, P4, r3, mu0, v_star, bonus_kind, L, bonus_
                     if pi[h, s, b] == 1.0:
                         a = b
             else:
-                a = _sample_action(pi[h, s], np.random.random())  # noqa: NPY002
+                a = sample_categorical(pi[h, s], np.random.random())  # noqa: NPY002
             s_next, rew = _env_step(cumP, r3, h, s, a, np.random.random())  # noqa: NPY002
             ret += rew
             N[h, s, a] += 1.0
@@ -251,7 +186,8 @@ def plan_lsvi(phi, Lam_inv, M, b, bonus, sign, beta, log_ref, V, pi, w, y, q):
 
     ``w_h = Lam_h^{-1} (b_h + M_h V[h+1])`` with ``b_h = sum phi r`` and ``M_h[:, s'] = sum phi 1{s_next = s'}``,
     ``Q_h = clip(phi . w_h + sign * bonus * ||phi||_{Lam_h^{-1}}, 0, H - h)``; ``sign = +1`` optimistic,
-    ``-1`` pessimistic, ``bonus = 0`` certainty-equivalent. Writes ``V`` (H+1, S) and ``pi``.
+    ``-1`` pessimistic, ``bonus = 0`` certainty-equivalent. Writes ``V`` (H+1, S) and ``pi``; ``w``, ``y``
+    are work vectors of length ``d``, ``q`` an (S, A) work array.
     """
     H = Lam_inv.shape[0]
     S, A, d = phi.shape
@@ -280,8 +216,8 @@ def plan_lsvi(phi, Lam_inv, M, b, bonus, sign, beta, log_ref, V, pi, w, y, q):
                             acc += Lam_inv[h, i, j] * phi[s, a, j]
                         quad += phi[s, a, i] * acc
                     val += sign * bonus * np.sqrt(max(quad, 0.0))
-                q[a] = min(max(val, 0.0), vmax)
-            V[h, s] = _act(q, beta, log_ref, h, s, pi)
+                q[s, a] = min(max(val, 0.0), vmax)
+        _act_stage(q, beta, log_ref[h], V[h], pi[h], True)
 
 
 @njit(cache=True, error_model="numpy")
@@ -295,7 +231,7 @@ def run_lsvi_episodes(seed, cum_mu0, cumP, P4, r3, mu0, v_star, phi, bonus, beta
     K = subopt.shape[0]
     w = np.empty(d)
     y = np.empty(d)
-    q = np.empty(A)
+    q = np.empty((S, A))
     u_vec = np.empty(d)
     for k in range(K):
         plan_lsvi(phi, Lam_inv, M, b, 0.0, 1.0, beta, log_ref, V_rec, pi_rec, w, y, q)
@@ -306,7 +242,7 @@ def run_lsvi_episodes(seed, cum_mu0, cumP, P4, r3, mu0, v_star, phi, bonus, beta
         s = _search(cum_mu0, np.random.random() * cum_mu0[S - 1])  # noqa: NPY002
         ret = 0.0
         for h in range(H):
-            a = _sample_action(pi[h, s], np.random.random())  # noqa: NPY002
+            a = sample_categorical(pi[h, s], np.random.random())  # noqa: NPY002
             s_next, rew = _env_step(cumP, r3, h, s, a, np.random.random())  # noqa: NPY002
             ret += rew
             counts[h, s, a] += 1.0
@@ -327,3 +263,50 @@ def run_lsvi_episodes(seed, cum_mu0, cumP, P4, r3, mu0, v_star, phi, bonus, beta
         returns[k] = ret
     plan_lsvi(phi, Lam_inv, M, b, bonus, 1.0, beta, log_ref, V_up, pi, w, y, q)
     plan_lsvi(phi, Lam_inv, M, b, 0.0, 1.0, beta, log_ref, V_rec, pi_rec, w, y, q)
+
+
+# -- many independent runs: run r is seeded with seeds[r] only (any thread count, any n_runs) --
+@njit(cache=True, error_model="numpy")
+def run_tabular_one(seed, cum_mu0, cumP, P4, r3, mu0, v_star, bonus_kind, L, bonus_scale, beta, log_ref,
+                    counts, pi, pi_rec, subopt, rec_subopt, returns, upper, lower):
+    """One run of :func:`run_episodes` from empty counts; ``counts`` must be zero on entry."""
+    H, S, A = counts.shape
+    run_episodes(seed, cum_mu0, cumP, P4, r3, mu0, v_star, bonus_kind, L, bonus_scale, beta, log_ref,
+                 counts, np.zeros((H, S, A, S)), np.zeros((H, S, A)), np.zeros((H + 1, S)),
+                 np.zeros((H + 1, S)), np.zeros((H + 1, S)), pi, pi_rec, np.empty((H + 1, S)),
+                 subopt, rec_subopt, returns, upper, lower)
+
+
+@njit(cache=True, parallel=True)
+def run_tabular_many(seeds, cum_mu0, cumP, P4, r3, mu0, v_star, bonus_kind, L, bonus_scale, beta, log_ref,
+                     counts, pi, pi_rec, subopt, rec_subopt, returns, upper, lower):
+    """:func:`run_tabular_one` for every run (rows of the outputs), in parallel."""
+    for r in prange(seeds.size):
+        run_tabular_one(seeds[r], cum_mu0, cumP, P4, r3, mu0, v_star, bonus_kind, L, bonus_scale, beta,
+                        log_ref, counts[r], pi[r], pi_rec[r], subopt[r], rec_subopt[r], returns[r],
+                        upper[r], lower[r])
+
+
+@njit(cache=True, error_model="numpy")
+def run_lsvi_one(seed, cum_mu0, cumP, P4, r3, mu0, v_star, phi, bonus, beta, log_ref, ridge,
+                 counts, pi, pi_rec, subopt, rec_subopt, returns, upper, lower):
+    """One run of :func:`run_lsvi_episodes` from ``Lam = ridge I`` and empty statistics."""
+    H, S, A = counts.shape
+    d = phi.shape[2]
+    Lam_inv = np.zeros((H, d, d))
+    for h in range(H):
+        for i in range(d):
+            Lam_inv[h, i, i] = 1.0 / ridge
+    run_lsvi_episodes(seed, cum_mu0, cumP, P4, r3, mu0, v_star, phi, bonus, beta, log_ref, Lam_inv,
+                      np.zeros((H, d, S)), np.zeros((H, d)), counts, np.zeros((H + 1, S)),
+                      np.zeros((H + 1, S)), np.zeros((H + 1, S)), pi, np.empty((H, S, A)), pi_rec,
+                      np.zeros((H + 1, S)), subopt, rec_subopt, returns, upper, lower)
+
+
+@njit(cache=True, parallel=True)
+def run_lsvi_many(seeds, cum_mu0, cumP, P4, r3, mu0, v_star, phi, bonus, beta, log_ref, ridge,
+                  counts, pi, pi_rec, subopt, rec_subopt, returns, upper, lower):
+    """:func:`run_lsvi_one` for every run (rows of the outputs), in parallel."""
+    for r in prange(seeds.size):
+        run_lsvi_one(seeds[r], cum_mu0, cumP, P4, r3, mu0, v_star, phi, bonus, beta, log_ref, ridge,
+                     counts[r], pi[r], pi_rec[r], subopt[r], rec_subopt[r], returns[r], upper[r], lower[r])

@@ -39,12 +39,13 @@ import numpy as np
 import numpy.typing as npt
 from scipy.special import expit, log_expit
 
-from .._results import SolveResult
+from .._results import SolveResult, policy_frame
 from .._typing import FloatArray, RNGLike
 from .._validation import as_float_array, as_generator, check_int, check_positive
 from ..mdp import TabularMDP, Trajectories
 from . import _mle_kernels as MK
 from ._bc import _as_tabular, as_demonstrations
+from ._newton import newton_maximize
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -124,6 +125,47 @@ class RewardEstimate:
     converged: bool
     n_iter: int
 
+    def summary(self) -> str:
+        """One line: shape, convergence and Newton steps."""
+        state = "converged" if self.converged else "NOT converged"
+        return f"Bradley-Terry reward: H={self.w.shape[0]}, d={self.w.shape[1]}, {state} in {self.n_iter} Newton steps"
+
+    def to_frame(self) -> Any:
+        """One row per (stage, state, action) with the estimated reward ``r`` (a pandas DataFrame)."""
+        return policy_frame(r=self.r)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RLHFResult:
+    r"""Output of :func:`demo_regularized_rlhf`.
+
+    Attributes
+    ----------
+    plan : SolveResult
+        The KL-regularized plan toward :math:`\pi^{BC}` on the estimated reward
+        (``plan.pi`` is :math:`\hat\pi`).
+    reward : RewardEstimate
+        The Bradley-Terry reward estimate.
+    beta : float
+    """
+
+    plan: SolveResult
+    reward: RewardEstimate
+    beta: float
+
+    @property
+    def pi(self) -> FloatArray:
+        r"""The learned policy :math:`\hat\pi`, shape (H, S, A)."""
+        return self.plan.pi
+
+    def summary(self) -> str:
+        """One line: the regularization, the reward fit and the plan."""
+        return f"demo-regularized RLHF (beta={self.beta:g}): {self.reward.summary()}; plan {self.plan.summary()}"
+
+    def to_frame(self) -> Any:
+        """One row per (stage, state, action): policy, estimated reward and soft Q (a pandas DataFrame)."""
+        return policy_frame(pi=self.plan.pi, r=self.reward.r, Q=self.plan.Q)
+
 
 def _logistic_ridge(X: FloatArray, y: FloatArray, ridge: float, tol: float, max_iter: int
                     ) -> tuple[FloatArray, bool, int]:
@@ -134,28 +176,17 @@ def _logistic_ridge(X: FloatArray, y: FloatArray, ridge: float, tol: float, max_
     def objective(w: FloatArray) -> float:
         return float(log_expit(np.einsum("ij,j->i", Z, w)).sum() - 0.5 * ridge * w @ w)
 
-    w = np.zeros(X.shape[1])
-    hess = np.empty((X.shape[1], X.shape[1]))
-    f = objective(w)
-    for it in range(1, max_iter + 1):
+    d = X.shape[1]
+    hess = np.empty((d, d))
+
+    def derivatives(w: FloatArray) -> tuple[FloatArray, FloatArray]:
         m = np.einsum("ij,j->i", Z, w)      # einsum, not BLAS: threaded gemv stalls on busy machines
-        grad = np.einsum("ij,i->j", Z, expit(-m)) - ridge * w
         p = expit(m)
         MK.weighted_gram_into(Z, p * (1.0 - p), hess)
-        hess += ridge * np.eye(X.shape[1])
-        step = np.linalg.solve(hess, grad)
-        dec = float(grad @ step)
-        if dec <= 2.0 * tol:
-            return w, True, it - 1
-        t = 1.0
-        while True:
-            cand = w + t * step
-            f_new = objective(cand)
-            if f_new >= f + 0.25 * t * dec or t < 1e-12:
-                break
-            t *= 0.5
-        w, f = cand, f_new
-    return w, False, max_iter
+        return np.einsum("ij,i->j", Z, expit(-m)) - ridge * w, hess + ridge * np.eye(d)
+
+    return newton_maximize(objective, derivatives, np.zeros(d), tol=tol, max_iter=max_iter,
+                           what="bradley_terry_reward")
 
 
 def bradley_terry_reward(
@@ -247,7 +278,7 @@ def demo_regularized_rlhf(
     *,
     phi: npt.ArrayLike | None = None,
     ridge: float = 1.0,
-) -> tuple[SolveResult, RewardEstimate]:
+) -> RLHFResult:
     r"""Demonstration-regularized RLHF: BT reward estimate, then soft planning toward :math:`\pi^{BC}`.
 
     .. math::
@@ -275,8 +306,9 @@ def demo_regularized_rlhf(
 
     Returns
     -------
-    (SolveResult, RewardEstimate)
-        The regularized plan (``.pi`` is :math:`\hat\pi`) and the reward estimate.
+    RLHFResult
+        ``.plan``, the regularized plan (``.pi`` is :math:`\hat\pi`), and ``.reward``, the
+        reward estimate.
 
     References
     ----------
@@ -288,9 +320,9 @@ def demo_regularized_rlhf(
     >>> mdp = mk.random_mdp(n_states=3, n_actions=2, horizon=2, rng=0)
     >>> pi_bc = mk.uniform_policy(mdp)
     >>> prefs = preference_pairs(mdp, pi_bc, n_pairs=2000, rng=0)
-    >>> plan, est = demo_regularized_rlhf(mdp, prefs, pi_bc, beta=0.05)
+    >>> res = demo_regularized_rlhf(mdp, prefs, pi_bc, beta=0.05)
     >>> v = lambda pi: float(mdp.mu0 @ mdp.evaluate(pi)[0])
-    >>> bool(v(plan.pi) > v(pi_bc))
+    >>> bool(v(res.pi) > v(pi_bc))
     True
     """
     m = _as_tabular(mdp)
@@ -304,4 +336,4 @@ def demo_regularized_rlhf(
     from ..solvers import solve_kl_regularized
 
     model = TabularMDP(m.P, est.r, horizon=H, mu0=m.mu0)
-    return solve_kl_regularized(model, ref, beta), est
+    return RLHFResult(plan=solve_kl_regularized(model, ref, beta), reward=est, beta=float(beta))

@@ -27,28 +27,40 @@ from . import _ucbvi_azar_kernels as AK
 AZAR_BONUSES = {"azar_ch": AK.AZAR_CH, "azar_bf": AK.AZAR_BF}
 
 
-def run_azar(mdp: TabularMDP, K: int, seed: int, *, bonus: str, delta: float):
-    """Run UCBVI-CH / -BF for ``K`` episodes on a validated finite-horizon ``mdp``; returns an OnlineRun."""
-    from ..solvers import solve
-    from ..theory import azar_log_term
-    from ._online import OnlineRun
-
+def _one_azar_run(seed: int, mdp: TabularMDP, K: int, code: int, L: float, v_star: float):
+    """One seeded run of the compiled UCBVI-CH / -BF episode loop; returns its traces."""
     S, A, H = mdp.n_states, mdp.n_actions, mdp.horizon
     P4 = np.ascontiguousarray(mdp.P if mdp.P.ndim == 4 else mdp.P[None])
     r3 = np.ascontiguousarray(mdp.r if mdp.r.ndim == 3 else mdp.r[None])
     mu0 = np.ascontiguousarray(mdp.mu0)
-    v_star = float(mu0 @ solve(mdp).V[0])
-    L = azar_log_term(S, A, H, K, delta, layered=True)
     N, Rsum = np.zeros((H, S, A)), np.zeros((H, S, A))
     Nsas, Nstate = np.zeros((H, S, A, S)), np.zeros((H, S))
     Q_prev = np.full((H, S, A), float(H))
     V, pi = np.zeros((H + 1, S)), np.empty((H, S, A))
     subopt, returns, upper = np.empty(K), np.empty(K), np.empty(K)
-    AK.run_azar_episodes(seed, np.cumsum(mu0), np.ascontiguousarray(np.cumsum(P4, axis=-1)), P4, r3, mu0, v_star,
-                         AZAR_BONUSES[bonus], L, float(S * H), N, Nsas, Rsum, Nstate, Q_prev, V, pi,
+    AK.run_azar_episodes(int(seed), np.cumsum(mu0), np.ascontiguousarray(np.cumsum(P4, axis=-1)), P4, r3, mu0,
+                         v_star, code, L, float(S * H), N, Nsas, Rsum, Nstate, Q_prev, V, pi,
                          np.empty((H + 1, S)), subopt, returns, upper)
+    return subopt, returns, upper, pi, N
+
+
+def run_azar(mdp: TabularMDP, K: int, seeds: np.ndarray, *, bonus: str, delta: float):
+    """Run UCBVI-CH / -BF for ``K`` episodes per seed on a validated finite-horizon ``mdp``.
+
+    Returns an :class:`~mdpkit.learners.OnlineRun` with the run axis first (one run per seed).
+    """
+    from ..solvers import solve
+    from ..theory import azar_log_term
+    from ._online import OnlineRun
+
+    S, A, H = mdp.n_states, mdp.n_actions, mdp.horizon
+    v_star = float(np.asarray(mdp.mu0) @ solve(mdp).V[0])
+    L = azar_log_term(S, A, H, K, delta, layered=True)
+    seeds = np.asarray(seeds, dtype=np.int64)
+    runs = [_one_azar_run(sd, mdp, K, AZAR_BONUSES[bonus], L, v_star) for sd in seeds]
+    subopt, returns, upper, pi, N = (np.stack(x) for x in zip(*runs, strict=True))
     # Azar et al. keep no lower confidence bound; values are >= 0, so 0 is the trivial one
-    return OnlineRun(suboptimality=subopt, regret=np.cumsum(subopt), recommended_suboptimality=subopt.copy(),
-                     returns=returns, upper_value=upper, lower_value=np.zeros(K), target_value=v_star,
-                     optimal_value=v_star, policy=pi, recommended_policy=pi.copy(), counts=N,
+    return OnlineRun(suboptimality=subopt, regret=np.cumsum(subopt, axis=1), recommended_suboptimality=subopt.copy(),
+                     returns=returns, upper_value=upper, lower_value=np.zeros_like(upper), target_value=v_star,
+                     optimal_value=v_star, policy=pi, recommended_policy=pi.copy(), counts=N, seeds=seeds,
                      agent=f"UCBVI({bonus})", info={"log_term": L, "bonus": bonus, "layered_states": S * H})

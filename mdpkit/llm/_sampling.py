@@ -150,8 +150,9 @@ def sample(lm: CausalLM, n: int, length: int, *, rng: Any = None,
             probs = torch.softmax(logits.index_select(-1, alpha).float(), dim=-1)
             toks[:, t] = alpha[torch.multinomial(probs, 1, generator=gen)[:, 0]]
             if t + 1 < length:
-                res = lm.model(input_ids=toks[:, t:t + 1], past_key_values=res.past_key_values,
-                               use_cache=True)
+                # transformers >= 5.25: the cache travels as `cache` (`past_key_values` is
+                # deprecated and removed in 5.40)
+                res = lm.model(input_ids=toks[:, t:t + 1], cache=res.cache, use_cache=True)
         del res
     return out
 

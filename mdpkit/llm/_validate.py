@@ -38,6 +38,7 @@ import numpy as np
 import torch
 from scipy import stats
 
+from .._comparison import HEADER, Comparison, cells, render, verdict
 from .._validation import check_int, check_positive
 from ._device import seed_of, torch_generator
 from ._model import CausalLM
@@ -47,52 +48,6 @@ from .rewards import Reward, as_reward_fn, evaluate_reward, keyword
 
 GOF_ALPHA = 1e-3
 _EXACT_RTOL = 1e-9
-
-
-@dataclass(frozen=True, slots=True)
-class Comparison:
-    """One row of a validation report: a prediction against a measurement.
-
-    Attributes
-    ----------
-    section, quantity, param : str
-        Where the row belongs, what is compared, and its parameter (``"N=4"``).
-    predicted : float
-        The exact value from the enumerated law (via :mod:`mdpkit.bon`) or the bound.
-    measured : float
-        The Monte-Carlo estimate from sampling the model (or an exact value checked
-        against a bound).
-    se : float
-        Standard error of ``measured`` (0 for an exact value).
-    tol : float
-        Allowed deviation: :math:`z\\,\\mathrm{se} + 3\\,\\mathrm{range}/M` for MC rows.
-    relation : {"==", "<=", ">="}
-        ``measured`` relation ``predicted`` within ``tol``.
-    route : str
-        How ``predicted`` was obtained.
-    passed : bool
-    """
-
-    section: str
-    quantity: str
-    param: str
-    predicted: float
-    measured: float
-    se: float
-    tol: float
-    relation: str
-    route: str
-    passed: bool
-
-
-def _verdict(measured: float, predicted: float, tol: float, relation: str) -> bool:
-    if not (math.isfinite(measured) and math.isfinite(predicted)):
-        return False
-    if relation == "==":
-        return abs(measured - predicted) <= tol
-    if relation == "<=":
-        return measured <= predicted + tol
-    return measured >= predicted - tol
 
 
 @dataclass(frozen=True)
@@ -123,19 +78,10 @@ class ValidationReport:
 
     @property
     def table(self) -> str:
-        """Plain-text table: predicted vs measured ± SE, tolerance and verdict."""
-        head = ("section", "quantity", "param", "predicted", "measured ± se", "tol", "")
-        lines = [head]
-        for r in self.rows:
-            meas = f"{r.measured:.6g}" + (f" ± {r.se:.2g}" if r.se > 0 else "")
-            lines.append((r.section, r.quantity, r.param, f"{r.relation} {r.predicted:.6g}",
-                          meas, f"{r.tol:.2g}", "PASS" if r.passed else "FAIL"))
-        w = [max(len(row[i]) for row in lines) for i in range(len(head))]
-        out = ["  ".join(c.ljust(k) for c, k in zip(row, w, strict=True)).rstrip()
-               for row in lines]
+        """Plain-text table, the one of ``mdpkit check``: measured ± SE, predicted, tol, route, verdict."""
         n_fail = len(self.failures())
-        out.append(f"{len(self.rows) - n_fail} passed, {n_fail} failed")
-        return "\n".join(out)
+        return render([HEADER, *(cells(r) for r in self.rows)],
+                      f"{len(self.rows) - n_fail} passed, {n_fail} failed")
 
     def to_markdown(self) -> str:
         """Markdown report (run information and the comparison table)."""
@@ -147,7 +93,7 @@ class ValidationReport:
                "|---|---|---|---|---|---|---|---|---|"]
         for r in self.rows:
             md.append(f"| {r.section} | {r.quantity} | {r.param} | {r.relation} "
-                      f"{r.predicted:.6g} | {r.measured:.6g} | {r.se:.2g} | {r.tol:.2g} | "
+                      f"{r.predicted:.6g} | {r.measured:.6g} | {r.se:.2g} | {r.tolerance:.2g} | "
                       f"{r.route} | {'PASS' if r.passed else 'FAIL'} |")
         n_fail = len(self.failures())
         md += ["", f"**{len(self.rows) - n_fail} passed, {n_fail} failed.**", ""]
@@ -205,9 +151,9 @@ class _Rows:
 
     def add(self, section: str, quantity: str, param: str, predicted: float, measured: float,
             se: float, tol: float, relation: str, route: str) -> Comparison:
-        row = Comparison(section, quantity, param, float(predicted), float(measured),
-                         float(se), float(tol), relation, route,
-                         _verdict(float(measured), float(predicted), float(tol), relation))
+        row = Comparison(quantity, float(measured), float(predicted), float(tol), relation, route,
+                         verdict(float(measured), float(predicted), float(tol), relation),
+                         section=section, param=param, se=float(se))
         self.rows.append(row)
         return row
 

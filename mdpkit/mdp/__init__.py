@@ -10,6 +10,7 @@ discount is ``gamma`` (never ``beta``, which is the KL strength).
 TabularMDP(n_states=6, n_actions=2, gamma=0.95, dense)
 """
 
+from ._dataset import OfflineDataset
 from ._generators import (
     chain_mdp,
     forest,
@@ -30,6 +31,7 @@ TabularMDP.from_gymnasium = staticmethod(from_gymnasium)  # type: ignore[attr-de
 
 __all__ = [
     "LinearMDP",
+    "OfflineDataset",
     "TabularMDP",
     "Trajectories",
     "chain_mdp",

@@ -43,6 +43,7 @@ from .._validation import (
     check_scalar,
     check_simplex,
 )
+from ._dataset import OfflineDataset
 from ._tabular import TabularMDP, Trajectories
 
 
@@ -188,7 +189,7 @@ class LinearMDP:
 
         Returns
         -------
-        mdpkit.learners.OfflineDataset
+        mdpkit.mdp.OfflineDataset
 
         Examples
         --------
@@ -197,8 +198,6 @@ class LinearMDP:
         >>> data.states.shape, data.phi_taken.shape
         ((10, 4), (10, 3, 4))
         """
-        from ..learners._dataset import OfflineDataset
-
         K = check_int("n_trajectories", n_trajectories, lo=1)
         if isinstance(behavior, str):
             if behavior != "uniform":

@@ -26,9 +26,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
-from numba import njit
 
-from .._sampling_kernels import inverse_cdf_index as _search
 from .._typing import FloatArray, IntArray, RNGLike
 from .._validation import (
     SIMPLEX_ATOL,
@@ -42,6 +40,7 @@ from .._validation import (
     check_scalar,
     check_simplex,
 )
+from . import _mdp_kernels as MK
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:
@@ -589,10 +588,15 @@ class TabularMDP:
         :math:`V_h = r_{\pi,h} + \gamma P_{\pi,h} V_{h+1}` (:math:`\gamma = 1` unless given),
         :math:`V_H` = ``terminal_value`` (zeros by default), shape ``(H+1, S)``.
         """
-        p = self.check_policy(pi)
+        return self._value(self.check_policy(pi))
+
+    def _value(self, p: FloatArray, penalty: FloatArray | None = None) -> FloatArray:
+        r"""The one exact policy evaluation, for a validated policy ``p`` and an optional
+        per-state ``penalty`` subtracted from :math:`r_\pi` (``(S,)``, or ``(H, S)``); shared
+        by :meth:`evaluate` and :func:`mdpkit.policy_evaluation`."""
         if self._horizon is None:
             Ppi = self._transition_matrix(p)
-            rpi = (p * self._r_finite).sum(axis=1)
+            rpi = (p * self._r_finite).sum(axis=1) - (0.0 if penalty is None else penalty)
             g = self._gamma
             assert g is not None
             if sp.issparse(Ppi):
@@ -604,9 +608,16 @@ class TabularMDP:
         V[H] = self._terminal
         g = 1.0 if self._gamma is None else self._gamma
         r_fin = self._r_finite if self._r_finite.ndim == 3 else self._r_finite[None]
-        for h in range(H - 1, -1, -1):
+        pen = np.zeros((0, self._S)) if penalty is None else np.ascontiguousarray(penalty, dtype=np.float64)
+        if self._P_dense is not None:               # the compiled recursion (also the learners')
+            P4 = self._P_dense if self._P_dense.ndim == 4 else self._P_dense[None]
+            MK.backward_policy_value(P4, np.ascontiguousarray(r_fin), np.ascontiguousarray(p), pen, g, V)
+            return V
+        for h in range(H - 1, -1, -1):              # sparse stationary P: the same recursion by CSR products
             Q = r_fin[-1 if r_fin.shape[0] == 1 else h] + g * self._expect(V[h + 1], h)
             V[h] = (p[h] * Q).sum(axis=1)
+            if pen.shape[0]:
+                V[h] -= pen[h]
         return V
 
     def _expect(self, V: FloatArray, h: int = 0) -> FloatArray:
@@ -701,7 +712,7 @@ class TabularMDP:
         if self._P_csr is not None:
             csr = self._P_csr
             cum_data = np.empty_like(csr.data)
-            _row_cumsum(csr.indptr, csr.data, cum_data)
+            MK.row_cumsum(csr.indptr, csr.data, cum_data)
             P_kind = 1
             cumP = np.zeros((1, 1, 1, 1))
             indptr, indices = csr.indptr.astype(np.int64), csr.indices.astype(np.int64)
@@ -716,45 +727,9 @@ class TabularMDP:
         states = np.empty((n, T + 1), dtype=np.int64)
         actions = np.empty((n, T), dtype=np.int64)
         rewards = np.empty((n, T))
-        _simulate_kernel(u, cum_mu0, cum_pi, P_kind, cumP, indptr, indices, cum_data, np.ascontiguousarray(r3),
+        MK.simulate_kernel(u, cum_mu0, cum_pi, P_kind, cumP, indptr, indices, cum_data, np.ascontiguousarray(r3),
                          S, A, states, actions, rewards)
         return Trajectories(states, actions, rewards, T)
-
-
-@njit(cache=True)
-def _row_cumsum(indptr, data, out):
-    """Cumulative sums of the probabilities within each CSR row."""
-    for i in range(indptr.shape[0] - 1):
-        acc = 0.0
-        for k in range(indptr[i], indptr[i + 1]):
-            acc += data[k]
-            out[k] = acc
-
-
-@njit(cache=True)
-def _simulate_kernel(u, cum_mu0, cum_pi, P_kind, cumP, indptr, indices, cum_data, r3, S, A,
-                     states, actions, rewards):
-    """Inverse-CDF sampling of episodes from pre-drawn uniforms ``u[episode, t, 3]``."""
-    n, T = actions.shape
-    for i in range(n):
-        s = _search(cum_mu0, u[i, 0, 2] * cum_mu0[-1])
-        states[i, 0] = s
-        for t in range(T):
-            hp = t if cum_pi.shape[0] > 1 else 0
-            a = _search(cum_pi[hp, s], u[i, t, 0] * cum_pi[hp, s, A - 1])
-            actions[i, t] = a
-            hr = t if r3.shape[0] > 1 else 0
-            rewards[i, t] = r3[hr, s, a]
-            if P_kind == 0:
-                hP = t if cumP.shape[0] > 1 else 0
-                row = cumP[hP, s, a]
-                s = _search(row, u[i, t, 1] * row[S - 1])
-            else:
-                k0 = indptr[s * A + a]
-                k1 = indptr[s * A + a + 1]
-                seg = cum_data[k0:k1]
-                s = indices[k0 + _search(seg, u[i, t, 1] * seg[-1])]
-            states[i, t + 1] = s
 
 
 VALUE_BOUND = 1e300  # values (sums of rewards) must stay below this to be finite in float64

@@ -28,7 +28,7 @@ from .._typing import FloatArray, IntArray
 from .._validation import as_float_array, check_int, check_scalar, check_simplex
 from ..bandits._simulate import _threads
 from . import _exact_kernels as kr
-from ._models import PGProblem
+from ._models import PGProblem, softmax
 
 #: Configurations x steps x rows x responses below which the configurations run serially.
 PARALLEL_MIN_WORK = 2_000_000
@@ -233,11 +233,6 @@ class MDPTrajectory:
     z: FloatArray
 
 
-def _softmax(z: FloatArray) -> FloatArray:
-    e = np.exp(z - z.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
-
-
 def _mdp_direction(mdp: Any, pi: FloatArray, natural: bool) -> FloatArray:
     """PG: d(s) pi(a|s) A(s,a)/(1-gamma) (finite horizon: d_h(s) pi_h A_h); NPG: A/(1-gamma) or A_h."""
     Q = mdp.q_values(pi)
@@ -297,7 +292,7 @@ def exact_dynamics_mdp(mdp: Any, z0: npt.ArrayLike, *, eta: float, n_steps: int,
     z = z.copy()
     values, ents, dH, pred = [], [], [], []
     for t in range(n_steps + 1):
-        pi = _softmax(z)
+        pi = softmax(z)
         V = mdp.evaluate(pi)
         values.append(float(mdp.mu0 @ (V[0] if mdp.is_finite_horizon else V)))
         ents.append(_row_entropy(z))

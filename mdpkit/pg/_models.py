@@ -34,6 +34,12 @@ from .._validation import (
 REWARD_TYPES = ("binary", "graded")
 
 
+def softmax(z: FloatArray) -> FloatArray:
+    """Softmax along the last axis (shifted by the row maximum)."""
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
 @dataclass(frozen=True, eq=False)
 class PGProblem:
     r"""Prompts, responses, rewards and initial logits of a softmax policy-gradient problem.
@@ -83,9 +89,7 @@ class PGProblem:
 
     def policy(self, z: npt.ArrayLike | None = None) -> FloatArray:
         """Softmax of the logits ``z`` (default ``z0``), shape ``(S, K)``."""
-        zz = self.z0 if z is None else np.asarray(z, dtype=np.float64)
-        e = np.exp(zz - zz.max(axis=-1, keepdims=True))
-        return e / e.sum(axis=-1, keepdims=True)
+        return softmax(self.z0 if z is None else np.asarray(z, dtype=np.float64))
 
     def success(self, z: npt.ArrayLike | None = None) -> FloatArray:
         r"""Per-prompt expected (noise-free) reward :math:`p_m = \langle\pi_{row(m)}, q_m\rangle`.

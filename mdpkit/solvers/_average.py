@@ -90,14 +90,36 @@ def _evaluate_unichain(P_pi: FloatArray | sp.csr_matrix, r_pi: FloatArray, ref: 
 
 def _relative_value_iteration(prob: _Problem, tol: float, max_iter: int, tau: float, ref: int
                               ) -> tuple[FloatArray, float, float, int, bool, FloatArray]:
+    """Compiled sweeps in chunks of 1000; between chunks a multichain greedy policy whose
+    recurrent classes have different gains stops the run at once (it would never converge)."""
     S, A = prob.S, prob.A
     feas = np.ones(S * A, dtype=np.uint8) if prob.mask is None else prob.mask.ravel().astype(np.uint8)
     h, Th, hist = np.zeros(S), np.empty(S), np.empty(max_iter)
-    n, lo, hi = AK.relative_value_iteration_kernel(
-        prob.sparse, prob.P2s[0], prob.indptr, prob.indices, prob.data, prob.r2s[0], feas, tau, ref,
-        h, tol, max_iter, Th, hist)
-    n_it = abs(int(n))
-    return (1.0 - tau) * h, float(lo), float(hi), n_it, n > 0, hist[:n_it]
+    done, n, lo, hi = 0, -1, -np.inf, np.inf
+    while done < max_iter:
+        chunk = min(1000, max_iter - done)
+        n, lo, hi = AK.relative_value_iteration_kernel(
+            prob.sparse, prob.P2s[0], prob.indptr, prob.indices, prob.data, prob.r2s[0], feas, tau, ref,
+            h, tol, chunk, Th, hist[done:done + chunk])
+        done += abs(int(n))
+        if n > 0:
+            break
+        _check_class_gains(prob, h, tol)
+    return (1.0 - tau) * h, float(lo), float(hi), done, n > 0, hist[:done]
+
+
+def _check_class_gains(prob: _Problem, h: FloatArray, tol: float) -> None:
+    """Raise the multichain error if the greedy policy's recurrent classes have different gains."""
+    mdp = prob.mdp
+    a = np.argmax(prob.q(h), axis=1)
+    P_pi = sp.csr_matrix(mdp._transition_matrix(np.eye(prob.A)[a]))
+    classes = recurrent_classes(P_pi)
+    if len(classes) < 2:
+        return
+    r_pi = mdp._r_finite[np.arange(prob.S), a]
+    gains = [float(_stationary(P_pi[c][:, c]) @ r_pi[c]) for c in classes]
+    if max(gains) - min(gains) > tol:
+        _check_unichain(P_pi, "relative value iteration")
 
 
 def _policy_iteration(prob: _Problem, max_iter: int, ref: int) -> tuple[FloatArray, float, int, bool]:

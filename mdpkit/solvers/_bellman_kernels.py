@@ -59,7 +59,7 @@ def q_csr_into_par(indptr, indices, data, r2, gamma, V, Q2):
         Q2[i] = r2[i] + gamma * acc
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")  # inlined: a call per state costs more than a small row
 def action_row(kind, q, log_ref, beta, pi_out, write_pi):
     """Action part of one state: ``max_a q`` (greedy one-hot policy, first maximizer on
     ties) or ``beta * logsumexp(q/beta + log_ref)`` (softmax policy); returns the value."""

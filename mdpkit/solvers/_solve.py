@@ -38,8 +38,6 @@ from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
-import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 
 from .._config import PARALLEL_MIN_WORK, get_num_threads
 from .._results import ConvergenceWarning, SolveResult
@@ -220,13 +218,7 @@ class _Problem:
     # -- policy evaluation (nominal transitions only) -----------------------------------
     def evaluate(self, pi: FloatArray) -> FloatArray:
         """Exact regularized value ``(I - gamma P_pi)^{-1} (r_pi - beta D(pi || ref))``."""
-        mdp = self.mdp
-        Ppi = mdp._transition_matrix(pi)
-        rpi = (pi * mdp._r_finite).sum(axis=1) - self.penalty(pi)
-        if sp.issparse(Ppi):
-            M = (sp.identity(self.S, format="csc") - self.gamma * Ppi).tocsc()
-            return np.asarray(spla.spsolve(M, rpi), dtype=np.float64)
-        return np.linalg.solve(np.eye(self.S) - self.gamma * Ppi, rpi)
+        return self.mdp._value(pi, self.penalty(pi))
 
 
 # Rounding floor of a discounted stopping rule (a relative floor). Every backup is computed
@@ -253,7 +245,7 @@ def _certify(result: SolveResult, tol: float, floor: float) -> SolveResult:
     msg = (f"stopped at the rounding floor: ||V - V*|| <= {max(err, 2.0 * floor):.3e} certified, above "
            f"tol={tol:.1e}; this is the achievable float64 accuracy for values of this size")
     warnings.warn(f"{result.method}: {msg}.", ConvergenceWarning, stacklevel=3)
-    return dataclasses.replace(result, converged=False, message=msg)
+    return dataclasses.replace(result, converged=False, status=3, message=msg)
 
 
 def _check_finite_result(method: str, **arrays: FloatArray) -> None:
@@ -301,7 +293,6 @@ def _finish(prob: _Problem, V: FloatArray, method: str, n_iter: int, converged: 
     TV, Q, pi = prob.backup(V)
     _check_finite_result(method, Q=Q, pi=pi)
     res = float(np.max(np.abs(TV - V)))
-    msg = "converged" if converged else f"max_iter={max_iter} reached"
     if not converged:
         warnings.warn(
             f"{method} stopped after {n_iter} iterations with residual {res:.3e} (tol={tol:.1e}); "
@@ -310,7 +301,7 @@ def _finish(prob: _Problem, V: FloatArray, method: str, n_iter: int, converged: 
         )
     tr = {"residual": np.asarray(residuals, dtype=np.float64)} if trace else None
     return SolveResult(V=V, Q=Q, pi=pi, converged=converged, n_iter=n_iter, residual=res,
-                       method=method, message=msg, trace=tr)
+                       method=method, status=0 if converged else 1, trace=tr)
 
 
 def _value_iteration(prob: _Problem, V: FloatArray, tol: float, max_iter: int, trace: bool) -> SolveResult:
@@ -398,7 +389,7 @@ def _linear_programming(prob: _Problem, V: FloatArray, tol: float, max_iter: int
         warnings.warn(f"linear_programming: certified error {res.error_bound:.3e} exceeds tol={tol:.1e} "
                       "(HiGHS feasibility tolerance 1e-10); use method='policy_iteration' for more digits.",
                       ConvergenceWarning, stacklevel=3)
-        res = dataclasses.replace(res, converged=False, message=f"{msg}; error bound above tol")
+        res = dataclasses.replace(res, converged=False, status=1, message=f"{msg}; error bound above tol")
     return res
 
 
@@ -445,7 +436,7 @@ def _backward_induction(prob: _Problem) -> SolveResult:
         V[h], pi[h] = prob.act(Q[h], h)
     _check_finite_result("backward_induction", V=V, Q=Q, pi=pi)
     return SolveResult(V=V, Q=Q, pi=pi, converged=True, n_iter=H, residual=0.0,
-                       method="backward_induction", message="exact")
+                       method="backward_induction")
 
 
 _DISCOUNTED = {
@@ -642,11 +633,7 @@ def policy_evaluation(
     if mdp.is_finite_horizon:
         H = mdp.horizon
         assert H is not None
-        VH = np.zeros((H + 1, mdp.n_states))
-        VH[H] = mdp.terminal_value
-        for h in range(H - 1, -1, -1):
-            VH[h] = policy_mean(p[h], prob.q(VH[h + 1], h)) - prob.penalty(p[h], h)
-        return VH
+        return mdp._value(p, np.stack([prob.penalty(p[h], h) for h in range(H)]))
     if method == "exact":
         return prob.evaluate(p)
     tol_f = check_positive("tol", tol)

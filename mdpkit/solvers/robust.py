@@ -432,5 +432,5 @@ def solve_linear_robust(
         V[h], pi[h] = prob.act(Q[h], h)
     ok = bool(np.all(np.isfinite(V)))
     return SolveResult(V=V, Q=Q, pi=pi, converged=ok, n_iter=H, residual=0.0 if ok else np.nan,
-                       method="backward_induction", message="exact" if ok else "nan encountered",
+                       method="backward_induction", status=0 if ok else 2,
                        trace={"w": W, "mu_worst": mu_worst})

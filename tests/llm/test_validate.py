@@ -84,7 +84,7 @@ def test_a_biased_model_sampler_fails_the_gof(tiny, monkeypatch):
 def test_zero_variance_rows_use_the_rule_of_three():
     rows = _validate._Rows(z=3.0)
     row = rows.mc("s", "q", "", np.zeros(100), 0.02, 1.0, "exact")
-    assert row.se == 0 and row.tol == pytest.approx(0.03 + 1e-9) and row.passed
+    assert row.se == 0 and row.tolerance == pytest.approx(0.03 + 1e-9) and row.passed
 
 
 def test_effective_range_ignores_negligible_atoms():
@@ -162,3 +162,12 @@ def test_constant_reward_is_a_degenerate_but_valid_case(tiny, tmp_path):
     assert not any(r.section == "tilted" for r in rep.rows)
     assert all(abs(r.measured) < 1e-12 for r in rep.rows if r.quantity == "KL(pi_N||ref)")
     assert llm.plot_report(rep, tmp_path)
+
+
+def test_report_rows_are_the_registry_comparisons(report):
+    """One comparison type: the LLM report's rows and table are the check registry's."""
+    from mdpkit.checks._registry import Comparison as RegistryComparison
+    from mdpkit.checks._report import format_table
+
+    assert all(isinstance(r, RegistryComparison) for r in report.rows)
+    assert report.table.splitlines()[0].split() == format_table([]).splitlines()[0].split()

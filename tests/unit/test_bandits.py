@@ -315,3 +315,11 @@ def test_incompatible_algorithm_and_environment():
         B.simulate(adv, B.EXP3(), horizon=6)
     with pytest.raises(ValueError, match="one entry per arm"):
         B.simulate(ENV, B.SoftmaxPolicyGradient(pi_ref=[0.5, 0.5]), horizon=5)
+
+
+def test_bandit_run_summary_and_frame():
+    run = B.simulate(ENV, B.UCB1(), horizon=100, n_runs=3, rng=0, checkpoints=[10, 100])
+    assert run.summary().startswith("UCB1: 3 run(s) x 100 pulls, mean final regret ")
+    frame = run.to_frame()
+    assert frame.shape == (6, 4) and frame["t"].tolist() == [10, 100] * 3
+    np.testing.assert_array_equal(frame["regret"].to_numpy().reshape(3, 2), run.regret)

@@ -25,7 +25,7 @@ def small():
 def test_bc_is_the_smoothed_count_ratio():
     states = np.array([[0, 1], [0, 1], [0, 0]])
     actions = np.array([[1, 0], [1, 0], [0, 1]])
-    pi = behavior_cloning((states, actions), 2, 2, horizon=2, kappa=0.5)
+    pi = behavior_cloning((states, actions), 2, 2, horizon=2, kappa=0.5).pi
     # stage 0, state 0: counts (1, 2) -> ((1+.5)/(3+1), (2+.5)/(3+1))
     np.testing.assert_allclose(pi[0, 0], [1.5 / 4, 2.5 / 4])
     # stage 1, state 1: counts (2, 0); state 0: counts (0, 1)
@@ -35,7 +35,7 @@ def test_bc_is_the_smoothed_count_ratio():
 
 
 def test_bc_unvisited_states_are_uniform_and_positive():
-    pi = behavior_cloning((np.zeros((4, 3), int), np.ones((4, 3), int)), 5, 3, horizon=3)
+    pi = behavior_cloning((np.zeros((4, 3), int), np.ones((4, 3), int)), 5, 3, horizon=3).pi
     np.testing.assert_allclose(pi[:, 1:], 1.0 / 3)
     assert (pi > 0).all()
 
@@ -43,7 +43,7 @@ def test_bc_unvisited_states_are_uniform_and_positive():
 def test_bc_single_demonstration(small):
     mdp, expert = small
     demos = mdp.simulate(expert, 1, rng=3)
-    pi = behavior_cloning(demos, 3, 2, horizon=3)
+    pi = behavior_cloning(demos, 3, 2, horizon=3).pi
     for h in range(3):
         s, a = demos.states[0, h], demos.actions[0, h]
         assert pi[h, s, a] == pytest.approx(2 / 3)        # (1 + 1) / (1 + 2)
@@ -53,64 +53,64 @@ def test_bc_single_demonstration(small):
 def test_bc_accepts_states_with_or_without_final_state(small):
     mdp, expert = small
     tr = mdp.simulate(expert, 20, rng=0)
-    a = behavior_cloning(tr, 3, 2, horizon=3)
-    b = behavior_cloning((tr.states[:, :3], tr.actions), 3, 2, horizon=3)
-    c = behavior_cloning((tr.states, tr.actions), 3, 2, horizon=3)
+    a = behavior_cloning(tr, 3, 2, horizon=3).pi
+    b = behavior_cloning((tr.states[:, :3], tr.actions), 3, 2, horizon=3).pi
+    c = behavior_cloning((tr.states, tr.actions), 3, 2, horizon=3).pi
     np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(a, c)
 
 
 def test_bc_converges_to_the_expert(small):
     mdp, expert = small
-    pi = behavior_cloning(mdp.simulate(expert, 20000, rng=1), 3, 2, horizon=3)
+    pi = behavior_cloning(mdp.simulate(expert, 20000, rng=1), 3, 2, horizon=3).pi
     d = mdp.occupancy(expert).sum(-1)
     assert np.abs((pi - expert) * d[..., None]).max() < 0.02
 
 
 def test_bc_out_of_range_state():
     with pytest.raises(ValueError, match=r"states must lie in \[0, 1\]; episode 1, step 0 has 2"):
-        behavior_cloning((np.array([[0], [2]]), np.array([[0], [0]])), 2, 2, horizon=1)
+        behavior_cloning((np.array([[0], [2]]), np.array([[0], [0]])), 2, 2, horizon=1).pi
 
 
 def test_bc_out_of_range_action():
     with pytest.raises(ValueError, match=r"actions must lie in \[0, 1\]; episode 0, step 1 has -1"):
-        behavior_cloning((np.zeros((1, 2), int), np.array([[0, -1]])), 2, 2, horizon=2)
+        behavior_cloning((np.zeros((1, 2), int), np.array([[0, -1]])), 2, 2, horizon=2).pi
 
 
 def test_bc_empty_dataset():
     with pytest.raises(ValueError, match="at least one episode"):
-        behavior_cloning((np.zeros((0, 2), int), np.zeros((0, 2), int)), 2, 2, horizon=2)
+        behavior_cloning((np.zeros((0, 2), int), np.zeros((0, 2), int)), 2, 2, horizon=2).pi
 
 
 def test_bc_mismatched_horizon_array():
     with pytest.raises(ValueError, match=r"must have 3 steps per episode"):
-        behavior_cloning((np.zeros((2, 2), int), np.zeros((2, 2), int)), 2, 2, horizon=3)
+        behavior_cloning((np.zeros((2, 2), int), np.zeros((2, 2), int)), 2, 2, horizon=3).pi
 
 
 def test_bc_mismatched_horizon_trajectories(small):
     mdp, expert = small
     with pytest.raises(ValueError, match="must have horizon 4"):
-        behavior_cloning(mdp.simulate(expert, 2, rng=0), 3, 2, horizon=4)
+        behavior_cloning(mdp.simulate(expert, 2, rng=0), 3, 2, horizon=4).pi
 
 
 def test_bc_mismatched_state_shape():
     with pytest.raises(ValueError, match=r"states must have shape \(2, 2\) or \(2, 3\)"):
-        behavior_cloning((np.zeros((2, 5), int), np.zeros((2, 2), int)), 2, 2, horizon=2)
+        behavior_cloning((np.zeros((2, 5), int), np.zeros((2, 2), int)), 2, 2, horizon=2).pi
 
 
 def test_bc_float_indices_rejected():
     with pytest.raises(TypeError, match="integer indices"):
-        behavior_cloning((np.zeros((2, 2)), np.zeros((2, 2), int)), 2, 2, horizon=2)
+        behavior_cloning((np.zeros((2, 2)), np.zeros((2, 2), int)), 2, 2, horizon=2).pi
 
 
 def test_bc_wrong_demos_type():
     with pytest.raises(TypeError, match="Trajectories object"):
-        behavior_cloning([1, 2, 3], 2, 2, horizon=2)
+        behavior_cloning([1, 2, 3], 2, 2, horizon=2).pi
 
 
 def test_bc_kappa_positive():
     with pytest.raises(ValueError, match="`kappa` must be > 0"):
-        behavior_cloning((np.zeros((1, 1), int), np.zeros((1, 1), int)), 1, 2, horizon=1, kappa=0.0)
+        behavior_cloning((np.zeros((1, 1), int), np.zeros((1, 1), int)), 1, 2, horizon=1, kappa=0.0).pi
 
 
 # -- log-linear BC -------------------------------------------------------------------------
@@ -172,7 +172,7 @@ def test_weighted_gram_kernel_matches_py_func_and_numpy():
 # -- trajectory KL -------------------------------------------------------------------------
 def test_trajectory_kl_equals_enumeration(small):
     mdp, expert = small
-    pi = behavior_cloning(mdp.simulate(expert, 4, rng=0), 3, 2, horizon=3)
+    pi = behavior_cloning(mdp.simulate(expert, 4, rng=0), 3, 2, horizon=3).pi
     assert trajectory_kl(mdp, expert, pi) == pytest.approx(enumerated_kl(mdp, expert, pi), abs=1e-12)
 
 
@@ -210,4 +210,15 @@ def test_trajectory_kl_wrong_mdp_type():
 
 def test_trajectories_from_lists_are_validated():
     tr = Trajectories(np.zeros((2, 3), int), np.zeros((2, 2), int), np.zeros((2, 2)), 2)
-    assert behavior_cloning(tr, 1, 1, horizon=2).shape == (2, 1, 1)
+    assert behavior_cloning(tr, 1, 1, horizon=2).pi.shape == (2, 1, 1)
+
+
+def test_bc_result_is_named_with_summary_and_frame():
+    states = np.array([[0, 1], [0, 0]])
+    actions = np.array([[1, 0], [1, 1]])
+    res = behavior_cloning((states, actions), 2, 2, horizon=2)
+    assert res.n_demonstrations == 2 and res.counts[0, 0].tolist() == [0.0, 2.0]
+    assert res.summary() == ("behavior cloning: 2 demonstrations, H=2, 1 unvisited (stage, state) pairs, "
+                             "min pi = 0.25, kappa=1")
+    frame = res.to_frame()
+    assert frame.shape == (8, 5) and frame["pi"].iloc[1] == 0.75 and frame["count"].iloc[1] == 2.0

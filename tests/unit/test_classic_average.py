@@ -2,31 +2,15 @@
 enumeration (stationary laws by least squares, bias by the fundamental matrix), and the
 vanishing-discount limit of the discounted solution."""
 
-import itertools
-
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
 import mdpkit as mk
+from mdpkit.checks.classic import enumerate_gain as numpy_average_reference
 from mdpkit.solvers import _average_kernels as AK
 
 METHODS = ["policy_iteration", "relative_value_iteration"]
-
-
-def numpy_average_reference(P, r):
-    """max over feasible deterministic policies of d_pi . r_pi, and the bias of the maximizer."""
-    S = r.shape[0]
-    best = (-np.inf, None, None)
-    for pol in itertools.product(*[np.flatnonzero(np.isfinite(r[s])) for s in range(S)]):
-        Pp, rp = P[np.arange(S), pol], r[np.arange(S), pol]
-        M = np.vstack([(np.eye(S) - Pp).T, np.ones(S)])
-        d = np.linalg.lstsq(M, np.r_[np.zeros(S), 1.0], rcond=None)[0]
-        g = float(d @ rp)
-        if g > best[0] + 1e-12:
-            h = np.linalg.solve(np.eye(S) - Pp + np.outer(np.ones(S), d), rp - g)  # d^T h = 0
-            best = (g, h, np.array(pol))
-    return best
 
 
 @pytest.mark.parametrize("method", METHODS)

@@ -6,39 +6,18 @@ side (a different formulation from the one under test), and brute-force enumerat
 deterministic policies with NumPy linear solves.
 """
 
-import itertools
 import warnings
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from scipy.optimize import linprog
 
 import mdpkit as mk
 from mdpkit.checks._oracles import lp_optimal_values
+from mdpkit.checks.classic import enumerate_optimum as brute_force_values
+from mdpkit.checks.classic import occupancy_highs as normalized_occupancy_lp
 
 METHODS = ["value_iteration", "policy_iteration", "modified_policy_iteration", "linear_programming"]
-
-
-def brute_force_values(P, r, gamma):
-    """max over every feasible deterministic policy of (I - gamma P_pi)^{-1} r_pi (NumPy only)."""
-    S = r.shape[0]
-    best = np.full(S, -np.inf)
-    for pol in itertools.product(*[np.flatnonzero(np.isfinite(r[s])) for s in range(S)]):
-        Pp, rp = P[np.arange(S), pol], r[np.arange(S), pol]
-        best = np.maximum(best, np.linalg.solve(np.eye(S) - gamma * Pp, rp))
-    return best
-
-
-def normalized_occupancy_lp(P, r, mu0, gamma):
-    """max <d, r> s.t. sum_a d(s',a) = (1-gamma) mu0(s') + gamma sum P(s'|s,a) d(s,a), d >= 0 (dense)."""
-    S, A = r.shape
-    Aeq = np.zeros((S, S * A))
-    for s in range(S):
-        Aeq[s, s * A:(s + 1) * A] = 1.0
-    Aeq -= gamma * P.reshape(S * A, S).T
-    res = linprog(-r.ravel(), A_eq=Aeq, b_eq=(1 - gamma) * mu0, bounds=(0, None), method="highs")
-    return -res.fun / (1 - gamma), res.x.reshape(S, A)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

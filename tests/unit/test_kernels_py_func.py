@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from mdpkit.divergences import _kernels as DK
-from mdpkit.mdp import _tabular as T
+from mdpkit.mdp import _mdp_kernels as MDPK
 from mdpkit.solvers import _bellman_kernels as BK
 
 
@@ -90,7 +90,7 @@ def test_simulate_kernel(rng):
     cumP = np.cumsum(rng.dirichlet(np.ones(S), size=(1, S, A)), axis=-1)
     r3 = rng.normal(size=(1, S, A))
     outs = []
-    for f in (T._simulate_kernel, T._simulate_kernel.py_func):
+    for f in (MDPK.simulate_kernel, MDPK.simulate_kernel.py_func):
         st = np.empty((n, T_ + 1), np.int64)
         ac = np.empty((n, T_), np.int64)
         rw = np.empty((n, T_))
@@ -119,3 +119,15 @@ def test_fdiv_row_and_kl_row_match_py_func_on_the_pole_and_extreme_paths():
         v1 = K.kl_max_row(np.array([0.0, 1e300]), lp, beta, o1, True)
         v2 = K.kl_max_row.py_func(np.array([0.0, 1e300]), lp, beta, o2, True)
         assert v1 == v2 and np.array_equal(o1, o2)
+
+
+def test_the_categorical_sampler():
+    """The one compiled categorical sampler: inverse CDF, never an index of probability 0."""
+    from mdpkit import _sampling_kernels as SK
+
+    p = np.array([0.0, 0.25, 0.0, 0.75, 0.0])
+    for u, want in ((0.0, 1), (0.2499, 1), (0.25, 3), (0.999999, 3), (1.0, 3)):
+        assert SK.sample_categorical(p, u) == SK.sample_categorical.py_func(p, u) == want
+    u = np.random.default_rng(0).random(20_000)
+    draws = np.array([SK.sample_categorical(p, x) for x in u])
+    assert abs((draws == 3).mean() - 0.75) < 4 * np.sqrt(0.75 * 0.25 / u.size)   # 4 binomial SE

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import mdpkit as mk
-from mdpkit.learners import OfflineDataset
+from mdpkit.mdp import OfflineDataset
 
 
 def _small(rng, S=4, A=3, d=2, H=3):

@@ -108,3 +108,25 @@ def test_from_gymnasium_frozenlake_value():
     env = gym.make("FrozenLake-v1", is_slippery=False)
     mdp = mk.TabularMDP.from_gymnasium(env, gamma=0.9)
     assert mk.solve(mdp).V[0] == pytest.approx(0.9**5)
+
+
+def test_one_policy_evaluation_dense_sparse_and_regularized():
+    """evaluate() (compiled recursion on dense P, CSR products on sparse P) and
+    policy_evaluation() share one routine; both agree with a NumPy backward recursion."""
+    import scipy.sparse as sp
+
+    mdp = mk.random_mdp(n_states=5, n_actions=3, horizon=4, rng=2)
+    pi = np.random.default_rng(3).dirichlet(np.ones(3), size=(4, 5))
+    ref = np.zeros((5, 5))
+    for h in range(3, -1, -1):
+        ref[h] = (pi[h] * (mdp.r + mdp.P @ ref[h + 1])).sum(axis=1)
+    np.testing.assert_allclose(mdp.evaluate(pi), ref, rtol=0, atol=1e-13)
+    sparse = mk.TabularMDP(sp.csr_matrix(mdp.P.reshape(15, 5)), mdp.r, horizon=4)
+    np.testing.assert_allclose(sparse.evaluate(pi), ref, rtol=0, atol=1e-13)
+    pi_ref = np.full((4, 5, 3), 1 / 3)
+    reg = mk.policy_evaluation(mdp, pi, policy_reg=mk.solvers.PolicyRegularizer(mk.divergences.KL(), pi_ref, 0.5))
+    kl = (pi * np.log(pi / pi_ref)).sum(axis=-1)
+    ref_kl = np.zeros((5, 5))
+    for h in range(3, -1, -1):
+        ref_kl[h] = (pi[h] * (mdp.r + mdp.P @ ref_kl[h + 1])).sum(axis=1) - 0.5 * kl[h]
+    np.testing.assert_allclose(reg, ref_kl, rtol=0, atol=1e-13)

@@ -39,11 +39,35 @@ def _plan(f, N, Nsas, R, bonus_kind, L, scale, beta, log_ref):
     H, S, A = N.shape
     V = [np.zeros((H + 1, S)) for _ in range(3)]
     pis = [np.empty((H, S, A)) for _ in range(2)]
-    f(N, Nsas, R, bonus_kind, L, scale, beta, log_ref, *V, *pis, np.empty(A), np.empty(A), np.empty(A))
+    f(N, Nsas, R, bonus_kind, L, scale, beta, log_ref, *V, *pis, np.empty((S, A)), np.empty((S, A)), np.empty((S, A)))
     return (*V, *pis)
 
 
 # -- kernels against their Python functions --------------------------------------------------
+@pytest.mark.parametrize("beta", [1e-12, 1.0, 1e12])
+def test_planning_on_the_true_model_is_the_exact_soft_solve(mdp, beta):
+    """UCBVI-Ent / KL-UCBVI / demonstration-regularized UCBVI share the solvers' action part:
+    with the true model as data (one pseudo-count per pair, ``Nsas = P``, ``Rsum = r``) and no
+    bonus, every planning recursion is the soft backward induction of ``solve_kl_regularized``.
+    The only differences are summation orders, so the tolerance is a few ulps of ``H``."""
+    H, S, A = mdp.horizon, mdp.n_states, mdp.n_actions
+    pi_ref = np.random.default_rng(1).dirichlet(np.ones(A), size=(H, S))
+    N = np.ones((H, S, A))
+    out = _plan(OK.plan_episode, N, np.ascontiguousarray(mdp.P), np.ascontiguousarray(mdp.r),
+                OK.BONUS_HOEFFDING, 1.0, 0.0, beta, np.log(pi_ref))
+    exact = mk.solve_kl_regularized(mdp, pi_ref, beta)
+    for V in out[:3]:
+        np.testing.assert_allclose(V, exact.V, rtol=0, atol=1e-13 * H)
+    for pi in out[3:]:
+        np.testing.assert_allclose(pi, exact.pi, rtol=0, atol=1e-12)
+    # independent limits: beta -> 0 is the hard-max optimum, beta -> inf the value of pi_ref,
+    # with the Hoeffding bias (sum over stages of span^2 / (8 beta)) <= H^3 / (8 beta)
+    if beta == 1e-12:
+        np.testing.assert_allclose(out[0], mk.solve(mdp).V, rtol=0, atol=1e-10)
+    if beta == 1e12:
+        np.testing.assert_allclose(out[0], mdp.evaluate(pi_ref), rtol=0, atol=1e-12 + H**3 / (8 * beta))
+
+
 @pytest.mark.parametrize("bonus_kind", [OK.BONUS_HOEFFDING, OK.BONUS_BERNSTEIN])
 @pytest.mark.parametrize("beta", [0.0, 0.3])
 def test_plan_episode_matches_py_func(mdp, bonus_kind, beta):
@@ -120,30 +144,30 @@ def test_confidence_bounds_bracket_the_target(mdp, agent):
     assert (run.upper_value >= run.target_value - 1e-12).all()
     assert (run.lower_value <= run.target_value + 1e-12).all()
     assert run.counts.sum() == 300 * mdp.horizon
-    assert run.regret[-1] == pytest.approx(run.suboptimality.sum())
+    assert run.regret[0, -1] == pytest.approx(run.suboptimality.sum())
     assert (run.suboptimality >= -1e-12).all()
 
 
 def test_ucbvi_learns(mdp):
     run = run_online(UCBVI(bonus_scale=0.3), mdp, n_episodes=3000, rng=0)
-    assert run.suboptimality[-500:].mean() < 0.2 * run.suboptimality[:100].mean()
-    assert run.recommended_suboptimality[-1] < 1e-9
+    assert run.suboptimality[0, -500:].mean() < 0.2 * run.suboptimality[0, :100].mean()
+    assert run.recommended_suboptimality[0, -1] < 1e-9
 
 
 def test_kl_regularized_converges_to_the_soft_optimum(mdp):
     agent = KLRegularizedUCBVI(beta=0.5, bonus_scale=0.2)
     run = run_online(agent, mdp, n_episodes=3000, rng=0)
     soft = mk.solve_kl_regularized(mdp, mk.uniform_policy(mdp), 0.5).pi
-    assert np.abs(run.recommended_policy - soft).max() < 0.1
+    assert np.abs(run.recommended_policy[0] - soft).max() < 0.1
 
 
 def test_demo_regularized_is_the_kl_learner_toward_pi_bc(mdp):
-    pi_bc = behavior_cloning(mdp.simulate(mk.solve(mdp).pi, 30, rng=0), 4, 3, horizon=3)
+    pi_bc = behavior_cloning(mdp.simulate(mk.solve(mdp).pi, 30, rng=0), 4, 3, horizon=3).pi
     a = run_online(DemoRegularizedUCBVI(beta=0.1, pi_bc=pi_bc), mdp, n_episodes=100, rng=4)
     b = run_online(KLRegularizedUCBVI(beta=0.1, pi_ref=pi_bc), mdp, n_episodes=100, rng=4)
     np.testing.assert_array_equal(a.regret, b.regret)
     # before any data the learner plays pi_bc exactly
-    np.testing.assert_allclose(a.suboptimality[0], a.optimal_value - mdp.mu0 @ mdp.evaluate(pi_bc)[0])
+    np.testing.assert_allclose(a.suboptimality[0, 0], a.optimal_value - mdp.mu0 @ mdp.evaluate(pi_bc)[0])
 
 
 def test_from_demonstrations_prescribes_beta(mdp):
@@ -157,18 +181,42 @@ def test_from_demonstrations_prescribes_beta(mdp):
 def test_episodes_to_epsilon():
     from mdpkit.learners import OnlineRun
 
-    sub = np.array([0.5, 0.05, 0.3, 0.01, 0.02])
-    run = OnlineRun(suboptimality=sub, regret=np.cumsum(sub), recommended_suboptimality=sub[::-1].copy(),
+    sub = np.array([[0.5, 0.05, 0.3, 0.01, 0.02], [0.01, 0.0, 0.0, 0.0, 0.5]])
+    one = np.ones((2, 1, 1, 1))
+    run = OnlineRun(suboptimality=sub, regret=np.cumsum(sub, axis=1), recommended_suboptimality=sub[:, ::-1].copy(),
                     returns=sub, upper_value=sub, lower_value=sub, target_value=1.0, optimal_value=1.0,
-                    policy=np.ones((1, 1, 1)), recommended_policy=np.ones((1, 1, 1)), counts=np.ones((1, 1, 1)),
-                    agent="x")
-    assert run.episodes_to_epsilon(0.1, recommended=False) == 3
-    assert run.episodes_to_epsilon(0.1) == 5
-    assert run.episodes_to_epsilon(1.0) == 0
+                    policy=one, recommended_policy=one, counts=one, seeds=np.arange(2), agent="x")
+    assert run.episodes_to_epsilon(0.1, recommended=False).tolist() == [3, 5]
+    assert run.episodes_to_epsilon(0.1).tolist() == [5, 1]
+    assert run.episodes_to_epsilon(1.0).tolist() == [0, 0]
+    assert run.mean_regret.shape == (5,) and run.final_regret == pytest.approx([0.88, 0.51])
+    assert run.summary().startswith("x: 2 run(s) x 5 episodes, mean final regret 0.695 +- 0.185")
+    frame = run.to_frame()
+    assert frame.shape == (10, 8) and frame["regret"].iloc[-1] == pytest.approx(0.51)
+
+
+def test_runs_are_independent_of_n_runs_and_threads(mdp):
+    """Run r depends on its own seed only: the same for any n_runs and on the parallel path."""
+    from mdpkit.learners import _online as ON
+
+    agent = KLRegularizedUCBVI(beta=0.2)
+    one = run_online(agent, mdp, n_episodes=40, n_runs=1, rng=3)
+    three = run_online(agent, mdp, n_episodes=40, n_runs=3, rng=3)
+    np.testing.assert_array_equal(three.regret[:1], one.regret)
+    assert three.regret.shape == (3, 40) and three.policy.shape == (3, 3, 4, 3)
+    assert not np.array_equal(three.returns[0], three.returns[1])
+    old = ON.PARALLEL_MIN_WORK
+    ON.PARALLEL_MIN_WORK = 0           # force the prange kernel
+    try:
+        par = run_online(agent, mdp, n_episodes=40, n_runs=3, rng=3)
+    finally:
+        ON.PARALLEL_MIN_WORK = old
+    np.testing.assert_array_equal(par.regret, three.regret)
+    np.testing.assert_array_equal(par.counts, three.counts)
 
 
 # -- bad input -------------------------------------------------------------------------------
-def test_lam_must_be_positive():
+def test_beta_must_be_positive():
     with pytest.raises(ValueError, match="`beta` must be > 0; got 0.0"):
         DemoRegularizedUCBVI(beta=0.0, pi_bc=np.full((1, 1, 2), 0.5))
     with pytest.raises(ValueError, match="`beta` must be > 0; got -1"):
@@ -221,6 +269,8 @@ def test_unknown_agent_and_bad_episodes(mdp):
         run_online(object(), mdp, n_episodes=10)
     with pytest.raises(ValueError, match="`n_episodes` must be >= 1"):
         run_online(UCBVI(), mdp, n_episodes=0)
+    with pytest.raises(ValueError, match="`n_runs` must be >= 1"):
+        run_online(UCBVI(), mdp, n_episodes=5, n_runs=0)
 
 
 def test_demo_regularization_beta():

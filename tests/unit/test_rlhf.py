@@ -61,18 +61,20 @@ def test_linear_bt_with_reward_features(mdp):
 
 
 def test_rlhf_with_many_pairs_matches_the_true_reward_plan(mdp):
-    pi_bc = behavior_cloning(mdp.simulate(mk.solve(mdp).pi, 5, rng=0), 3, 2, horizon=2)
+    pi_bc = behavior_cloning(mdp.simulate(mk.solve(mdp).pi, 5, rng=0), 3, 2, horizon=2).pi
     prefs = preference_pairs(mdp, pi_bc, 40000, rng=0)
-    plan, est = demo_regularized_rlhf(mdp, prefs, pi_bc, 0.3, ridge=1e-6)
+    res = demo_regularized_rlhf(mdp, prefs, pi_bc, 0.3, ridge=1e-6)
     truth = mk.solve_kl_regularized(mdp, pi_bc, 0.3).pi
-    assert np.abs(plan.pi - truth).max() < 0.1
+    assert np.abs(res.pi - truth).max() < 0.1
+    assert res.summary().startswith("demo-regularized RLHF (beta=0.3): Bradley-Terry reward: H=2, d=6, converged")
+    assert res.to_frame().shape == (12, 6)
 
 
 def test_rlhf_deterministic(mdp):
     pi_bc = mk.uniform_policy(mdp)
     prefs = preference_pairs(mdp, pi_bc, 200, rng=5)
-    a, _ = demo_regularized_rlhf(mdp, prefs, pi_bc, 0.1)
-    b, _ = demo_regularized_rlhf(mdp, prefs, pi_bc, 0.1)
+    a = demo_regularized_rlhf(mdp, prefs, pi_bc, 0.1)
+    b = demo_regularized_rlhf(mdp, prefs, pi_bc, 0.1)
     np.testing.assert_array_equal(a.pi, b.pi)
 
 
@@ -96,3 +98,20 @@ def test_rlhf_bad_input(mdp):
         preference_pairs(mdp, pi_bc, 0)
     with pytest.raises(ValueError, match="`ridge` must be > 0"):
         bradley_terry_reward(prefs, 3, 2, horizon=2, ridge=0.0)
+
+
+def test_newton_warns_when_it_stops_early():
+    """Both maximum-likelihood fits share one Newton routine, which reports non-convergence."""
+    from mdpkit import ConvergenceWarning
+    from mdpkit.learners import linear_behavior_cloning
+
+    one = lambda a, n: Trajectories(np.zeros((n, 2), int), np.full((n, 1), a), np.zeros((n, 1)), 1)  # noqa: E731
+    prefs = Preferences(first=one(1, 5), second=one(0, 5), prefer_first=np.array([1, 1, 1, 0, 0], bool))
+    with pytest.warns(ConvergenceWarning, match="bradley_terry_reward: Newton's method did not converge in 1"):
+        est = bradley_terry_reward(prefs, 1, 2, horizon=1, ridge=1e-10, tol=1e-18, max_iter=1)
+    assert not est.converged and est.n_iter == 1
+    phi = np.eye(4).reshape(2, 2, 4)
+    demos = (np.array([[0], [1], [0]]), np.array([[1], [0], [1]]))
+    with pytest.warns(ConvergenceWarning, match="linear_behavior_cloning"):
+        bc = linear_behavior_cloning(demos, phi, horizon=1, ridge=1e-6, tol=1e-18, max_iter=1)
+    assert not bc.converged

@@ -5,8 +5,9 @@ import pytest
 
 import mdpkit as mk
 from mdpkit.divergences import KL, ChiSquare, TotalVariation
-from mdpkit.learners import DRPVI, PEVI, R2PVI, OfflineDataset
+from mdpkit.learners import DRPVI, PEVI, R2PVI
 from mdpkit.learners import _offline_kernels as OK
+from mdpkit.mdp import OfflineDataset
 
 
 def _weights_and_values(seed, d=3, K=40, H=3.0):

@@ -184,3 +184,23 @@ def test_generators_validate():
         mk.chain_mdp(5)
     with pytest.raises(ValueError, match="`slip` must be <= 1"):
         mk.gridworld(3, gamma=0.9, slip=2.0)
+
+
+def test_solve_result_status_codes():
+    """SciPy-style status codes with one message table."""
+    import warnings
+
+    from mdpkit import ConvergenceWarning
+    from mdpkit._results import SOLVE_STATUS
+
+    mdp = mk.random_mdp(n_states=4, n_actions=2, gamma=0.99, rng=0)
+    ok = mk.solve(mdp)
+    assert ok.status == 0 and ok.converged and ok.message == SOLVE_STATUS[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        short = mk.solve(mdp, method="value_iteration", max_iter=2)
+    assert short.status == 1 and not short.converged and short.message == SOLVE_STATUS[1]
+    fh = mk.solve(mk.random_mdp(n_states=3, n_actions=2, horizon=2, rng=0))
+    assert fh.status == 0 and fh.message.startswith("converged")
+    with pytest.raises(ValueError, match="`status` must be one of"):
+        mk.SolveResult(V=ok.V, Q=ok.Q, pi=ok.pi, converged=True, n_iter=1, residual=0.0, method="x", status=7)
