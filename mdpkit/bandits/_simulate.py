@@ -213,6 +213,70 @@ def _env_arrays(env: Any, horizon: int, ck: IntArray, root: np.random.SeedSequen
         f"FullInformation or LinearBandit for this algorithm; got {type(env).__name__}.")
 
 
+def _check_pair(env: Any, algorithm: Any) -> None:
+    if isinstance(env, MatrixGame):
+        raise TypeError("`env` is a MatrixGame; use `mdpkit.bandits.self_play` for games.")
+    if not isinstance(env, (*_STOCHASTIC, AdversarialBandit, LinearBandit)):
+        raise TypeError("`env` must be a BernoulliBandit, GaussianBandit, BetaBandit, "
+                        "AdversarialBandit, FullInformation or LinearBandit; got "
+                        f"{type(env).__name__}.")
+    if not isinstance(algorithm, (_Algorithm, IndexPolicy, StepPolicy)):
+        raise TypeError(f"`algorithm` must be a bandit algorithm object such as UCB1(); got "
+                        f"{type(algorithm).__name__}.")
+
+
+def _run_kernels(kernel: Any, run_one: Any, args: tuple, *, user_name: str | None = None) -> float:
+    """Run ``kernel(*args)`` (``prange`` over runs), or ``run_one`` run by run when given
+    (small problems: a parallel region costs milliseconds on a busy machine, DESIGN.md
+    section 4; the per-run seeds give the same result). A user policy (``user_name``) goes
+    through :func:`_run_user_kernel`, which turns a Numba typing error into a clear one.
+    Returns the wall time."""
+    t0 = time.perf_counter()
+    if run_one is not None:
+        common, seeds, outs = args[:-4], args[-4], args[-3:]
+        for r in range(seeds.size):
+            run_one(*common, seeds[r], outs[0][r], outs[1][r], outs[2][r])
+    elif user_name is not None:
+        _run_user_kernel(kernel, args, user_name)
+    else:
+        kernel(*args)
+    return time.perf_counter() - t0
+
+
+def _kernel_args(env: Any, algorithm: Any, horizon: int, ck: IntArray,
+                 root: np.random.SeedSequence) -> tuple[tuple, Any, Any]:
+    """The family's compiled kernels and their leading arguments (before ``horizon, ck, seeds``).
+
+    Returns ``(head, kernel, run_one)``: ``kernel`` runs every run (``prange``), ``run_one``
+    one run (``None`` for user policies, which always go through ``kernel``).
+    """
+    family = algorithm.family
+    K = env.n_arms
+    if isinstance(env, LinearBandit) and family != "linear":
+        raise TypeError(f"`algorithm` {algorithm.name} is not a linear-bandit algorithm; "
+                        "use LinUCB, OFUL or LinearThompsonSampling with a LinearBandit.")
+    if isinstance(algorithm, (IndexPolicy, StepPolicy)):
+        select, update, s0 = algorithm._functions(K)
+        return (select, update, s0, algorithm.params, *_env_arrays(env, horizon, ck, root)), kr.simulate_user, None
+    if family == "linear":
+        if not isinstance(env, LinearBandit):
+            raise TypeError(f"`env` must be a LinearBandit for {algorithm.name}; got {type(env).__name__}.")
+        X = env.actions if env.actions is not None else np.zeros((K, env.dim))
+        head = (kernel_code(algorithm), algorithm._kernel_params(env, horizon), np.array(env.theta),
+                np.array(X), _ACTION_CODES[env.action_set], env.sigma)
+        return head, kr.simulate_linear, kr.run_linear
+    prm = algorithm._kernel_params(env, horizon)
+    if isinstance(algorithm, (Hedge, RegretMatching)) and isinstance(env, AdversarialBandit) \
+            and env.feedback != "full":
+        raise ValueError(f"`env` must give full information for {algorithm.name}; wrap the "
+                         "sequence as FullInformation(losses) (or use EXP3 for bandit feedback).")
+    env_args = _env_arrays(env, horizon, ck, root)
+    if family == "weights":
+        log_ref = algorithm._log_ref(K) if isinstance(algorithm, SoftmaxPolicyGradient) else np.zeros(K)
+        return (kernel_code(algorithm), prm, log_ref, *env_args), kr.simulate_weights, kr.run_weights
+    return (kernel_code(algorithm), prm, *env_args), kr.simulate_index, kr.run_index
+
+
 def simulate(
     env: Any,
     algorithm: Any,
@@ -275,68 +339,17 @@ def simulate(
     root = _root(rng)
     seeds = run_seeds(root, n_runs)
     ck = make_checkpoints(horizon, checkpoints)
-    if isinstance(env, MatrixGame):
-        raise TypeError("`env` is a MatrixGame; use `mdpkit.bandits.self_play` for games.")
-    if not isinstance(env, (*_STOCHASTIC, AdversarialBandit, LinearBandit)):
-        raise TypeError("`env` must be a BernoulliBandit, GaussianBandit, BetaBandit, "
-                        "AdversarialBandit, FullInformation or LinearBandit; got "
-                        f"{type(env).__name__}.")
-    if not isinstance(algorithm, (_Algorithm, IndexPolicy, StepPolicy)):
-        raise TypeError(f"`algorithm` must be a bandit algorithm object such as UCB1(); got "
-                        f"{type(algorithm).__name__}.")
-    family = algorithm.family
+    _check_pair(env, algorithm)
     K = env.n_arms
     regret = np.zeros((n_runs, ck.size))
     reward = np.zeros((n_runs, ck.size))
     pulls = np.zeros((n_runs, K))
-    kernel: Any
-    run_one: Any
-    if isinstance(env, LinearBandit) and family != "linear":
-        raise TypeError(f"`algorithm` {algorithm.name} is not a linear-bandit algorithm; "
-                        "use LinUCB, OFUL or LinearThompsonSampling with a LinearBandit.")
-    if isinstance(algorithm, (IndexPolicy, StepPolicy)):
-        select, update, s0 = algorithm._functions(K)
-        env_args = _env_arrays(env, horizon, ck, root)
-        args = (select, update, s0, algorithm.params, *env_args, horizon, ck, seeds,
-                regret, reward, pulls)
-        kernel, run_one = kr.simulate_user, None
-    elif family == "linear":
-        if not isinstance(env, LinearBandit):
-            raise TypeError(f"`env` must be a LinearBandit for {algorithm.name}; got {type(env).__name__}.")
-        prm = algorithm._kernel_params(env, horizon)
-        X = env.actions if env.actions is not None else np.zeros((K, env.dim))
-        args = (kernel_code(algorithm), prm, np.array(env.theta), np.array(X),
-                _ACTION_CODES[env.action_set], env.sigma, horizon, ck, seeds, regret, reward, pulls)
-        kernel, run_one = kr.simulate_linear, kr.run_linear
-    else:
-        prm = algorithm._kernel_params(env, horizon)
-        if isinstance(algorithm, (Hedge, RegretMatching)) and isinstance(env, AdversarialBandit) \
-                and env.feedback != "full":
-            raise ValueError(f"`env` must give full information for {algorithm.name}; wrap the "
-                             "sequence as FullInformation(losses) (or use EXP3 for bandit feedback).")
-        env_args = _env_arrays(env, horizon, ck, root)
-        if family == "weights":
-            log_ref = algorithm._log_ref(K) if isinstance(algorithm, SoftmaxPolicyGradient) else np.zeros(K)
-            args = (kernel_code(algorithm), prm, log_ref, *env_args, horizon, ck, seeds,
-                    regret, reward, pulls)
-            kernel, run_one = kr.simulate_weights, kr.run_weights
-        else:
-            args = (kernel_code(algorithm), prm, *env_args, horizon, ck, seeds, regret,
-                    reward, pulls)
-            kernel, run_one = kr.simulate_index, kr.run_index
+    family = algorithm.family
+    head, kernel, run_one = _kernel_args(env, algorithm, horizon, ck, root)
+    args = (*head, horizon, ck, seeds, regret, reward, pulls)
     with _threads(n_threads):
-        t0 = time.perf_counter()
-        if run_one is not None and (n_runs == 1 or horizon * n_runs < SERIAL_MAX_PULLS):
-            # Small problems run serially: a parallel region costs milliseconds on a busy
-            # machine (DESIGN.md, section 4). Same per-run seeds, hence the same result.
-            common, outs = args[:-4], args[-3:]
-            for r in range(n_runs):
-                run_one(*common, seeds[r], outs[0][r], outs[1][r], outs[2][r])
-        elif family == "user":
-            _run_user_kernel(kernel, args, algorithm.name)
-        else:
-            kernel(*args)
-        dt = time.perf_counter() - t0
+        dt = _run_kernels(kernel, run_one if horizon * n_runs < SERIAL_MAX_PULLS or n_runs == 1 else None, args,
+                          user_name=algorithm.name if family == "user" else None)
     if family == "user" and np.any(pulls[:, 0] < 0):
         raise ValueError(f"`algorithm` {algorithm.name}: `select` returned an arm outside [0, {K - 1}].")
     return BanditRun(regret=regret, reward=reward, checkpoints=ck, pulls=pulls.astype(np.int64),

@@ -170,17 +170,27 @@ def train_tiny_lm(corpus: str = "pydoc", vocab: str = "coarse8", *, steps: int =
     lm = build_tiny_lm(arch, vocab_size=len(COARSE8) + 1, hidden_size=hidden_size,
                        n_layers=n_layers, n_heads=n_heads, max_len=max(context + 1, 32),
                        rng=seed, device=dev, tokenizer=tok)
-    model = lm.model
-    gen = as_generator(seed)
+    t0 = time.perf_counter()
+    loss = _train(lm.model, ids, steps=steps, context=context, batch_size=batch_size, lr=lr,
+                  gen=as_generator(seed), verbose=verbose)
+    lm.train_info = {"loss": loss, "unigram_entropy": unigram_entropy,
+                     "steps": steps, "seconds": time.perf_counter() - t0,
+                     "corpus_chars": int(ids.size), "params": lm.n_params}
+    return lm
+
+
+def _train(model: Any, ids: np.ndarray, *, steps: int, context: int, batch_size: int, lr: float,
+           gen: np.random.Generator, verbose: bool) -> float:
+    """AdamW with a cosine schedule on ``<bos>`` + random ``context``-character windows of
+    ``ids``; leaves the model in eval mode and returns the mean loss of the last 20 steps."""
+    dev = next(model.parameters()).device
     data = torch.from_numpy(ids).to(dev)
     bos = torch.full((batch_size, 1), len(COARSE8), dtype=torch.long, device=dev)
     offs = torch.arange(context, device=dev)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: 0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * min(s, steps) / steps)))
-    t0 = time.perf_counter()
     model.train()
-    loss_t = torch.tensor(float("nan"))
     recent: list[float] = []
     for step in range(steps):
         starts = torch.from_numpy(gen.integers(0, ids.size - context, batch_size)).to(dev)
@@ -195,7 +205,4 @@ def train_tiny_lm(corpus: str = "pydoc", vocab: str = "coarse8", *, steps: int =
         if verbose and (step + 1) % 100 == 0:
             print(f"step {step + 1}: loss {float(loss_t):.4f}", flush=True)
     model.eval()
-    lm.train_info = {"loss": float(np.mean(recent)), "unigram_entropy": unigram_entropy,
-                     "steps": steps, "seconds": time.perf_counter() - t0,
-                     "corpus_chars": int(ids.size), "params": lm.n_params}
-    return lm
+    return float(np.mean(recent))
