@@ -10,8 +10,10 @@ import numba
 
 from ._validation import check_int
 
-#: Problems whose work per sweep (entries of P touched) is below this run serially.
-PARALLEL_MIN_WORK = 2_000_000
+#: Problems whose work per sweep (entries of P touched) is below this run serially:
+#: about 16 ms of serial work, so that a parallel region (4-8 ms to wake a thread whose
+#: core another process holds) never costs more than half of what it parallelizes.
+PARALLEL_MIN_WORK = 20_000_000
 
 
 def set_num_threads(n: int) -> None:

@@ -11,6 +11,7 @@ TabularMDP(n_states=6, n_actions=2, gamma=0.95, dense)
 """
 
 from ._generators import (
+    banded_chain,
     chain_mdp,
     from_gymnasium,
     gridworld,
@@ -26,6 +27,7 @@ from ._tabular import TabularMDP, Trajectories
 TabularMDP.from_gymnasium = staticmethod(from_gymnasium)  # type: ignore[attr-defined]
 
 __all__ = [
+    "banded_chain",
     "LinearMDP",
     "TabularMDP",
     "Trajectories",

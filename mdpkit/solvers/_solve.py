@@ -54,6 +54,7 @@ from ..divergences import KL, FDivergence
 from ..divergences import _kernels as DK
 from ..mdp import TabularMDP
 from . import _bellman_kernels as BK
+from . import _methods as MM
 
 METHODS = ("value_iteration", "policy_iteration", "modified_policy_iteration", "backward_induction")
 
@@ -139,16 +140,15 @@ class _Problem:
             self.indices = csr.indices.astype(np.int64)
             self.data = csr.data
             self.P2s = [np.zeros((1, 1))]
-            work = csr.nnz
         else:
             P = mdp.P
             P4 = P if P.ndim == 4 else P[None]
             self.P2s = [np.ascontiguousarray(P4[h].reshape(self.S * self.A, self.S)) for h in range(P4.shape[0])]
             self.indptr = self.indices = np.zeros(1, dtype=np.int64)
             self.data = np.zeros(1)
-            work = self.S * self.A * self.S
-        if self.kind != "max":
-            work += 20 * self.S * self.A  # the soft max costs a few exp/log per entry
+        stationary = self.H is None or mdp.is_stationary
+        self.st, self.work = MM.storage(mdp) if stationary else (None, self.S * self.A * self.S)
+        work = self.work + (20 * self.S * self.A if self.kind != "max" else 0)  # exp/log per entry
         self.parallel = work >= PARALLEL_MIN_WORK and get_num_threads() > 1
         r = mdp.r
         r3 = r if r.ndim == 3 else r[None]
@@ -241,11 +241,10 @@ def _finish(prob: _Problem, V: FloatArray, method: str, n_iter: int, converged: 
 def _value_iteration(prob: _Problem, V: FloatArray, tol: float, max_iter: int, trace: bool) -> SolveResult:
     if prob.robust_ops is None and prob.kind in ("max", "kl"):
         S, A = prob.S, prob.A
-        Q2, V_new, hist = np.empty(S * A), np.empty(S), np.empty(max_iter)
+        V_new, greedy, hist = np.empty(S), np.empty(S, dtype=np.int64), np.empty(max_iter)
         n = BK.value_iteration_kernel(
-            prob.sparse, prob.P2s[0], prob.indptr, prob.indices, prob.data, prob.r2s[0], prob.gamma,
-            BK.ACT_MAX if prob.kind == "max" else BK.ACT_KL, prob.log_ref[0], prob.beta,
-            V, tol, max_iter, prob.parallel, Q2, V_new, hist,
+            prob.st, A, prob.r2s[0], prob.gamma, BK.ACT_MAX if prob.kind == "max" else BK.ACT_KL,
+            prob.log_ref[0], prob.beta, V, tol, max_iter, prob.parallel, V_new, greedy, hist,
         )
         converged, n = n > 0, abs(int(n))
         return _finish(prob, V, "value_iteration", n, converged, hist[:n], tol, max_iter, trace)
@@ -264,10 +263,17 @@ def _policy_iteration(prob: _Problem, V: FloatArray, tol: float, max_iter: int, 
     if prob.robust_ops is not None:
         raise NotImplementedError("policy iteration is for nominal transitions; use method='value_iteration' "
                                   "for robust MDPs.")
+    how = MM.evaluation_solver(prob) if prob.kind != "fdiv" else None
+    if how == "band" and prob.kind == "max":
+        return MM.policy_iteration_band(prob, V, tol, max_iter, trace, _finish)
     _, _, pi = prob.backup(V)
     residuals: list[float] = []
     for it in range(max_iter):
-        V = prob.evaluate(pi)
+        if how is None:
+            V = prob.evaluate(pi)
+        else:
+            pen = MM.kl_penalty(pi, prob.log_ref[0], prob.beta) if prob.kind == "kl" else 0.0
+            V = MM.evaluate_fast(prob, pi, (pi * prob.mdp.r).sum(axis=1) - pen, how)
         TV, _, pi_new = prob.backup(V)
         res = float(np.max(np.abs(TV - V)))
         residuals.append(res)
@@ -275,18 +281,36 @@ def _policy_iteration(prob: _Problem, V: FloatArray, tol: float, max_iter: int, 
             # Howard's PI: exact optimum once the greedy policy is stable; ties keep pi.
             if np.array_equal(np.argmax(pi_new, 1), np.argmax(pi, 1)) or res <= 1e-12 * (1 + np.abs(V).max()):
                 return _finish(prob, V, "policy_iteration", it + 1, True, residuals, tol, max_iter, trace)
-        elif res * prob.gamma / (1 - prob.gamma) <= tol:
-            # ||V^pi - V*|| <= gamma ||T V^pi - V^pi|| / (1 - gamma)
-            return _finish(prob, V, "policy_iteration", it + 1, True, residuals, tol, max_iter, trace)
+        else:
+            # soft PI (Newton): MacQueen bounds around T V^pi, midpoint within tol of V*
+            stop, V_mid, _ = _span_stop(TV, V, prob.gamma, tol)
+            if stop:
+                return _finish(prob, V_mid, "policy_iteration", it + 1, True, residuals, tol, max_iter, trace)
+            if it >= 2 and res > 0.5 * residuals[-2]:
+                # Newton stalls at the rounding floor of beta * KL (huge beta): finish
+                # with value iteration from here, whose soft max is stable for any beta.
+                return _value_iteration(prob, TV, tol, max_iter, trace)
         pi = pi_new
     return _finish(prob, V, "policy_iteration", max_iter, False, residuals, tol, max_iter, trace)
 
 
 def _modified_policy_iteration(prob: _Problem, V: FloatArray, tol: float, max_iter: int, trace: bool,
-                               n_sweeps: int) -> SolveResult:
+                               n_sweeps: int | None) -> SolveResult:
     if prob.robust_ops is not None:
         raise NotImplementedError("modified policy iteration is for nominal transitions; use "
                                   "method='value_iteration' for robust MDPs.")
+    if prob.kind == "max":
+        S, A = prob.S, prob.A
+        V_new, greedy, hist = np.empty(S), np.empty(S, dtype=np.int64), np.empty(max_iter)
+        if n_sweeps is None:  # adaptive depth (module docstring of _methods)
+            max_eval, frac = MM.EVAL_SWEEPS_PER_ACTION * A, MM.EVAL_FRAC
+        else:  # exactly n_sweeps - 1 evaluation sweeps per improvement
+            max_eval, frac = n_sweeps - 1, -1.0
+        n = BK.modified_policy_iteration_kernel(prob.st, A, prob.r2s[0], prob.gamma, V, tol, max_iter, max_eval,
+                                                frac, prob.parallel, V_new, greedy, hist)
+        converged, n = n > 0, abs(int(n))
+        return _finish(prob, V, "modified_policy_iteration", n, converged, hist[:n], tol, max_iter, trace)
+    n_eval = 20 if n_sweeps is None else n_sweeps
     residuals: list[float] = []
     for it in range(max_iter):
         TV, _, pi = prob.backup(V)
@@ -295,12 +319,12 @@ def _modified_policy_iteration(prob: _Problem, V: FloatArray, tol: float, max_it
         if stop:
             return _finish(prob, V_mid, "modified_policy_iteration", it + 1, True, residuals, tol, max_iter, trace)
         V = TV
-        if n_sweeps > 1:
+        if n_eval > 1:
             # Partial evaluation V <- r_pi + gamma P_pi V with the (S, S) kernel P_pi formed
             # once per improvement: each sweep costs S^2 (dense) or nnz(P_pi), not S^2 A.
             Ppi = prob.mdp._transition_matrix(pi)
             r_pi = (pi * prob.mdp.r).sum(axis=1) - prob.penalty(pi)
-            for _ in range(n_sweeps - 1):
+            for _ in range(n_eval - 1):
                 V = r_pi + prob.gamma * (Ppi @ V)
     return _finish(prob, V, "modified_policy_iteration", max_iter, False, residuals, tol, max_iter, trace)
 
@@ -328,7 +352,7 @@ def solve(
     tol: float = 1e-8,
     max_iter: int = 100_000,
     V0: npt.ArrayLike | None = None,
-    n_sweeps: int = 20,
+    n_sweeps: int | None = None,
     trace: bool = False,
 ) -> SolveResult:
     r"""Solve a (regularized, robust) tabular MDP exactly.
@@ -347,8 +371,8 @@ def solve(
         Transition part; an object with ``transition_operator(mdp, stage)`` (see
         :mod:`mdpkit.solvers`), ``None`` for the nominal expectation.
     method : {"value_iteration", "policy_iteration", "modified_policy_iteration", "backward_induction"}
-        Default: ``"backward_induction"`` for finite horizon, ``"value_iteration"``
-        otherwise.
+        Default: ``"backward_induction"`` for finite horizon; for a discounted model the
+        method that is fast on this model (see Notes).
     tol : float
         Discounted methods stop with :math:`\|V - V^*\|_\infty \le` ``tol`` (span rule);
         policy iteration stops at a stable greedy policy (exact) or, regularized, when
@@ -356,8 +380,10 @@ def solve(
     max_iter : int
     V0 : array_like, shape (S,), optional
         Initial values (zeros).
-    n_sweeps : int
-        Evaluation sweeps per improvement in modified policy iteration.
+    n_sweeps : int, optional
+        Sweeps per improvement in modified policy iteration (one Bellman sweep and
+        ``n_sweeps - 1`` evaluation sweeps); ``None`` adapts the evaluation depth (see
+        :mod:`mdpkit.solvers._methods`).
     trace : bool
         Store the per-iteration residuals in ``result.trace``.
 
@@ -367,6 +393,28 @@ def solve(
         ``V, Q, pi``, ``converged``, ``n_iter`` and the certificate
         ``residual = ||T V - V||_inf``.
 
+    Notes
+    -----
+    Default method of a discounted model, with ``W`` the entries of ``P`` read by one
+    Bellman sweep and ``b = max |s' - s|`` over ``P(s'|s,a) > 0`` (the bandwidth):
+
+    1. ``S (b+1)^2 <= 8 W`` (banded: chains, RiverSwim), or dense with
+       ``S^3/3 <= 4 W`` (small): ``"policy_iteration"``, each evaluation an exact banded
+       or dense LU solve of :math:`(I - \gamma P_\pi) V = r_\pi` costing a few sweeps.
+       Howard's PI needs a few dozen improvements where value iteration needs thousands
+       of sweeps on slow-mixing models; with a KL ``policy_reg`` this is soft policy
+       iteration (Newton's method on the soft Bellman equation).
+    2. Otherwise, unregularized: ``"modified_policy_iteration"`` with adaptive depth:
+       each Bellman sweep is followed by evaluation sweeps :math:`V \leftarrow T_\pi V`
+       (one row per state instead of ``A``) until their change is a tenth of the last
+       Bellman change (at most ``25 A``), so fast-mixing models pay one or two of them.
+    3. Otherwise ``"value_iteration"`` (KL: soft value iteration; other
+       f-divergences; robust transition parts).
+
+    Sparse models are swept in a fixed-width successor layout (DESIGN.md section 4);
+    a sweep runs in parallel only when its serial time is about 16 ms or more, since
+    waking a second thread costs 4-8 ms when another process holds the other core.
+
     Examples
     --------
     >>> import mdpkit as mk
@@ -375,11 +423,16 @@ def solve(
     (9.0, 1)
     """
     prob = _Problem(mdp, policy_reg, robust)
-    default = "backward_induction" if mdp.is_finite_horizon else "value_iteration"
-    m = check_choice("method", default if method is None else method, METHODS)
+    if method is not None:
+        check_choice("method", method, METHODS)
     tol_f = check_positive("tol", tol)
     max_it = check_int("max_iter", max_iter, lo=1)
-    n_sw = check_int("n_sweeps", n_sweeps, lo=1)
+    n_sw = None if n_sweeps is None else check_int("n_sweeps", n_sweeps, lo=1)
+    V = np.zeros(mdp.n_states) if V0 is None else as_float_array("V0", V0, shape=(mdp.n_states,)).copy()
+    if method is None:
+        m = "backward_induction" if mdp.is_finite_horizon else MM.default_method(prob)
+    else:
+        m = method
     if mdp.is_finite_horizon:
         if m != "backward_induction":
             raise ValueError(f"`method` must be 'backward_induction' for a finite-horizon MDP; got {m!r}.")
@@ -387,7 +440,6 @@ def solve(
     if m == "backward_induction":
         raise ValueError("`method` 'backward_induction' needs a finite-horizon MDP (`horizon=`); "
                          f"this one is discounted (gamma={mdp.gamma}).")
-    V = np.zeros(mdp.n_states) if V0 is None else as_float_array("V0", V0, shape=(mdp.n_states,)).copy()
     if m == "value_iteration":
         return _value_iteration(prob, V, tol_f, max_it, trace)
     if m == "policy_iteration":
