@@ -52,6 +52,8 @@ def csr_row(indptr, indices, data, i, V):
 def q_row(kind, P2, idx, p, indptr, indices, data, i, V):
     """Expected next value ``(P V)[i]`` of state-action row ``i`` in any storage (the
     unpacked storage tuple; unpack it once per loop, not per row)."""
+    if kind < 0:
+        return 0.0
     if kind == FIXED:
         acc = 0.0
         for j in range(idx.shape[1]):
@@ -126,9 +128,13 @@ def action_into_par(kind, Q, log_ref, beta, V_out, pi_out, write_pi):
 # -- fused sweep: V_new = M[r + gamma P V], greedy actions -----------------------------
 @njit(cache=True, fastmath=True)
 def backup_block(st, lo, hi, A, r2, gamma, act, log_ref, beta, V, V_new, greedy, qbuf):
-    """States ``lo <= s < hi``: ``V_new[s]`` and (hard max) ``greedy[s] = argmax_a Q(s, a)``."""
+    """States ``lo <= s < hi``: ``V_new[s]`` and (hard max) ``greedy[s] = argmax_a Q(s, a)``.
+
+    ``gamma = 0`` skips the transitions (``Q = r``: the backup of ``V = 0``)."""
     dummy = qbuf[:0]
     kind, P2, idx, p, indptr, indices, data = st
+    if gamma == 0.0:
+        kind = -1
     for s in range(lo, hi):
         base = s * A
         if act == ACT_MAX:
@@ -165,7 +171,14 @@ def sweep_par(st, A, r2, gamma, act, log_ref, beta, V, V_new, greedy):
 
 @njit(cache=True)
 def _sweep(st, A, r2, gamma, act, log_ref, beta, V, V_new, greedy, parallel):
-    if parallel:
+    zero = True
+    for s in range(V.shape[0]):
+        if V[s] != 0.0:
+            zero = False
+            break
+    if zero:  # T 0 = M[r]: no need to read P (saves the first sweep from V = 0)
+        sweep(st, A, r2, 0.0, act, log_ref, beta, V, V_new, greedy)
+    elif parallel:
         sweep_par(st, A, r2, gamma, act, log_ref, beta, V, V_new, greedy)
     else:
         sweep(st, A, r2, gamma, act, log_ref, beta, V, V_new, greedy)
@@ -213,60 +226,72 @@ def value_iteration_kernel(st, A, r2, gamma, act, log_ref, beta, V, tol, max_ite
 # -- modified policy iteration (hard max) ------------------------------------------------
 @njit(cache=True, fastmath=True)
 def policy_block(st, lo, hi, A, r2, gamma, pol, V, V_out):
-    """``V_out[s] = r(s, pol[s]) + gamma * (P V)(s, pol[s])`` for ``lo <= s < hi``."""
+    """``V_out[s] = r(s, pol[s]) + gamma * (P V)(s, pol[s])`` for ``lo <= s < hi``;
+    returns ``(min, max)`` of ``V_out[s] - V[s]``."""
     kind, P2, idx, p, indptr, indices, data = st
+    dlo = np.inf
+    dhi = -np.inf
     for s in range(lo, hi):
         i = s * A + pol[s]
-        V_out[s] = r2[i] + gamma * q_row(kind, P2, idx, p, indptr, indices, data, i, V)
+        new = r2[i] + gamma * q_row(kind, P2, idx, p, indptr, indices, data, i, V)
+        d = new - V[s]
+        dlo = min(dlo, d)
+        dhi = max(dhi, d)
+        V_out[s] = new
+    return dlo, dhi
 
 
 @njit(cache=True, parallel=True)
 def policy_sweep_par(st, A, r2, gamma, pol, V, V_out):
-    """Parallel twin of ``policy_block`` over all states."""
+    """Parallel (Jacobi) twin of ``policy_block`` over all states; returns the change's
+    ``(min, max)``."""
     S = V.shape[0]
     nb = (S + BLOCK - 1) // BLOCK
+    los = np.empty(nb)
+    his = np.empty(nb)
     for b in prange(nb):
-        policy_block(st, b * BLOCK, min(S, (b + 1) * BLOCK), A, r2, gamma, pol, V, V_out)
+        los[b], his[b] = policy_block(st, b * BLOCK, min(S, (b + 1) * BLOCK), A, r2, gamma, pol, V, V_out)
+    return los.min(), his.max()
 
 
 @njit(cache=True)
-def _policy_sweep(st, A, r2, gamma, pol, V, V_out, parallel):
-    if parallel:
-        policy_sweep_par(st, A, r2, gamma, pol, V, V_out)
-    else:
-        policy_block(st, 0, V.shape[0], A, r2, gamma, pol, V, V_out)
-
-
-@njit(cache=True)
-def modified_policy_iteration_kernel(st, A, r2, gamma, V, tol, max_iter, max_eval, eval_frac, parallel,
-                                     V_new, greedy, residuals):
+def modified_policy_iteration_kernel(st, A, r2, gamma, V, tol, max_iter, max_eval, eval_frac, eval_rate,
+                                     parallel, V_new, greedy, residuals):
     """Modified policy iteration with adaptive evaluation depth and span stopping.
 
     Improvement: one Bellman sweep ``V <- T V`` (greedy ``pi``), stopping by the
     MacQueen span rule of :func:`value_iteration_kernel` (valid for any ``V``). Partial
-    evaluation: sweeps ``V <- T_pi V`` (one row per state, ``A`` times cheaper than a
+    evaluation: sweeps toward ``V^pi`` (one row per state, ``A`` times cheaper than a
     Bellman sweep) while the span of their change exceeds ``eval_frac`` times the span
-    of the last Bellman change, at most ``max_eval`` of them (Puterman Sec. 6.5:
-    MPI converges for any evaluation depths). Returns the number of improvement sweeps
-    (negated if ``max_iter`` was reached); ``residuals`` as in value iteration.
+    of the last Bellman change and shrinks by at least the factor ``eval_rate`` per
+    sweep (slower evaluation does not pay: improvement is then the bottleneck), at most
+    ``max_eval`` of them (Puterman Sec. 6.5: MPI converges for any evaluation depths).
+    Evaluation sweeps are Jacobi (they commute with adding a constant, which the span
+    rule relies on). Returns the number of improvement sweeps (negated if ``max_iter`` was reached); ``residuals`` as in
+    value iteration.
     """
     c = gamma / (1.0 - gamma)
+    S = V.shape[0]
     for it in range(max_iter):
         _sweep(st, A, r2, gamma, ACT_MAX, r2.reshape((-1, A)), 1.0, V, V_new, greedy, parallel)
         lo, hi = span_of_change(V_new, V)
         residuals[it] = max(abs(lo), abs(hi))
         if c * (hi - lo) <= 2.0 * tol:
             mid = 0.5 * c * (hi + lo)
-            for s in range(V.shape[0]):
+            for s in range(S):
                 V[s] = V_new[s] + mid
             return it + 1
         target = eval_frac * (hi - lo)
+        prev = hi - lo
         for _ in range(max_eval):
-            _policy_sweep(st, A, r2, gamma, greedy, V_new, V, parallel)
-            lo, hi = span_of_change(V, V_new)
+            if parallel:
+                lo, hi = policy_sweep_par(st, A, r2, gamma, greedy, V_new, V)
+            else:
+                lo, hi = policy_block(st, 0, S, A, r2, gamma, greedy, V_new, V)
             V_new[:] = V
-            if hi - lo <= target:
+            if hi - lo <= target or hi - lo > eval_rate * prev:
                 break
+            prev = hi - lo
         V[:] = V_new
     return -max_iter
 

@@ -20,9 +20,11 @@ states and ``b`` the bandwidth ``max |s' - s|`` over ``P(s'|s, a) > 0``:
    dense LU solve.
 3. Otherwise, unregularized: modified policy iteration with adaptive evaluation depth
    (:func:`~mdpkit.solvers._bellman_kernels.modified_policy_iteration_kernel`):
-   evaluation sweeps cost one row per state instead of ``A``, and stop once their
-   change is a tenth of the last Bellman change, so a fast-mixing model pays one or two
-   evaluation sweeps and a slow-mixing one gets many cheap ones.
+   evaluation sweeps cost one row per state instead of ``A``; they go on while each
+   halves the change (so the evaluation pays) until the change is ``1e-4`` of the last
+   Bellman change: a fast-mixing model is evaluated almost exactly (policy iteration
+   in two or three Bellman sweeps), a slow-mixing one gets one or two evaluation sweeps
+   per improvement (value iteration at a lower price).
 4. Otherwise, KL-regularized: soft value iteration (compiled, span stopping).
 
 Other f-divergences and robust transition parts use value iteration. Every method
@@ -52,7 +54,9 @@ BAND_FACTOR = 8.0
 #: policy iteration with a dense solve when ``S^3 / 3 <= DENSE_LU_FACTOR * W``
 DENSE_LU_FACTOR = 4.0
 #: adaptive MPI: evaluate until the change is this fraction of the Bellman change
-EVAL_FRAC = 0.1
+EVAL_FRAC = 1e-4
+#: adaptive MPI: ... or until one evaluation sweep shrinks the change by less than this
+EVAL_RATE = 0.5
 #: adaptive MPI: at most this many evaluation sweeps per improvement (times A)
 EVAL_SWEEPS_PER_ACTION = 25
 

@@ -303,11 +303,11 @@ def _modified_policy_iteration(prob: _Problem, V: FloatArray, tol: float, max_it
         S, A = prob.S, prob.A
         V_new, greedy, hist = np.empty(S), np.empty(S, dtype=np.int64), np.empty(max_iter)
         if n_sweeps is None:  # adaptive depth (module docstring of _methods)
-            max_eval, frac = MM.EVAL_SWEEPS_PER_ACTION * A, MM.EVAL_FRAC
+            max_eval, frac, rate = MM.EVAL_SWEEPS_PER_ACTION * A, MM.EVAL_FRAC, MM.EVAL_RATE
         else:  # exactly n_sweeps - 1 evaluation sweeps per improvement
-            max_eval, frac = n_sweeps - 1, -1.0
+            max_eval, frac, rate = n_sweeps - 1, -1.0, np.inf
         n = BK.modified_policy_iteration_kernel(prob.st, A, prob.r2s[0], prob.gamma, V, tol, max_iter, max_eval,
-                                                frac, prob.parallel, V_new, greedy, hist)
+                                                frac, rate, prob.parallel, V_new, greedy, hist)
         converged, n = n > 0, abs(int(n))
         return _finish(prob, V, "modified_policy_iteration", n, converged, hist[:n], tol, max_iter, trace)
     n_eval = 20 if n_sweeps is None else n_sweeps
@@ -406,8 +406,10 @@ def solve(
        iteration (Newton's method on the soft Bellman equation).
     2. Otherwise, unregularized: ``"modified_policy_iteration"`` with adaptive depth:
        each Bellman sweep is followed by evaluation sweeps :math:`V \leftarrow T_\pi V`
-       (one row per state instead of ``A``) until their change is a tenth of the last
-       Bellman change (at most ``25 A``), so fast-mixing models pay one or two of them.
+       (one row per state instead of ``A``) while each halves the change, until it is
+       ``1e-4`` of the last Bellman change (at most ``25 A``): fast-mixing models get
+       near-exact evaluations (policy iteration in two or three Bellman sweeps),
+       slow-mixing ones one or two cheap sweeps per improvement.
     3. Otherwise ``"value_iteration"`` (KL: soft value iteration; other
        f-divergences; robust transition parts).
 

@@ -85,13 +85,12 @@ def test_sweep_kernels(data, rng, kind):
                 np.testing.assert_array_equal(g, Q.argmax(axis=1))
         pol = rng.integers(0, A, size=S)
         want = r2[np.arange(S) * A + pol] + 0.9 * P2[np.arange(S) * A + pol] @ V
-        for f in (BK.policy_block, BK.policy_block.py_func):
+        for f in (BK.policy_block, BK.policy_block.py_func, BK.policy_sweep_par, BK.policy_sweep_par.py_func):
             out = np.empty(S)
-            f(st, 0, S, A, r2, 0.9, pol, V, out)
+            args = (0, S, A, r2, 0.9, pol, V, out) if "block" in f.__name__ else (A, r2, 0.9, pol, V, out)
+            lo, hi = f(st, *args)
             np.testing.assert_allclose(out, want, rtol=1e-12)
-        out = np.empty(S)
-        BK.policy_sweep_par.py_func(st, A, r2, 0.9, pol, V, out)
-        np.testing.assert_allclose(out, want, rtol=1e-12)
+            assert np.isclose(lo, (want - V).min()) and np.isclose(hi, (want - V).max())
 
 
 def test_value_iteration_kernels(data):
@@ -105,11 +104,11 @@ def test_value_iteration_kernels(data):
             res.append((n, V))
         assert res[0][0] == res[1][0] > 0
         np.testing.assert_allclose(res[0][1], res[1][1], rtol=1e-10)
-        for frac, max_eval in ((0.1, 50), (-1.0, 5)):
+        for frac, rate, max_eval in ((0.1, 0.5, 50), (-1.0, np.inf, 5)):
             out = []
             for f in (BK.modified_policy_iteration_kernel, BK.modified_policy_iteration_kernel.py_func):
                 V = np.zeros(S)
-                n = f(st, A, r2, 0.9, V, 1e-10, 10_000, max_eval, frac, False, np.empty(S),
+                n = f(st, A, r2, 0.9, V, 1e-10, 10_000, max_eval, frac, rate, False, np.empty(S),
                       np.empty(S, np.int64), np.empty(10_000))
                 out.append((n, V))
             assert out[0][0] == out[1][0] > 0
