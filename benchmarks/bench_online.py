@@ -96,7 +96,7 @@ def numpy_ucbvi(mdp: mk.TabularMDP, K: int, seed: int, delta: float = 0.05) -> n
 def main(episodes: int = 2000, repeats: int = 5) -> dict:
     mdp = mk.random_mdp(n_states=20, n_actions=5, horizon=10, rng=0, stationary=False)
     agent = mk.learners.UCBVI(bonus="hoeffding")
-    mk.learners.run_online(agent, mdp, 5, rng=0)                 # compile / load the cache
+    mk.learners.run_online(agent, mdp, n_episodes=5, rng=0)                 # compile / load the cache
     # best of `repeats` timings of each: the machines are shared, contention only adds time.
     # Wall clock and process CPU time are both reported; CPU time is what the code costs when
     # other processes hold the cores (BLAS is single-threaded here, so it is one core's time).
@@ -106,7 +106,7 @@ def main(episodes: int = 2000, repeats: int = 5) -> dict:
     # steal the second core from the compiled loop if the two were interleaved
     for _ in range(repeats):
         t0, c0 = time.perf_counter(), time.process_time()
-        run = mk.learners.run_online(agent, mdp, episodes, rng=0)
+        run = mk.learners.run_online(agent, mdp, n_episodes=episodes, rng=0)
         t_numba = min(t_numba, time.perf_counter() - t0)
         c_numba = min(c_numba, time.process_time() - c0)
     for _ in range(repeats):

@@ -23,8 +23,8 @@ __version__ = "0.1.0"
 # Subpackages loaded on first attribute access, so `import mdpkit` stays fast and
 # never imports an optional dependency.
 _LAZY_SUBMODULES = (
-    "bandits", "bon", "checks", "divergences", "learners", "mdp", "plotting",
-    "solvers", "sweep", "theory",
+    "bandits", "bon", "checks", "divergences", "learners", "mdp", "pg", "plotting",
+    "reward_hacking", "solvers", "sweep", "theory",
 )
 
 # Public names re-exported from subpackages; resolved lazily too.
@@ -52,9 +52,11 @@ def __dir__() -> list[str]:
 _export("mdp", "TabularMDP", "random_mdp", "chain_mdp", "banded_chain", "river_swim", "gridworld",
         "puterman_example", "uniform_policy", "token_tree_mdp")
 _export("mdp", "LinearMDP", "r2pvi_linear_mdp", "random_linear_mdp")
+_export("mdp", "forest", "small", "quantecon_example")
 _export("solvers", "solve", "solve_kl_regularized", "PolicyRegularizer", "bellman",
         "soft_bellman", "policy_evaluation", "greedy_policy")
 _export("solvers", "Robust", "solve_robust")
+_export("solvers", "solve_average_reward")
 
 __all__ = [
     "ConvergenceWarning",

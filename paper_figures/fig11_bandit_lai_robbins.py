@@ -1,4 +1,4 @@
-"""Figure 11: Regret / (C ln T) of KL-UCB and Thompson sampling against the Lai-Robbins constant (C15 ii).
+"""Figure 11: R_T / (C ln T) of KL-UCB and Thompson sampling (empirical) and KL-UCB against its explicit finite-time bound (Lattimore-Szepesvari Thm 10.6; C15 ii).
 
 Draws the figure of the ``bandit_lai_robbins`` theorem check (which also prints its measured vs
 predicted table) under the mdpkit plotting style, and writes PDF and PNG.

@@ -1,4 +1,4 @@
-"""Figure 22: Per-token reward of best-of-e^{n Delta} converging to x_Delta (CLAIMS C4).
+"""Figure 22: Per-token reward of best-of-e^{n Delta} converging to x_Delta, and gap*n against log n with the Bahadur-Rao slope 1/(2 t*) (CLAIMS C4).
 
 Drawn by the registered check `bon_tilt_asymptotic_equivalence`, which also verifies the numbers it plots.
 """

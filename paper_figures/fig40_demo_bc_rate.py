@@ -1,4 +1,4 @@
-"""Figure 40: Behaviour-cloning trajectory KL against the number of expert episodes, tabular and log-linear (slope -1) (CLAIMS C9 (i)).
+"""Figure 40: Behaviour cloning: N^E E[KL_traj] converging to its exact constant sum (k-1)/2 + kappa (A-k), and the pre-asymptotic regime (CLAIMS C9 i).
 
 Drawn by the registered check `demo_reg_bc_rate`, which also verifies the numbers it plots.
 """

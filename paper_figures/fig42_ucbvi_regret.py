@@ -1,4 +1,4 @@
-"""Figure 42: UCBVI regret against K (sqrt(K) on worst-case gaps) and on a fixed MDP (CLAIMS C9 (iv)).
+"""Figure 42: UCBVI regret: sqrt(K) for mdpkit's Hoeffding bonus on worst-case gaps, and Azar et al.'s UCBVI-CH / -BF against Theorems 1 and 2 (CLAIMS C9 (iv)).
 
 Drawn by the registered check `ucbvi_regret_sqrt_k`, which also verifies the numbers it plots.
 """

@@ -498,15 +498,15 @@ class RegretMatching(_Algorithm):
 class SoftmaxPolicyGradient(_Algorithm):
     r"""Softmax policy-gradient bandit, :math:`\pi_t = \mathrm{softmax}(z_t)`, optionally KL-regularized.
 
-    Stochastic ascent on :math:`J(z) = \mathbb E_{\pi}[r] - \tau\,\mathrm{KL}(\pi \| \pi_{\mathrm{ref}})`
+    Stochastic ascent on :math:`J(z) = \mathbb E_{\pi}[r] - \beta\,\mathrm{KL}(\pi \| \pi_{\mathrm{ref}})`
     from one sampled arm :math:`a_t \sim \pi_t` with reward :math:`x_t` per round:
 
     * REINFORCE (``natural=False``): :math:`z \leftarrow z + \eta[(x_t - b_t)(e_{a_t} - \pi_t)
-      - \tau\,\pi_t \odot (\log\frac{\pi_t}{\pi_{\mathrm{ref}}} - \mathrm{KL}(\pi_t\|\pi_{\mathrm{ref}}))]`
+      - \beta\,\pi_t \odot (\log\frac{\pi_t}{\pi_{\mathrm{ref}}} - \mathrm{KL}(\pi_t\|\pi_{\mathrm{ref}}))]`
       (the KL term is its exact gradient);
-    * natural PG (``natural=True``): :math:`z \leftarrow z + \eta[\hat Q_t - \tau(z - \log
+    * natural PG (``natural=True``): :math:`z \leftarrow z + \eta[\hat Q_t - \beta(z - \log
       \pi_{\mathrm{ref}})]` with the importance-weighted :math:`\hat Q_t = (x_t - b_t)
-      e_{a_t}/\pi_t(a_t)`, i.e. :math:`\pi_{t+1} \propto \pi_t^{1-\eta\tau}\pi_{\mathrm{ref}}^{\eta\tau}
+      e_{a_t}/\pi_t(a_t)`, i.e. :math:`\pi_{t+1} \propto \pi_t^{1-\eta\beta}\pi_{\mathrm{ref}}^{\eta\beta}
       e^{\eta \hat Q_t}` (the regularized NPG update of Cen et al. 2022).
 
     The baseline :math:`b_t` is the mean reward observed before round ``t`` (``baseline=True``)
@@ -514,41 +514,41 @@ class SoftmaxPolicyGradient(_Algorithm):
 
     Parameters
     ----------
-    lr : float
+    eta : float
         Step size :math:`\eta > 0`.
     baseline : bool
     natural : bool
-    kl_coef : float
-        :math:`\tau \ge 0`.
+    beta : float
+        :math:`\beta \ge 0`.
     pi_ref : array_like, shape (K,), optional
         Reference policy (uniform by default); must be strictly positive when
-        ``kl_coef > 0``.
+        ``beta > 0``.
 
     Examples
     --------
-    >>> SoftmaxPolicyGradient(lr=0.1, natural=True).name
+    >>> SoftmaxPolicyGradient(eta=0.1, natural=True).name
     'SoftmaxPG(natural, baseline)'
     """
 
-    lr: float = 0.1
+    eta: float = 0.1
     baseline: bool = True
     natural: bool = False
-    kl_coef: float = 0.0
+    beta: float = 0.0
     pi_ref: Any = None
     family: ClassVar[str] = "weights"
     code: ClassVar[int] = kr.SOFTMAX_PG
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "lr", _pos("lr", self.lr))
+        object.__setattr__(self, "eta", _pos("eta", self.eta))
         for f in ("baseline", "natural"):
             if not isinstance(getattr(self, f), (bool, np.bool_)):
                 raise TypeError(f"`{f}` must be a bool; got {getattr(self, f)!r}.")
-        object.__setattr__(self, "kl_coef", check_scalar("kl_coef", self.kl_coef, lo=0.0))
+        object.__setattr__(self, "beta", check_scalar("beta", self.beta, lo=0.0))
         if self.pi_ref is not None:
             ref = as_float_array("pi_ref", self.pi_ref, ndim=1)
             check_simplex("pi_ref", ref)
-            if self.kl_coef > 0 and np.any(ref <= 0):
-                raise ValueError("`pi_ref` must be strictly positive when `kl_coef` > 0; "
+            if self.beta > 0 and np.any(ref <= 0):
+                raise ValueError("`pi_ref` must be strictly positive when `beta` > 0; "
                                  f"`pi_ref[{int(np.argmin(ref))}]` = {ref.min()!r}.")
             ref.setflags(write=False)
             object.__setattr__(self, "pi_ref", ref)
@@ -558,8 +558,8 @@ class SoftmaxPolicyGradient(_Algorithm):
         tags = ["natural" if self.natural else "reinforce"]
         if self.baseline:
             tags.append("baseline")
-        if self.kl_coef > 0:
-            tags.append(f"kl={self.kl_coef:g}")
+        if self.beta > 0:
+            tags.append(f"kl={self.beta:g}")
         return f"SoftmaxPG({', '.join(tags)})"
 
     def _log_ref(self, n_arms: int) -> FloatArray:
@@ -571,7 +571,7 @@ class SoftmaxPolicyGradient(_Algorithm):
             return np.log(self.pi_ref)
 
     def _kernel_params(self, env: Any, horizon: int) -> FloatArray:
-        return np.array([self.lr, float(self.baseline), float(self.natural), self.kl_coef])
+        return np.array([self.eta, float(self.baseline), float(self.natural), self.beta])
 
 
 # ------------------------------------------------------------------ linear family
@@ -579,14 +579,14 @@ class SoftmaxPolicyGradient(_Algorithm):
 class LinUCB(_Algorithm):
     r"""LinUCB with a constant width (Li et al. 2010): :math:`\arg\max_x \langle x, \hat\theta_t\rangle + \alpha\|x\|_{V_t^{-1}}`.
 
-    :math:`V_t = \lambda I + \sum_{s<t} x_s x_s^\top`, :math:`\hat\theta_t = V_t^{-1}\sum_{s<t} r_s x_s`
+    :math:`V_t = \lambda_r I + \sum_{s<t} x_s x_s^\top`, :math:`\hat\theta_t = V_t^{-1}\sum_{s<t} r_s x_s`
     (ridge regression, updated by Sherman--Morrison).
 
     Parameters
     ----------
     alpha : float
         Width ``>= 0``.
-    lam : float
+    ridge : float
         Ridge parameter ``> 0``.
 
     Examples
@@ -596,16 +596,16 @@ class LinUCB(_Algorithm):
     """
 
     alpha: float = 1.0
-    lam: float = 1.0
+    ridge: float = 1.0
     family: ClassVar[str] = "linear"
     code: ClassVar[int] = kr.LINUCB
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "alpha", check_scalar("alpha", self.alpha, lo=0.0))
-        object.__setattr__(self, "lam", _pos("lam", self.lam))
+        object.__setattr__(self, "ridge", _pos("ridge", self.ridge))
 
     def _kernel_params(self, env: Any, horizon: int) -> FloatArray:
-        return np.array([self.lam, self.alpha, 0.0, 0.0])
+        return np.array([self.ridge, self.alpha, 0.0, 0.0])
 
 
 @dataclass(frozen=True)
@@ -613,7 +613,7 @@ class OFUL(_Algorithm):
     r"""OFUL (Abbasi-Yadkori et al. 2011): LinUCB with the self-normalized confidence radius.
 
     .. math::
-        \beta_t = \sigma\sqrt{\ln\frac{\det V_t}{\det \lambda I} + 2\ln\frac1\delta} + \sqrt\lambda\, S,
+        \beta_t = \sigma\sqrt{\ln\frac{\det V_t}{\det \lambda_r I} + 2\ln\frac1\delta} + \sqrt{\lambda_r}\, S,
 
     Theorem 2 of [AYPS11]_, where :math:`\sigma` is the environment's noise level and
     :math:`\|\theta\| \le S`; regret bound :func:`mdpkit.theory.oful_regret_bound`.
@@ -622,7 +622,7 @@ class OFUL(_Algorithm):
     ----------
     delta : float
         Confidence level in (0, 1).
-    lam : float
+    ridge : float
         Ridge parameter ``> 0``.
     S : float
         Assumed bound on :math:`\|\theta\|_2`, ``> 0``.
@@ -634,7 +634,7 @@ class OFUL(_Algorithm):
     """
 
     delta: float = 0.05
-    lam: float = 1.0
+    ridge: float = 1.0
     S: float = 1.0
     family: ClassVar[str] = "linear"
     code: ClassVar[int] = kr.OFUL
@@ -642,11 +642,11 @@ class OFUL(_Algorithm):
     def __post_init__(self) -> None:
         object.__setattr__(self, "delta", check_scalar("delta", self.delta, lo=0.0, hi=1.0,
                                                        lo_inclusive=False, hi_inclusive=False))
-        object.__setattr__(self, "lam", _pos("lam", self.lam))
+        object.__setattr__(self, "ridge", _pos("ridge", self.ridge))
         object.__setattr__(self, "S", _pos("S", self.S))
 
     def _kernel_params(self, env: Any, horizon: int) -> FloatArray:
-        return np.array([self.lam, 0.0, math.log(1.0 / self.delta), self.S])
+        return np.array([self.ridge, 0.0, math.log(1.0 / self.delta), self.S])
 
 
 @dataclass(frozen=True)
@@ -661,7 +661,7 @@ class LinearThompsonSampling(_Algorithm):
     ----------
     v : float
         Posterior scale ``> 0``.
-    lam : float
+    ridge : float
         Ridge parameter ``> 0``.
 
     Examples
@@ -671,16 +671,16 @@ class LinearThompsonSampling(_Algorithm):
     """
 
     v: float = 1.0
-    lam: float = 1.0
+    ridge: float = 1.0
     family: ClassVar[str] = "linear"
     code: ClassVar[int] = kr.LINTS
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "v", _pos("v", self.v))
-        object.__setattr__(self, "lam", _pos("lam", self.lam))
+        object.__setattr__(self, "ridge", _pos("ridge", self.ridge))
 
     def _kernel_params(self, env: Any, horizon: int) -> FloatArray:
-        return np.array([self.lam, self.v, 0.0, 0.0])
+        return np.array([self.ridge, self.v, 0.0, 0.0])
 
 
 def kernel_code(algo: Any) -> int:

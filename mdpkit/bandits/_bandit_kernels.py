@@ -540,14 +540,14 @@ def run_linear(code, prm, theta, actions, action_kind, sigma, horizon, ck, seed,
                regret_out, reward_out, pulls_out):
     """One run of LinUCB, OFUL or linear Thompson sampling (Sherman-Morrison updates).
 
-    ``prm = (lam, alpha_or_v, log(1/delta), S)``; OFUL's radius is Theorem 2 of
-    Abbasi-Yadkori et al. (2011): sigma sqrt(log det(V_t)/det(lam I) + 2 log(1/delta)) + sqrt(lam) S.
+    ``prm = (ridge, alpha_or_v, log(1/delta), S)``; OFUL's radius is Theorem 2 of
+    Abbasi-Yadkori et al. (2011): sigma sqrt(log det(V_t)/det(ridge I) + 2 log(1/delta)) + sqrt(ridge) S.
     """
     np.random.seed(seed)
     K = pulls_out.size
     d = theta.size
-    lam = prm[0]
-    Vinv = np.eye(d) / lam
+    ridge = prm[0]
+    Vinv = np.eye(d) / ridge
     bvec = np.zeros(d)
     th = np.zeros(d)
     X = actions.copy()
@@ -579,7 +579,7 @@ def run_linear(code, prm, theta, actions, action_kind, sigma, horizon, ck, seed,
                 tt[i] = acc
         width = prm[1]
         if code == OFUL:
-            width = sigma * np.sqrt(logdet + 2.0 * prm[2]) + np.sqrt(lam) * prm[3]
+            width = sigma * np.sqrt(logdet + 2.0 * prm[2]) + np.sqrt(ridge) * prm[3]
         a = 0
         best = -np.inf
         opt = -np.inf

@@ -99,7 +99,7 @@ def compare(
     *,
     horizon: int,
     n_runs: int = 100,
-    rng: RNGLike = 0,
+    rng: RNGLike = None,
     checkpoints: str | int | npt.ArrayLike = "log",
     out: str | Path | None = None,
 ) -> BanditComparison:
@@ -132,7 +132,7 @@ def compare(
     >>> import mdpkit as mk
     >>> env = mk.bandits.BernoulliBandit([0.6, 0.5, 0.4])
     >>> res = mk.bandits.compare(env, [mk.bandits.UCB1(), mk.bandits.ThompsonSampling()],
-    ...                          horizon=2000, n_runs=20)
+    ...                          horizon=2000, n_runs=20, rng=0)
     >>> [r["algorithm"] for r in res.rows]
     ['UCB1', 'ThompsonSampling']
     >>> bool(res.rows[0]["mean_regret"] < res.rows[0]["bound"])

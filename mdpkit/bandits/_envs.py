@@ -282,7 +282,7 @@ class AdversarialBandit:
         """Number of rounds in the stored table (``None`` for a generator)."""
         return None if self.rewards is None else int(self.rewards.shape[0])
 
-    def table(self, horizon: int, rng: Any = None) -> FloatArray:
+    def table(self, horizon: int, *, rng: Any = None) -> FloatArray:
         """The first ``horizon`` rows of the reward table, drawn from the generator if any."""
         if self.rewards is not None:
             if horizon > self.rewards.shape[0]:

@@ -176,7 +176,7 @@ def _threads(n_threads: int | None):
 
 def _table_env(env: AdversarialBandit, horizon: int, ck: IntArray,
                root: np.random.SeedSequence) -> tuple[FloatArray, FloatArray]:
-    table = np.ascontiguousarray(env.table(horizon, np.random.default_rng(root)))
+    table = np.ascontiguousarray(env.table(horizon, rng=np.random.default_rng(root)))
     best_ck = np.cumsum(table, axis=0)[ck - 1].max(axis=1)
     return table, best_ck
 

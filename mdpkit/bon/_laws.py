@@ -542,6 +542,55 @@ def kl_bound(n: int) -> float:
     return ln + math.expm1(-ln)
 
 
+def kl_estimate_beirami(n: int, eps: float) -> float:
+    r"""Beirami et al.'s top-mass KL estimate for best-of-N (their Eq. 25).
+
+    .. math::
+
+        d_N(\varepsilon) = (1-\varepsilon)^N\Big[\log N + (N-1)\log(1-\varepsilon)
+        - \tfrac{N-1}{N}\Big] + \big(1 - (1-\varepsilon)^N\big)
+        \log\frac{1 - (1-\varepsilon)^N}{\varepsilon}
+
+    It is the exact :math:`\mathrm{KL}(\pi_N\|p)` of a reference made of one top atom of
+    mass :math:`\varepsilon` plus an atomless continuum below it: the continuum carries
+    :math:`N F^{N-1}` times the reference density, the atom :math:`(1-(1-\varepsilon)^N)/\varepsilon`.
+    Any reference whose top reward level has mass :math:`\varepsilon` is a coarsening of that
+    one (best-of-N commutes with merging levels), so by data processing
+    :math:`\mathrm{KL}(\pi_N\|p) \le d_N(\varepsilon) \le \log N - (N-1)/N`
+    (the right end is :math:`\varepsilon \to 0`); as :math:`N\to\infty`,
+    :math:`d_N(\varepsilon) \to \log(1/\varepsilon)`.
+
+    Parameters
+    ----------
+    n : int
+        Number of draws N >= 1 (up to 1e300 and beyond: only log N and
+        :math:`(1-\varepsilon)^N` enter).
+    eps : float
+        Mass of the top reward level, in (0, 1].
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> round(kl_estimate_beirami(16, 1e-12), 5)     # eps -> 0: log 16 - 15/16
+    1.83509
+    >>> round(kl_estimate_beirami(2, 0.5), 6)         # (1/4)(log 2 - log 2 - 1/2) + (3/4) log(3/2)
+    0.179099
+    """
+    n_float, ln = _n_pair(n, None)
+    e = check_scalar("eps", eps, lo=0.0, hi=1.0, lo_inclusive=False)
+    log_keep = math.log1p(-e) if e < 1.0 else -math.inf          # log(1 - eps)
+    log_miss = n_float * log_keep if e < 1.0 else -math.inf      # log (1 - eps)^N
+    miss = math.exp(log_miss) if math.isfinite(log_miss) else 0.0
+    hit = -math.expm1(log_miss) if math.isfinite(log_miss) else 1.0
+    lower = 0.0
+    if miss > 0.0:  # (1 - eps)^N underflows to 0 for large N: the continuum term vanishes
+        lower = miss * (ln + (n_float - 1.0) * log_keep + math.expm1(-ln))
+    return lower + hit * (math.log(hit) - math.log(e))
+
+
 def win_rate_bound(n: int) -> float:
     r"""Upper bound :math:`N/(N+1)` on the win rate of best-of-N against one reference
     sample (ties counted 1/2); equality for atomless rewards.

@@ -199,7 +199,9 @@ class Memoryless:
         return self._moments(self._t_for_delta(d))[0]
 
     def tilt_parameter(self, delta: float) -> float:
-        r"""The token tilt :math:`t^* = 1/\beta` reaching per-token KL ``delta``.
+        r"""The token tilt :math:`t^* = 1/\beta` reaching per-token KL ``delta``: the root of
+        :math:`t^*\Lambda'(t^*) - \Lambda(t^*) = \Delta` (0 at ``delta = 0``, ``inf`` at
+        :math:`-\log p(r_{max})`).
 
         >>> ml = Memoryless(token_probs=[.5, .5], token_rewards=[0, 1])
         >>> round(ml.tilt_parameter(ml.rate_function(0.75)), 10)   # log 3
@@ -207,6 +209,33 @@ class Memoryless:
         """
         d = self._check_delta(delta)
         return 0.0 if d == 0.0 else (math.inf if d >= -self.log_p_top else self._t_for_delta(d))
+
+    def bon_gap_log_coefficient(self, delta: float) -> float:
+        r"""Coefficient :math:`1/(2t^*)` of :math:`\log n / n` in the best-of-N gap.
+
+        A Bahadur-Rao (exact large-deviation) expansion of the upper tail of
+        :math:`r(y)` at level :math:`n x_\Delta`, applied to the maximum of
+        :math:`N = e^{n\Delta}` draws, gives
+
+        .. math:: x_\Delta - \frac{\mathbb E[r(Y_{(N)})]}{n}
+                  = \frac{\log n}{2 t^* n} + O(1/n),
+
+        with :math:`t^*` the tilt of :meth:`tilt_parameter`, solving
+        :math:`t^*\Lambda'(t^*) - \Lambda(t^*) = \Delta` (CLAIMS C4, corrections).
+        The tail :math:`P(r \ge n x) \asymp e^{-n I(x)}/\sqrt n`; the maximum of N draws
+        sits where this equals :math:`1/N`, so :math:`n I(x) = n\Delta - \tfrac12\log n
+        + O(1)` and :math:`I'(x_\Delta) = t^*` turns the :math:`\tfrac12 \log n` into
+        the reward gap :math:`\log n / (2 t^*)`.
+
+        >>> ml = Memoryless(token_probs=[.4, .3, .2, .1], token_rewards=[0, .3, .6, 1])
+        >>> round(ml.bon_gap_log_coefficient(0.2), 4)      # CLAIMS C4 corrections: 0.280
+        0.2803
+        """
+        t = self.tilt_parameter(delta)
+        if t == 0.0 or math.isinf(t):
+            raise ValueError("`delta` must lie strictly between 0 and -log p(r_max) = "
+                             f"{-self.log_p_top:.12g} for a finite positive tilt; got {delta!r}.")
+        return 0.5 / t
 
     # ---------------------------------------------------------------- sequences
     def sequence_reward_log_pmf(self, n: int) -> tuple[FloatArray, FloatArray]:

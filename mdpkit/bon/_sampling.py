@@ -41,7 +41,7 @@ def _size(size: int) -> int:
     return check_int("size", size, lo=1)
 
 
-def sample(law: Discrete | Continuous | OrderStatistic, size: int, rng: RNGLike = None) -> np.ndarray:
+def sample(law: Discrete | Continuous | OrderStatistic, size: int, *, rng: RNGLike = None) -> np.ndarray:
     """Draw ``size`` i.i.d. samples: atom indices (int64) for a :class:`Discrete` law,
     reward values for a continuous one (inverse-CDF sampling).
 
@@ -62,7 +62,7 @@ def sample(law: Discrete | Continuous | OrderStatistic, size: int, rng: RNGLike 
                     f"{type(law).__name__}.")
 
 
-def sample_best_of_n(ref: Discrete | Continuous, n: int, size: int, rng: RNGLike = None, *,
+def sample_best_of_n(ref: Discrete | Continuous, n: int, size: int, *, rng: RNGLike = None,
                      ties: str = "random", kind: str = "max") -> np.ndarray:
     """Simulate best-of-N (``kind="max"``) or worst-of-N (``"min"``) ``size`` times.
 
@@ -125,7 +125,7 @@ class MonteCarloBoN:
     samples: IntArray
 
 
-def monte_carlo_best_of_n(ref: Discrete, n: int, size: int, rng: RNGLike = None, *,
+def monte_carlo_best_of_n(ref: Discrete, n: int, size: int, *, rng: RNGLike = None,
                           ties: str = "random", kind: str = "max") -> MonteCarloBoN:
     """Simulate best-/worst-of-N and estimate reward, win rate and level frequencies.
 
@@ -137,8 +137,8 @@ def monte_carlo_best_of_n(ref: Discrete, n: int, size: int, rng: RNGLike = None,
     if not isinstance(ref, Discrete):
         raise TypeError(f"`ref` must be a `mk.bon.Discrete`; got {type(ref).__name__}.")
     g = as_generator(rng)
-    y = sample_best_of_n(ref, n, size, g, ties=ties, kind=kind)
-    y_ref = sample(ref, y.shape[0], g)
+    y = sample_best_of_n(ref, n, size, rng=g, ties=ties, kind=kind)
+    y_ref = sample(ref, y.shape[0], rng=g)
     r = ref.rewards
     score = (r[y] > r[y_ref]) + 0.5 * (r[y] == r[y_ref])
     lev = ref._atoms.level_of_atom[y]

@@ -103,7 +103,9 @@ def _lam_for_kl(ref: Discrete, delta: float) -> float:
     kmax = float(-llp[-1])
     if delta == 0.0:
         return 0.0
-    gap = float(np.min(np.diff(r))) if r.shape[0] > 1 else 1.0
+    if r.shape[0] == 1:  # one reward level: every tilt is the reference, KL 0 < delta
+        return math.inf
+    gap = float(np.min(np.diff(r)))
     lam_cap = _LAMBDA_GAP_SATURATION / gap
     if delta >= kmax or _tilt_kl(ref, lam_cap) <= delta:
         return math.inf

@@ -307,7 +307,7 @@ def _r2pvi_errors(lin, div, lam, Ks, reps, seed):
     for a, K in enumerate(Ks):
         for b in range(reps):
             data = lin.collect(n_trajectories=K, rng=np.random.SeedSequence([seed, a, b]))
-            est = mk.learners.R2PVI(div, lam, beta=0.0).fit(data, theta=lin.theta)
+            est = mk.learners.R2PVI(div, lam, bonus_scale=0.0).fit(data, theta=lin.theta)
             err[a, b] = np.abs(est.Q_ - exact).max()
     return err
 

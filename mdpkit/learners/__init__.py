@@ -31,6 +31,13 @@ from ._bc import (
     trajectory_kl,
 )
 from ._dataset import OfflineDataset
+from ._drrpo import (
+    DRRPO,
+    DRRPORun,
+    MirrorDescentResult,
+    robust_policy_mirror_descent,
+    robust_policy_value,
+)
 from ._linear_online import LSVIUCB, KLRegularizedLSVIUCB
 from ._offline import DRPVI, PEVI, R2PVI
 from ._online import (
@@ -38,8 +45,14 @@ from ._online import (
     DemoRegularizedUCBVI,
     KLRegularizedUCBVI,
     OnlineRun,
-    demo_regularization_lam,
+    demo_regularization_beta,
     run_online,
+)
+from ._qlearning import (
+    QLearningRun,
+    q_learning,
+    speedy_q_learning,
+    variance_reduced_q_learning,
 )
 from ._rlhf import (
     Preferences,
@@ -51,6 +64,9 @@ from ._rlhf import (
 
 __all__ = [
     "DRPVI",
+    "DRRPO",
+    "DRRPORun",
+    "MirrorDescentResult",
     "OfflineDataset",
     "PEVI",
     "R2PVI",
@@ -66,11 +82,18 @@ __all__ = [
     "UCBVI",
     "behavior_cloning",
     "bradley_terry_reward",
-    "demo_regularization_lam",
+    "demo_regularization_beta",
     "demo_regularized_rlhf",
     "linear_behavior_cloning",
     "log_linear_policy",
     "preference_pairs",
+    "robust_policy_mirror_descent",
+    "robust_policy_value",
     "run_online",
     "trajectory_kl",
+    # tabular model-free (Q-learning family)
+    "QLearningRun",
+    "q_learning",
+    "speedy_q_learning",
+    "variance_reduced_q_learning",
 ]

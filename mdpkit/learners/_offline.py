@@ -19,9 +19,9 @@ value, and a pessimistic, clipped Q function
 with :math:`\hat V_H = 0` and the greedy policy. Writing :math:`y_\tau = \hat V_{h+1}(s^\tau_{h+1})`:
 
 * **PEVI** (Jin, Yang, Wang 2021, pessimistic value iteration for linear MDPs): :math:`\hat\nu_h = \Lambda_h^{-1}\sum_\tau
-  \phi^\tau_h y_\tau`, bonus :math:`\Gamma = \beta\sqrt{\phi^\top\Lambda_h^{-1}\phi}`.
+  \phi^\tau_h y_\tau`, bonus :math:`\Gamma = c\sqrt{\phi^\top\Lambda_h^{-1}\phi}`.
 * **R2PVI** (Tang, Liu, Xu 2025), d-rectangular bonus
-  :math:`\Gamma = \beta\sum_i \phi_i \sqrt{\mathbf 1_i^\top\Lambda_h^{-1}\mathbf 1_i}`:
+  :math:`\Gamma = c\sum_i \phi_i \sqrt{\mathbf 1_i^\top\Lambda_h^{-1}\mathbf 1_i}`:
 
   - TV: :math:`\hat\nu_h = \Lambda_h^{-1}\sum_\tau \phi^\tau_h \min(y_\tau, \min_s \hat V_{h+1}(s) + \lambda)`;
   - KL: :math:`\hat\nu_{h,i} = -\lambda \log \max(\hat z_i, e^{-H/\lambda})`,
@@ -36,10 +36,14 @@ with :math:`\hat V_H = 0` and the greedy policy. Writing :math:`y_\tau = \hat V_
   :math:`m = \min_s \hat V_{h+1}(s)`, exact over the breakpoints.
 
 Note: the public R2PVI code minimizes the chi-square objective over :math:`\alpha`,
-whereas the chi-square dual of the paper is a supremum; this module takes the sup.
-It also uses the paper's d-rectangular bonus rather than the code's
-:math:`\beta\sqrt{\phi^\top \mathrm{diag}(\Lambda^{-1})\phi}`, and
-:math:`\min_s \hat V_{h+1}(s)` over all states (the feature map is known).
+whereas the chi-square dual of the paper is a supremum; this module takes the sup by
+default (``chi2_dual="reference"`` reproduces the code). It also uses the paper's
+d-rectangular bonus by default rather than the code's
+:math:`c\sqrt{\phi^\top \mathrm{diag}(\Lambda^{-1})\phi}` (``bonus="diagonal"``),
+clips :math:`\hat Q` at 0 as the paper does (the code does not: ``lower_clip=False``),
+and uses :math:`\min_s \hat V_{h+1}(s)` over all states (the feature map is known). With
+the three code options the paper's Figure 1(a) is reproduced within Monte-Carlo error
+(check ``r2pvi_paper_figure1a``).
 
 References
 ----------
@@ -70,15 +74,19 @@ from ..divergences._robust import check_robust_div
 from . import _offline_kernels as OK
 from ._dataset import OfflineDataset
 
+_BONUSES = ("d_rectangular", "diagonal")
+_CHI2_DUALS = ("exact", "reference")
+
 
 class _PessimisticLinearVI:
     """Shared backward induction; subclasses define the next-value estimate and bonus."""
 
     name = "base"
     _d_rectangular = False
+    _q_floor = 0.0  # the paper's {.}^+; -inf reproduces the official R2PVI code (no lower clip)
 
-    def __init__(self, *, beta: float = 1.0, ridge: float = 0.1) -> None:
-        self.beta = check_nonnegative("beta", beta)
+    def __init__(self, *, bonus_scale: float = 1.0, ridge: float = 0.1) -> None:
+        self.bonus_scale = check_nonnegative("bonus_scale", bonus_scale)
         self.ridge = check_positive("ridge", ridge)
 
     # -- to override --------------------------------------------------------------------
@@ -89,8 +97,8 @@ class _PessimisticLinearVI:
         raise NotImplementedError
 
     def _bonus(self, F2: FloatArray, Lam_inv: FloatArray) -> FloatArray:
-        """d-rectangular bonus ``beta * sum_i phi_i sqrt((Lambda^{-1})_ii)``."""
-        return self.beta * (F2 @ np.sqrt(np.diag(Lam_inv)))
+        """d-rectangular bonus ``bonus_scale * sum_i phi_i sqrt((Lambda^{-1})_ii)``."""
+        return self.bonus_scale * (F2 @ np.sqrt(np.diag(Lam_inv)))
 
     # -- the algorithm ----------------------------------------------------------------------
     def fit(self, data: OfflineDataset, *, theta: npt.ArrayLike | None = None):
@@ -137,7 +145,7 @@ class _PessimisticLinearVI:
             W[h] = theta_h + nu
             Lams[h] = Lam
             q = F2 @ W[h] - self._bonus(F2, Lam_inv)
-            Q[h] = np.clip(q, 0.0, H - h).reshape(S, A)
+            Q[h] = np.clip(q, self._q_floor, H - h).reshape(S, A)
             V[h] = Q[h].max(axis=1)
         self.w_, self.Lambda_, self.Q_, self.V_ = W, Lams, Q, V
         self.pi_ = np.eye(A)[np.argmax(Q, axis=-1)]
@@ -161,13 +169,13 @@ class _PessimisticLinearVI:
             raise ValueError(f"`phi` must have last dimension d = {d}; got shape {ph.shape}.")
         F2 = ph.reshape(-1, d)
         q = F2 @ self.w_[h] - self._bonus(F2, np.linalg.inv(self.Lambda_[h]))
-        return np.clip(q, 0.0, H - h).reshape(ph.shape[:-1])
+        return np.clip(q, self._q_floor, H - h).reshape(ph.shape[:-1])
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._params()})"
 
     def _params(self) -> str:
-        return f"beta={self.beta}, ridge={self.ridge}"
+        return f"bonus_scale={self.bonus_scale}, ridge={self.ridge}"
 
 
 class PEVI(_PessimisticLinearVI):
@@ -175,8 +183,8 @@ class PEVI(_PessimisticLinearVI):
 
     Parameters
     ----------
-    beta : float
-        Bonus scale, ``beta >= 0``: :math:`\Gamma_h = \beta\sqrt{\phi^\top\Lambda_h^{-1}\phi}`.
+    bonus_scale : float
+        Bonus scale, ``bonus_scale >= 0``: :math:`\Gamma_h = c\sqrt{\phi^\top\Lambda_h^{-1}\phi}`.
     ridge : float
         Ridge parameter, ``ridge > 0``.
 
@@ -185,7 +193,7 @@ class PEVI(_PessimisticLinearVI):
     >>> import mdpkit as mk
     >>> lin = mk.r2pvi_linear_mdp()
     >>> data = lin.collect(n_trajectories=200, rng=0)
-    >>> pevi = mk.learners.PEVI(beta=0.0).fit(data, theta=lin.theta)
+    >>> pevi = mk.learners.PEVI(bonus_scale=0.0).fit(data, theta=lin.theta)
     >>> pevi.pi_.shape, bool(pevi.V_[0, 0] > 1.4)
     ((3, 5, 16), True)
     """
@@ -196,7 +204,7 @@ class PEVI(_PessimisticLinearVI):
         return C @ y
 
     def _bonus(self, F2, Lam_inv):
-        return self.beta * np.sqrt(np.einsum("ki,ij,kj->k", F2, Lam_inv, F2).clip(min=0.0))
+        return self.bonus_scale * np.sqrt(np.einsum("ki,ij,kj->k", F2, Lam_inv, F2).clip(min=0.0))
 
 
 class R2PVI(_PessimisticLinearVI):
@@ -211,10 +219,25 @@ class R2PVI(_PessimisticLinearVI):
     div : KL, ChiSquare or TotalVariation
     lam : float
         Regularization strength :math:`\lambda > 0`.
-    beta : float
-        Bonus scale (``beta = 0`` gives the plain plug-in estimate).
+    bonus_scale : float
+        Bonus scale (``bonus_scale = 0`` gives the plain plug-in estimate).
     ridge : float
         Ridge parameter.
+    bonus : {"d_rectangular", "diagonal"}
+        :math:`c\sum_i\phi_i\sqrt{[\Lambda_h^{-1}]_{ii}}` (the paper's bonus, default) or
+        :math:`c\sqrt{\sum_i\phi_i^2[\Lambda_h^{-1}]_{ii}}` (the official code's), with
+        :math:`c` = ``bonus_scale`` (the paper's :math:`\beta`).
+    chi2_dual : {"exact", "reference"}
+        Chi-square only. ``"exact"``: the supremum over the clipping level (the dual of
+        the paper, exact over the breakpoints). ``"reference"``: the official code's value
+        at a local minimum found by Nelder-Mead from :math:`H/2` on :math:`[0, H]`, which
+        reproduces the paper's Figure 1(a) chi-square curve; the two differ on the paper's
+        instance (check ``r2pvi_paper_figure1a``).
+    lower_clip : bool
+        ``True`` (the paper): :math:`\hat Q_h = \min\{\cdot, H-h\}^+`. ``False`` (the official
+        code): no clipping at 0, so among pessimistically negative estimates the greedy
+        action is the least negative one rather than the first of many ties at 0; on the
+        paper's instance at :math:`\lambda = 0.1` this changes the TV and chi-square policies.
 
     Examples
     --------
@@ -230,11 +253,27 @@ class R2PVI(_PessimisticLinearVI):
     name = "R2PVI"
     _d_rectangular = True
 
-    def __init__(self, div: FDivergence, lam: float, *, beta: float = 1.0, ridge: float = 0.1) -> None:
-        super().__init__(beta=beta, ridge=ridge)
+    def __init__(self, div: FDivergence, lam: float, *, bonus_scale: float = 1.0, ridge: float = 0.1,
+                 bonus: str = "d_rectangular", chi2_dual: str = "exact", lower_clip: bool = True) -> None:
+        super().__init__(bonus_scale=bonus_scale, ridge=ridge)
         self.code = check_robust_div(div)
         self.div = div
         self.lam = check_positive("lam", lam)
+        if bonus not in _BONUSES:
+            raise ValueError(f"`bonus` must be one of {list(_BONUSES)}; got {bonus!r}.")
+        if chi2_dual not in _CHI2_DUALS:
+            raise ValueError(f"`chi2_dual` must be one of {list(_CHI2_DUALS)}; got {chi2_dual!r}.")
+        if not isinstance(lower_clip, bool):
+            raise TypeError(f"`lower_clip` must be a bool; got {type(lower_clip).__name__}.")
+        self.bonus = bonus
+        self.chi2_dual = chi2_dual
+        self.lower_clip = lower_clip
+        self._q_floor = 0.0 if lower_clip else -np.inf
+
+    def _bonus(self, F2, Lam_inv):
+        if self.bonus == "diagonal":  # the official code: c sqrt(sum_i phi_i^2 [Lambda^-1]_ii)
+            return self.bonus_scale * np.sqrt((F2 * F2) @ np.diag(Lam_inv))
+        return super()._bonus(F2, Lam_inv)
 
     def _nu(self, C, y, V_next, H):
         lam = self.lam
@@ -247,13 +286,37 @@ class R2PVI(_PessimisticLinearVI):
                 nu = m - lam * np.log(z)
             # max(z, e^{-H/lam}) of the paper, i.e. nu <= H; z <= 0 also maps to H
             return np.where(z > 0.0, np.minimum(nu, float(H)), float(H))
+        if self.chi2_dual == "reference":
+            return _chi2_reference_dual(C, y, lam, float(H))
         out = np.empty(C.shape[0])
         order = np.argsort(y, kind="stable")
         OK.chi2_sup_coords(C, y, order, lam, 0.0, float(H), out)
         return out
 
     def _params(self) -> str:
-        return f"div={type(self.div).__name__}(), lam={self.lam}, beta={self.beta}, ridge={self.ridge}"
+        extra = "" if self.bonus == "d_rectangular" else f", bonus={self.bonus!r}"
+        extra += "" if self.chi2_dual == "exact" else f", chi2_dual={self.chi2_dual!r}"
+        extra += "" if self.lower_clip else ", lower_clip=False"
+        return f"div={type(self.div).__name__}(), lam={self.lam}, bonus_scale={self.bonus_scale}, ridge={self.ridge}{extra}"
+
+
+def _chi2_reference_dual(C: FloatArray, y: FloatArray, lam: float, H: float) -> FloatArray:
+    """The official R2PVI-chi2 estimate: per coordinate, the value at a local *minimum* over
+    alpha in [0, H] (scipy Nelder-Mead from H/2) of z1 - (z2 - z1^2)/(4 lam), where the dual
+    of the paper is the supremum (kept for reproducing the paper's Figure 1(a))."""
+    from scipy.optimize import minimize
+
+    out = np.empty(C.shape[0])
+    for i in range(C.shape[0]):
+        ci = C[i]
+
+        def objective(a: np.ndarray, ci: FloatArray = ci) -> float:
+            m = np.minimum(y, float(a[0]))
+            z1 = float(ci @ m)
+            return z1 - (float(ci @ (m * m)) - z1 * z1) / (4.0 * lam)
+
+        out[i] = float(minimize(objective, np.array([H / 2.0]), method="Nelder-Mead", bounds=[(0.0, H)]).fun)
+    return out
 
 
 class DRPVI(_PessimisticLinearVI):
@@ -263,7 +326,7 @@ class DRPVI(_PessimisticLinearVI):
     ----------
     rho : float or array_like, shape (d,)
         TV radius per factor, ``rho >= 0``.
-    beta : float
+    bonus_scale : float
         Bonus scale (d-rectangular bonus).
     ridge : float
 
@@ -272,16 +335,16 @@ class DRPVI(_PessimisticLinearVI):
     >>> import mdpkit as mk
     >>> lin = mk.r2pvi_linear_mdp()
     >>> data = lin.collect(n_trajectories=100, rng=0)
-    >>> dr = mk.learners.DRPVI(rho=0.1, beta=0.0).fit(data, theta=lin.theta)
-    >>> bool(dr.V_[0, 0] <= mk.learners.PEVI(beta=0.0).fit(data, theta=lin.theta).V_[0, 0])
+    >>> dr = mk.learners.DRPVI(rho=0.1, bonus_scale=0.0).fit(data, theta=lin.theta)
+    >>> bool(dr.V_[0, 0] <= mk.learners.PEVI(bonus_scale=0.0).fit(data, theta=lin.theta).V_[0, 0])
     True
     """
 
     name = "DRPVI"
     _d_rectangular = True
 
-    def __init__(self, rho: float | npt.ArrayLike, *, beta: float = 1.0, ridge: float = 0.1) -> None:
-        super().__init__(beta=beta, ridge=ridge)
+    def __init__(self, rho: float | npt.ArrayLike, *, bonus_scale: float = 1.0, ridge: float = 0.1) -> None:
+        super().__init__(bonus_scale=bonus_scale, ridge=ridge)
         r = as_float_array("rho", rho, ndim=1) if np.ndim(rho) else np.float64(check_nonnegative("rho", rho))
         if np.any(r < 0):
             raise ValueError(f"`rho` must be >= 0; got {rho!r}.")
@@ -300,4 +363,4 @@ class DRPVI(_PessimisticLinearVI):
         return out
 
     def _params(self) -> str:
-        return f"rho={np.asarray(self.rho).tolist()}, beta={self.beta}, ridge={self.ridge}"
+        return f"rho={np.asarray(self.rho).tolist()}, bonus_scale={self.bonus_scale}, ridge={self.ridge}"

@@ -11,8 +11,8 @@ runs backward induction on it with an exploration bonus :math:`b_h(s,a)`:
 
 with :math:`\bar Q_h = H - h` on unvisited pairs and :math:`\bar V_H = 0`. The action
 part :math:`\mathcal M` is the max (UCBVI, Azar et al. 2017) or the KL-regularized max
-:math:`\lambda\log\sum_a\pi_{ref,h}(a|s)e^{\bar Q_h(s,a)/\lambda}` with the policy
-:math:`\pi_h(a|s)\propto\pi_{ref,h}(a|s)e^{\bar Q_h(s,a)/\lambda}` (the optimistic soft
+:math:`\beta\log\sum_a\pi_{ref,h}(a|s)e^{\bar Q_h(s,a)/\beta}` with the policy
+:math:`\pi_h(a|s)\propto\pi_{ref,h}(a|s)e^{\bar Q_h(s,a)/\beta}` (the optimistic soft
 backup of UCBVI-Ent, Tiapkin et al. 2023); demonstration-regularized RL is the latter with
 :math:`\pi_{ref} = \pi^{BC}` (Tiapkin et al. 2024). A mirror pessimistic recursion
 :math:`\underline Q_h = \max(0, \hat r + \hat P\underline V_{h+1} - b)` is run alongside.
@@ -36,7 +36,7 @@ expectation needs a bonus; :math:`n = n_h(s,a)`, :math:`R_h = H - h - 1` the ran
 Alongside, the certainty-equivalent plan (no bonus, :math:`\hat Q = 0` on unvisited
 pairs, soft toward :math:`\pi_{ref}` for the regularized learners) is the *recommended*
 policy of best-policy identification; its exact suboptimality is traced too, since the
-fast :math:`1/(\lambda\varepsilon)` rate of regularized exploration is a statement about it.
+fast :math:`1/(\beta\varepsilon)` rate of regularized exploration is a statement about it.
 The three recursions share one compiled pass over the counts per stage.
 
 With ``bonus_scale = 1`` these bonuses make, with probability at least
@@ -97,7 +97,7 @@ class OnlineRun:
         The same for the recommended (best-policy-identification) policy available
         before episode ``k``: the certainty-equivalent plan on the empirical model, no
         bonus, :math:`\hat Q = 0` on unvisited pairs, soft toward ``pi_ref`` for the
-        regularized learners. The fast :math:`1/(\lambda\varepsilon)` rate of
+        regularized learners. The fast :math:`1/(\beta\varepsilon)` rate of
         regularized BPI is a statement about this policy.
     returns : ndarray, shape (K,)
         Realized return of each episode.
@@ -117,7 +117,7 @@ class OnlineRun:
         Visit counts :math:`n_h(s,a)`.
     agent : str
     info : dict
-        Learner constants (log term ``L`` or bonus ``beta``, ``lam``, ...).
+        Learner constants (log term ``L``, ``beta``, ``bonus``; linear learners: ``bonus_width``, ``beta``, ``ridge``).
     """
 
     suboptimality: FloatArray
@@ -180,7 +180,7 @@ def _log_term(bonus: str, S: int, A: int, H: int, K: int, delta: float) -> float
 
 
 def _run_tabular(mdp: TabularMDP, K: int, seed: int, *, name: str, bonus: str, delta: float,
-                 bonus_scale: float, lam: float, pi_ref: FloatArray | None) -> OnlineRun:
+                 bonus_scale: float, beta: float, pi_ref: FloatArray | None) -> OnlineRun:
     from ..solvers import solve, solve_kl_regularized
 
     S, A, H = mdp.n_states, mdp.n_actions, mdp.horizon
@@ -196,7 +196,7 @@ def _run_tabular(mdp: TabularMDP, K: int, seed: int, *, name: str, bonus: str, d
     else:
         with np.errstate(divide="ignore"):
             log_ref = np.ascontiguousarray(np.log(pi_ref))
-        target = float(mu0 @ solve_kl_regularized(mdp, pi_ref, lam).V[0])
+        target = float(mu0 @ solve_kl_regularized(mdp, pi_ref, beta).V[0])
     N = np.zeros((H, S, A))
     Nsas = np.zeros((H, S, A, S))
     Rsum = np.zeros((H, S, A))
@@ -205,13 +205,13 @@ def _run_tabular(mdp: TabularMDP, K: int, seed: int, *, name: str, bonus: str, d
     out = [np.empty(K) for _ in range(5)]
     L = _log_term(bonus, S, A, H, K, delta)
     OK.run_episodes(seed, np.cumsum(mu0), np.ascontiguousarray(np.cumsum(P4, axis=-1)), P4, r3, mu0,
-                    v_star, _BONUSES[bonus], L, bonus_scale, lam, log_ref, N, Nsas, Rsum, V_up, V_lo, V_rec,
+                    v_star, _BONUSES[bonus], L, bonus_scale, beta, log_ref, N, Nsas, Rsum, V_up, V_lo, V_rec,
                     pi, pi_rec, np.empty((H + 1, S)), *out)
     subopt, rec_subopt, returns, upper, lower = out
     return OnlineRun(suboptimality=subopt, regret=np.cumsum(subopt), recommended_suboptimality=rec_subopt,
                      returns=returns, upper_value=upper, lower_value=lower, target_value=target,
                      optimal_value=v_star, policy=pi, recommended_policy=pi_rec, counts=N, agent=name,
-                     info={"log_term": L, "lam": lam, "bonus": bonus})
+                     info={"log_term": L, "beta": beta, "bonus": bonus})
 
 
 @dataclass(frozen=True)
@@ -227,11 +227,15 @@ class UCBVI:
 
     Parameters
     ----------
-    bonus : {"hoeffding", "bernstein"}
+    bonus : {"hoeffding", "bernstein", "azar_ch", "azar_bf"}
+        mdpkit's bonuses (module docstring; Azar et al.'s theorems do not apply to them),
+        or Azar et al.'s exact algorithms UCBVI-CH (bonus :math:`7HL/\sqrt N`, Thm. 1) and
+        UCBVI-BF (Bernstein-Freedman, Thm. 2), with the min over previous Q-values, run on
+        the layered MDP of the pairs :math:`(h, s)` (:mod:`mdpkit.learners._ucbvi_azar`).
     delta : float
         Confidence level, in (0, 1).
     bonus_scale : float
-        Multiplier of the bonus (1 = the valid bonus).
+        Multiplier of the bonus (1 = the valid bonus; must be 1 for the Azar bonuses).
 
     Examples
     --------
@@ -249,12 +253,25 @@ class UCBVI:
     bonus_scale: float = 1.0
 
     def __post_init__(self) -> None:
-        _check_bonus(self.bonus, self.delta, self.bonus_scale)
+        from ._ucbvi_azar import AZAR_BONUSES
+
+        if self.bonus in AZAR_BONUSES:
+            _check_bonus("hoeffding", self.delta, self.bonus_scale)
+            if self.bonus_scale != 1.0:
+                raise ValueError(f"`bonus_scale` must be 1 with bonus={self.bonus!r} (Azar et al.'s exact "
+                                 f"bonus); got {self.bonus_scale!r}.")
+        else:
+            check_choice("bonus", self.bonus, [*_BONUSES, *AZAR_BONUSES])
+            _check_bonus(self.bonus, self.delta, self.bonus_scale)
 
     def _run(self, mdp: Any, K: int, seed: int) -> OnlineRun:
         m = _check_mdp(mdp)
+        if self.bonus.startswith("azar_"):
+            from ._ucbvi_azar import run_azar
+
+            return run_azar(m, K, seed, bonus=self.bonus, delta=self.delta)
         return _run_tabular(m, K, seed, name=f"UCBVI({self.bonus})", bonus=self.bonus, delta=self.delta,
-                            bonus_scale=self.bonus_scale, lam=0.0, pi_ref=None)
+                            bonus_scale=self.bonus_scale, beta=0.0, pi_ref=None)
 
 
 @dataclass(frozen=True)
@@ -262,19 +279,19 @@ class KLRegularizedUCBVI:
     r"""Optimistic KL-regularized value iteration toward ``pi_ref`` (UCBVI-Ent style).
 
     Targets the KL-regularized objective
-    :math:`V^\pi_\lambda = \mathbb E^\pi[\sum_h r_h - \lambda\,\mathrm{KL}(\pi_h(\cdot|s_h)\|\pi_{ref,h}(\cdot|s_h))]`
+    :math:`V^\pi_\beta = \mathbb E^\pi[\sum_h r_h - \beta\,\mathrm{KL}(\pi_h(\cdot|s_h)\|\pi_{ref,h}(\cdot|s_h))]`
     with optimistic soft backups
-    :math:`\bar V_h(s) = \lambda\log\sum_a\pi_{ref,h}(a|s)e^{\bar Q_h(s,a)/\lambda}` and
-    plays :math:`\pi_h(a|s)\propto\pi_{ref,h}(a|s)e^{\bar Q_h(s,a)/\lambda}` (Tiapkin et
+    :math:`\bar V_h(s) = \beta\log\sum_a\pi_{ref,h}(a|s)e^{\bar Q_h(s,a)/\beta}` and
+    plays :math:`\pi_h(a|s)\propto\pi_{ref,h}(a|s)e^{\bar Q_h(s,a)/\beta}` (Tiapkin et
     al. 2023, UCBVI-Ent; ``pi_ref`` uniform gives entropy regularization). The
     regularized problem is strongly concave in the occupancy, which gives the fast
-    :math:`\tilde O(\mathrm{poly}(S,A,H)/(\lambda\varepsilon))` rate for
+    :math:`\tilde O(\mathrm{poly}(S,A,H)/(\beta\varepsilon))` rate for
     :math:`\varepsilon`-optimality of the regularized value.
 
     Parameters
     ----------
-    lam : float
-        KL strength :math:`\lambda > 0`.
+    beta : float
+        KL strength :math:`\beta > 0`.
     pi_ref : array_like, shape (H, S, A) or (S, A), optional
         Strictly positive reference policy; uniform if omitted.
     bonus, delta, bonus_scale
@@ -284,19 +301,19 @@ class KLRegularizedUCBVI:
     --------
     >>> import mdpkit as mk
     >>> mdp = mk.random_mdp(n_states=3, n_actions=2, horizon=3, rng=0)
-    >>> run = mk.learners.run_online(mk.learners.KLRegularizedUCBVI(lam=0.1), mdp, 200, rng=0)
+    >>> run = mk.learners.run_online(mk.learners.KLRegularizedUCBVI(beta=0.1), mdp, n_episodes=200, rng=0)
     >>> bool((run.upper_value >= run.target_value).all() and (run.lower_value <= run.target_value).all())
     True
     """
 
-    lam: float
+    beta: float
     pi_ref: npt.ArrayLike | None = None
     bonus: str = "hoeffding"
     delta: float = 0.05
     bonus_scale: float = 1.0
 
     def __post_init__(self) -> None:
-        check_positive("lam", self.lam)
+        check_positive("beta", self.beta)
         _check_bonus(self.bonus, self.delta, self.bonus_scale)
 
     def _run(self, mdp: Any, K: int, seed: int, name: str = "KLRegularizedUCBVI", ref_name: str = "pi_ref"
@@ -307,34 +324,39 @@ class KLRegularizedUCBVI:
         else:
             ref = m.check_policy(self.pi_ref, name=ref_name)
             check_support("kl", ref, ref_name)
-        return _run_tabular(m, K, seed, name=f"{name}(lam={self.lam:g}, {self.bonus})", bonus=self.bonus,
-                            delta=self.delta, bonus_scale=self.bonus_scale, lam=float(self.lam), pi_ref=ref)
+        return _run_tabular(m, K, seed, name=f"{name}(beta={self.beta:g}, {self.bonus})", bonus=self.bonus,
+                            delta=self.delta, bonus_scale=self.bonus_scale, beta=float(self.beta), pi_ref=ref)
 
 
-def demo_regularization_lam(epsilon: float, kl_traj: float) -> float:
-    r"""The regularization strength prescribed by demonstration-regularized RL.
+def demo_regularization_beta(epsilon: float, kl_traj: float) -> float:
+    r"""mdpkit's choice of the regularization strength for demonstration-regularized RL.
 
     .. math::
 
-        \lambda = \frac{\varepsilon}{2\,\mathrm{KL}_{traj}(\pi^E\|\pi^{BC})},
+        \beta = \frac{\varepsilon}{2\,\mathrm{KL}_{traj}(\pi^E\|\pi^{BC})},
 
-    so that the regularization bias :math:`V^{\pi^E} - V^{\pi_\lambda} \le
-    \lambda\,\mathrm{KL}_{traj}(\pi^E\|\pi^{BC}) \le \varepsilon/2` (the gap inequality of
+    so that the regularization bias :math:`V^{\pi^E} - V^{\pi_\beta} \le
+    \beta\,\mathrm{KL}_{traj}(\pi^E\|\pi^{BC}) \le \varepsilon/2` (the gap inequality of
     [1]_, Sec. 4) and the other half of the budget goes to solving the regularized
-    problem, whose fast rate :math:`\tilde O(\mathrm{poly}(S,A,H)/(\lambda\varepsilon))`
+    problem, whose fast rate :math:`\tilde O(\mathrm{poly}(S,A,H)/(\beta\varepsilon))`
     then becomes :math:`\tilde O(\mathrm{poly}(S,A,H)\,\mathrm{KL}_{traj}/\varepsilon^2)
     = \tilde O(\mathrm{poly}(S,A,H)/(\varepsilon^2 N^E))` with the BC rate
     :math:`\mathrm{KL}_{traj} = \tilde O(SAH/N^E)`. ``kl_traj`` is the exact value (an
     oracle, see :func:`trajectory_kl`) or a bound on it.
 
+    This is a valid choice inside the decomposition
+    :math:`V^* - V^{\pi} \le \varepsilon_E + \beta\,\mathrm{KL}_{traj} + \varepsilon_{reg}`,
+    not the paper's own prescription (whose constants mdpkit does not reproduce; CLAIMS
+    C9, corrections after 0.1).
+
     References
     ----------
-    .. [1] Tiapkin et al., "Demonstration-Regularized RL", ICLR 2024, Sec. 4 (choice of
-       :math:`\lambda` in the demonstration-regularized BPI theorem).
+    .. [1] Tiapkin et al., "Demonstration-Regularized RL", ICLR 2024, Sec. 4 (the
+       decomposition the choice is made in).
 
     Examples
     --------
-    >>> demo_regularization_lam(0.1, 0.05)
+    >>> demo_regularization_beta(0.1, 0.05)
     1.0
     """
     eps = check_positive("epsilon", epsilon)
@@ -346,15 +368,15 @@ def demo_regularization_lam(epsilon: float, kl_traj: float) -> float:
 class DemoRegularizedUCBVI:
     r"""Demonstration-regularized UCBVI: :class:`KLRegularizedUCBVI` toward :math:`\pi^{BC}`.
 
-    Solves :math:`\max_\pi V^\pi_1 - \lambda\,\mathrm{KL}_{traj}(\pi\|\pi^{BC})` online
-    ([1]_, Sec. 4). Choose ``lam`` with :func:`demo_regularization_lam`
-    (:math:`\lambda = \varepsilon/(2\,\mathrm{KL}_{traj}(\pi^E\|\pi^{BC}))`), or build the
+    Solves :math:`\max_\pi V^\pi_1 - \beta\,\mathrm{KL}_{traj}(\pi\|\pi^{BC})` online
+    ([1]_, Sec. 4). Choose ``beta`` with :func:`demo_regularization_beta`
+    (:math:`\beta = \varepsilon/(2\,\mathrm{KL}_{traj}(\pi^E\|\pi^{BC}))`), or build the
     agent from demonstrations with :meth:`from_demonstrations`.
 
     Parameters
     ----------
-    lam : float
-        :math:`\lambda > 0`.
+    beta : float
+        :math:`\beta > 0`.
     pi_bc : array_like, shape (H, S, A)
         The behaviour-cloning policy (strictly positive, e.g. from
         :func:`behavior_cloning`).
@@ -371,25 +393,25 @@ class DemoRegularizedUCBVI:
     >>> mdp = mk.random_mdp(n_states=3, n_actions=2, horizon=3, rng=0)
     >>> expert = mk.solve(mdp).pi
     >>> pi_bc = mk.learners.behavior_cloning(mdp.simulate(expert, 100, rng=0), 3, 2, horizon=3)
-    >>> agent = mk.learners.DemoRegularizedUCBVI(lam=0.2, pi_bc=pi_bc)
+    >>> agent = mk.learners.DemoRegularizedUCBVI(beta=0.2, pi_bc=pi_bc)
     >>> run = mk.learners.run_online(agent, mdp, n_episodes=50, rng=0)
     >>> float(run.suboptimality[0]) < 0.02          # plays pi_bc before it has data
     True
     """
 
-    lam: float
+    beta: float
     pi_bc: npt.ArrayLike
     bonus: str = "hoeffding"
     delta: float = 0.05
     bonus_scale: float = 1.0
 
     def __post_init__(self) -> None:
-        check_positive("lam", self.lam)
+        check_positive("beta", self.beta)
         _check_bonus(self.bonus, self.delta, self.bonus_scale)
 
     def as_kl_regularized(self) -> KLRegularizedUCBVI:
         """The same learner as a :class:`KLRegularizedUCBVI` with ``pi_ref = pi_bc``."""
-        return KLRegularizedUCBVI(lam=self.lam, pi_ref=self.pi_bc, bonus=self.bonus, delta=self.delta,
+        return KLRegularizedUCBVI(beta=self.beta, pi_ref=self.pi_bc, bonus=self.bonus, delta=self.delta,
                                   bonus_scale=self.bonus_scale)
 
     @classmethod
@@ -407,7 +429,7 @@ class DemoRegularizedUCBVI:
         delta: float = 0.05,
         bonus_scale: float = 1.0,
     ) -> DemoRegularizedUCBVI:
-        r"""Behaviour cloning, then :math:`\lambda = \varepsilon/(2\,\mathrm{KL}_{traj})`.
+        r"""Behaviour cloning, then :math:`\beta = \varepsilon/(2\,\mathrm{KL}_{traj})`.
 
         ``kl_traj`` defaults to the tabular BC rate :math:`SAH/N^E` with unit constant and
         without logarithmic factors ([1]_, Sec. 3); pass the exact value
@@ -418,7 +440,7 @@ class DemoRegularizedUCBVI:
         >>> import numpy as np
         >>> demos = (np.zeros((10, 2), dtype=int), np.ones((10, 2), dtype=int))
         >>> agent = DemoRegularizedUCBVI.from_demonstrations(demos, 2, 2, horizon=2, epsilon=0.1)
-        >>> agent.lam                     # 0.1 / (2 * 2*2*2/10)
+        >>> agent.beta                     # 0.1 / (2 * 2*2*2/10)
         0.0625
         """
         S = check_int("n_states", n_states, lo=1)
@@ -427,14 +449,14 @@ class DemoRegularizedUCBVI:
         pi_bc = behavior_cloning(demos, S, A, horizon=H, kappa=kappa)
         n_demos = demos.n_episodes if isinstance(demos, Trajectories) else int(np.shape(demos[1])[0])
         kl = S * A * H / n_demos if kl_traj is None else kl_traj
-        return cls(lam=demo_regularization_lam(epsilon, kl), pi_bc=pi_bc, bonus=bonus, delta=delta,
+        return cls(beta=demo_regularization_beta(epsilon, kl), pi_bc=pi_bc, bonus=bonus, delta=delta,
                    bonus_scale=bonus_scale)
 
     def _run(self, mdp: Any, K: int, seed: int) -> OnlineRun:
         return self.as_kl_regularized()._run(mdp, K, seed, name="DemoRegularizedUCBVI", ref_name="pi_bc")
 
 
-def run_online(agent: Any, mdp: Any, n_episodes: int, rng: RNGLike = None) -> OnlineRun:
+def run_online(agent: Any, mdp: Any, *, n_episodes: int, rng: RNGLike = None) -> OnlineRun:
     r"""Run an online learner for ``n_episodes`` episodes on ``mdp`` (compiled loop).
 
     Each episode the learner plans on its data, plays its policy :math:`\pi_k` for one
@@ -461,8 +483,8 @@ def run_online(agent: Any, mdp: Any, n_episodes: int, rng: RNGLike = None) -> On
     --------
     >>> import mdpkit as mk
     >>> mdp = mk.random_mdp(n_states=4, n_actions=2, horizon=3, rng=1)
-    >>> a = run_online(mk.learners.UCBVI(), mdp, 100, rng=7)
-    >>> b = run_online(mk.learners.UCBVI(), mdp, 100, rng=7)
+    >>> a = run_online(mk.learners.UCBVI(), mdp, n_episodes=100, rng=7)
+    >>> b = run_online(mk.learners.UCBVI(), mdp, n_episodes=100, rng=7)
     >>> bool((a.regret == b.regret).all())
     True
     """
@@ -480,6 +502,6 @@ __all__ = [
     "KLRegularizedUCBVI",
     "OnlineRun",
     "UCBVI",
-    "demo_regularization_lam",
+    "demo_regularization_beta",
     "run_online",
 ]

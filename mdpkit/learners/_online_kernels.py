@@ -2,8 +2,8 @@
 
 Arrays: counts ``N[h, s, a]``, transition counts ``Nsas[h, s, a, s_next]``, reward sums
 ``Rsum[h, s, a]``; upper / lower / certainty-equivalent values ``V_up[h, s]``,
-``V_lo[h, s]``, ``V_rec[h, s]`` with ``h = 0..H`` and ``V[H] = 0``; policies ``pi[h, s, a]``. ``lam == 0`` selects the hard max (UCBVI),
-``lam > 0`` the KL-regularized soft max toward ``exp(log_ref)`` (UCBVI-Ent style).
+``V_lo[h, s]``, ``V_rec[h, s]`` with ``h = 0..H`` and ``V[H] = 0``; policies ``pi[h, s, a]``. ``beta == 0`` selects the hard max (UCBVI),
+``beta > 0`` the KL-regularized soft max toward ``exp(log_ref)`` (UCBVI-Ent style).
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ BONUS_HOEFFDING, BONUS_BERNSTEIN = 0, 1
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _act(q, lam, log_ref, h, s, pi):
-    """Action part for one state: hard max (``lam == 0``) or soft max toward ``exp(log_ref)``; writes ``pi[h, s]``."""
+def _act(q, beta, log_ref, h, s, pi):
+    """Action part for one state: hard max (``beta == 0``) or soft max toward ``exp(log_ref)``; writes ``pi[h, s]``."""
     A = q.shape[0]
-    if lam == 0.0:
+    if beta == 0.0:
         best = 0
         for a in range(1, A):
             if q[a] > q[best]:
@@ -31,19 +31,19 @@ def _act(q, lam, log_ref, h, s, pi):
         return q[best]
     m = -np.inf
     for a in range(A):
-        m = max(m, q[a] / lam + log_ref[h, s, a])
+        m = max(m, q[a] / beta + log_ref[h, s, a])
     z = 0.0
     for a in range(A):
-        e = np.exp(q[a] / lam + log_ref[h, s, a] - m)
+        e = np.exp(q[a] / beta + log_ref[h, s, a] - m)
         pi[h, s, a] = e
         z += e
     for a in range(A):
         pi[h, s, a] /= z
-    return lam * (m + np.log(z))
+    return beta * (m + np.log(z))
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")
-def plan_episode(N, Nsas, Rsum, bonus_kind, L, bonus_scale, lam, log_ref, V_up, V_lo, V_rec, pi, pi_rec,
+def plan_episode(N, Nsas, Rsum, bonus_kind, L, bonus_scale, beta, log_ref, V_up, V_lo, V_rec, pi, pi_rec,
                  q_up, q_lo, q_rec):
     """Optimistic, pessimistic and certainty-equivalent backward induction on the empirical model.
 
@@ -105,8 +105,8 @@ def plan_episode(N, Nsas, Rsum, bonus_kind, L, bonus_scale, lam, log_ref, V_up, 
                 q_up[a] = min(vmax, r + pv_up + b)
                 q_lo[a] = max(0.0, r + pv_lo - b)
                 q_rec[a] = r + pv_rec * inv
-            V_rec[h, s] = _act(q_rec, lam, log_ref, h, s, pi_rec)
-            if lam == 0.0:
+            V_rec[h, s] = _act(q_rec, beta, log_ref, h, s, pi_rec)
+            if beta == 0.0:
                 best = 0
                 best_lo = q_lo[0]
                 for a in range(1, A):
@@ -123,19 +123,19 @@ def plan_episode(N, Nsas, Rsum, bonus_kind, L, bonus_scale, lam, log_ref, V_up, 
                 m_up = -np.inf
                 m_lo = -np.inf
                 for a in range(A):
-                    m_up = max(m_up, q_up[a] / lam + log_ref[h, s, a])
-                    m_lo = max(m_lo, q_lo[a] / lam + log_ref[h, s, a])
+                    m_up = max(m_up, q_up[a] / beta + log_ref[h, s, a])
+                    m_lo = max(m_lo, q_lo[a] / beta + log_ref[h, s, a])
                 z_up = 0.0
                 z_lo = 0.0
                 for a in range(A):
-                    e = np.exp(q_up[a] / lam + log_ref[h, s, a] - m_up)
+                    e = np.exp(q_up[a] / beta + log_ref[h, s, a] - m_up)
                     pi[h, s, a] = e
                     z_up += e
-                    z_lo += np.exp(q_lo[a] / lam + log_ref[h, s, a] - m_lo)
+                    z_lo += np.exp(q_lo[a] / beta + log_ref[h, s, a] - m_lo)
                 for a in range(A):
                     pi[h, s, a] /= z_up
-                V_up[h, s] = lam * (m_up + np.log(z_up))
-                V_lo[h, s] = lam * (m_lo + np.log(z_lo))
+                V_up[h, s] = beta * (m_up + np.log(z_up))
+                V_lo[h, s] = beta * (m_lo + np.log(z_lo))
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")
@@ -201,7 +201,7 @@ def _env_step(cumP, r3, h, s, a, u):
 
 
 @njit(cache=True, error_model="numpy")
-def run_episodes(seed, cum_mu0, cumP, P4, r3, mu0, v_star, bonus_kind, L, bonus_scale, lam, log_ref,
+def run_episodes(seed, cum_mu0, cumP, P4, r3, mu0, v_star, bonus_kind, L, bonus_scale, beta, log_ref,
                  N, Nsas, Rsum, V_up, V_lo, V_rec, pi, pi_rec, V_work, subopt, rec_subopt, returns, upper,
                  lower):
     """The online loop: plan, evaluate, play one episode, update counts.
@@ -220,7 +220,7 @@ def run_episodes(seed, cum_mu0, cumP, P4, r3, mu0, v_star, bonus_kind, L, bonus_
     q_lo = np.empty(A)
     q_rec = np.empty(A)
     for k in range(K):
-        plan_episode(N, Nsas, Rsum, bonus_kind, L, bonus_scale, lam, log_ref, V_up, V_lo, V_rec, pi, pi_rec,
+        plan_episode(N, Nsas, Rsum, bonus_kind, L, bonus_scale, beta, log_ref, V_up, V_lo, V_rec, pi, pi_rec,
                      q_up, q_lo, q_rec)
         rec_subopt[k] = v_star - policy_value(P4, r3, pi_rec, mu0, V_work)
         _record_bounds(k, mu0, V_up, V_lo, P4, r3, pi, V_work, v_star, upper, lower, subopt)
@@ -228,7 +228,7 @@ def run_episodes(seed, cum_mu0, cumP, P4, r3, mu0, v_star, bonus_kind, L, bonus_
         ret = 0.0
         for h in range(H):
             a = 0
-            if lam == 0.0:
+            if beta == 0.0:
                 for b in range(A):
                     if pi[h, s, b] == 1.0:
                         a = b
@@ -241,12 +241,12 @@ def run_episodes(seed, cum_mu0, cumP, P4, r3, mu0, v_star, bonus_kind, L, bonus_
             Rsum[h, s, a] += rew
             s = s_next
         returns[k] = ret
-    plan_episode(N, Nsas, Rsum, bonus_kind, L, bonus_scale, lam, log_ref, V_up, V_lo, V_rec, pi, pi_rec,
+    plan_episode(N, Nsas, Rsum, bonus_kind, L, bonus_scale, beta, log_ref, V_up, V_lo, V_rec, pi, pi_rec,
                  q_up, q_lo, q_rec)
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")
-def plan_lsvi(phi, Lam_inv, M, b, bonus, sign, lam, log_ref, V, pi, w, y, q):
+def plan_lsvi(phi, Lam_inv, M, b, bonus, sign, beta, log_ref, V, pi, w, y, q):
     """Least-squares value iteration with an elliptical bonus (LSVI-UCB, Jin et al. 2020, Alg. 1).
 
     ``w_h = Lam_h^{-1} (b_h + M_h V[h+1])`` with ``b_h = sum phi r`` and ``M_h[:, s'] = sum phi 1{s_next = s'}``,
@@ -281,11 +281,11 @@ def plan_lsvi(phi, Lam_inv, M, b, bonus, sign, lam, log_ref, V, pi, w, y, q):
                         quad += phi[s, a, i] * acc
                     val += sign * bonus * np.sqrt(max(quad, 0.0))
                 q[a] = min(max(val, 0.0), vmax)
-            V[h, s] = _act(q, lam, log_ref, h, s, pi)
+            V[h, s] = _act(q, beta, log_ref, h, s, pi)
 
 
 @njit(cache=True, error_model="numpy")
-def run_lsvi_episodes(seed, cum_mu0, cumP, P4, r3, mu0, v_star, phi, bonus, lam, log_ref,
+def run_lsvi_episodes(seed, cum_mu0, cumP, P4, r3, mu0, v_star, phi, bonus, beta, log_ref,
                       Lam_inv, M, b, counts, V_up, V_lo, V_rec, pi, pi_lo, pi_rec, V_work,
                       subopt, rec_subopt, returns, upper, lower):
     """The LSVI-UCB online loop (same trace as :func:`run_episodes`); Sherman-Morrison updates of ``Lam_inv``."""
@@ -298,10 +298,10 @@ def run_lsvi_episodes(seed, cum_mu0, cumP, P4, r3, mu0, v_star, phi, bonus, lam,
     q = np.empty(A)
     u_vec = np.empty(d)
     for k in range(K):
-        plan_lsvi(phi, Lam_inv, M, b, 0.0, 1.0, lam, log_ref, V_rec, pi_rec, w, y, q)
+        plan_lsvi(phi, Lam_inv, M, b, 0.0, 1.0, beta, log_ref, V_rec, pi_rec, w, y, q)
         rec_subopt[k] = v_star - policy_value(P4, r3, pi_rec, mu0, V_work)
-        plan_lsvi(phi, Lam_inv, M, b, bonus, -1.0, lam, log_ref, V_lo, pi_lo, w, y, q)
-        plan_lsvi(phi, Lam_inv, M, b, bonus, 1.0, lam, log_ref, V_up, pi, w, y, q)
+        plan_lsvi(phi, Lam_inv, M, b, bonus, -1.0, beta, log_ref, V_lo, pi_lo, w, y, q)
+        plan_lsvi(phi, Lam_inv, M, b, bonus, 1.0, beta, log_ref, V_up, pi, w, y, q)
         _record_bounds(k, mu0, V_up, V_lo, P4, r3, pi, V_work, v_star, upper, lower, subopt)
         s = _search(cum_mu0, np.random.random() * cum_mu0[S - 1])  # noqa: NPY002
         ret = 0.0
@@ -325,5 +325,5 @@ def run_lsvi_episodes(seed, cum_mu0, cumP, P4, r3, mu0, v_star, phi, bonus, lam,
                 b[h, i] += phi[s, a, i] * rew
             s = s_next
         returns[k] = ret
-    plan_lsvi(phi, Lam_inv, M, b, bonus, 1.0, lam, log_ref, V_up, pi, w, y, q)
-    plan_lsvi(phi, Lam_inv, M, b, 0.0, 1.0, lam, log_ref, V_rec, pi_rec, w, y, q)
+    plan_lsvi(phi, Lam_inv, M, b, bonus, 1.0, beta, log_ref, V_up, pi, w, y, q)
+    plan_lsvi(phi, Lam_inv, M, b, 0.0, 1.0, beta, log_ref, V_rec, pi_rec, w, y, q)

@@ -16,7 +16,7 @@ differences of returns are identified: a constant added to every :math:`r_h` (pe
 leaves all preference probabilities and every (regularized) optimal policy unchanged,
 and the ridge penalty picks the minimum-norm representative.
 
-The policy is then :math:`\hat\pi = \arg\max_\pi \hat V^\pi - \lambda\,
+The policy is then :math:`\hat\pi = \arg\max_\pi \hat V^\pi - \beta\,
 \mathrm{KL}_{traj}(\pi\|\pi^{BC})` on the estimated reward (soft backward induction
 toward :math:`\pi^{BC}`, :func:`mdpkit.solve_kl_regularized`). The KL term keeps
 :math:`\hat\pi` where :math:`\pi^{BC}`, hence the data, are, which is what lets the
@@ -67,7 +67,7 @@ class Preferences:
         return int(self.prefer_first.shape[0])
 
 
-def preference_pairs(mdp: Any, pi: npt.ArrayLike, n_pairs: int, rng: RNGLike = None) -> Preferences:
+def preference_pairs(mdp: Any, pi: npt.ArrayLike, n_pairs: int, *, rng: RNGLike = None) -> Preferences:
     r"""Sample trajectory pairs from ``pi`` and label them by Bradley-Terry on the true return.
 
     Both trajectories of a pair are independent episodes of ``pi``; the label is
@@ -99,8 +99,8 @@ def preference_pairs(mdp: Any, pi: npt.ArrayLike, n_pairs: int, rng: RNGLike = N
         raise ValueError(f"`mdp` must be finite-horizon (`horizon=`); got gamma={m.gamma}.")
     n = check_int("n_pairs", n_pairs, lo=1)
     gen = as_generator(rng)
-    first = m.simulate(pi, n, gen)
-    second = m.simulate(pi, n, gen)
+    first = m.simulate(pi, n, rng=gen)
+    second = m.simulate(pi, n, rng=gen)
     p = expit(first.returns - second.returns)
     return Preferences(first=first, second=second, prefer_first=gen.random(n) < p)
 
@@ -243,7 +243,7 @@ def demo_regularized_rlhf(
     mdp: Any,
     prefs: Preferences,
     pi_bc: npt.ArrayLike,
-    lam: float,
+    beta: float,
     *,
     phi: npt.ArrayLike | None = None,
     ridge: float = 1.0,
@@ -253,7 +253,7 @@ def demo_regularized_rlhf(
     .. math::
 
         \hat\pi = \arg\max_\pi \ \mathbb E^\pi\Big[\sum_h \hat r_h(s_h,a_h)\Big]
-        - \lambda\,\mathrm{KL}_{traj}(\pi\|\pi^{BC}),
+        - \beta\,\mathrm{KL}_{traj}(\pi\|\pi^{BC}),
 
     computed by soft backward induction on the known transitions of ``mdp`` with the
     reward replaced by :math:`\hat r` from :func:`bradley_terry_reward` ([1]_, Sec. 5;
@@ -266,8 +266,8 @@ def demo_regularized_rlhf(
     prefs : Preferences
     pi_bc : array_like, shape (H, S, A)
         Behaviour-cloning policy (strictly positive).
-    lam : float
-        :math:`\lambda > 0`.
+    beta : float
+        :math:`\beta > 0`.
     phi : array_like, shape (S, A, d), optional
         Reward features (linear RLHF); tabular if omitted. For a ``LinearMDP`` pass its
         ``phi``.
@@ -288,7 +288,7 @@ def demo_regularized_rlhf(
     >>> mdp = mk.random_mdp(n_states=3, n_actions=2, horizon=2, rng=0)
     >>> pi_bc = mk.uniform_policy(mdp)
     >>> prefs = preference_pairs(mdp, pi_bc, n_pairs=2000, rng=0)
-    >>> plan, est = demo_regularized_rlhf(mdp, prefs, pi_bc, lam=0.05)
+    >>> plan, est = demo_regularized_rlhf(mdp, prefs, pi_bc, beta=0.05)
     >>> v = lambda pi: float(mdp.mu0 @ mdp.evaluate(pi)[0])
     >>> bool(v(plan.pi) > v(pi_bc))
     True
@@ -296,7 +296,7 @@ def demo_regularized_rlhf(
     m = _as_tabular(mdp)
     if not m.is_finite_horizon:
         raise ValueError(f"`mdp` must be finite-horizon (`horizon=`); got gamma={m.gamma}.")
-    check_positive("lam", lam)
+    check_positive("beta", beta)
     H, S, A = m.horizon, m.n_states, m.n_actions
     assert H is not None
     ref = m.check_policy(pi_bc, name="pi_bc")
@@ -304,4 +304,4 @@ def demo_regularized_rlhf(
     from ..solvers import solve_kl_regularized
 
     model = TabularMDP(m.P, est.r, horizon=H, mu0=m.mu0)
-    return solve_kl_regularized(model, ref, lam), est
+    return solve_kl_regularized(model, ref, beta), est

@@ -26,6 +26,7 @@ except ImportError as e:  # pragma: no cover - depends on the environment
 from . import rewards
 from ._device import pick_device, torch_generator
 from ._model import CausalLM, build_tiny_lm, load_causal_lm, tiny_config
+from ._pg import LMEntropyStep, lm_entropy_step
 from ._sampling import (
     AlphabetLogitsProcessor,
     BestOfNPool,
@@ -52,6 +53,7 @@ __all__ = [
     "AlphabetLogitsProcessor",
     "BestOfNPool",
     "CausalLM",
+    "LMEntropyStep",
     "Comparison",
     "SequenceSpace",
     "SoftQ",
@@ -63,6 +65,7 @@ __all__ = [
     "coarse8_tokenizer",
     "generate_samples",
     "goodness_of_fit",
+    "lm_entropy_step",
     "load_causal_lm",
     "pick_device",
     "plot_report",

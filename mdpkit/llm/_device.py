@@ -69,15 +69,15 @@ def as_dtype(dtype: str | torch.dtype | None) -> torch.dtype:
     return _DTYPES[check_choice("dtype", dtype, _DTYPES)]
 
 
-def torch_generator(rng: int | np.random.Generator | torch.Generator | None,
+def torch_generator(rng: int | np.random.Generator | np.random.SeedSequence | torch.Generator | None,
                     device: torch.device) -> torch.Generator:
     """A ``torch.Generator`` on ``device`` seeded from ``rng``.
 
     Parameters
     ----------
-    rng : int, numpy Generator, torch.Generator or None
+    rng : int, numpy Generator, numpy SeedSequence, torch.Generator or None
         An int seeds the generator directly (same seed, same samples on the same
-        device); a numpy Generator supplies a 63-bit seed; a torch Generator is used
+        device); a numpy Generator or SeedSequence supplies a 63-bit seed; a torch Generator is used
         as is and must live on ``device``; ``None`` draws a fresh seed.
 
     Examples
@@ -96,17 +96,19 @@ def torch_generator(rng: int | np.random.Generator | torch.Generator | None,
         seed = int(np.random.default_rng().integers(2**63 - 1))
     elif isinstance(rng, np.random.Generator):
         seed = int(rng.integers(2**63 - 1))
+    elif isinstance(rng, np.random.SeedSequence):
+        seed = int(rng.generate_state(1, np.uint64)[0] >> np.uint64(1))
     elif isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
         if int(rng) < 0:
             raise ValueError(f"`rng` must be a non-negative integer seed; got {rng!r}.")
         seed = int(rng)
     else:
-        raise TypeError("`rng` must be None, a non-negative int, a numpy Generator or a "
-                        f"torch.Generator; got {type(rng).__name__}.")
+        raise TypeError("`rng` must be None, a non-negative int, a numpy Generator, a numpy "
+                        f"SeedSequence or a torch.Generator; got {type(rng).__name__}.")
     return torch.Generator(device=device).manual_seed(seed)
 
 
-def seed_of(rng: int | np.random.Generator | torch.Generator | None) -> int:
+def seed_of(rng: int | np.random.Generator | np.random.SeedSequence | torch.Generator | None) -> int:
     """An integer seed derived from ``rng`` (for APIs that use the global torch RNG)."""
     if isinstance(rng, torch.Generator):
         return int(torch.randint(0, 2**62, (1,), generator=rng, device=rng.device).item())

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from .._validation import check_int
-from ._device import as_dtype, default_batch_size, exact_matmul, pick_device
+from ._device import as_dtype, default_batch_size, exact_matmul, pick_device, seed_of
 
 META_FILE = "mdpkit_llm.json"
 
@@ -404,7 +404,7 @@ def tiny_config(family: str = "llama", *, vocab_size: int = 9, hidden_size: int 
 
 def build_tiny_lm(config: Any = "llama", *, vocab_size: int = 9, hidden_size: int = 32,
                   n_layers: int = 2, n_heads: int = 2, max_len: int = 64,
-                  rng: int | None = 0, device: str | torch.device | None = "auto",
+                  rng: Any = None, device: str | torch.device | None = "auto",
                   tokenizer: Any = None, prompt: Sequence[int] | None = None,
                   alphabet: Sequence[int] | None = None) -> CausalLM:
     """Build a randomly initialised causal LM from a transformers config (no download).
@@ -416,8 +416,9 @@ def build_tiny_lm(config: Any = "llama", *, vocab_size: int = 9, hidden_size: in
         arguments) or a config of any causal-LM family.
     vocab_size, hidden_size, n_layers, n_heads, max_len : int
         Sizes used when ``config`` is a family name.
-    rng : int or None
-        Seed of the weight initialisation (the global torch RNG is left untouched).
+    rng : int, numpy Generator, SeedSequence or None
+        Seed of the weight initialisation (the global torch RNG is left untouched);
+        ``None`` draws fresh weights.
     device : str or torch.device
         ``"auto"``: CUDA when available.
     tokenizer, prompt, alphabet : optional
@@ -439,7 +440,7 @@ def build_tiny_lm(config: Any = "llama", *, vocab_size: int = 9, hidden_size: in
     else:
         raise TypeError("`config` must be 'llama', 'gpt2' or a transformers PretrainedConfig; "
                         f"got {type(config).__name__}.")
-    seed = 0 if rng is None else check_int("rng", rng, lo=0)
+    seed = seed_of(rng)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         try:

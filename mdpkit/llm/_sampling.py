@@ -125,7 +125,7 @@ def sample(lm: CausalLM, n: int, length: int, *, rng: Any = None,
     Examples
     --------
     >>> from mdpkit.llm import build_tiny_lm
-    >>> lm = build_tiny_lm("llama", vocab_size=5, device="cpu")
+    >>> lm = build_tiny_lm("llama", rng=0, vocab_size=5, device="cpu")
     >>> a = sample(lm, 4, 3, rng=0)
     >>> bool(a.equal(sample(lm, 4, 3, rng=0))), tuple(a.shape)
     (True, (4, 3))
@@ -281,7 +281,7 @@ def best_of_n_sample(lm: CausalLM, reward: Any, n: int, n_samples: int, length: 
     Examples
     --------
     >>> from mdpkit.llm import build_tiny_lm, rewards
-    >>> lm = build_tiny_lm("llama", vocab_size=5, device="cpu")
+    >>> lm = build_tiny_lm("llama", rng=0, vocab_size=5, device="cpu")
     >>> toks, r = best_of_n_sample(lm, rewards.keyword(0), 4, 100, 3, rng=0)
     >>> tuple(toks.shape), r.shape
     ((100, 3), (100,))

@@ -100,7 +100,7 @@ class SequenceSpace:
     Examples
     --------
     >>> from mdpkit.llm import build_tiny_lm
-    >>> space = SequenceSpace(build_tiny_lm("llama", vocab_size=5, device="cpu"), length=3)
+    >>> space = SequenceSpace(build_tiny_lm("llama", rng=0, vocab_size=5, device="cpu"), length=3)
     >>> space.size, round(float(np.exp(space.logp).sum()), 12)
     (64, 1.0)
     """
@@ -216,7 +216,7 @@ class SequenceSpace:
         Examples
         --------
         >>> from mdpkit.llm import build_tiny_lm
-        >>> space = SequenceSpace(build_tiny_lm("llama", vocab_size=4, device="cpu"), length=2)
+        >>> space = SequenceSpace(build_tiny_lm("llama", rng=0, vocab_size=4, device="cpu"), length=2)
         >>> sq = space.soft_q(np.arange(9.0), beta=1.0)
         >>> # V*_0 = beta log E_ref exp(r / beta)
         >>> bool(np.isclose(sq.v[0][0], np.log(np.exp(space.logp + np.arange(9.0)).sum())))

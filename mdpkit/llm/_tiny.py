@@ -32,7 +32,7 @@ import numpy as np
 import torch
 
 from .._validation import as_generator, check_choice, check_int, check_positive
-from ._device import pick_device
+from ._device import pick_device, seed_of
 from ._model import CausalLM, build_tiny_lm
 
 COARSE8 = (" ", "e", "a", "n", "s", "t", "f", ".")
@@ -107,7 +107,7 @@ def pydoc_corpus() -> str:
 def train_tiny_lm(corpus: str = "pydoc", vocab: str = "coarse8", *, steps: int = 400,
                   arch: str = "llama", hidden_size: int = 32, n_layers: int = 2,
                   n_heads: int = 2, context: int = 16, batch_size: int = 64, lr: float = 3e-3,
-                  rng: int = 0, device: str | torch.device | None = "auto",
+                  rng: Any = None, device: str | torch.device | None = "auto",
                   verbose: bool = False) -> CausalLM:
     """Train a tiny causal LM on CPython's help texts; seconds on a CPU.
 
@@ -132,8 +132,8 @@ def train_tiny_lm(corpus: str = "pydoc", vocab: str = "coarse8", *, steps: int =
         Window length and windows per step.
     lr : float
         Peak learning rate.
-    rng : int
-        Seed of the initialisation and of the window positions.
+    rng : int, numpy Generator, SeedSequence or None
+        Seed of the initialisation and of the window positions (``None``: a fresh seed).
     device : str or torch.device
         ``"auto"``: CUDA when available.
     verbose : bool
@@ -160,7 +160,7 @@ def train_tiny_lm(corpus: str = "pydoc", vocab: str = "coarse8", *, steps: int =
     context = check_int("context", context, lo=1)
     batch_size = check_int("batch_size", batch_size, lo=1)
     lr = check_positive("lr", lr)
-    seed = check_int("rng", rng, lo=0)
+    seed = seed_of(rng)
     dev = pick_device(device)
     ids = coarse8_ids(pydoc_corpus())
     counts = np.bincount(ids, minlength=len(COARSE8))

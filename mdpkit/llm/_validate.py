@@ -39,7 +39,7 @@ import torch
 from scipy import stats
 
 from .._validation import check_int, check_positive
-from ._device import torch_generator
+from ._device import seed_of, torch_generator
 from ._model import CausalLM
 from ._sampling import best_of_n_pool, generate_samples, sample
 from ._space import DEFAULT_MAX_SIZE, SequenceSpace
@@ -286,7 +286,7 @@ def validate(lm: CausalLM, reward: Any = None, *, length: int = 5,
              n_values: Sequence[int] = (1, 2, 4, 8, 16, 32), n_samples: int = 20_000,
              ties: str = "random", long_length: int | None = 16,
              long_n_values: Sequence[int] = (2, 8, 32), long_samples: int = 1000,
-             z: float = 3.0, max_size: int = DEFAULT_MAX_SIZE, rng: int = 0,
+             z: float = 3.0, max_size: int = DEFAULT_MAX_SIZE, rng: Any = None,
              generate_check: bool = True, batch_size: int | None = None) -> ValidationReport:
     r"""Check the best-of-N and KL-regularization predictions on a language model.
 
@@ -317,8 +317,8 @@ def validate(lm: CausalLM, reward: Any = None, *, length: int = 5,
         Standard errors allowed in a Monte-Carlo verdict.
     max_size : int
         Largest enumeration accepted (see :class:`SequenceSpace`).
-    rng : int
-        Root seed; all streams derive from it.
+    rng : int, numpy Generator, SeedSequence or None
+        Root seed; all streams derive from it (``None``: a fresh seed, recorded in the report).
     generate_check : bool
         Also sample the tilted policy through Hugging Face ``generate``.
     batch_size : int, optional
@@ -340,9 +340,9 @@ def validate(lm: CausalLM, reward: Any = None, *, length: int = 5,
     Examples
     --------
     >>> from mdpkit.llm import build_tiny_lm
-    >>> lm = build_tiny_lm("llama", vocab_size=5, device="cpu")
+    >>> lm = build_tiny_lm("llama", rng=0, vocab_size=5, device="cpu")
     >>> rep = validate(lm, length=2, n_values=[1, 4], n_samples=1000, long_length=None,
-    ...                generate_check=False)
+    ...                generate_check=False, rng=0)
     >>> rep.passed
     True
     """
@@ -354,7 +354,7 @@ def validate(lm: CausalLM, reward: Any = None, *, length: int = 5,
     ns = _check_n_values("n_values", n_values)
     n_samples = check_int("n_samples", n_samples, lo=2)
     z = check_positive("z", z)
-    seed = check_int("rng", rng, lo=0)
+    seed = seed_of(rng)
     if reward is None:
         reward = keyword(lm.alphabet[min(1, lm.vocab_size - 1)])
     reward_name = reward.name if isinstance(reward, Reward) else getattr(reward, "__name__",

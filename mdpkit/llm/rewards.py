@@ -7,7 +7,7 @@ that are bound to a model first (to resolve token strings through its tokenizer 
 score with it); :func:`evaluate_reward` accepts both kinds and checks every output.
 
 >>> from mdpkit.llm import build_tiny_lm
->>> lm = build_tiny_lm("llama", vocab_size=5, device="cpu")
+>>> lm = build_tiny_lm("llama", rng=0, vocab_size=5, device="cpu")
 >>> evaluate_reward(keyword(1), lm, torch.tensor([[1, 1, 0], [2, 3, 0]])).tolist()
 [2.0, 0.0]
 """

@@ -416,3 +416,91 @@ def from_gymnasium(env: Any, *, gamma: float | None = None, horizon: int | None 
     else:
         mu0[0] = 1.0
     return TabularMDP(P, r, gamma=gamma, horizon=horizon, mu0=mu0)
+
+
+# --- classic instances of pymdptoolbox and QuantEcon ----------------------------------
+def forest(
+    n_states: int = 3,
+    r1: float = 4.0,
+    r2: float = 2.0,
+    p: float = 0.1,
+    *,
+    gamma: float | None = 0.9,
+    horizon: int | None = None,
+    sparse: bool = False,
+) -> TabularMDP:
+    r"""pymdptoolbox's forest-management problem ``forest(S, r1, r2, p)``.
+
+    States ``0..S-1`` are forest ages (``S-1`` the oldest); action 0 waits, action 1
+    cuts. Waiting ages the forest by one (the oldest stays oldest) unless a fire, of
+    probability ``p``, resets it to age 0; cutting resets it to 0 surely. Rewards: waiting
+    pays ``r1`` in the oldest state and 0 elsewhere; cutting pays 0 in state 0, 1 in the
+    middle states and ``r2`` in the oldest state. Array convention ``P[s, a, s_next]``
+    (pymdptoolbox stores ``P[a, s, s_next]``).
+
+    Published values (pymdptoolbox's tests): with ``gamma = 0.9`` policy iteration gives
+    :math:`V^* = (26.244, 29.484, 33.484)` and "always wait"; the long-run average reward
+    of "always wait" is :math:`4 \cdot 0.9^2 = 3.24` (stationary law :math:`(0.1, 0.09, 0.81)`).
+
+    Examples
+    --------
+    >>> import mdpkit as mk
+    >>> res = mk.solve(mk.forest(), method="policy_iteration")
+    >>> [round(float(v), 10) for v in res.V], res.pi.argmax(1).tolist()
+    ([26.244, 29.484, 33.484], [0, 0, 0])
+    """
+    S = check_int("n_states", n_states, lo=2)
+    a1 = check_scalar("r1", r1, lo=0.0, lo_inclusive=False)
+    a2 = check_scalar("r2", r2, lo=0.0, lo_inclusive=False)
+    q = check_scalar("p", p, lo=0.0, hi=1.0)
+    rows = np.concatenate([np.arange(S), np.arange(S), np.arange(S)])
+    acts = np.concatenate([np.zeros(2 * S, dtype=int), np.ones(S, dtype=int)])
+    cols = np.concatenate([np.zeros(S, dtype=int), np.minimum(np.arange(S) + 1, S - 1), np.zeros(S, dtype=int)])
+    vals = np.concatenate([np.full(S, q), np.full(S, 1.0 - q), np.ones(S)])
+    P = sp.csr_matrix((vals, (rows * 2 + acts, cols)), shape=(2 * S, S))  # duplicates summed
+    r = np.zeros((S, 2))
+    r[S - 1, 0] = a1
+    r[1:, 1] = 1.0
+    r[S - 1, 1] = a2
+    return TabularMDP(P if sparse else P.toarray().reshape(S, 2, S), r, gamma=gamma, horizon=horizon)
+
+
+def small(*, gamma: float | None = 0.9, horizon: int | None = None) -> TabularMDP:
+    r"""pymdptoolbox's two-state, two-action test problem ``small()``.
+
+    :math:`P(\cdot|0, 0) = (0.5, 0.5)`, :math:`P(\cdot|0, 1) = (0, 1)`,
+    :math:`P(\cdot|1, 0) = (0.8, 0.2)`, :math:`P(\cdot|1, 1) = (0.1, 0.9)`;
+    :math:`r = ((5, 10), (-1, 2))`. With ``gamma = 0.9`` the optimal policy is (1, 0)
+    with :math:`V^* = (42.4418604651\ldots, 36.0465116279\ldots)`; its long-run average
+    reward is :math:`7/1.8 = 3.888\ldots` (stationary law :math:`(0.8, 1)/1.8`).
+
+    Examples
+    --------
+    >>> import mdpkit as mk
+    >>> res = mk.solve(mk.small(), method="policy_iteration")
+    >>> [round(float(v), 8) for v in res.V], res.pi.argmax(1).tolist()
+    ([42.44186047, 36.04651163], [1, 0])
+    """
+    P = np.array([[[0.5, 0.5], [0.0, 1.0]], [[0.8, 0.2], [0.1, 0.9]]])
+    r = np.array([[5.0, 10.0], [-1.0, 2.0]])
+    return TabularMDP(P, r, gamma=gamma, horizon=horizon)
+
+
+def quantecon_example(gamma: float = 0.95) -> TabularMDP:
+    r"""The example of QuantEcon's ``DiscreteDP`` docstring (Puterman 2005, Sec. 3.1).
+
+    State-action pairs :math:`\{(0, 0), (0, 1), (1, 0)\}` (action 1 is infeasible in
+    state 1), rewards 5, 10, -1, transitions :math:`(0.5, 0.5)`, :math:`(0, 1)`,
+    :math:`(0, 1)`. With ``gamma = 0.95`` the optimal policy is (0, 0) with
+    :math:`V^* = (-8.5714285714\ldots, -20)` (QuantEcon's published values).
+
+    Examples
+    --------
+    >>> import mdpkit as mk
+    >>> mdp = mk.quantecon_example()
+    >>> res = mk.solve(mdp, method="linear_programming")
+    >>> [round(float(v), 8) for v in res.V], res.pi.argmax(1).tolist(), mdp.action_mask[1].tolist()
+    ([-8.57142857, -20.0], [0, 0], [True, False])
+    """
+    return TabularMDP.from_sa_pairs([0, 0, 1], [0, 1, 0], [[0.5, 0.5], [0.0, 1.0], [0.0, 1.0]],
+                                    [5.0, 10.0, -1.0], gamma=gamma)

@@ -170,11 +170,11 @@ class LinearMDP:
         """The same features, rewards and ``mu0`` with other latent factors (e.g. a worst case)."""
         return LinearMDP(self._phi, mu, self._theta, self._mu0)
 
-    def simulate(self, pi: npt.ArrayLike, n_episodes: int, rng: RNGLike = None) -> Trajectories:
+    def simulate(self, pi: npt.ArrayLike, n_episodes: int, *, rng: RNGLike = None) -> Trajectories:
         """Sample episodes of ``pi`` (shape ``(S, A)`` or ``(H, S, A)``); see :meth:`TabularMDP.simulate`."""
-        return self.to_tabular().simulate(pi, n_episodes, rng)
+        return self.to_tabular().simulate(pi, n_episodes, rng=rng)
 
-    def collect(self, behavior: str | npt.ArrayLike = "uniform", n_trajectories: int = 100,
+    def collect(self, behavior: str | npt.ArrayLike = "uniform", n_trajectories: int = 100, *,
                 rng: RNGLike = None):
         r"""Collect an offline dataset of ``n_trajectories`` episodes of a behaviour policy.
 
@@ -206,7 +206,7 @@ class LinearMDP:
             pi = np.full((self.n_states, self.n_actions), 1.0 / self.n_actions)
         else:
             pi = self.to_tabular().check_policy(behavior, name="behavior")
-        tr = self.simulate(pi, K, rng)
+        tr = self.simulate(pi, K, rng=rng)
         return OfflineDataset(self._phi, tr.states, tr.actions, tr.rewards)
 
 

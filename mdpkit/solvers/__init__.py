@@ -12,6 +12,7 @@ next-state value ``T[V](s, a)`` into ``out[s, a]``.
 True
 """
 
+from ._average import AVERAGE_METHODS, recurrent_classes, solve_average_reward
 from ._solve import (
     METHODS,
     PolicyRegularizer,
@@ -33,6 +34,7 @@ from .robust import (
 )
 
 __all__ = [
+    "AVERAGE_METHODS",
     "METHODS",
     "PolicyRegularizer",
     "Robust",
@@ -40,10 +42,12 @@ __all__ = [
     "bellman",
     "greedy_policy",
     "policy_evaluation",
+    "recurrent_classes",
     "robust_bellman",
     "robust_policy_evaluation",
     "soft_bellman",
     "solve",
+    "solve_average_reward",
     "solve_kl_regularized",
     "solve_linear_robust",
     "solve_robust",

@@ -139,10 +139,9 @@ def default_method(prob: Any) -> str:
     """The documented rule of the module docstring; returns a method name."""
     if prob.robust_ops is not None or prob.kind == "fdiv":
         return "value_iteration"
-    S = prob.S
     if evaluation_solver(prob) is not None:
         return "policy_iteration"
-    return "modified_policy_iteration" if prob.kind == "max" else "value_iteration"
+    return "modified_policy_iteration" if prob.kind == "max" and prob.masks is None else "value_iteration"
 
 
 def evaluation_solver(prob: Any) -> str | None:

@@ -31,6 +31,7 @@ References
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -47,6 +48,7 @@ from .._validation import (
     as_float_array,
     check_choice,
     check_int,
+    check_policy,
     check_positive,
     check_support,
 )
@@ -54,9 +56,12 @@ from ..divergences import KL, FDivergence
 from ..divergences import _kernels as DK
 from ..mdp import TabularMDP
 from . import _bellman_kernels as BK
+from . import _gauss_seidel_kernels as GSK
+from . import _lp
 from . import _methods as MM
 
-METHODS = ("value_iteration", "policy_iteration", "modified_policy_iteration", "backward_induction")
+METHODS = ("value_iteration", "policy_iteration", "modified_policy_iteration", "linear_programming",
+           "gauss_seidel", "backward_induction")
 
 
 @dataclass(frozen=True)
@@ -109,15 +114,17 @@ class _Problem:
         self.H = mdp.horizon
         self.gamma = 1.0 if mdp.gamma is None else mdp.gamma
         self.reg = policy_reg
+        m = mdp._mask
+        # feasibility masks per stage (None: every action feasible); -inf in Q marks infeasible
+        self.masks = None if m is None else (list(m) if m.ndim == 3 else [m])
+        self.mask = None if self.masks is None or len(self.masks) > 1 else self.masks[0]
         if policy_reg is None:
             self.kind, self.beta, self.code, self.alpha = "max", 1.0, -1, 0.0
             self.ref = self.log_ref = np.ones((1, 1, 1))
         else:
             if not isinstance(policy_reg, PolicyRegularizer):
                 raise TypeError(f"`policy_reg` must be a PolicyRegularizer; got {type(policy_reg).__name__}.")
-            ref = mdp.check_policy(policy_reg.pi_ref, name="pi_ref")
-            check_support(policy_reg.div.name, ref)
-            self.ref = ref if ref.ndim == 3 else ref[None]
+            self.ref = _masked_reference(mdp, policy_reg)
             with np.errstate(divide="ignore"):
                 self.log_ref = np.log(self.ref)
             self.beta = float(policy_reg.beta)
@@ -150,7 +157,7 @@ class _Problem:
         self.st, self.work = MM.storage(mdp) if stationary else (None, self.S * self.A * self.S)
         work = self.work + (20 * self.S * self.A if self.kind != "max" else 0)  # exp/log per entry
         self.parallel = work >= PARALLEL_MIN_WORK and get_num_threads() > 1
-        r = mdp.r
+        r = mdp._r_finite  # 0 at infeasible pairs: the kernels stay finite, q() masks after
         r3 = r if r.ndim == 3 else r[None]
         self.r2s = [np.ascontiguousarray(r3[h].reshape(-1)) for h in range(r3.shape[0])]
 
@@ -173,6 +180,8 @@ class _Problem:
         else:
             q_dense = BK.q_dense_into_par if self.parallel else BK.q_dense_into
             q_dense(self._stage(self.P2s, h), r2, self.gamma, V, Q2)
+        if self.masks is not None:
+            np.putmask(Q, ~self._stage(self.masks, h), -np.inf)
         return Q
 
     def act(self, Q: FloatArray, h: int = 0) -> tuple[FloatArray, FloatArray]:
@@ -181,6 +190,12 @@ class _Problem:
         pi = np.empty((self.S, self.A))
         ref = self._stage(list(self.ref), h) if self.kind != "max" else self.ref[0]
         log_ref = self._stage(list(self.log_ref), h) if self.kind != "max" else self.log_ref[0]
+        if self.masks is not None and self.kind != "max":
+            # regularized rows: infeasible actions leave through pi_ref = 0; their Q must be
+            # finite for the kernels, and the feasible row minimum never attracts mass
+            mask = self._stage(self.masks, h)
+            low = np.min(np.where(mask, Q, np.inf), axis=1, keepdims=True)
+            Q = np.where(mask, Q, low)
         if self.kind == "fdiv":
             DK.regularized_max_into(self.code, self.alpha, Q, ref, log_ref, self.beta, V, pi)
         else:
@@ -205,11 +220,30 @@ class _Problem:
         """Exact regularized value ``(I - gamma P_pi)^{-1} (r_pi - beta D(pi || ref))``."""
         mdp = self.mdp
         Ppi = mdp._transition_matrix(pi)
-        rpi = (pi * mdp.r).sum(axis=1) - self.penalty(pi)
+        rpi = (pi * mdp._r_finite).sum(axis=1) - self.penalty(pi)
         if sp.issparse(Ppi):
             M = (sp.identity(self.S, format="csc") - self.gamma * Ppi).tocsc()
             return np.asarray(spla.spsolve(M, rpi), dtype=np.float64)
         return np.linalg.solve(np.eye(self.S) - self.gamma * Ppi, rpi)
+
+
+def policy_mean(pi: FloatArray, Q: FloatArray) -> FloatArray:
+    """``sum_a pi(a|s) Q(s, a)`` with ``0 * (-inf) = 0`` (infeasible actions carry no mass)."""
+    with np.errstate(invalid="ignore"):
+        return np.where(pi > 0, pi * Q, 0.0).sum(axis=-1)
+
+
+def _masked_reference(mdp: TabularMDP, policy_reg: PolicyRegularizer) -> FloatArray:
+    """``pi_ref`` as ``(stages, S, A)``, restricted to the feasible actions and renormalized there."""
+    ref = mdp.check_policy(policy_reg.pi_ref, name="pi_ref") if mdp._mask is None else \
+        check_policy("pi_ref", policy_reg.pi_ref, mdp.n_states, mdp.n_actions, mdp.horizon)
+    if mdp._mask is None:
+        check_support(policy_reg.div.name, ref)
+        return ref if ref.ndim == 3 else ref[None]
+    check_support(policy_reg.div.name, np.where(mdp._mask, ref, 1.0))
+    ref = np.where(mdp._mask, ref, 0.0)
+    ref = ref if ref.ndim == 3 else ref[None]
+    return np.ascontiguousarray(ref / ref.sum(axis=-1, keepdims=True))
 
 
 def _span_stop(TV: FloatArray, V: FloatArray, gamma: float, tol: float) -> tuple[bool, FloatArray, float]:
@@ -239,7 +273,8 @@ def _finish(prob: _Problem, V: FloatArray, method: str, n_iter: int, converged: 
 
 
 def _value_iteration(prob: _Problem, V: FloatArray, tol: float, max_iter: int, trace: bool) -> SolveResult:
-    if prob.robust_ops is None and prob.kind in ("max", "kl"):
+    if prob.robust_ops is None and (prob.kind == "kl" or (prob.kind == "max" and prob.masks is None)):
+        # (KL masks act through log_ref = -inf; the hard max with masks takes the loop below)
         S, A = prob.S, prob.A
         V_new, greedy, hist = np.empty(S), np.empty(S, dtype=np.int64), np.empty(max_iter)
         n = BK.value_iteration_kernel(
@@ -264,7 +299,7 @@ def _policy_iteration(prob: _Problem, V: FloatArray, tol: float, max_iter: int, 
         raise NotImplementedError("policy iteration is for nominal transitions; use method='value_iteration' "
                                   "for robust MDPs.")
     how = MM.evaluation_solver(prob) if prob.kind != "fdiv" else None
-    if how == "band" and prob.kind == "max":
+    if how == "band" and prob.kind == "max" and prob.masks is None:
         return MM.policy_iteration_band(prob, V, tol, max_iter, trace, _finish)
     _, _, pi = prob.backup(V)
     residuals: list[float] = []
@@ -273,7 +308,7 @@ def _policy_iteration(prob: _Problem, V: FloatArray, tol: float, max_iter: int, 
             V = prob.evaluate(pi)
         else:
             pen = MM.kl_penalty(pi, prob.log_ref[0], prob.beta) if prob.kind == "kl" else 0.0
-            V = MM.evaluate_fast(prob, pi, (pi * prob.mdp.r).sum(axis=1) - pen, how)
+            V = MM.evaluate_fast(prob, pi, (pi * prob.mdp._r_finite).sum(axis=1) - pen, how)
         TV, _, pi_new = prob.backup(V)
         res = float(np.max(np.abs(TV - V)))
         residuals.append(res)
@@ -299,7 +334,7 @@ def _modified_policy_iteration(prob: _Problem, V: FloatArray, tol: float, max_it
     if prob.robust_ops is not None:
         raise NotImplementedError("modified policy iteration is for nominal transitions; use "
                                   "method='value_iteration' for robust MDPs.")
-    if prob.kind == "max":
+    if prob.kind == "max" and prob.masks is None:
         S, A = prob.S, prob.A
         V_new, greedy, hist = np.empty(S), np.empty(S, dtype=np.int64), np.empty(max_iter)
         if n_sweeps is None:  # adaptive depth (module docstring of _methods)
@@ -323,16 +358,68 @@ def _modified_policy_iteration(prob: _Problem, V: FloatArray, tol: float, max_it
             # Partial evaluation V <- r_pi + gamma P_pi V with the (S, S) kernel P_pi formed
             # once per improvement: each sweep costs S^2 (dense) or nnz(P_pi), not S^2 A.
             Ppi = prob.mdp._transition_matrix(pi)
-            r_pi = (pi * prob.mdp.r).sum(axis=1) - prob.penalty(pi)
+            r_pi = (pi * prob.mdp._r_finite).sum(axis=1) - prob.penalty(pi)
             for _ in range(n_eval - 1):
                 V = r_pi + prob.gamma * (Ppi @ V)
     return _finish(prob, V, "modified_policy_iteration", max_iter, False, residuals, tol, max_iter, trace)
+
+
+def _linear_programming(prob: _Problem, V: FloatArray, tol: float, max_iter: int, trace: bool) -> SolveResult:
+    """Primal and dual LP by HiGHS (:mod:`mdpkit.solvers._lp`); the policy comes from the dual."""
+    if prob.robust_ops is not None or prob.kind != "max":
+        raise ValueError("`method` 'linear_programming' solves the unregularized nominal MDP; use "
+                         "'value_iteration' with `policy_reg` or `robust`.")
+    mdp = prob.mdp
+    V, x, cert, ok, msg = _lp.solve_lp(mdp.P_csr, mdp._r_finite, prob.mask, prob.gamma)
+    Q = prob.q(V)
+    pi = _lp.policy_from_occupancy(x, prob.mask)
+    res = SolveResult(V=V, Q=Q, pi=pi, converged=ok, n_iter=1, residual=_residual(prob, V, Q),
+                      method="linear_programming", message=msg, trace=cert if ok else None)
+    res = _with_bounds(prob, res)
+    if ok and res.error_bound > tol:
+        warnings.warn(f"linear_programming: certified error {res.error_bound:.3e} exceeds tol={tol:.1e} "
+                      "(HiGHS feasibility tolerance 1e-10); use method='policy_iteration' for more digits.",
+                      ConvergenceWarning, stacklevel=3)
+        res = dataclasses.replace(res, converged=False, message=f"{msg}; error bound above tol")
+    return res
+
+
+def _gauss_seidel(prob: _Problem, V: FloatArray, tol: float, max_iter: int, trace: bool) -> SolveResult:
+    """In-place value iteration; stops when ``gamma/(1-gamma) * ||V_new - V_old||_inf <= tol``."""
+    if prob.robust_ops is not None or prob.kind == "fdiv":
+        raise ValueError("`method` 'gauss_seidel' supports the hard max and the KL soft max on nominal "
+                         "transitions; use 'value_iteration' for robust or f-regularized problems.")
+    S, A = prob.S, prob.A
+    feas = np.ones(S * A, dtype=np.uint8) if prob.mask is None else prob.mask.ravel().astype(np.uint8)
+    hist = np.empty(max_iter)
+    n = GSK.gauss_seidel_kernel(
+        prob.sparse, prob.P2s[0], prob.indptr, prob.indices, prob.data, prob.r2s[0], feas, prob.gamma,
+        GSK.ACT_MAX if prob.kind == "max" else GSK.ACT_KL, np.ascontiguousarray(prob.log_ref[0]), prob.beta,
+        V, tol, max_iter, hist,
+    )
+    converged, n = n > 0, abs(int(n))
+    return _finish(prob, V, "gauss_seidel", n, converged, hist[:n], tol, max_iter, trace)
+
+
+def _residual(prob: _Problem, V: FloatArray, Q: FloatArray) -> float:
+    return float(np.max(np.abs(prob.act(Q)[0] - V))) if np.all(np.isfinite(V)) else float("nan")
+
+
+def _with_bounds(prob: _Problem, res: SolveResult) -> SolveResult:
+    r"""Attach the MacQueen bounds :math:`TV + \frac{\gamma}{1-\gamma}[\min d, \max d]` (``d = TV - V``)."""
+    if prob.H is not None or res.bounds is not None or not np.all(np.isfinite(res.V)):
+        return res
+    TV = prob.act(res.Q)[0]
+    d = TV - res.V
+    c = prob.gamma / (1.0 - prob.gamma)
+    return dataclasses.replace(res, bounds=(TV + c * float(d.min()), TV + c * float(d.max())))
 
 
 def _backward_induction(prob: _Problem) -> SolveResult:
     H, S, A = prob.H, prob.S, prob.A
     assert H is not None
     V = np.zeros((H + 1, S))
+    V[H] = prob.mdp.terminal_value
     Q = np.empty((H, S, A))
     pi = np.empty((H, S, A))
     for h in range(H - 1, -1, -1):
@@ -341,6 +428,14 @@ def _backward_induction(prob: _Problem) -> SolveResult:
     ok = bool(np.all(np.isfinite(V)))
     return SolveResult(V=V, Q=Q, pi=pi, converged=ok, n_iter=H, residual=0.0 if ok else np.nan,
                        method="backward_induction", message="exact" if ok else "nan encountered")
+
+
+_DISCOUNTED = {
+    "value_iteration": _value_iteration,
+    "policy_iteration": _policy_iteration,
+    "linear_programming": _linear_programming,
+    "gauss_seidel": _gauss_seidel,
+}
 
 
 def solve(
@@ -359,7 +454,7 @@ def solve(
 
     Computes the fixed point of the generic backup (module docstring) for a discounted
     MDP, or runs backward induction for a finite-horizon one
-    (:math:`V_H = 0`, :math:`Q_h = r_h + \mathcal T_h[V_{h+1}]`, :math:`V_h = \mathcal M[Q_h]`).
+    (:math:`V_H` = ``mdp.terminal_value``, :math:`Q_h = r_h + \gamma \mathcal T_h[V_{h+1}]`, :math:`V_h = \mathcal M[Q_h]`).
 
     Parameters
     ----------
@@ -370,9 +465,16 @@ def solve(
     robust : optional
         Transition part; an object with ``transition_operator(mdp, stage)`` (see
         :mod:`mdpkit.solvers`), ``None`` for the nominal expectation.
-    method : {"value_iteration", "policy_iteration", "modified_policy_iteration", "backward_induction"}
-        Default: ``"backward_induction"`` for finite horizon; for a discounted model the
-        method that is fast on this model (see Notes).
+    method : str
+        One of ``"value_iteration"``, ``"policy_iteration"``, ``"modified_policy_iteration"``,
+        ``"linear_programming"``, ``"gauss_seidel"``, ``"backward_induction"`` (default for
+        finite horizon; for a discounted model the method that is fast on this model, see
+        Notes). ``"linear_programming"``: primal LP over values and dual LP over
+        occupancy measures by HiGHS (nominal, unregularized), policy from the dual,
+        duality-gap certificate in ``result.trace``. ``"gauss_seidel"``: in-place value
+        iteration (hard max or KL, nominal), stopped when
+        :math:`\frac{\gamma}{1-\gamma}\|V_{k+1} - V_k\|_\infty \le` ``tol`` (a
+        :math:`\gamma`-contraction, Puterman 2005, Thm. 6.3.4).
     tol : float
         Discounted methods stop with :math:`\|V - V^*\|_\infty \le` ``tol`` (span rule);
         policy iteration stops at a stable greedy policy (exact) or, regularized, when
@@ -383,15 +485,17 @@ def solve(
     n_sweeps : int, optional
         Sweeps per improvement in modified policy iteration (one Bellman sweep and
         ``n_sweeps - 1`` evaluation sweeps); ``None`` adapts the evaluation depth (see
-        :mod:`mdpkit.solvers._methods`).
+        Notes).
     trace : bool
         Store the per-iteration residuals in ``result.trace``.
 
     Returns
     -------
     SolveResult
-        ``V, Q, pi``, ``converged``, ``n_iter`` and the certificate
-        ``residual = ||T V - V||_inf``.
+        ``V, Q, pi``, ``converged``, ``n_iter`` and the certificates
+        ``residual = ||T V - V||_inf`` and (discounted) ``bounds = (lower, upper)``
+        bracketing :math:`V^*`, so ``result.error_bound`` certifies
+        :math:`\|V - V^*\|_\infty`.
 
     Notes
     -----
@@ -442,11 +546,9 @@ def solve(
     if m == "backward_induction":
         raise ValueError("`method` 'backward_induction' needs a finite-horizon MDP (`horizon=`); "
                          f"this one is discounted (gamma={mdp.gamma}).")
-    if m == "value_iteration":
-        return _value_iteration(prob, V, tol_f, max_it, trace)
-    if m == "policy_iteration":
-        return _policy_iteration(prob, V, tol_f, max_it, trace)
-    return _modified_policy_iteration(prob, V, tol_f, max_it, trace, n_sw)
+    if m == "modified_policy_iteration":
+        return _with_bounds(prob, _modified_policy_iteration(prob, V, tol_f, max_it, trace, n_sw))
+    return _with_bounds(prob, _DISCOUNTED[m](prob, V, tol_f, max_it, trace))
 
 
 def solve_kl_regularized(
@@ -537,18 +639,19 @@ def policy_evaluation(
         H = mdp.horizon
         assert H is not None
         VH = np.zeros((H + 1, mdp.n_states))
+        VH[H] = mdp.terminal_value
         for h in range(H - 1, -1, -1):
-            VH[h] = (p[h] * prob.q(VH[h + 1], h)).sum(axis=1) - prob.penalty(p[h], h)
+            VH[h] = policy_mean(p[h], prob.q(VH[h + 1], h)) - prob.penalty(p[h], h)
         return VH
     if method == "exact":
         return prob.evaluate(p)
     tol_f = check_positive("tol", tol)
     n_it = check_int("max_iter", max_iter, lo=1)
-    r_pi = (p * mdp.r).sum(axis=1) - prob.penalty(p)
+    r_pi = (p * mdp._r_finite).sum(axis=1) - prob.penalty(p)
     V = np.zeros(mdp.n_states)
     c = prob.gamma / (1.0 - prob.gamma)
     for _ in range(n_it):
-        V_new = r_pi + (p * prob.q(V) - p * mdp.r).sum(axis=1)
+        V_new = r_pi + policy_mean(p, prob.q(V)) - (p * mdp._r_finite).sum(axis=1)
         if c * np.max(np.abs(V_new - V)) <= tol_f:
             return V_new
         V = V_new
@@ -558,12 +661,14 @@ def policy_evaluation(
 
 
 def greedy_policy(Q: npt.ArrayLike) -> FloatArray:
-    """One-hot greedy policy ``pi[s, argmax_a Q[s, a]] = 1`` (first maximizer on ties).
+    """One-hot greedy policy ``pi[s, argmax_a Q[s, a]] = 1`` (first maximizer on ties; ``-inf`` marks infeasible).
 
     >>> greedy_policy([[0.0, 1.0], [2.0, 2.0]])
     array([[0., 1.],
            [1., 0.]])
     """
-    Qa = as_float_array("Q", Q, ndim=(2, 3))
+    Qa = as_float_array("Q", Q, ndim=(2, 3), finite=False)
+    if np.any(np.isnan(Qa) | (Qa == np.inf)) or np.any(np.all(Qa == -np.inf, axis=-1)):
+        raise ValueError("`Q` must be finite or -inf (infeasible actions), with a finite entry in every row.")
     return np.eye(Qa.shape[-1])[np.argmax(Qa, axis=-1)]
 

@@ -47,6 +47,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import scipy.sparse as sp
 
 from .._config import PARALLEL_MIN_WORK, get_num_threads
 from .._results import ConvergenceWarning, SolveResult
@@ -57,8 +58,9 @@ from ..divergences import _kernels as DK
 from ..divergences import _robust_kernels as DRK
 from ..divergences._robust import check_robust_div
 from ..mdp import LinearMDP, TabularMDP
+from . import _robust_csr_kernels as RCK
 from . import _robust_kernels as RK
-from ._solve import PolicyRegularizer, _Problem, _span_stop, solve
+from ._solve import PolicyRegularizer, _Problem, _span_stop, policy_mean, solve
 
 
 @dataclass(frozen=True)
@@ -111,14 +113,21 @@ class Robust:
         """``rho`` for the ball form, ``lam`` for the penalized form."""
         return float(self.rho if self.rho is not None else self.lam)  # type: ignore[arg-type]
 
-    def transition_operator(self, mdp: TabularMDP, stage: int = 0) -> _RobustOperator:
+    def transition_operator(self, mdp: TabularMDP, stage: int = 0) -> _RobustOperator | _RobustCSROperator:
         """The operator ``op(V, out)`` writing :math:`\\mathcal T[V](s, a)` into ``out[s, a]``."""
         if not isinstance(mdp, TabularMDP):
             raise TypeError(f"`mdp` must be a TabularMDP; got {type(mdp).__name__}.")
         if mdp.is_sparse:
-            raise NotImplementedError("robust transition operators need dense transitions; build the MDP "
-                                      "from the dense array `mdp.P`.")
+            return _RobustCSROperator(self, mdp.P_csr)
         return _RobustOperator(self, mdp.P_at(stage))
+
+    def worst_case_csr(self, csr: sp.csr_matrix, V: FloatArray) -> tuple[FloatArray, sp.csr_matrix]:
+        """``(T[V], q)`` on CSR transitions: values ``(S*A,)`` and the worst-case kernel as CSR."""
+        val = np.empty(csr.shape[0])
+        q = np.zeros(csr.nnz)
+        RCK.robust_csr_sweep(self.div.code, self.is_ball, csr.indptr.astype(np.int64), csr.indices.astype(np.int64),
+                             csr.data, V, self.param, val, q, True)
+        return val, sp.csr_matrix((q, csr.indices.copy(), csr.indptr.copy()), shape=csr.shape)
 
     def worst_case(self, P_h: FloatArray, V: FloatArray) -> tuple[FloatArray, FloatArray]:
         """``(T[V], q)``: values ``(S, A)`` and minimizing laws ``(S, A, S)`` for one stage."""
@@ -163,6 +172,23 @@ class _RobustOperator:
             f(self.code, self.ball, self.P2, V, self.param, order, int(np.argmin(V)), o)
 
 
+class _RobustCSROperator:
+    """The robust transition part on CSR rows: the uncertainty set of each row is its support."""
+
+    def __init__(self, spec: Robust, csr: sp.csr_matrix) -> None:
+        self.indptr = csr.indptr.astype(np.int64)
+        self.indices = csr.indices.astype(np.int64)
+        self.data = csr.data
+        self.code = int(spec.div.code)
+        self.ball = spec.is_ball
+        self.param = spec.param
+        self.dummy = np.zeros(csr.nnz)
+
+    def __call__(self, V: FloatArray, out: FloatArray) -> None:
+        RCK.robust_csr_sweep(self.code, self.ball, self.indptr, self.indices, self.data, V, self.param,
+                             out.reshape(-1), self.dummy, False)
+
+
 def _spec(div: FDivergence, lam: float | None, rho: float | None) -> Robust:
     return Robust(div, lam=lam, rho=rho)
 
@@ -193,7 +219,11 @@ def solve_robust(
     Parameters
     ----------
     mdp : TabularMDP
-        Dense transitions.
+        Dense or CSR transitions. On CSR the uncertainty set of row ``(s, a)`` is the set of
+        laws on the support of :math:`P(\cdot|s,a)`: the same set as dense for KL and
+        chi-square (infinite off the support), a restriction for TV (whose dense adversary
+        may move mass anywhere). Each sweep then costs ``O(nnz log k)``, so robust solves
+        scale like nominal sparse ones.
     div : KL, ChiSquare or TotalVariation
     lam, rho : float
         Exactly one: penalty strength ``lam > 0`` or radius ``rho >= 0``.
@@ -232,11 +262,13 @@ def solve_robust(
 
 
 def worst_case_kernel(mdp: TabularMDP, V: npt.ArrayLike, *, div: FDivergence, lam: float | None = None,
-                      rho: float | None = None) -> FloatArray:
+                      rho: float | None = None) -> FloatArray | sp.csr_matrix | list[sp.csr_matrix]:
     r"""The minimizing next-state laws :math:`q^*(\cdot|s,a)` against ``V``.
 
-    Discounted: ``V`` of shape ``(S,)``, result ``(S, A, S)``. Finite horizon: ``V`` of
-    shape ``(H+1, S)``, stage ``h`` uses ``V[h+1]``, result ``(H, S, A, S)``.
+    Discounted: ``V`` of shape ``(S,)``, result ``(S, A, S)`` (a CSR matrix of shape
+    ``(S*A, S)`` on the nominal support when ``mdp`` is sparse). Finite horizon: ``V`` of
+    shape ``(H+1, S)``, stage ``h`` uses ``V[h+1]``, result ``(H, S, A, S)`` (a list of
+    ``H`` CSR matrices when sparse).
 
     Examples
     --------
@@ -249,6 +281,13 @@ def worst_case_kernel(mdp: TabularMDP, V: npt.ArrayLike, *, div: FDivergence, la
     spec = _spec(div, lam, rho)
     if not isinstance(mdp, TabularMDP):
         raise TypeError(f"`mdp` must be a TabularMDP; got {type(mdp).__name__}.")
+    if mdp.is_sparse and mdp.horizon is None:
+        return spec.worst_case_csr(mdp.P_csr, as_float_array("V", V, shape=(mdp.n_states,)))[1]
+    if mdp.is_sparse:
+        H = mdp.horizon
+        assert H is not None
+        Vs = as_float_array("V", V, shape=(H + 1, mdp.n_states))
+        return [spec.worst_case_csr(mdp.P_csr, np.ascontiguousarray(Vs[h + 1]))[1] for h in range(H)]
     if mdp.horizon is None:
         Va = as_float_array("V", V, shape=(mdp.n_states,))
         return spec.worst_case(mdp.P_at(0), Va)[1]
@@ -316,12 +355,13 @@ def robust_policy_evaluation(
         H = mdp.horizon
         assert H is not None
         VH = np.zeros((H + 1, mdp.n_states))
+        VH[H] = mdp.terminal_value
         for h in range(H - 1, -1, -1):
-            VH[h] = (p[h] * prob.q(VH[h + 1], h)).sum(axis=1)
+            VH[h] = policy_mean(p[h], prob.q(VH[h + 1], h))
         return VH
     V = np.zeros(mdp.n_states)
     for _ in range(n_it):
-        TV = (p * prob.q(V)).sum(axis=1)
+        TV = policy_mean(p, prob.q(V))
         stop, V_mid, _ = _span_stop(TV, V, prob.gamma, tol_f)
         if stop:
             return V_mid

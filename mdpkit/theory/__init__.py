@@ -21,6 +21,12 @@ from ._bandit_bounds import (
     successive_elimination_regret_bound,
     ucb1_regret_bound,
 )
+from ._bandit_finite_time import (
+    klucb_exploration_level,
+    klucb_pulls_bound,
+    klucb_regret_bound,
+    thompson_leading_term,
+)
 from ._bon import (
     binary_tilt_kl,
     bon_kl_bound,
@@ -30,11 +36,16 @@ from ._bon import (
     calibrated_identity_mean,
     order_statistic_kl,
 )
+from ._demo import bc_kl_limit
 from ._stats import BoundTest, SlopeFit, bound_violation_test, loglog_slope, mean_and_se
+from ._ucbvi import azar_log_term, azar_regret_bound
 
 __all__ = [
     "BoundTest",
     "SlopeFit",
+    "azar_log_term",
+    "azar_regret_bound",
+    "bc_kl_limit",
     "bernoulli_kl",
     "binary_tilt_kl",
     "bon_kl_bound",
@@ -46,6 +57,9 @@ __all__ = [
     "exp3_regret_bound",
     "gaussian_kl",
     "hedge_regret_bound",
+    "klucb_exploration_level",
+    "klucb_pulls_bound",
+    "klucb_regret_bound",
     "lai_robbins_constant",
     "loglog_slope",
     "mean_and_se",
@@ -56,5 +70,6 @@ __all__ = [
     "order_statistic_kl",
     "regret_matching_regret_bound",
     "successive_elimination_regret_bound",
+    "thompson_leading_term",
     "ucb1_regret_bound",
 ]

@@ -49,11 +49,11 @@ def _gaps(gaps: npt.ArrayLike) -> FloatArray:
     return g
 
 
-def _horizon(T: Any) -> int:
-    return check_int("T", T, lo=1)
+def _horizon(horizon: Any) -> int:
+    return check_int("horizon", horizon, lo=1)
 
 
-def ucb1_regret_bound(gaps: npt.ArrayLike, T: int) -> float:
+def ucb1_regret_bound(gaps: npt.ArrayLike, horizon: int) -> float:
     r"""Explicit UCB1 bound of Auer et al. (2002), Theorem 1.
 
     .. math::
@@ -67,7 +67,7 @@ def ucb1_regret_bound(gaps: npt.ArrayLike, T: int) -> float:
     ----------
     gaps : array_like, shape (K,)
         :math:`\Delta_a \ge 0`, at least one zero.
-    T : int
+    horizon : int
         Horizon ``>= 1``.
 
     Examples
@@ -76,12 +76,12 @@ def ucb1_regret_bound(gaps: npt.ArrayLike, T: int) -> float:
     75.8277
     """
     g = _gaps(gaps)
-    T = _horizon(T)
+    T = _horizon(horizon)
     pos = g[g > 0]
     return float(np.sum(8.0 * math.log(T) / pos) + (1.0 + math.pi**2 / 3.0) * g.sum())
 
 
-def successive_elimination_regret_bound(gaps: npt.ArrayLike, T: int) -> float:
+def successive_elimination_regret_bound(gaps: npt.ArrayLike, horizon: int) -> float:
     r"""Explicit bound for Successive Elimination with radius :math:`\sqrt{2\ln T/n}` (Slivkins 2019, Sec. 1.3).
 
     On the clean event (every empirical mean within its radius; probability at least
@@ -100,12 +100,12 @@ def successive_elimination_regret_bound(gaps: npt.ArrayLike, T: int) -> float:
     295.231
     """
     g = _gaps(gaps)
-    T = _horizon(T)
+    T = _horizon(horizon)
     pos = g[g > 0]
     return float(np.sum(32.0 * math.log(T) / pos + pos) + 2.0 * g.size * g.max() / T**2)
 
 
-def moss_regret_bound(n_arms: int, T: int) -> float:
+def moss_regret_bound(n_arms: int, horizon: int) -> float:
     r"""Minimax bound of MOSS, :math:`\mathbb E R_T \le 49\sqrt{KT}` (Audibert and Bubeck 2009, Theorem 5).
 
     Examples
@@ -114,10 +114,10 @@ def moss_regret_bound(n_arms: int, T: int) -> float:
     980.0
     """
     K = check_int("n_arms", n_arms, lo=2)
-    return 49.0 * math.sqrt(K * _horizon(T))
+    return 49.0 * math.sqrt(K * _horizon(horizon))
 
 
-def exp3_regret_bound(n_arms: int, T: int) -> float:
+def exp3_regret_bound(n_arms: int, horizon: int) -> float:
     r"""EXP3 bound :math:`2\sqrt{e-1}\sqrt{TK\ln K}` (Auer et al. 2002b, Corollary 3.2 with :math:`g = T`).
 
     Holds for the expected regret against the best fixed arm on any oblivious reward
@@ -129,11 +129,11 @@ def exp3_regret_bound(n_arms: int, T: int) -> float:
     1258.01
     """
     K = check_int("n_arms", n_arms, lo=2)
-    T = _horizon(T)
+    T = _horizon(horizon)
     return 2.0 * math.sqrt(math.e - 1.0) * math.sqrt(T * K * math.log(K))
 
 
-def hedge_regret_bound(n_arms: int, T: int) -> float:
+def hedge_regret_bound(n_arms: int, horizon: int) -> float:
     r"""Hedge bound :math:`\sqrt{(T/2)\ln K}` with :math:`\eta = \sqrt{8\ln K/T}` (Cesa-Bianchi and Lugosi 2006, Thm 2.2).
 
     For losses (or rewards) in [0, 1]; the bound is on
@@ -145,10 +145,10 @@ def hedge_regret_bound(n_arms: int, T: int) -> float:
     16.6511
     """
     K = check_int("n_arms", n_arms, lo=2)
-    return math.sqrt(_horizon(T) / 2.0 * math.log(K))
+    return math.sqrt(_horizon(horizon) / 2.0 * math.log(K))
 
 
-def regret_matching_regret_bound(n_arms: int, T: int, payoff_range: float = 1.0) -> float:
+def regret_matching_regret_bound(n_arms: int, horizon: int, payoff_range: float = 1.0) -> float:
     r"""Regret-matching bound :math:`\max_a R_T(a) \le b\sqrt{KT}` for payoffs of range :math:`b`.
 
     Blackwell's argument for the quadratic potential :math:`\Phi = \sum_a (R_a^+)^2`
@@ -163,42 +163,42 @@ def regret_matching_regret_bound(n_arms: int, T: int, payoff_range: float = 1.0)
     """
     K = check_int("n_arms", n_arms, lo=2)
     b = check_positive("payoff_range", payoff_range)
-    return b * math.sqrt(K * _horizon(T))
+    return b * math.sqrt(K * _horizon(horizon))
 
 
-def oful_regret_bound(T: int, d: int, *, lam: float = 1.0, S: float = 1.0, L: float = 1.0,
+def oful_regret_bound(horizon: int, d: int, *, ridge: float = 1.0, S: float = 1.0, L: float = 1.0,
                       sigma: float = 1.0, delta: float = 0.05) -> float:
     r"""OFUL high-probability regret bound (Abbasi-Yadkori et al. 2011, Theorem 3).
 
     With probability at least :math:`1-\delta`, for all :math:`T`,
 
     .. math::
-        R_T \le 4\sqrt{T d \ln(\lambda + T L/d)}\,\Big(\sqrt\lambda S
-        + \sigma\sqrt{2\ln(1/\delta) + d\ln(1 + T L/(\lambda d))}\Big),
+        R_T \le 4\sqrt{T d \ln(\lambda_r + T L/d)}\,\Big(\sqrt{\lambda_r} S
+        + \sigma\sqrt{2\ln(1/\delta) + d\ln(1 + T L/(\lambda_r d))}\Big),
 
     for :math:`\|x\| \le L`, :math:`\|\theta\| \le S`, :math:`\langle x, \theta\rangle
-    \in [-1, 1]`, :math:`\sigma`-sub-Gaussian noise and :math:`\lambda \ge \max(1, L^2)`.
+    \in [-1, 1]`, :math:`\sigma`-sub-Gaussian noise and :math:`\lambda_r \ge \max(1, L^2)`.
 
     Examples
     --------
     >>> round(oful_regret_bound(100, 2), 2)
     529.69
     """
-    T = _horizon(T)
+    T = _horizon(horizon)
     d = check_int("d", d, lo=1)
-    lam = check_positive("lam", lam)
+    ridge = check_positive("ridge", ridge)
     S = check_positive("S", S)
     L = check_positive("L", L)
     sigma = check_positive("sigma", sigma)
     delta = check_scalar("delta", delta, lo=0.0, hi=1.0, lo_inclusive=False, hi_inclusive=False)
-    if lam < max(1.0, L * L):
-        raise ValueError(f"`lam` must be >= max(1, L^2) = {max(1.0, L * L):g} for Theorem 3; got {lam!r}.")
-    beta = math.sqrt(lam) * S + sigma * math.sqrt(2.0 * math.log(1.0 / delta)
-                                                  + d * math.log(1.0 + T * L / (lam * d)))
-    return 4.0 * math.sqrt(T * d * math.log(lam + T * L / d)) * beta
+    if ridge < max(1.0, L * L):
+        raise ValueError(f"`ridge` must be >= max(1, L^2) = {max(1.0, L * L):g} for Theorem 3; got {ridge!r}.")
+    radius = math.sqrt(ridge) * S + sigma * math.sqrt(2.0 * math.log(1.0 / delta)
+                                                      + d * math.log(1.0 + T * L / (ridge * d)))
+    return 4.0 * math.sqrt(T * d * math.log(ridge + T * L / d)) * radius
 
 
-def minimax_lower_bound(n_arms: int, T: int) -> float:
+def minimax_lower_bound(n_arms: int, horizon: int) -> float:
     r"""Minimax lower bound :math:`\frac{1}{27}\sqrt{(K-1)T}` (Lattimore and Szepesvari 2020, Thm 15.2).
 
     For every policy there is a Gaussian (unit variance) instance with
@@ -211,9 +211,9 @@ def minimax_lower_bound(n_arms: int, T: int) -> float:
     10.0
     """
     K = check_int("n_arms", n_arms, lo=2)
-    T = _horizon(T)
+    T = _horizon(horizon)
     if T < K - 1:
-        raise ValueError(f"`T` must be >= n_arms - 1 = {K - 1} for the lower bound; got {T}.")
+        raise ValueError(f"`horizon` must be >= n_arms - 1 = {K - 1} for the lower bound; got {T}.")
     return math.sqrt((K - 1) * T) / 27.0
 
 
@@ -314,7 +314,7 @@ def lai_robbins_constant(env_or_means: Any, *, family: str | None = None, sigma:
     return float(np.sum((best - sub) / kl))
 
 
-def nash_gap_bound(regret_row: float, regret_col: float, T: int) -> float:
+def nash_gap_bound(regret_row: float, regret_col: float, horizon: int) -> float:
     r"""Approximate-equilibrium guarantee of no-regret self-play, :math:`\varepsilon = (R_1 + R_2)/T`.
 
     If the row and column players of a zero-sum game have regrets :math:`R_1, R_2` after
@@ -324,4 +324,4 @@ def nash_gap_bound(regret_row: float, regret_col: float, T: int) -> float:
     >>> nash_gap_bound(3.0, 1.0, 100)
     0.04
     """
-    return (check_scalar("regret_row", regret_row) + check_scalar("regret_col", regret_col)) / _horizon(T)
+    return (check_scalar("regret_row", regret_row) + check_scalar("regret_col", regret_col)) / _horizon(horizon)

@@ -39,7 +39,7 @@ def test_tokenizer_round_trips_through_auto_tokenizer(tmp_path):
 
 
 def test_saved_metadata_restores_prompt_and_alphabet(tmp_path):
-    lm = llm.build_tiny_lm("llama", vocab_size=9, device="cpu", prompt=[8, 0],
+    lm = llm.build_tiny_lm("llama", rng=0, vocab_size=9, device="cpu", prompt=[8, 0],
                            alphabet=[0, 1, 2, 3])
     path = lm.save(tmp_path)
     meta = json.loads((path / "mdpkit_llm.json").read_text())
@@ -51,7 +51,7 @@ def test_saved_metadata_restores_prompt_and_alphabet(tmp_path):
 
 
 def test_plain_save_pretrained_directory_loads(tmp_path):
-    lm = llm.build_tiny_lm("gpt2", vocab_size=7, device="cpu")
+    lm = llm.build_tiny_lm("gpt2", rng=0, vocab_size=7, device="cpu")
     lm.model.save_pretrained(tmp_path)
     back = llm.load_causal_lm(tmp_path, device="cpu")
     assert back.prompt == (6,) and back.alphabet == tuple(range(6))
@@ -122,7 +122,7 @@ def test_device_and_dtype_errors(tmp_path):
         with pytest.raises(ValueError, match="CUDA is not available"):
             llm.pick_device("cuda")
     assert llm.pick_device("auto").type in ("cpu", "cuda")
-    lm = llm.build_tiny_lm("llama", device="cpu")
+    lm = llm.build_tiny_lm("llama", rng=0, device="cpu")
     lm.save(tmp_path)
     with pytest.raises(ValueError, match="`dtype` must be one of"):
         llm.load_causal_lm(tmp_path, dtype="int8")
@@ -131,7 +131,7 @@ def test_device_and_dtype_errors(tmp_path):
 
 
 def test_alphabet_and_prompt_errors():
-    lm = llm.build_tiny_lm("llama", vocab_size=9, device="cpu", tokenizer=llm.coarse8_tokenizer())
+    lm = llm.build_tiny_lm("llama", rng=0, vocab_size=9, device="cpu", tokenizer=llm.coarse8_tokenizer())
     with pytest.raises(ValueError, match="at least 2 tokens"):
         llm.CausalLM(lm.model, alphabet=[1])
     with pytest.raises(ValueError, match="must not repeat"):
@@ -152,7 +152,7 @@ def test_alphabet_and_prompt_errors():
 
 
 def test_logprob_rejects_tokens_outside_the_alphabet():
-    lm = llm.build_tiny_lm("llama", vocab_size=9, device="cpu")
+    lm = llm.build_tiny_lm("llama", rng=0, vocab_size=9, device="cpu")
     with pytest.raises(ValueError, match="only alphabet token ids"):
         lm.logprob([[0, 8]])
     with pytest.raises(ValueError, match=r"shape \(B, L\)"):
@@ -162,7 +162,7 @@ def test_logprob_rejects_tokens_outside_the_alphabet():
 
 
 def test_string_prompt_follows_bos():
-    lm = llm.build_tiny_lm("llama", vocab_size=9, device="cpu", tokenizer=llm.coarse8_tokenizer(),
+    lm = llm.build_tiny_lm("llama", rng=0, vocab_size=9, device="cpu", tokenizer=llm.coarse8_tokenizer(),
                            prompt=None)
     conditioned = llm.CausalLM(lm.model, tokenizer=lm.tokenizer, prompt="def ")
     assert conditioned.prompt == (8, 5, 1, 6, 0)

@@ -14,7 +14,7 @@ from mdpkit.llm.rewards import evaluate_reward  # noqa: E402
 
 @pytest.fixture(scope="module")
 def lm():
-    return llm.build_tiny_lm("llama", vocab_size=9, device="cpu",
+    return llm.build_tiny_lm("llama", rng=0, vocab_size=9, device="cpu",
                              tokenizer=llm.coarse8_tokenizer())
 
 

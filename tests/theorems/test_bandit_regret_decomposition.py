@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 import mdpkit.bandits as B
 
 ALGOS = [B.UCB1(), B.KLUCB(), B.MOSS(), B.ThompsonSampling(), B.EXP3(), B.SuccessiveElimination(),
-         B.EpsilonGreedy(0.1), B.SoftmaxPolicyGradient(lr=0.2, natural=True, kl_coef=0.05)]
+         B.EpsilonGreedy(0.1), B.SoftmaxPolicyGradient(eta=0.2, natural=True, beta=0.05)]
 
 
 @settings(deadline=None)

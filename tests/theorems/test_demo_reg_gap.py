@@ -1,11 +1,11 @@
 """Demonstration-regularized RL, regularization bias (Tiapkin et al. 2024, Sec. 4; CLAIMS B2 item 3).
 
-Statement: for every finite-horizon MDP, expert pi_E, reference pi_BC (full support) and lam > 0,
-with pi_lam = argmax_pi V^pi - lam KL_traj(pi || pi_BC),
+Statement: for every finite-horizon MDP, expert pi_E, reference pi_BC (full support) and beta > 0,
+with pi_beta = argmax_pi V^pi - beta KL_traj(pi || pi_BC),
 
-    V^{pi_E} - V^{pi_lam} <= lam * KL_traj(pi_E || pi_BC),
+    V^{pi_E} - V^{pi_beta} <= beta * KL_traj(pi_E || pi_BC),
 
-and the regularized optimum equals V^{pi_lam} - lam KL_traj(pi_lam || pi_BC). KL_traj is the
+and the regularized optimum equals V^{pi_beta} - beta KL_traj(pi_beta || pi_BC). KL_traj is the
 KL between the trajectory laws; here it is also computed by brute-force enumeration.
 """
 
@@ -36,27 +36,27 @@ def instances(draw):
                         concentration=draw(st.sampled_from([0.2, 1.0])))
     pi_e = g.dirichlet(np.full(A, draw(st.sampled_from([0.1, 1.0]))), size=(H, S))
     pi_bc = g.dirichlet(np.ones(A), size=(H, S)) * 0.98 + 0.02 / A
-    lam = draw(st.floats(1e-3, 1e3))
-    return mdp, pi_e, pi_bc, lam
+    beta = draw(st.floats(1e-3, 1e3))
+    return mdp, pi_e, pi_bc, beta
 
 
 @settings(deadline=None)
 @given(inst=instances())
 def test_gap_inequality(inst):
-    mdp, pi_e, pi_bc, lam = inst
-    gap, bound, res = gap_inequality_terms(mdp, pi_e, pi_bc, lam)
+    mdp, pi_e, pi_bc, beta = inst
+    gap, bound, res = gap_inequality_terms(mdp, pi_e, pi_bc, beta)
     assert gap <= bound + 1e-10 * (1 + abs(bound))
 
 
 @settings(deadline=None)
 @given(inst=instances())
 def test_trajectory_kl_and_soft_value_by_enumeration(inst):
-    mdp, pi_e, pi_bc, lam = inst
+    mdp, pi_e, pi_bc, beta = inst
     kl_enum = enumerated_kl(mdp, pi_e, pi_bc)
     assert mk.learners.trajectory_kl(mdp, pi_e, pi_bc) == pytest.approx(kl_enum, rel=1e-9, abs=1e-12)
-    res = mk.solve_kl_regularized(mdp, pi_bc, lam)
+    res = mk.solve_kl_regularized(mdp, pi_bc, beta)
     p, ret, _ = enumerate_trajectories(mdp, res.pi)
-    soft = float(p @ ret) - lam * enumerated_kl(mdp, res.pi, pi_bc)
+    soft = float(p @ ret) - beta * enumerated_kl(mdp, res.pi, pi_bc)
     assert float(mdp.mu0 @ res.V[0]) == pytest.approx(soft, rel=1e-9, abs=1e-9)
     # optimality against the expert, in the regularized objective
-    assert soft >= forward_value(mdp, pi_e) - lam * kl_enum - 1e-9 * (1 + abs(soft))
+    assert soft >= forward_value(mdp, pi_e) - beta * kl_enum - 1e-9 * (1 + abs(soft))

@@ -30,10 +30,10 @@ def test_minimax_and_adversarial_bounds():
 
 
 def test_oful_bound_formula():
-    T, d, lam, S, L, sig, delta = 1000, 3, 2.0, 1.5, 1.0, 0.5, 0.1
-    beta = math.sqrt(lam) * S + sig * math.sqrt(2 * math.log(1 / delta) + d * math.log(1 + T * L / (lam * d)))
-    expect = 4 * math.sqrt(T * d * math.log(lam + T * L / d)) * beta
-    got = th.oful_regret_bound(T, d, lam=lam, S=S, L=L, sigma=sig, delta=delta)
+    T, d, ridge, S, L, sig, delta = 1000, 3, 2.0, 1.5, 1.0, 0.5, 0.1
+    radius = math.sqrt(ridge) * S + sig * math.sqrt(2 * math.log(1 / delta) + d * math.log(1 + T * L / (ridge * d)))
+    expect = 4 * math.sqrt(T * d * math.log(ridge + T * L / d)) * radius
+    got = th.oful_regret_bound(T, d, ridge=ridge, S=S, L=L, sigma=sig, delta=delta)
     assert got == pytest.approx(expect, rel=1e-14)
 
 
@@ -58,10 +58,10 @@ def test_kl_and_lai_robbins():
     (lambda: th.ucb1_regret_bound([0.1, 0.2], 10), "at least one 0"),
     (lambda: th.ucb1_regret_bound([0.0, -0.2], 10), r"gaps\[1\]"),
     (lambda: th.ucb1_regret_bound([0.0], 10), "K >= 2"),
-    (lambda: th.ucb1_regret_bound([0.0, 0.1], 0), "`T` must be >= 1"),
+    (lambda: th.ucb1_regret_bound([0.0, 0.1], 0), "`horizon` must be >= 1"),
     (lambda: th.moss_regret_bound(1, 10), "`n_arms` must be >= 2"),
-    (lambda: th.minimax_lower_bound(10, 5), "T` must be >= n_arms - 1"),
-    (lambda: th.oful_regret_bound(10, 2, lam=0.5), "`lam` must be >= max"),
+    (lambda: th.minimax_lower_bound(10, 5), "`horizon` must be >= n_arms - 1"),
+    (lambda: th.oful_regret_bound(10, 2, ridge=0.5), "`ridge` must be >= max"),
     (lambda: th.oful_regret_bound(10, 2, delta=1.0), "`delta`"),
     (lambda: th.bernoulli_kl(1.2, 0.5), r"`p` must lie in \[0, 1\]"),
     (lambda: th.lai_robbins_constant([0.5, 0.2]), "`family` must be one of"),

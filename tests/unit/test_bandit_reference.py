@@ -105,10 +105,10 @@ def test_exp3_matches_reference_on_a_table(name, algo, prm):
 @pytest.mark.parametrize("name,algo,prm,log_ref", [
     ("hedge", B.Hedge(eta=0.3), [0.3], None),
     ("rm", B.RegretMatching(), [0.0], None),
-    ("pg", B.SoftmaxPolicyGradient(lr=0.5, baseline=False), [0.5, 0, 0, 0.0], np.log([0.25] * 4)),
-    ("pg", B.SoftmaxPolicyGradient(lr=0.5, kl_coef=0.2, pi_ref=[0.1, 0.2, 0.3, 0.4]),
+    ("pg", B.SoftmaxPolicyGradient(eta=0.5, baseline=False), [0.5, 0, 0, 0.0], np.log([0.25] * 4)),
+    ("pg", B.SoftmaxPolicyGradient(eta=0.5, beta=0.2, pi_ref=[0.1, 0.2, 0.3, 0.4]),
      [0.5, 1, 0, 0.2], np.log([0.1, 0.2, 0.3, 0.4])),
-    ("pg", B.SoftmaxPolicyGradient(lr=0.05, natural=True, kl_coef=0.1), [0.05, 1, 1, 0.1],
+    ("pg", B.SoftmaxPolicyGradient(eta=0.05, natural=True, beta=0.1), [0.05, 1, 1, 0.1],
      np.log([0.25] * 4)),
 ])
 def test_weights_family_matches_reference(name, algo, prm, log_ref):
@@ -123,8 +123,8 @@ def test_weights_family_matches_reference(name, algo, prm, log_ref):
 
 
 @pytest.mark.parametrize("name,algo,prm", [
-    ("linucb", B.LinUCB(alpha=0.8, lam=2.0), [2.0, 0.8, 0, 0]),
-    ("oful", B.OFUL(delta=0.1, lam=1.0, S=1.5), [1.0, 0, math.log(10), 1.5]),
+    ("linucb", B.LinUCB(alpha=0.8, ridge=2.0), [2.0, 0.8, 0, 0]),
+    ("oful", B.OFUL(delta=0.1, ridge=1.0, S=1.5), [1.0, 0, math.log(10), 1.5]),
     ("lints", B.LinearThompsonSampling(v=0.5), [1.0, 0.5, 0, 0]),
 ])
 @pytest.mark.parametrize("action_set", ["fixed", "sphere", "gaussian"])

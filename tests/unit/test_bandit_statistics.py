@@ -15,7 +15,7 @@ def test_regularized_natural_pg_converges_to_the_gibbs_policy():
     tau = 0.25
     target = ref * np.exp(mu / tau)
     target /= target.sum()
-    algo = B.SoftmaxPolicyGradient(lr=0.01, natural=True, kl_coef=tau, pi_ref=ref)
+    algo = B.SoftmaxPolicyGradient(eta=0.01, natural=True, beta=tau, pi_ref=ref)
     T = 40_000
     ck = np.array([T // 2, T], dtype=np.int64)
     run = B.simulate(B.BernoulliBandit(mu), algo, horizon=T, n_runs=16, rng=0, checkpoints=ck)
@@ -27,7 +27,7 @@ def test_regularized_natural_pg_converges_to_the_gibbs_policy():
 
 def test_unregularized_policy_gradient_concentrates_on_the_best_arm():
     env = B.BernoulliBandit([0.8, 0.5, 0.2])
-    for algo in (B.SoftmaxPolicyGradient(lr=0.2), B.SoftmaxPolicyGradient(lr=0.05, natural=True)):
+    for algo in (B.SoftmaxPolicyGradient(eta=0.2), B.SoftmaxPolicyGradient(eta=0.05, natural=True)):
         run = B.simulate(env, algo, horizon=20_000, n_runs=8, rng=1)
         assert np.median(run.pulls[:, 0] / 20_000) > 0.9
 
@@ -36,8 +36,8 @@ def test_oful_regret_is_below_its_high_probability_bound():
     theta = np.array([0.6, -0.4, 0.3])
     env = B.LinearBandit(theta, action_set="sphere", n_actions=8, sigma=0.5)
     T, delta = 5_000, 0.05
-    run = B.simulate(env, B.OFUL(delta=delta, lam=1.0, S=1.0), horizon=T, n_runs=20, rng=2)
-    bound = mk.theory.oful_regret_bound(T, 3, lam=1.0, S=1.0, L=1.0, sigma=0.5, delta=delta)
+    run = B.simulate(env, B.OFUL(delta=delta, ridge=1.0, S=1.0), horizon=T, n_runs=20, rng=2)
+    bound = mk.theory.oful_regret_bound(T, 3, ridge=1.0, S=1.0, L=1.0, sigma=0.5, delta=delta)
     assert np.mean(run.final_regret <= bound) >= 1 - delta
     # and the regret grows sublinearly: the second half costs less than the first
     half = run.regret[:, np.searchsorted(run.checkpoints, T // 2)]

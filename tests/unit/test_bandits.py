@@ -203,7 +203,7 @@ def test_self_play_identity_and_types():
 
 
 def test_compare_table_and_figure(tmp_path):
-    res = B.compare(ENV, [B.UCB1(), B.KLUCB(), B.MOSS()], horizon=2000, n_runs=10,
+    res = B.compare(ENV, [B.UCB1(), B.KLUCB(), B.MOSS()], horizon=2000, n_runs=10, rng=0,
                     out=tmp_path / "cmp.png")
     assert [r["algorithm"] for r in res.rows] == ["UCB1", "KLUCB(bernoulli)", "MOSS"]
     assert res.rows[0]["bound_kind"] == "UCB1 bound" and res.rows[2]["bound_kind"] == "MOSS bound"
@@ -255,13 +255,13 @@ def test_bad_environments(make, match):
     (lambda: B.EXP3(gamma=0.0), "`gamma` must be > 0"),
     (lambda: B.EXP3(gamma=1.5), "`gamma` must be <= 1"),
     (lambda: B.Hedge(eta=-0.1), "`eta`"),
-    (lambda: B.SoftmaxPolicyGradient(lr=0), "`lr`"),
-    (lambda: B.SoftmaxPolicyGradient(kl_coef=-1), "`kl_coef`"),
+    (lambda: B.SoftmaxPolicyGradient(eta=0), "`eta`"),
+    (lambda: B.SoftmaxPolicyGradient(beta=-1), "`beta`"),
     (lambda: B.SoftmaxPolicyGradient(pi_ref=[0.5, 0.6]), "sum to 1"),
-    (lambda: B.SoftmaxPolicyGradient(kl_coef=0.1, pi_ref=[1.0, 0.0]), "strictly positive"),
+    (lambda: B.SoftmaxPolicyGradient(beta=0.1, pi_ref=[1.0, 0.0]), "strictly positive"),
     (lambda: B.LinUCB(alpha=-1), "`alpha`"),
     (lambda: B.OFUL(delta=1.0), "`delta`"),
-    (lambda: B.LinearThompsonSampling(lam=0), "`lam`"),
+    (lambda: B.LinearThompsonSampling(ridge=0), "`ridge`"),
 ])
 def test_bad_algorithm_parameters(make, match):
     with pytest.raises(ValueError, match=match):

@@ -121,3 +121,15 @@ def test_tilt_kernel_matches_py_func():
     q = gibbs(P, R, 1 / 3.0)
     assert o1[2] == pytest.approx(q @ R, rel=1e-13)
     assert o1[1] == pytest.approx(np.sum(q * np.log(q / P)), rel=1e-12)
+
+
+def test_single_level_reference_tilts_to_itself_at_any_budget():
+    """One reward level: every tilt is the reference (KL 0), even for a positive budget
+    below rounding (the LLM validator's constant-reward case divided by a zero variance)."""
+    ref = mk.bon.Discrete([0.5, 0.25, 0.25], [0.0, 0.0, 0.0])
+    for kl in (0.0, 1e-20):
+        t = mk.bon.tilted(ref, kl=kl)
+        assert mk.bon.kl(t, ref) == 0.0
+        np.testing.assert_allclose(t.probs, ref.probs)
+    with pytest.raises(ValueError, match="`kl` must be <="):
+        mk.bon.tilted(ref, kl=1e-3)

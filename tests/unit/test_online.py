@@ -9,7 +9,7 @@ from mdpkit.learners import (
     DemoRegularizedUCBVI,
     KLRegularizedUCBVI,
     behavior_cloning,
-    demo_regularization_lam,
+    demo_regularization_beta,
     run_online,
 )
 from mdpkit.learners import _online_kernels as OK
@@ -34,24 +34,24 @@ def _model(mdp, n_episodes=40, seed=0):
     return N, Nsas, R
 
 
-def _plan(f, N, Nsas, R, bonus_kind, L, scale, lam, log_ref):
+def _plan(f, N, Nsas, R, bonus_kind, L, scale, beta, log_ref):
     """Run ``plan_episode`` (or its ``py_func``); returns V_up, V_lo, V_rec, pi, pi_rec."""
     H, S, A = N.shape
     V = [np.zeros((H + 1, S)) for _ in range(3)]
     pis = [np.empty((H, S, A)) for _ in range(2)]
-    f(N, Nsas, R, bonus_kind, L, scale, lam, log_ref, *V, *pis, np.empty(A), np.empty(A), np.empty(A))
+    f(N, Nsas, R, bonus_kind, L, scale, beta, log_ref, *V, *pis, np.empty(A), np.empty(A), np.empty(A))
     return (*V, *pis)
 
 
 # -- kernels against their Python functions --------------------------------------------------
 @pytest.mark.parametrize("bonus_kind", [OK.BONUS_HOEFFDING, OK.BONUS_BERNSTEIN])
-@pytest.mark.parametrize("lam", [0.0, 0.3])
-def test_plan_episode_matches_py_func(mdp, bonus_kind, lam):
+@pytest.mark.parametrize("beta", [0.0, 0.3])
+def test_plan_episode_matches_py_func(mdp, bonus_kind, beta):
     N, Nsas, R = _model(mdp, 6)
     H, S, A = N.shape
     log_ref = np.log(np.random.default_rng(0).dirichlet(np.ones(A), size=(H, S)))
-    a = _plan(OK.plan_episode, N, Nsas, R, bonus_kind, 5.0, 0.7, lam, log_ref)
-    b = _plan(OK.plan_episode.py_func, N, Nsas, R, bonus_kind, 5.0, 0.7, lam, log_ref)
+    a = _plan(OK.plan_episode, N, Nsas, R, bonus_kind, 5.0, 0.7, beta, log_ref)
+    b = _plan(OK.plan_episode.py_func, N, Nsas, R, bonus_kind, 5.0, 0.7, beta, log_ref)
     for x, y in zip(a, b, strict=True):
         np.testing.assert_allclose(x, y, rtol=1e-12, atol=1e-12)
     V_up, V_lo, V_rec = a[:3]
@@ -105,18 +105,18 @@ def test_plugin_plan_equals_solver_on_the_empirical_model(mdp):
 
 
 # -- behaviour -----------------------------------------------------------------------------------
-@pytest.mark.parametrize("agent", [UCBVI(), UCBVI(bonus="bernstein"), KLRegularizedUCBVI(lam=0.2)])
+@pytest.mark.parametrize("agent", [UCBVI(), UCBVI(bonus="bernstein"), KLRegularizedUCBVI(beta=0.2)])
 def test_determinism_under_a_seed(mdp, agent):
-    a, b = run_online(agent, mdp, 60, rng=11), run_online(agent, mdp, 60, rng=11)
+    a, b = run_online(agent, mdp, n_episodes=60, rng=11), run_online(agent, mdp, n_episodes=60, rng=11)
     np.testing.assert_array_equal(a.regret, b.regret)
     np.testing.assert_array_equal(a.counts, b.counts)
-    c = run_online(agent, mdp, 60, rng=12)
+    c = run_online(agent, mdp, n_episodes=60, rng=12)
     assert not np.array_equal(a.returns, c.returns)
 
 
-@pytest.mark.parametrize("agent", [UCBVI(), UCBVI(bonus="bernstein"), KLRegularizedUCBVI(lam=0.1)])
+@pytest.mark.parametrize("agent", [UCBVI(), UCBVI(bonus="bernstein"), KLRegularizedUCBVI(beta=0.1)])
 def test_confidence_bounds_bracket_the_target(mdp, agent):
-    run = run_online(agent, mdp, 300, rng=0)
+    run = run_online(agent, mdp, n_episodes=300, rng=0)
     assert (run.upper_value >= run.target_value - 1e-12).all()
     assert (run.lower_value <= run.target_value + 1e-12).all()
     assert run.counts.sum() == 300 * mdp.horizon
@@ -125,33 +125,33 @@ def test_confidence_bounds_bracket_the_target(mdp, agent):
 
 
 def test_ucbvi_learns(mdp):
-    run = run_online(UCBVI(bonus_scale=0.3), mdp, 3000, rng=0)
+    run = run_online(UCBVI(bonus_scale=0.3), mdp, n_episodes=3000, rng=0)
     assert run.suboptimality[-500:].mean() < 0.2 * run.suboptimality[:100].mean()
     assert run.recommended_suboptimality[-1] < 1e-9
 
 
 def test_kl_regularized_converges_to_the_soft_optimum(mdp):
-    agent = KLRegularizedUCBVI(lam=0.5, bonus_scale=0.2)
-    run = run_online(agent, mdp, 3000, rng=0)
+    agent = KLRegularizedUCBVI(beta=0.5, bonus_scale=0.2)
+    run = run_online(agent, mdp, n_episodes=3000, rng=0)
     soft = mk.solve_kl_regularized(mdp, mk.uniform_policy(mdp), 0.5).pi
     assert np.abs(run.recommended_policy - soft).max() < 0.1
 
 
 def test_demo_regularized_is_the_kl_learner_toward_pi_bc(mdp):
     pi_bc = behavior_cloning(mdp.simulate(mk.solve(mdp).pi, 30, rng=0), 4, 3, horizon=3)
-    a = run_online(DemoRegularizedUCBVI(lam=0.1, pi_bc=pi_bc), mdp, 100, rng=4)
-    b = run_online(KLRegularizedUCBVI(lam=0.1, pi_ref=pi_bc), mdp, 100, rng=4)
+    a = run_online(DemoRegularizedUCBVI(beta=0.1, pi_bc=pi_bc), mdp, n_episodes=100, rng=4)
+    b = run_online(KLRegularizedUCBVI(beta=0.1, pi_ref=pi_bc), mdp, n_episodes=100, rng=4)
     np.testing.assert_array_equal(a.regret, b.regret)
     # before any data the learner plays pi_bc exactly
     np.testing.assert_allclose(a.suboptimality[0], a.optimal_value - mdp.mu0 @ mdp.evaluate(pi_bc)[0])
 
 
-def test_from_demonstrations_prescribes_lam(mdp):
+def test_from_demonstrations_prescribes_beta(mdp):
     demos = mdp.simulate(mk.solve(mdp).pi, 50, rng=0)
     agent = DemoRegularizedUCBVI.from_demonstrations(demos, 4, 3, horizon=3, epsilon=0.2)
-    assert agent.lam == pytest.approx(0.2 / (2 * 4 * 3 * 3 / 50))
+    assert agent.beta == pytest.approx(0.2 / (2 * 4 * 3 * 3 / 50))
     agent2 = DemoRegularizedUCBVI.from_demonstrations(demos, 4, 3, horizon=3, epsilon=0.2, kl_traj=0.01)
-    assert agent2.lam == pytest.approx(10.0)
+    assert agent2.beta == pytest.approx(10.0)
 
 
 def test_episodes_to_epsilon():
@@ -169,14 +169,14 @@ def test_episodes_to_epsilon():
 
 # -- bad input -------------------------------------------------------------------------------
 def test_lam_must_be_positive():
-    with pytest.raises(ValueError, match="`lam` must be > 0; got 0.0"):
-        DemoRegularizedUCBVI(lam=0.0, pi_bc=np.full((1, 1, 2), 0.5))
-    with pytest.raises(ValueError, match="`lam` must be > 0; got -1"):
-        KLRegularizedUCBVI(lam=-1)
+    with pytest.raises(ValueError, match="`beta` must be > 0; got 0.0"):
+        DemoRegularizedUCBVI(beta=0.0, pi_bc=np.full((1, 1, 2), 0.5))
+    with pytest.raises(ValueError, match="`beta` must be > 0; got -1"):
+        KLRegularizedUCBVI(beta=-1)
 
 
 def test_bad_bonus_name():
-    with pytest.raises(ValueError, match=r"`bonus` must be one of \['bernstein', 'hoeffding'\]; got 'ucb'"):
+    with pytest.raises(ValueError, match=r"`bonus` must be one of \['azar_bf', 'azar_ch', 'bernstein', 'hoeffding'\]; got 'ucb'"):
         UCBVI(bonus="ucb")
 
 
@@ -188,44 +188,44 @@ def test_bad_delta_and_scale():
 
 
 def test_pi_bc_mismatched_horizon(mdp):
-    agent = DemoRegularizedUCBVI(lam=0.1, pi_bc=np.full((5, 4, 3), 1 / 3))
+    agent = DemoRegularizedUCBVI(beta=0.1, pi_bc=np.full((5, 4, 3), 1 / 3))
     with pytest.raises(ValueError, match=r"`pi_bc` must have shape \(H, S, A\) = \(3, 4, 3\)"):
-        run_online(agent, mdp, 10, rng=0)
+        run_online(agent, mdp, n_episodes=10, rng=0)
 
 
 def test_pi_bc_needs_full_support(mdp):
     pi = np.full((3, 4, 3), 0.5)
     pi[..., 2] = 0.0
     with pytest.raises(ValueError, match="`pi_bc` must be strictly positive"):
-        run_online(DemoRegularizedUCBVI(lam=0.1, pi_bc=pi), mdp, 10, rng=0)
+        run_online(DemoRegularizedUCBVI(beta=0.1, pi_bc=pi), mdp, n_episodes=10, rng=0)
 
 
 def test_discounted_mdp_rejected():
     with pytest.raises(ValueError, match="must be finite-horizon"):
-        run_online(UCBVI(), mk.random_mdp(n_states=2, n_actions=2, gamma=0.9, rng=0), 10)
+        run_online(UCBVI(), mk.random_mdp(n_states=2, n_actions=2, gamma=0.9, rng=0), n_episodes=10)
 
 
 def test_rewards_outside_unit_interval_rejected():
     mdp = mk.TabularMDP(np.ones((1, 2, 1)), [[0.0, 2.0]], horizon=2)
     with pytest.raises(ValueError, match=r"rewards must lie in \[0, 1\]"):
-        run_online(UCBVI(), mdp, 10)
+        run_online(UCBVI(), mdp, n_episodes=10)
 
 
 def test_linear_mdp_rejected_by_tabular_learner():
     with pytest.raises(TypeError, match="must be a TabularMDP"):
-        run_online(UCBVI(), mk.random_linear_mdp(3, 2, 2, 2, rng=0), 10)
+        run_online(UCBVI(), mk.random_linear_mdp(3, 2, 2, 2, rng=0), n_episodes=10)
 
 
 def test_unknown_agent_and_bad_episodes(mdp):
     with pytest.raises(TypeError, match="online learner"):
-        run_online(object(), mdp, 10)
+        run_online(object(), mdp, n_episodes=10)
     with pytest.raises(ValueError, match="`n_episodes` must be >= 1"):
-        run_online(UCBVI(), mdp, 0)
+        run_online(UCBVI(), mdp, n_episodes=0)
 
 
-def test_demo_regularization_lam():
-    assert demo_regularization_lam(0.2, 0.1) == pytest.approx(1.0)
+def test_demo_regularization_beta():
+    assert demo_regularization_beta(0.2, 0.1) == pytest.approx(1.0)
     with pytest.raises(ValueError, match="`kl_traj` must be > 0"):
-        demo_regularization_lam(0.1, 0.0)
+        demo_regularization_beta(0.1, 0.0)
     with pytest.raises(ValueError, match="`epsilon` must be > 0"):
-        demo_regularization_lam(-0.1, 1.0)
+        demo_regularization_beta(-0.1, 1.0)

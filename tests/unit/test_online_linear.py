@@ -38,11 +38,11 @@ def test_plan_lsvi_matches_py_func(lin):
             for _ in range(40)]
     Li, M, b = _stats(lin.phi, H, data, 1.0)
     log_ref = np.full((H, S, A), -np.log(A))
-    for lam, sign in ((0.0, 1.0), (0.3, -1.0)):
+    for beta, sign in ((0.0, 1.0), (0.3, -1.0)):
         outs = []
         for f in (OK.plan_lsvi, OK.plan_lsvi.py_func):
             V, pi = np.zeros((H + 1, S)), np.empty((H, S, A))
-            f(lin.phi, Li, M, b, 0.8, sign, lam, log_ref, V, pi, np.empty(d), np.empty(d), np.empty(A))
+            f(lin.phi, Li, M, b, 0.8, sign, beta, log_ref, V, pi, np.empty(d), np.empty(d), np.empty(A))
             outs.append((V, pi))
         np.testing.assert_allclose(outs[0][0], outs[1][0], rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(outs[0][1], outs[1][1], rtol=1e-12, atol=1e-12)
@@ -109,8 +109,8 @@ def test_one_hot_features_recover_the_tabular_plugin_plan():
 
 
 def test_lsvi_determinism_and_learning(lin):
-    a = run_online(LSVIUCB(bonus_scale=0.2), lin, 600, rng=2)
-    b = run_online(LSVIUCB(bonus_scale=0.2), lin, 600, rng=2)
+    a = run_online(LSVIUCB(bonus_scale=0.2), lin, n_episodes=600, rng=2)
+    b = run_online(LSVIUCB(bonus_scale=0.2), lin, n_episodes=600, rng=2)
     np.testing.assert_array_equal(a.regret, b.regret)
     assert a.suboptimality[-100:].mean() < a.suboptimality[:50].mean()
     assert (a.upper_value >= a.target_value - 1e-12).all()
@@ -119,18 +119,18 @@ def test_lsvi_determinism_and_learning(lin):
 def test_kl_lsvi_accepts_log_linear_policy(lin):
     expert = mk.solve(lin.to_tabular()).pi
     bc = linear_behavior_cloning(lin.simulate(expert, 100, rng=0), lin.phi, horizon=lin.horizon)
-    a = run_online(KLRegularizedLSVIUCB(lam=0.1, pi_ref=bc), lin, 30, rng=0)
-    b = run_online(KLRegularizedLSVIUCB(lam=0.1, pi_ref=bc.pi), lin, 30, rng=0)
+    a = run_online(KLRegularizedLSVIUCB(beta=0.1, pi_ref=bc), lin, n_episodes=30, rng=0)
+    b = run_online(KLRegularizedLSVIUCB(beta=0.1, pi_ref=bc.pi), lin, n_episodes=30, rng=0)
     np.testing.assert_array_equal(a.regret, b.regret)
     np.testing.assert_allclose(a.suboptimality[0], a.optimal_value - lin.mu0 @ lin.to_tabular().evaluate(bc.pi)[0])
 
 
 def test_linear_bad_input(lin):
-    with pytest.raises(ValueError, match="`lam` must be > 0"):
-        KLRegularizedLSVIUCB(lam=0.0)
+    with pytest.raises(ValueError, match="`beta` must be > 0"):
+        KLRegularizedLSVIUCB(beta=0.0)
     with pytest.raises(ValueError, match="`ridge` must be > 0"):
         LSVIUCB(ridge=-1.0)
     with pytest.raises(TypeError, match="must be a LinearMDP"):
-        run_online(LSVIUCB(), mk.random_mdp(n_states=2, n_actions=2, horizon=2, rng=0), 5)
+        run_online(LSVIUCB(), mk.random_mdp(n_states=2, n_actions=2, horizon=2, rng=0), n_episodes=5)
     with pytest.raises(ValueError, match=r"`pi_ref` must have shape \(H, S, A\) = \(3, 5, 3\)"):
-        run_online(KLRegularizedLSVIUCB(lam=0.1, pi_ref=np.full((2, 5, 3), 1 / 3)), lin, 5)
+        run_online(KLRegularizedLSVIUCB(beta=0.1, pi_ref=np.full((2, 5, 3), 1 / 3)), lin, n_episodes=5)

@@ -79,7 +79,7 @@ def test_rlhf_deterministic(mdp):
 def test_rlhf_bad_input(mdp):
     pi_bc = mk.uniform_policy(mdp)
     prefs = preference_pairs(mdp, pi_bc, 10, rng=0)
-    with pytest.raises(ValueError, match="`lam` must be > 0"):
+    with pytest.raises(ValueError, match="`beta` must be > 0"):
         demo_regularized_rlhf(mdp, prefs, pi_bc, 0.0)
     with pytest.raises(ValueError, match=r"`pi_bc` must have shape \(H, S, A\) = \(2, 3, 2\)"):
         demo_regularized_rlhf(mdp, prefs, np.full((3, 3, 2), 0.5), 0.1)

@@ -57,7 +57,7 @@ def test_kernels_match_py_func():
     np.testing.assert_allclose(a, b, rtol=1e-13)
 
 
-def _by_hand(data, theta, transform, bonus, beta=1.0, ridge=0.1):
+def _by_hand(data, theta, transform, bonus, bonus_scale=1.0, ridge=0.1):
     """Loop implementation of pessimistic backward induction (independent of the library)."""
     H, S, A, d = data.horizon, data.n_states, data.n_actions, data.dim
     V = np.zeros((H + 1, S))
@@ -74,7 +74,7 @@ def _by_hand(data, theta, transform, bonus, beta=1.0, ridge=0.1):
         for s in range(S):
             for a in range(A):
                 f = data.features[s, a]
-                q = f @ (theta[h] + nu) - beta * bonus(f, Li)
+                q = f @ (theta[h] + nu) - bonus_scale * bonus(f, Li)
                 Q[h, s, a] = min(max(q, 0.0), H - h)
         V[h] = Q[h].max(axis=1)
     return Q
@@ -111,7 +111,7 @@ def test_pevi_and_r2pvi_tv_kl_match_hand_loops(data_and_lin):
 
 def test_r2pvi_chi2_uses_the_sup_not_the_inf(data_and_lin):
     data, lin = data_and_lin
-    chi = R2PVI(ChiSquare(), 0.3, beta=0.0).fit(data, theta=lin.theta)
+    chi = R2PVI(ChiSquare(), 0.3, bonus_scale=0.0).fit(data, theta=lin.theta)
     # the sup over alpha includes alpha = 0, where the objective is 0: nu >= 0 coordinatewise
     assert np.all(chi.w_ - lin.theta >= -1e-12)
     assert chi.V_[0].max() > 0
@@ -121,11 +121,11 @@ def test_drpvi_radius_zero_contains_the_plain_regression(data_and_lin):
     data, lin = data_and_lin
     # rho = 0: max_alpha z(alpha) includes alpha = H (the plain regression, y <= H); the
     # ridge weights can be negative, so the sup may exceed it slightly
-    dr = DRPVI(0.0, beta=0.0).fit(data, theta=lin.theta)
-    pe = PEVI(beta=0.0).fit(data, theta=lin.theta)
+    dr = DRPVI(0.0, bonus_scale=0.0).fit(data, theta=lin.theta)
+    pe = PEVI(bonus_scale=0.0).fit(data, theta=lin.theta)
     assert np.all(dr.w_[-2] >= pe.w_[-2] - 1e-12)
     np.testing.assert_allclose(dr.Q_, pe.Q_, atol=1e-3)
-    big = DRPVI([0.5, 0.5, 0.5], beta=0.0).fit(data, theta=lin.theta)
+    big = DRPVI([0.5, 0.5, 0.5], bonus_scale=0.0).fit(data, theta=lin.theta)
     assert np.all(big.V_ <= dr.V_ + 1e-12)
 
 
@@ -134,7 +134,7 @@ def test_q_values_and_policy(data_and_lin):
     r = R2PVI(KL(), 1.0).fit(data, theta=lin.theta)
     np.testing.assert_allclose(r.q_values(lin.phi, 1), r.Q_[1], atol=1e-13)
     assert r.pi_.shape == (3, 5, 3) and np.all(r.pi_.sum(-1) == 1)
-    assert "R2PVI(div=KL(), lam=1.0" in repr(r)
+    assert "R2PVI(div=KL(), lam=1.0, bonus_scale=1.0" in repr(r)
 
 
 _LIN = mk.random_linear_mdp(5, 3, 3, 3, rng=7)
@@ -144,7 +144,7 @@ ERRORS = [
     (lambda: R2PVI(KL(), 0), ValueError, "`lam` must be > 0; got 0"),
     (lambda: R2PVI(KL(), -0.1), ValueError, "`lam` must be > 0"),
     (lambda: R2PVI(mk.divergences.Hellinger(), 0.1), NotImplementedError, "Hellinger"),
-    (lambda: PEVI(beta=-1), ValueError, "`beta` must be >= 0"),
+    (lambda: PEVI(bonus_scale=-1), ValueError, "`bonus_scale` must be >= 0"),
     (lambda: PEVI(ridge=0.0), ValueError, "`ridge` must be > 0"),
     (lambda: DRPVI(-0.1), ValueError, "`rho` must be >= 0"),
     (lambda: DRPVI([0.1, -0.1, 0.0]), ValueError, "`rho` must be >= 0"),

@@ -157,7 +157,6 @@ def test_linear_robust_soft_and_limits():
 
 
 _MDP = mk.random_mdp(n_states=7, n_actions=3, gamma=0.9, rng=3)
-_SPARSE = mk.random_mdp(n_states=5, n_actions=2, gamma=0.9, rng=0, sparse=True, n_successors=2)
 ERRORS = [
     (lambda: mk.Robust(KL()), ValueError, "exactly one of `lam`"),
     (lambda: mk.Robust(KL(), lam=1.0, rho=0.1), ValueError, "exactly one of `lam`"),
@@ -168,7 +167,6 @@ ERRORS = [
     (lambda: mk.solve_robust(_MDP, div=KL(), lam=1.0, method="policy_iteration"), NotImplementedError,
      "policy iteration is for nominal transitions"),
     (lambda: mk.solve_robust(_MDP, div=KL(), lam=1.0, method="vi"), ValueError, "`method` must be one of"),
-    (lambda: mk.solve_robust(_SPARSE, div=KL(), lam=1.0), NotImplementedError, "dense transitions"),
     (lambda: robust_bellman([0.0, np.nan, 0, 0, 0, 0, 0], _MDP, div=KL(), lam=1.0), ValueError,
      "`V` must be finite"),
     (lambda: worst_case_kernel(_MDP, np.zeros(3), div=KL(), lam=1.0), ValueError, r"`V` must have shape \(7\)"),

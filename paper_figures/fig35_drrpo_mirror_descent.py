@@ -1,0 +1,24 @@
+"""Figure 35: DR-RPO planning: policy mirror descent iterates against the exact doubly regularized solve (CLAIMS C8 i).
+
+Drawn by the registered check `drrpo_mirror_descent_convergence`, which also verifies the numbers it plots.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import check_figure, cli  # noqa: E402
+
+CHECK = "drrpo_mirror_descent_convergence"
+
+
+def main(out_dir: Path, quick: bool = False) -> list[Path]:
+    """Write the figure as PDF and PNG under ``out_dir``; return the paths."""
+    return check_figure(CHECK, out_dir, quick)
+
+
+if __name__ == "__main__":
+    cli(main, __doc__)

@@ -1,0 +1,25 @@
+"""Figure 72: entropy and reward under GRPO with and without Clip-Cov and KL-Cov (Cui et al. 2025, Sec. 4).
+
+Draws the figure of the ``pg_entropy_sampled`` theorem check (which also prints its measured vs
+predicted table) under the mdpkit plotting style, and writes PDF and PNG.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import check_figure, cli  # noqa: E402
+
+CHECK = "pg_entropy_sampled"
+
+
+def main(out_dir: Path, quick: bool = False) -> list[Path]:
+    """Write the figure as PDF and PNG under ``out_dir``; return the paths."""
+    return check_figure(CHECK, out_dir, quick)
+
+
+if __name__ == "__main__":
+    cli(main, __doc__)

@@ -1,0 +1,130 @@
+"""mdpkit.pg sampled dynamics: advantage estimators, seeding, kernels vs py_func, bad input."""
+
+import math
+
+import numpy as np
+import pytest
+from numba import njit
+
+import mdpkit as mk
+from mdpkit.pg import _sampled
+from mdpkit.pg import _sampled_kernels as kr
+
+pg = mk.pg
+
+
+@njit
+def _numba_seed(s):
+    np.random.seed(s)  # noqa: NPY002  (Numba's own stream)
+
+
+def test_advantages_hand_values():
+    r = np.array([1.0, 0.0, 0.0, 0.0])
+    np.testing.assert_allclose(pg.advantages(r, "rloo"), [1.0, -1 / 3, -1 / 3, -1 / 3])
+    np.testing.assert_allclose(pg.advantages(r, "dr_grpo"), [0.75, -0.25, -0.25, -0.25])
+    sd = math.sqrt(0.25 * 0.75)
+    np.testing.assert_allclose(pg.advantages(r, "grpo", eps=0.0), (r - 0.25) / sd)
+    np.testing.assert_allclose(pg.advantages(r, "reinforce_baseline", baseline=0.4), r - 0.4)
+    # BNPO with Beta(2, 2): density 6 p (1 - p) at the group mean 0.25 is 1.125
+    np.testing.assert_allclose(pg.advantages(r, "bnpo", bnpo_params=(2.0, 2.0)), (r - 0.25) / 1.125)
+    # NGRPO on an all-wrong group of G: virtual 1 gives mean 1/(G+1), sd sqrt(G)/(G+1)
+    np.testing.assert_allclose(pg.advantages(np.zeros(9), "ngrpo", eps=0.0), -np.ones(9) / 3)
+    assert np.all(pg.advantages(np.ones(5), "grpo", eps=0.0) == 0.0)
+    assert np.all(pg.advantages(np.ones(5), "bnpo") == 0.0)
+
+
+def test_gvm_allocation_continuous_limit():
+    s = np.array([1.0, 2.0, 3.0, 4.0])
+    np.testing.assert_array_equal(pg.gvm_allocation(s, 100), [10, 20, 30, 40])
+    np.testing.assert_array_equal(pg.gvm_allocation([0.0, 1.0], 10, n_min=2), [2, 8])
+
+
+def test_seeding_prefix_and_threads(monkeypatch):
+    prob = pg.beta_prompts(20, 4, 1.0, 1.0, rng=0)
+    kw = dict(eta=0.3, n_steps=15, G=4, rng=7, estimator="rloo")
+    a = pg.sample_dynamics(prob, n_runs=4, **kw)
+    b = pg.sample_dynamics(prob, n_runs=2, **kw)
+    np.testing.assert_array_equal(a.z[:2], b.z)
+    monkeypatch.setattr(_sampled, "PARALLEL_MIN_SAMPLES", 0)
+    c = pg.sample_dynamics(prob, n_runs=4, n_threads=1, **kw)
+    d = pg.sample_dynamics(prob, n_runs=4, n_threads=2, **kw)
+    np.testing.assert_array_equal(a.z, c.z)
+    np.testing.assert_array_equal(c.z, d.z)
+    np.testing.assert_array_equal(a.reward, d.reward)
+
+
+def test_reinforce_mean_update_matches_exact_pg():
+    """E[sampled REINFORCE step] = exact PG step (both with the same eta)."""
+    prob = pg.k_armed([0.9, 0.2, 0.5], z0=[0.0, 0.3, -0.2])
+    run = pg.sample_dynamics(prob, eta=0.1, n_steps=1, G=4, estimator="reinforce", n_runs=4000, rng=1)
+    ex = pg.exact_dynamics(prob, eta=0.1, n_steps=1)
+    dz = run.z[:, 0] - prob.z0[0]
+    se = dz.std(axis=0, ddof=1) / math.sqrt(dz.shape[0])
+    assert np.all(np.abs(dz.mean(axis=0) - (ex.z[0, 0] - prob.z0[0])) < 4 * se)
+
+
+def test_sampled_kernel_matches_py_func():
+    prob = pg.beta_prompts(3, 3, 1.0, 1.0, rng=0)
+    prm_i, prm_f = _sampled._kernel_params(prob, "grpo", 4, 0.5, 2, True, "gvm", (0.2, 0.3),
+                                           pg.ClipCov(0.3, 0.0, 5.0), pg.KLCov(0.3), 1e-6, None)
+    args = (prob.reward, prob.observed_reward.copy(), prob.row, prob.z0, np.log(prob.policy()),
+            prm_i, prm_f, 6, np.array([0, 6]), np.array([1, 2]), 11)
+
+    def outs():
+        return (np.zeros(2), np.zeros(2), np.zeros(2), np.zeros((2, 2)), np.zeros(6), np.zeros(6),
+                np.zeros((3, 3)), np.zeros((2, 3)), np.zeros((2, 3)))
+
+    o1, o2 = outs(), outs()
+    kr.run_sampled(*args, *o1)
+    _numba_seed(11)   # the random draws happen in compiled sub-kernels (Numba's own state)
+    kr.run_sampled.py_func(*args, *o2)
+    for x, y in zip(o1, o2, strict=True):
+        np.testing.assert_allclose(x, y, rtol=1e-12, atol=1e-14)
+
+
+def test_small_kernels_match_py_func():
+    for code in range(7):
+        r = np.array([1.0, 0.0, 1.0, 1.0])
+        o1, o2 = np.empty(4), np.empty(4)
+        kr.group_advantages(code, r, 0.3, 1e-6, 1.5, 2.0, 1.0, o1)
+        kr.group_advantages.py_func(code, r, 0.3, 1e-6, 1.5, 2.0, 1.0, o2)
+        np.testing.assert_allclose(o1, o2, rtol=1e-14)
+    s = np.array([0.3, 0.0, 1.2, 0.5])
+    n1, n2 = np.empty(4, dtype=np.int64), np.empty(4, dtype=np.int64)
+    kr.allocate(s, 23, 2, n1)
+    kr.allocate.py_func(s, 23, 2, n2)
+    np.testing.assert_array_equal(n1, n2)
+    assert n1.sum() == 23 and n1.min() >= 2
+
+
+def test_filtering_and_zero_fraction_recorded():
+    prob = pg.k_armed([1.0, 1.0])     # every group all-correct
+    run = pg.sample_dynamics(prob, eta=0.5, n_steps=3, G=4, filter_groups=True, rng=0)
+    np.testing.assert_array_equal(run.zero_fraction, 1.0)
+    np.testing.assert_array_equal(run.z, 0.0)      # nothing kept, nothing moved
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: pg.sample_dynamics(pg.k_armed([0.1, 0.5]), eta=0.1, n_steps=2, G=1), "`G` must be >= 2"),
+        (lambda: pg.sample_dynamics(pg.k_armed([0.1, 0.5]), eta=0.0, n_steps=2), "`eta`"),
+        (lambda: pg.sample_dynamics(pg.k_armed([0.1, 0.5]), eta=0.1, n_steps=2, estimator="ppo"),
+         "`estimator`"),
+        (lambda: pg.sample_dynamics(pg.k_armed([0.1, 3.0], reward_type="graded"), eta=0.1, n_steps=2,
+                                    estimator="bnpo"), "binary"),
+        (lambda: pg.sample_dynamics(pg.k_armed([0.1, 0.5]), eta=0.1, n_steps=2, clip=(0.1, 0.2, 0.3)),
+         "`clip`"),
+        (lambda: pg.sample_dynamics(pg.k_armed([0.1, 0.5]), eta=0.1, n_steps=2, clip_cov=0.1),
+         "ClipCov"),
+        (lambda: pg.sample_dynamics(pg.k_armed([0.1, 0.5]), eta=0.1, n_steps=2, rng=-1), "`rng`"),
+        (lambda: pg.advantages([1.0], "grpo"), "`G` must be >= 2"),
+        (lambda: pg.advantages([1.0, 2.0], "bnpo"), r"\[0, 1\]"),
+        (lambda: pg.ClipCov(0.1, lb=2.0, ub=1.0), "lb < ub"),
+        (lambda: pg.gvm_allocation([1.0, 2.0], 1), "`budget`"),
+        (lambda: pg.estimator_moments(pg.k_armed([0.1, 0.5]), estimator="rloo", G=30), "outcomes"),
+    ],
+)
+def test_bad_input(call, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        call()
