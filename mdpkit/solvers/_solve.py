@@ -321,7 +321,7 @@ def _policy_iteration(prob: _Problem, V: FloatArray, tol: float, max_iter: int, 
             stop, V_mid, _ = _span_stop(TV, V, prob.gamma, tol)
             if stop:
                 return _finish(prob, V_mid, "policy_iteration", it + 1, True, residuals, tol, max_iter, trace)
-            if it >= 2 and res > 0.5 * residuals[-2]:
+            if it >= 2 and res > 0.5 * residuals[-2] and res < 1e-9 * (prob.beta + np.abs(V).max()):
                 # Newton stalls at the rounding floor of beta * KL (huge beta): finish
                 # with value iteration from here, whose soft max is stable for any beta.
                 return _value_iteration(prob, TV, tol, max_iter, trace)
