@@ -38,8 +38,10 @@ import sys
 # this process uses numba's fork-tolerant workqueue layer, the children run serially
 # (the default solve is timed in this process), and the thread check runs in a fresh
 # process with the default layer.
+# Numba's on-disk cache does not key on the threading layer: this process keeps its own.
 if "--contention-only" not in sys.argv:
     os.environ.setdefault("NUMBA_THREADING_LAYER", "workqueue")
+    os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(os.path.expanduser("~"), ".cache", "mdpkit_bench_numba"))
 
 import argparse
 import json
@@ -219,27 +221,32 @@ def kernels(quick):
         cases += [("dense S=2000 A=10", mk.random_mdp(2000, 10, gamma=0.99, rng=0)),
                   ("gridworld S=1e5", mk.gridworld(316, 316, gamma=0.99))]
     for name, mdp in cases:
-        S, A = mdp.n_states, mdp.n_actions
-        st, work = MM.storage(mdp)
-        r2 = np.ascontiguousarray(mdp.r.ravel())
-        V = np.random.default_rng(0).normal(size=S)
-        Vn, g = np.empty(S), np.empty(S, dtype=np.int64)
-        log_ref = np.full((S, A), -np.log(A))
-        par = work >= mk._config.PARALLEL_MIN_WORK and mk.get_num_threads() > 1
-        sw = BK.sweep_par if par else BK.sweep
-        t_hard = best_of(lambda: sw(st, A, r2, 0.99, BK.ACT_MAX, log_ref, 1.0, V, Vn, g))
-        t_soft = best_of(lambda: sw(st, A, r2, 0.99, BK.ACT_KL, log_ref, 0.1, V, Vn, g))
-        row = {"hard_ms": t_hard * 1e3, "soft_ms": t_soft * 1e3, "soft/hard": t_soft / t_hard, "parallel": par}
-        if mdp.is_sparse:
-            csr = mdp.P_csr
-            t_sp = best_of(lambda: (r2 + 0.99 * (csr @ V)).reshape(S, A).max(axis=1))
-            row.update(scipy_ms=t_sp * 1e3, **{"hard/scipy": t_hard / t_sp})
-        else:
-            floor = S * A * S * 8 / bw
-            row.update(floor_ms=floor * 1e3, **{"hard/floor": t_hard / floor})
-        out[name] = row
+        out[name] = row = kernel_row(mdp, bw)
         print(f"  {name:20s} " + "  ".join(f"{k}={v:.3g}" for k, v in row.items()), flush=True)
     return out
+
+
+def kernel_row(mdp, bw):
+    """Per-sweep times of one model: hard, soft, and the floor or scipy's CSR sweep."""
+    S, A = mdp.n_states, mdp.n_actions
+    st, work = MM.storage(mdp)
+    r2 = np.ascontiguousarray(mdp.r.ravel())
+    V = np.random.default_rng(0).normal(size=S)
+    Vn, g = np.empty(S), np.empty(S, dtype=np.int64)
+    log_ref = np.full((S, A), -np.log(A))
+    par = work >= mk._config.PARALLEL_MIN_WORK and mk.get_num_threads() > 1
+    sw = BK.sweep_par if par else BK.sweep
+    t_hard = best_of(lambda: sw(st, A, r2, 0.99, BK.ACT_MAX, log_ref, 1.0, V, Vn, g))
+    t_soft = best_of(lambda: sw(st, A, r2, 0.99, BK.ACT_KL, log_ref, 0.1, V, Vn, g))
+    row = {"hard_ms": t_hard * 1e3, "soft_ms": t_soft * 1e3, "soft/hard": t_soft / t_hard, "parallel": par}
+    if mdp.is_sparse:
+        csr = mdp.P_csr
+        t_sp = best_of(lambda: (r2 + 0.99 * (csr @ V)).reshape(S, A).max(axis=1))
+        row.update(scipy_ms=t_sp * 1e3, **{"hard/scipy": t_hard / t_sp})
+    else:
+        floor = S * A * S * 8 / bw
+        row.update(floor_ms=floor * 1e3, **{"hard/floor": t_hard / floor})
+    return row
 
 
 # -- threads under contention --------------------------------------------------------
@@ -348,6 +355,7 @@ def main(argv=None):
             for n, r in rows.items())
         table.append((name, rows["mdpkit default"]["time"], best, rat, rows["mdpkit default"]["ran"]))
         print(f"{name}\n    {cells}\n    quantecon best / mdpkit default = {rat:.1f}x", flush=True)
+        save(args.out, results)
     print("\n== summary ==")
     print(f"{'instance':30s} {'default (ms)':>12s} {'method':>26s} {'QE best (ms)':>13s} {'ratio':>7s}")
     for name, t, best, rat, m in table:
@@ -360,9 +368,14 @@ def main(argv=None):
     results["small"] = small()
     print("\n== regularized ==")
     results["soft_gridworld"] = soft_gridworld(args.quick)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=1, default=lambda x: float(x) if np.isscalar(x) else str(x)))
+    save(args.out, results)
     print(f"saved {args.out}")
+
+
+def save(path, results):
+    """Write the results so far (after every instance: a long run keeps what it measured)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=1, default=lambda x: float(x) if np.isscalar(x) else str(x)))
 
 
 if __name__ == "__main__":

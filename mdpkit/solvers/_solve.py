@@ -508,13 +508,14 @@ def solve(
        Howard's PI needs a few dozen improvements where value iteration needs thousands
        of sweeps on slow-mixing models; with a KL ``policy_reg`` this is soft policy
        iteration (Newton's method on the soft Bellman equation).
-    2. Otherwise, unregularized: ``"modified_policy_iteration"`` with adaptive depth:
+    2. Otherwise, unregularized and dense: ``"modified_policy_iteration"`` with adaptive depth:
        each Bellman sweep is followed by evaluation sweeps :math:`V \leftarrow T_\pi V`
        (one row per state instead of ``A``) while each halves the change, until it is
        ``1e-4`` of the last Bellman change (at most ``25 A``): fast-mixing models get
        near-exact evaluations (policy iteration in two or three Bellman sweeps),
        slow-mixing ones one or two cheap sweeps per improvement.
-    3. Otherwise ``"value_iteration"`` (KL: soft value iteration; other
+    3. Otherwise ``"value_iteration"`` (sparse models, whose evaluation sweeps move
+       values no farther than a Bellman sweep; KL: soft value iteration; other
        f-divergences; robust transition parts).
 
     Sparse models are swept in a fixed-width successor layout (DESIGN.md section 4);

@@ -81,8 +81,8 @@ def test_soft_methods_agree(name):
     ("river swim", "policy_iteration"),
     ("dense random", "policy_iteration"),  # S = 30 <= 12 A: dense LU costs a few sweeps
     ("gridworld", "policy_iteration"),  # 6 x 7: bandwidth 7 is still cheap
-    ("gridworld 30 x 30", "modified_policy_iteration"),
-    ("uneven csr", "modified_policy_iteration"),
+    ("gridworld 30 x 30", "value_iteration"),
+    ("uneven csr", "value_iteration"),
 ])
 def test_default_rule(name, want):
     mdp = mk.gridworld(30, 30, gamma=0.95) if name == "gridworld 30 x 30" else MODELS[name]()
