@@ -10,10 +10,13 @@ import numba
 
 from ._validation import check_int
 
-#: Problems whose work per sweep (entries of P touched) is below this run serially:
-#: about 16 ms of serial work, so that a parallel region (4-8 ms to wake a thread whose
-#: core another process holds) never costs more than half of what it parallelizes.
-PARALLEL_MIN_WORK = 20_000_000
+#: Problems whose work per sweep (entries of P touched) is below this run serially.
+#: A parallel region costs 4-8 ms to wake a thread whose core another process holds, and
+#: the busy core then does its half of the sweep at half speed: with a CPU-bound process
+#: on the other core, a dense S=2000, A=10 solve (4e7 entries per sweep) took 1.64x
+#: longer on 2 threads than on 1 (benchmarks/bench_solvers.py), so only sweeps of
+#: 1e8 entries (800 MB, tens of ms) and more are split.
+PARALLEL_MIN_WORK = 100_000_000
 
 
 def set_num_threads(n: int) -> None:

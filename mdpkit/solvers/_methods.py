@@ -35,9 +35,10 @@ Other f-divergences and robust transition parts use value iteration. Every metho
 stops with the MacQueen span certificate ``||V - V*||_inf <= tol`` or, for
 unregularized policy iteration, at a stable greedy policy (exact).
 
-Threads: a sweep runs in parallel only when its estimated serial time is at least
-about 16 ms (``PARALLEL_MIN_WORK`` entries of ``P``); a parallel region costs 4-8 ms on
-a loaded 2-core machine, so smaller sweeps run serially and threads never hurt.
+Threads: a sweep runs in parallel only when it reads at least ``PARALLEL_MIN_WORK``
+entries of ``P`` (``mdpkit._config``); a parallel region costs 4-8 ms on a loaded 2-core
+machine, so smaller sweeps run serially and threads never hurt. Parallel sweeps split
+the states into blocks, so the answer is the same for any thread count.
 """
 
 from __future__ import annotations

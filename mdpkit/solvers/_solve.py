@@ -519,8 +519,9 @@ def solve(
        f-divergences; robust transition parts).
 
     Sparse models are swept in a fixed-width successor layout (DESIGN.md section 4);
-    a sweep runs in parallel only when its serial time is about 16 ms or more, since
-    waking a second thread costs 4-8 ms when another process holds the other core.
+    a sweep runs in parallel only when it reads at least ``1e8`` entries of ``P``
+    (``mdpkit._config.PARALLEL_MIN_WORK``), since waking a second thread costs 4-8 ms
+    when another process holds the other core.
 
     Examples
     --------
