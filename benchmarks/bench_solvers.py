@@ -131,7 +131,10 @@ def probe(f, budget):
     p = ctx.Process(target=_child, args=(f, b))
     p.start()
     ok = a.poll(budget)
-    out = a.recv() if ok else None
+    try:
+        out = a.recv() if ok else None
+    except EOFError:  # the child died (e.g. a fork after OpenMP was started): not timed
+        out = None
     p.kill() if p.is_alive() and not ok else None
     p.join()
     return out
