@@ -1,23 +1,52 @@
-"""Solver speed against plain NumPy, QuantEcon's DiscreteDP and the memory-bandwidth floor.
+"""Solver speed: mdpkit's default ``solve`` against every method of mdpkit and QuantEcon.
 
 Run ``python benchmarks/bench_solvers.py [--quick] [--out benchmarks/results/solvers.json]``.
 
-Printed, per instance, in one process:
+Sections, all in one process:
 
-* per-sweep time of a standard and a soft (log-sum-exp) Bellman sweep, the NumPy
-  sweep (``P @ V`` then max / logsumexp) and the floor = bytes of P read per sweep /
-  streaming bandwidth measured in this run (``numpy.sum`` over a 400 MB array);
-* total time to ``tol = 1e-8`` for mdpkit's VI / PI / MPI and QuantEcon's VI / PI /
-  MPI, with each answer's error against a reference solution. QuantEcon is run with
-  ``max_iter = 10**6``: with its default (250) it stops early on slow-mixing chains
-  and returns values off by several units, which is not a fair time.
+1. **Totals** on every instance (dense random S in {500, 1000, 2000} with A = 10;
+   ``mk.banded_chain`` S = 1500; RiverSwim S = 50; slippery gridworld S = 1e4 and 1e5,
+   sparse; gymnasium Taxi) and gamma in {0.9, 0.99, 0.999}: time and iterations of
+   mdpkit's default and of its value / policy / modified policy iteration, and of
+   QuantEcon's ``DiscreteDP`` value / policy / modified policy iteration with
+   ``max_iter = 10**6`` and ``epsilon = 1e-8``. Every answer is compared with a
+   reference (mdpkit's default at ``tol = 1e-11``); a QuantEcon answer off by more
+   than 1e-6 counts as not converged and is not timed. A method's first run happens in
+   a forked child with a time budget; one that exceeds it is reported as ``> budget``
+   (a lower bound on its time). Methods that finish are then timed in the parent with
+   interleaved repetitions, best of ``k``. The ratio is QuantEcon's best converged time
+   over mdpkit's default time (``>= 3`` is the target).
+2. **Kernels**: per-sweep time of the hard and soft fused sweeps against the DRAM floor
+   (bytes of ``P`` / streaming bandwidth measured here) for dense models, and against
+   scipy's CSR matvec + row max for sparse ones.
+3. **Threads**: with one CPU-bound process started by this script, the default solve
+   with 2 threads over the same with 1 thread (target ``<= 1.5``).
+4. **Small problems**: a 20-state, 4-action MDP, ``mk.solve`` against
+   ``DiscreteDP.solve``; and the share of validation in 1000 random small solves.
+5. **Regularized**: soft solve of the gridworld S = 1e5 (target under 5 s).
+
+The machine these numbers come from is named in the JSON (``cpu_count``); on a shared
+machine run it twice and compare ratios, which are measured within one process.
 """
 
 from __future__ import annotations
 
+import os
+import sys
+
+# Probes run in forked children, and GNU OpenMP aborts a fork after a parallel region:
+# this process uses numba's fork-tolerant workqueue layer, the children run serially
+# (the default solve is timed in this process), and the thread check runs in a fresh
+# process with the default layer.
+# Numba's on-disk cache does not key on the threading layer: this process keeps its own.
+if "--contention-only" not in sys.argv:
+    os.environ.setdefault("NUMBA_THREADING_LAYER", "workqueue")
+    os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(os.path.expanduser("~"), ".cache", "mdpkit_bench_numba"))
+
 import argparse
 import json
-import sys
+import multiprocessing as mp
+import subprocess
 import time
 import warnings
 from pathlib import Path
@@ -25,13 +54,148 @@ from pathlib import Path
 import numpy as np
 from numba import njit, prange
 
-import mdpkit as mk
-from mdpkit.solvers import _bellman_kernels as BK
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's mdpkit
+import mdpkit as mk  # noqa: E402
+from mdpkit.solvers import _bellman_kernels as BK  # noqa: E402
+from mdpkit.solvers import _methods as MM  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _timing import best_time  # noqa: E402
+METHODS = ("value_iteration", "policy_iteration", "modified_policy_iteration")
 
 
+# -- instances ---------------------------------------------------------------------
+def taxi(gamma):
+    try:
+        import gymnasium as gym
+    except ImportError:
+        return None
+    return mk.mdp.from_gymnasium(gym.make("Taxi-v4"), gamma=gamma)
+
+
+def instances(quick):
+    gammas = (0.99,) if quick else (0.9, 0.99, 0.999)
+    dense = (500,) if quick else (500, 1000, 2000)
+    grids = (100,) if quick else (100, 316)
+    out = []
+    for g in gammas:
+        out += [(f"dense S={S} A=10 g={g}", lambda S=S, g=g: mk.random_mdp(S, 10, gamma=g, rng=0)) for S in dense]
+        out += [(f"banded_chain S=1500 g={g}", lambda g=g: mk.banded_chain(1500, gamma=g)),
+                (f"river_swim S=50 g={g}", lambda g=g: mk.river_swim(50, gamma=g))]
+        out += [(f"gridworld S={n * n} g={g}", lambda n=n, g=g: mk.gridworld(n, n, gamma=g)) for n in grids]
+        out += [(f"taxi S=501 g={g}", lambda g=g: taxi(g))]
+    return out
+
+
+# -- timing ------------------------------------------------------------------------
+def runners(mdp):
+    """name -> callable returning (V, n_iter) for every method of both libraries."""
+    import quantecon as qe
+
+    S, A, g = mdp.n_states, mdp.n_actions, mdp.gamma
+    if mdp.is_sparse:
+        ddp = qe.markov.DiscreteDP(mdp.r.ravel(), mdp.P_csr, g, np.repeat(np.arange(S), A), np.tile(np.arange(A), S))
+    else:
+        ddp = qe.markov.DiscreteDP(mdp.r, mdp.P, g)
+
+    def ours(m):
+        def f():
+            res = mk.solve(mdp, method=m, tol=1e-8, max_iter=10**6)
+            return res.V, res.n_iter, res.method
+        return f
+
+    def theirs(m):
+        def f():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                res = ddp.solve(method=m, epsilon=1e-8, max_iter=10**6)
+            return res.v, res.num_iter, m
+        return f
+
+    out = {"mdpkit default": ours(None)}
+    out.update({f"mdpkit {m}": ours(m) for m in METHODS})
+    out.update({f"quantecon {m}": theirs(m) for m in METHODS})
+    return out
+
+
+def _child(f, conn):
+    mk.set_num_threads(1)
+    t = time.perf_counter()
+    V, n, m = f()
+    conn.send((time.perf_counter() - t, V, n, m))
+    conn.close()
+
+
+def probe(f, budget):
+    """First run of ``f`` in a forked child; ``None`` if it exceeds ``budget`` seconds."""
+    ctx = mp.get_context("fork")
+    a, b = ctx.Pipe(duplex=False)
+    p = ctx.Process(target=_child, args=(f, b))
+    p.start()
+    ok = a.poll(budget)
+    try:
+        out = a.recv() if ok else None
+    except EOFError:  # the child died (e.g. a fork after OpenMP was started): not timed
+        out = None
+    p.kill() if p.is_alive() and not ok else None
+    p.join()
+    return out
+
+
+def uneven(S=12, A=2):
+    """A sparse model whose rows differ in width (stored CSR, not fixed width)."""
+    import scipy.sparse as sp
+
+    P = np.zeros((S * A, S))
+    P[np.arange(S * A), (np.arange(S * A) // A + 1) % S] = 1.0
+    P[0] = 1.0 / S
+    return mk.TabularMDP(sp.csr_matrix(P), np.random.default_rng(0).random((S, A)), gamma=0.9)
+
+
+def warm_up():
+    """Compile (or load) every kernel in the parent, so forked children inherit them."""
+    small = [mk.random_mdp(6, 3, gamma=0.9, rng=0), mk.gridworld(3, 3, gamma=0.9), mk.banded_chain(12, gamma=0.9),
+             uneven()]
+    for m in small:
+        for meth in (None, *METHODS):
+            mk.solve(m, method=meth)
+            mk.solve_kl_regularized(m, mk.uniform_policy(m), 0.5, method=meth)
+
+
+def time_instance(mdp, budget, k):
+    ref = mk.solve(mdp, tol=1e-11, max_iter=10**6).V
+    rows = {}
+    fs = runners(mdp)
+    for name, f in fs.items():
+        if name == "mdpkit default":  # in the parent, after a run that compiles
+            f()
+            t = time.perf_counter()
+            V, n, m = f()
+            got = (time.perf_counter() - t, V, n, m)
+        else:
+            got = probe(f, budget)
+        if got is None:
+            rows[name] = {"time": None, "note": f"> {budget:g} s"}
+            continue
+        t, V, n, m = got
+        err = float(np.abs(V - ref).max())
+        rows[name] = {"time": t, "n_iter": int(n), "error": err, "ran": m, "converged": err <= 1e-6}
+    # interleaved repetitions for the runs that finished (best of k, probe included)
+    short = [n for n, r in rows.items() if r["time"] is not None and r["time"] * k < 4 * budget]
+    for _ in range(k):
+        for name in short:
+            t = time.perf_counter()
+            fs[name]()
+            rows[name]["time"] = min(rows[name]["time"], time.perf_counter() - t)
+    return rows
+
+
+def ratio(rows):
+    qe = [r["time"] for n, r in rows.items() if n.startswith("quantecon") and r["time"] is not None and r["converged"]]
+    lower = [n for n, r in rows.items() if n.startswith("quantecon") and r["time"] is None]
+    best = min(qe) if qe else np.nan
+    return best / rows["mdpkit default"]["time"], best, lower
+
+
+# -- kernels -----------------------------------------------------------------------
 @njit(parallel=True, fastmath=True)
 def _stream_sum(a):
     acc = 0.0
@@ -40,145 +204,181 @@ def _stream_sum(a):
     return acc
 
 
-def bandwidth():
-    """Streaming read bandwidth: a parallel sum over 400 MB with the sweep's thread count."""
-    a = np.ones(50_000_000)
-    t = best_time(lambda: _stream_sum(a), repeat=5)
-    return a.nbytes / t
+def best_of(f, k=5):
+    f()
+    ts = []
+    for _ in range(k):
+        t = time.perf_counter()
+        f()
+        ts.append(time.perf_counter() - t)
+    return min(ts)
 
 
-def sweep_times(mdp, bw):
-    S, A = mdp.n_states, mdp.n_actions
-    V = np.random.default_rng(0).normal(size=S)
-    Q2 = np.empty(S * A)
-    Vn, pi = np.empty(S), np.empty((S, A))
-    log_ref = np.full((S, A), -np.log(A))
-    r2 = np.ascontiguousarray(mdp.r.ravel())
-    par = mk.get_num_threads() > 1
-    if mdp.is_sparse:
-        csr = mdp.P_csr
-        ip, ix, d = csr.indptr.astype(np.int64), csr.indices.astype(np.int64), csr.data
-        q = (BK.q_csr_into_par if par else BK.q_csr_into)
-        qf = lambda: q(ip, ix, d, r2, 0.99, V, Q2)  # noqa: E731
-        nbytes = d.nbytes + ix.nbytes + ip.nbytes
-        np_q = lambda: r2 + 0.99 * (csr @ V)  # noqa: E731
-    else:
-        P2 = np.ascontiguousarray(mdp.P.reshape(S * A, S))
-        q = (BK.q_dense_into_par if par else BK.q_dense_into)
-        qf = lambda: q(P2, r2, 0.99, V, Q2)  # noqa: E731
-        nbytes = P2.nbytes
-        np_q = lambda: r2 + 0.99 * (P2 @ V)  # noqa: E731
-    Q = Q2.reshape(S, A)
-    act = BK.action_into_par if par else BK.action_into
-
-    def hard():
-        qf()
-        act(BK.ACT_MAX, Q, log_ref, 1.0, Vn, pi, False)
-
-    def soft():
-        qf()
-        act(BK.ACT_KL, Q, log_ref, 0.1, Vn, pi, False)
-
-    def numpy_hard():
-        np_q().reshape(S, A).max(axis=1)
-
-    def numpy_soft():
-        z = np_q().reshape(S, A) / 0.1 + log_ref
-        m = z.max(axis=1, keepdims=True)
-        0.1 * (m[:, 0] + np.log(np.exp(z - m).sum(axis=1)))
-
-    out = {k: best_time(f) for k, f in
-           [("hard", hard), ("soft", soft), ("numpy_hard", numpy_hard), ("numpy_soft", numpy_soft)]}
-    out["floor"] = nbytes / bw
+def kernels(quick):
+    a = np.ones(25_000_000 if quick else 50_000_000)
+    bw = a.nbytes / best_of(lambda: _stream_sum(a))
+    out = {"bandwidth_GBps": bw / 1e9}
+    cases = [("dense S=1000 A=10", mk.random_mdp(1000, 10, gamma=0.99, rng=0)),
+             ("gridworld S=1e4", mk.gridworld(100, 100, gamma=0.99))]
+    if not quick:
+        cases += [("dense S=2000 A=10", mk.random_mdp(2000, 10, gamma=0.99, rng=0)),
+                  ("gridworld S=1e5", mk.gridworld(316, 316, gamma=0.99))]
+    for name, mdp in cases:
+        out[name] = row = kernel_row(mdp, bw)
+        print(f"  {name:20s} " + "  ".join(f"{k}={v:.3g}" for k, v in row.items()), flush=True)
     return out
 
 
-def quantecon_ddp(mdp, gamma):
+def kernel_row(mdp, bw):
+    """Per-sweep times of one model: hard, soft, and the floor or scipy's CSR sweep."""
+    S, A = mdp.n_states, mdp.n_actions
+    st, work = MM.storage(mdp)
+    r2 = np.ascontiguousarray(mdp.r.ravel())
+    V = np.random.default_rng(0).normal(size=S)
+    Vn, g = np.empty(S), np.empty(S, dtype=np.int64)
+    log_ref = np.full((S, A), -np.log(A))
+    par = work >= mk._config.PARALLEL_MIN_WORK and mk.get_num_threads() > 1
+    sw = BK.sweep_par if par else BK.sweep
+    t_hard = best_of(lambda: sw(st, A, r2, 0.99, BK.ACT_MAX, log_ref, 1.0, V, Vn, g))
+    t_soft = best_of(lambda: sw(st, A, r2, 0.99, BK.ACT_KL, log_ref, 0.1, V, Vn, g))
+    row = {"hard_ms": t_hard * 1e3, "soft_ms": t_soft * 1e3, "soft/hard": t_soft / t_hard, "parallel": par}
+    if mdp.is_sparse:
+        csr = mdp.P_csr
+        t_sp = best_of(lambda: (r2 + 0.99 * (csr @ V)).reshape(S, A).max(axis=1))
+        row.update(scipy_ms=t_sp * 1e3, **{"hard/scipy": t_hard / t_sp})
+    else:
+        floor = S * A * S * 8 / bw
+        row.update(floor_ms=floor * 1e3, **{"hard/floor": t_hard / floor})
+    return row
+
+
+# -- threads under contention --------------------------------------------------------
+def contention_subprocess(quick):
+    """:func:`contention` in a fresh process with numba's default threading layer."""
+    cmd = [sys.executable, __file__, "--contention-only"] + (["--quick"] if quick else [])
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    print(out[: out.rindex("{")], end="", flush=True)
+    return json.loads(out[out.rindex("{"):])
+
+
+def contention(quick):
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    out = {}
+    try:
+        for S in ((1000, 2000) if not quick else (1000,)):
+            mdp = mk.random_mdp(S, 10, gamma=0.99, rng=0)
+            n0 = mk.get_num_threads()
+            ts = {1: [], 2: []}
+            for _ in range(3):
+                for n in (1, 2):
+                    mk.set_num_threads(min(n, n0))
+                    mk.solve(mdp)
+                    t = time.perf_counter()
+                    mk.solve(mdp)
+                    ts[n].append(time.perf_counter() - t)
+            mk.set_num_threads(n0)
+            out[f"dense S={S} A=10"] = {"1 thread s": min(ts[1]), "2 threads s": min(ts[2]),
+                                        "2/1": min(ts[2]) / min(ts[1])}
+            print(f"  dense S={S}: 2 threads / 1 thread = {min(ts[2]) / min(ts[1]):.2f}", flush=True)
+    finally:
+        hog.kill()
+        hog.wait()
+    return out
+
+
+# -- small problems and validation share ---------------------------------------------
+def small():
     import quantecon as qe
 
-    S, A = mdp.n_states, mdp.n_actions
-    if mdp.is_sparse:
-        return qe.markov.DiscreteDP(mdp.r.ravel(), mdp.P_csr, gamma, np.repeat(np.arange(S), A),
-                                    np.tile(np.arange(A), S))
-    return qe.markov.DiscreteDP(mdp.r, mdp.P, gamma)
+    mdp = mk.random_mdp(20, 4, gamma=0.95, rng=0)
+    ddp = qe.markov.DiscreteDP(mdp.r, mdp.P, 0.95)
+    t_mk, t_qe = [], []
+    for _ in range(5):
+        t_mk.append(best_of(lambda: mk.solve(mdp), 20))
+        t_qe.append(best_of(lambda: ddp.solve(), 20))
+    rng = np.random.default_rng(1)
+    models = [(rng.dirichlet(np.ones(8), size=(8, 3)), rng.random((8, 3))) for _ in range(1000)]
+    t = time.perf_counter()
+    built = [mk.TabularMDP(P, r, gamma=0.9) for P, r in models]
+    t_build = time.perf_counter() - t
+    t = time.perf_counter()
+    for m in built:
+        mk.solve(m)
+    t_solve = time.perf_counter() - t
+    out = {"20x4 mdpkit us": min(t_mk) * 1e6, "20x4 quantecon us": min(t_qe) * 1e6,
+           "1000 small: construction s": t_build, "1000 small: solve s": t_solve}
+    print("  " + "  ".join(f"{k}={v:.3g}" for k, v in out.items()), flush=True)
+    return out
 
 
-def total_times(mdp, gamma, with_qe, repeat, skip_pi=False):
-    ref = mk.solve(mdp, tol=1e-11, max_iter=10**6).V
-    rows = {}
-    for m in ("value_iteration", "policy_iteration", "modified_policy_iteration"):
-        if m == "policy_iteration" and (skip_pi or mdp.n_states > 20_000):
-            continue
-        t = best_time(lambda m=m: mk.solve(mdp, method=m, tol=1e-8, max_iter=10**6), repeat=repeat, min_time=0)
-        err = float(np.abs(mk.solve(mdp, method=m, tol=1e-8, max_iter=10**6).V - ref).max())
-        rows[f"mdpkit_{m}"] = (t, err)
-    if with_qe:
-        ddp = quantecon_ddp(mdp, gamma)
-        for m in ("value_iteration", "policy_iteration", "modified_policy_iteration"):
-            if m == "policy_iteration" and (skip_pi or mdp.n_states > 5_000):
-                continue
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                t = best_time(lambda m=m: ddp.solve(method=m, epsilon=1e-8, max_iter=10**6), repeat=repeat,
-                              min_time=0)
-                err = float(np.abs(ddp.solve(method=m, epsilon=1e-8, max_iter=10**6).v - ref).max())
-            rows[f"quantecon_{m}"] = (t, err)
-    return rows
+def soft_gridworld(quick):
+    n = 100 if quick else 316
+    mdp = mk.gridworld(n, n, gamma=0.99)
+    ref = mk.uniform_policy(mdp)
+    mk.solve_kl_regularized(mk.gridworld(5, 5, gamma=0.99), mk.uniform_policy(mk.gridworld(5, 5, gamma=0.99)), 0.1)
+    t = time.perf_counter()
+    res = mk.solve_kl_regularized(mdp, ref, 0.1, tol=1e-8, max_iter=10**6)
+    dt = time.perf_counter() - t
+    print(f"  soft (beta=0.1) gridworld S={n * n}: {dt:.2f} s, {res.method}, {res.n_iter} iterations", flush=True)
+    return {"S": n * n, "seconds": dt, "method": res.method, "n_iter": res.n_iter}
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--no-quantecon", action="store_true")
+    ap.add_argument("--quick", action="store_true", help="gamma = 0.99 and the smaller instances only")
+    ap.add_argument("--budget", type=float, default=None, help="seconds per first run (default 10 quick, 60)")
+    ap.add_argument("--only", default=None, help="only instances whose name contains this")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/solvers.json"))
+    ap.add_argument("--contention-only", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
-    bw = bandwidth()
-    print(f"streaming bandwidth: {bw / 1e9:.1f} GB/s, threads: {mk.get_num_threads()}")
-    if args.quick:
-        sweep_inst = [("dense S=1000 A=10", mk.random_mdp(n_states=1000, n_actions=10, gamma=0.99, rng=0))]
-        total_inst = [("chain S=1500 sparse", mk.chain_mdp(1500, gamma=0.99), 0.99),
-                      ("dense S=1000 A=10", sweep_inst[0][1], 0.99)]
-    else:
-        sweep_inst = [(f"dense S={S} A={A}", mk.random_mdp(n_states=S, n_actions=A, gamma=0.99, rng=0))
-                      for S in (500, 1000, 2000) for A in (4, 10)]
-        sweep_inst += [("gridworld S=1e5 sparse", mk.gridworld(316, 316, gamma=0.99))]
-        total_inst = []
-        for g in (0.9, 0.99):
-            total_inst += [(f"dense S={S} A={A} g={g}", mk.random_mdp(n_states=S, n_actions=A, gamma=g, rng=0), g)
-                           for S, A in ((500, 4), (1000, 10), (2000, 10))]
-            total_inst += [(f"chain S=1500 sparse g={g}", mk.chain_mdp(1500, gamma=g), g),
-                           (f"chain S=1500 dense g={g}", mk.chain_mdp(1500, gamma=g, sparse=False), g),
-                           (f"gridworld S=1e4 sparse g={g}", mk.gridworld(100, 100, gamma=g), g),
-                           (f"gridworld S=1e5 sparse g={g}", mk.gridworld(316, 316, gamma=g), g)]
-    results = {"bandwidth_GBps": bw / 1e9, "sweeps": {}, "totals": {}}
-    print("\n== per sweep (ms); ratios: /floor, soft/hard, numpy/mdpkit ==")
-    for name, mdp in sweep_inst:
-        t = sweep_times(mdp, bw)
-        results["sweeps"][name] = t
-        print(f"{name:26s} hard {t['hard'] * 1e3:7.3f}  soft {t['soft'] * 1e3:7.3f}  floor {t['floor'] * 1e3:7.3f}"
-              f"  | hard/floor {t['hard'] / t['floor']:5.2f}  soft/hard {t['soft'] / t['hard']:5.2f}"
-              f"  numpy/mdpkit {t['numpy_hard'] / t['hard']:5.2f} (soft {t['numpy_soft'] / t['soft']:5.2f})", flush=True)
-    print("\n== total time to tol=1e-8 (ms) [max error vs reference] ==")
-    for name, mdp, g in total_inst:
-        # Howard PI needs ~S/2 improvements on the chain (each one exact solve): both
-        # libraries' PI take minutes there, so it is left out of the chain rows.
-        rows = total_times(mdp, g, not args.no_quantecon, repeat=1 if mdp.n_states > 5_000 else 3,
-                           skip_pi="chain" in name and not args.quick)
-        results["totals"][name] = rows
-        ours = min(v[0] for k, v in rows.items() if k.startswith("mdpkit_value"))
-        qe_best = min((v[0] for k, v in rows.items() if k.startswith("quantecon") and v[1] < 1e-6), default=np.nan)
-        cells = "  ".join(f"{k.replace('_iteration', '')}={v[0] * 1e3:.1f}[{v[1]:.0e}]" for k, v in rows.items())
-        print(f"{name:30s} {cells}\n{'':30s} quantecon best (converged) / mdpkit default: {qe_best / ours:.1f}x",
-              flush=True)
-    soft = mk.gridworld(316, 316, gamma=0.99)
-    t0 = time.perf_counter()
-    res = mk.solve_kl_regularized(soft, mk.uniform_policy(soft), 0.1, tol=1e-8, max_iter=10**6)
-    results["soft_gridworld_1e5_seconds"] = time.perf_counter() - t0
-    print(f"\nsoft VI, sparse gridworld S=1e5 A=4, gamma=0.99, tol=1e-8: "
-          f"{results['soft_gridworld_1e5_seconds']:.2f} s ({res.n_iter} sweeps)")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=1, default=float))
+    if args.contention_only:
+        print(json.dumps(contention(args.quick)))
+        return
+    budget = args.budget or (10.0 if args.quick else 60.0)
+    k = 3
+    results = {"cpu_count": os.cpu_count(), "threads": mk.get_num_threads(), "quick": args.quick, "totals": {}}
+    print(f"threads: {mk.get_num_threads()}, cpus: {os.cpu_count()}, budget per first run: {budget:g} s")
+    warm_up()
+    print("\n== totals to tol = 1e-8 (ms; iterations) ==")
+    table = []
+    for name, make in instances(args.quick):
+        if args.only and args.only not in name:
+            continue
+        mdp = make()
+        if mdp is None:
+            print(f"{name}: skipped (gymnasium not installed)")
+            continue
+        rows = time_instance(mdp, budget, k)
+        rat, best, lower = ratio(rows)
+        results["totals"][name] = {"rows": rows, "ratio": rat, "quantecon_best": best, "quantecon_over_budget": lower}
+        cells = "  ".join(
+            f"{n.replace('_iteration', '').replace('modified_policy', 'mpi')}="
+            + (r["note"] if r["time"] is None else
+               f"{r['time'] * 1e3:.1f}({r['n_iter']}{'' if r['converged'] else ', NOT CONVERGED'})")
+            for n, r in rows.items())
+        table.append((name, rows["mdpkit default"]["time"], best, rat, rows["mdpkit default"]["ran"]))
+        print(f"{name}\n    {cells}\n    quantecon best / mdpkit default = {rat:.1f}x", flush=True)
+        save(args.out, results)
+    print("\n== summary ==")
+    print(f"{'instance':30s} {'default (ms)':>12s} {'method':>26s} {'QE best (ms)':>13s} {'ratio':>7s}")
+    for name, t, best, rat, m in table:
+        print(f"{name:30s} {t * 1e3:12.2f} {m:>26s} {best * 1e3:13.2f} {rat:7.1f}")
+    print("\n== kernels (per sweep) ==")
+    results["kernels"] = kernels(args.quick)
+    print("\n== threads with a CPU-bound process on the other core ==")
+    results["contention"] = contention_subprocess(args.quick)
+    print("\n== small problems ==")
+    results["small"] = small()
+    print("\n== regularized ==")
+    results["soft_gridworld"] = soft_gridworld(args.quick)
+    save(args.out, results)
     print(f"saved {args.out}")
+
+
+def save(path, results):
+    """Write the results so far (after every instance: a long run keeps what it measured)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=1, default=lambda x: float(x) if np.isscalar(x) else str(x)))
 
 
 if __name__ == "__main__":

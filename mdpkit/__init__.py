@@ -49,7 +49,7 @@ def __dir__() -> list[str]:
 
 
 # --- exports (one line per subpackage; keep sorted) -------------------------------
-_export("mdp", "TabularMDP", "random_mdp", "chain_mdp", "river_swim", "gridworld",
+_export("mdp", "TabularMDP", "random_mdp", "chain_mdp", "banded_chain", "river_swim", "gridworld",
         "puterman_example", "uniform_policy", "token_tree_mdp")
 _export("mdp", "LinearMDP", "r2pvi_linear_mdp", "random_linear_mdp")
 _export("mdp", "forest", "small", "quantecon_example")

@@ -11,7 +11,12 @@ import numba
 from ._validation import check_int
 
 #: Problems whose work per sweep (entries of P touched) is below this run serially.
-PARALLEL_MIN_WORK = 2_000_000
+#: A parallel region costs 4-8 ms to wake a thread whose core another process holds, and
+#: the busy core then does its half of the sweep at half speed: with a CPU-bound process
+#: on the other core, a dense S=2000, A=10 solve (4e7 entries per sweep) took 1.64x
+#: longer on 2 threads than on 1 (benchmarks/bench_solvers.py), so only sweeps of
+#: 1e8 entries (800 MB, tens of ms) and more are split.
+PARALLEL_MIN_WORK = 100_000_000
 
 
 def set_num_threads(n: int) -> None:

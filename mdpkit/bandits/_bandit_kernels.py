@@ -176,6 +176,24 @@ def klucb_bernoulli_index(p, d, q_low):
     return -np.expm1(-y)
 
 
+# ---------------------------------------------------------------- checkpoints
+@njit(cache=True, inline="always")
+def at_checkpoint(t, j, ck):
+    """True when ``t + 1`` pulls is the next checkpoint ``ck[j]``."""
+    return j < ck.size and t + 1 == ck[j]
+
+
+@njit(cache=True, inline="always")
+def record(t, j, ck, table_env, best_ck, cum_gap, cum_rew, regret_out, reward_out):
+    """At checkpoint ``j`` write the regret (``best_ck[j] - cum_rew`` for a table
+    environment, else the cumulative gap) and the reward; returns the next ``j``."""
+    if at_checkpoint(t, j, ck):
+        regret_out[j] = best_ck[j] - cum_rew if table_env else cum_gap
+        reward_out[j] = cum_rew
+        return j + 1
+    return j
+
+
 # ---------------------------------------------------------------- index family
 @njit(cache=True)
 def run_ucb1_bernoulli(c, means, gaps, horizon, ck, regret_out, reward_out, pulls_out):
@@ -192,7 +210,6 @@ def run_ucb1_bernoulli(c, means, gaps, horizon, ck, regret_out, reward_out, pull
     cum_gap = 0.0
     cum_rew = 0.0
     j = 0
-    nxt = ck[0]
     for t in range(horizon):
         a = t
         if t >= K:
@@ -213,11 +230,7 @@ def run_ucb1_bernoulli(c, means, gaps, horizon, ck, regret_out, reward_out, pull
         isq[a] = 1.0 / np.sqrt(n[a])
         cum_gap += gaps[a]
         cum_rew += x
-        if t + 1 == nxt:
-            regret_out[j] = cum_gap
-            reward_out[j] = cum_rew
-            j += 1
-            nxt = ck[j] if j < ck.size else -1
+        j = record(t, j, ck, False, ck, cum_gap, cum_rew, regret_out, reward_out)
     for k in range(K):
         pulls_out[k] = n[k]
 
@@ -248,7 +261,6 @@ def run_index(code, prm, env_kind, p1, p2, table, gaps, best_ck, horizon, ck, se
     cum_gap = 0.0
     cum_rew = 0.0
     j = 0
-    n_ck = ck.size
     for t in range(horizon):
         a = 0
         if code == TS_BETA:
@@ -391,10 +403,7 @@ def run_index(code, prm, env_kind, p1, p2, table, gaps, best_ck, horizon, ck, se
             fails[a] += 1.0 - succ
         cum_gap += gaps[a]
         cum_rew += x
-        if j < n_ck and t + 1 == ck[j]:
-            regret_out[j] = best_ck[j] - cum_rew if env_kind == ENV_TABLE else cum_gap
-            reward_out[j] = cum_rew
-            j += 1
+        j = record(t, j, ck, env_kind == ENV_TABLE, best_ck, cum_gap, cum_rew, regret_out, reward_out)
     for k in range(K):
         pulls_out[k] = n[k]
 
@@ -439,7 +448,6 @@ def run_weights(code, prm, log_ref, env_kind, p1, p2, table, gaps, best_ck, hori
     cum_gap = 0.0
     cum_rew = 0.0
     j = 0
-    n_ck = ck.size
     full = code == HEDGE or code == REGRET_MATCHING
     for t in range(horizon):
         if code == EXP3:
@@ -500,10 +508,7 @@ def run_weights(code, prm, log_ref, env_kind, p1, p2, table, gaps, best_ck, hori
         n[a] += 1.0
         cum_gap += gaps[a]
         cum_rew += x
-        if j < n_ck and t + 1 == ck[j]:
-            regret_out[j] = best_ck[j] - cum_rew if env_kind == ENV_TABLE else cum_gap
-            reward_out[j] = cum_rew
-            j += 1
+        j = record(t, j, ck, env_kind == ENV_TABLE, best_ck, cum_gap, cum_rew, regret_out, reward_out)
     for k in range(K):
         pulls_out[k] = n[k]
 
@@ -541,7 +546,6 @@ def run_linear(code, prm, theta, actions, action_kind, sigma, horizon, ck, seed,
     cum_gap = 0.0
     cum_rew = 0.0
     j = 0
-    n_ck = ck.size
     for t in range(horizon):
         if action_kind != ACTIONS_FIXED:
             for k in range(K):
@@ -616,10 +620,7 @@ def run_linear(code, prm, theta, actions, action_kind, sigma, horizon, ck, seed,
         pulls_out[a] += 1.0
         cum_gap += opt - mu_a
         cum_rew += x
-        if j < n_ck and t + 1 == ck[j]:
-            regret_out[j] = cum_gap
-            reward_out[j] = cum_rew
-            j += 1
+        j = record(t, j, ck, False, ck, cum_gap, cum_rew, regret_out, reward_out)
 
 
 @njit(cache=True, parallel=True)
@@ -659,7 +660,6 @@ def run_game(A, row_code, col_code, row_eta, col_eta, sampled, horizon, ck, seed
     xsum = np.zeros(m)
     ysum = np.zeros(n)
     j = 0
-    n_ck = ck.size
     for t in range(horizon):
         _game_strategy(row_code, row_eta, Ur, V, 1.0, x)
         _game_strategy(col_code, col_eta, Uc, V, -1.0, y)
@@ -689,7 +689,7 @@ def run_game(A, row_code, col_code, row_eta, col_eta, sampled, horizon, ck, seed
                 xsum[k] += x[k]
             for l in range(n):
                 ysum[l] += y[l]
-        if j < n_ck and t + 1 == ck[j]:
+        if at_checkpoint(t, j, ck):
             regret_row_out[j] = Ur.max() - V
             regret_col_out[j] = V - Uc.min()
             gap_out[j] = (Ur.max() - Uc.min()) / (t + 1.0)
@@ -734,7 +734,4 @@ def simulate_user(select, update, state0, prm, env_kind, p1, p2, table, gaps, be
             pulls_out[r, a] += 1.0
             cum_gap += gaps[a]
             cum_rew += x
-            if j < ck.size and t + 1 == ck[j]:
-                regret_out[r, j] = best_ck[j] - cum_rew if env_kind == ENV_TABLE else cum_gap
-                reward_out[r, j] = cum_rew
-                j += 1
+            j = record(t, j, ck, env_kind == ENV_TABLE, best_ck, cum_gap, cum_rew, regret_out[r], reward_out[r])

@@ -12,6 +12,7 @@ TabularMDP(n_states=6, n_actions=2, gamma=0.95, dense)
 
 from ._dataset import OfflineDataset
 from ._generators import (
+    banded_chain,
     chain_mdp,
     forest,
     from_gymnasium,
@@ -30,6 +31,7 @@ from ._tabular import TabularMDP, Trajectories
 TabularMDP.from_gymnasium = staticmethod(from_gymnasium)  # type: ignore[attr-defined]
 
 __all__ = [
+    "banded_chain",
     "LinearMDP",
     "OfflineDataset",
     "TabularMDP",

@@ -139,6 +139,64 @@ def chain_mdp(
     return TabularMDP(P if sparse else P.toarray().reshape(S, A, S), r, **kind)
 
 
+def banded_chain(
+    n_states: int = 1500,
+    n_actions: int = 4,
+    *,
+    band: int = 7,
+    gamma: float | None = None,
+    horizon: int | None = None,
+    left_reward: float = 0.5,
+    right_reward: float = 1.0,
+    sparse: bool = True,
+) -> TabularMDP:
+    r"""Banded slow-mixing chain with rewards at both ends (a solver benchmark).
+
+    Every transition stays within ``h = band // 2`` states: action ``a`` has drift
+    :math:`m_a`, evenly spaced in ``[-(h-1), h-1]`` (``-2, -2/3, 2/3, 2`` for ``A = 4``,
+    ``band = 7``), and
+
+    .. math::
+
+        P(s' \mid s, a) \propto 2^{-|s' - s - m_a|}, \qquad |s' - s| \le h,
+
+    where mass that would leave ``[0, S-1]`` stays at the nearest end. Reward
+    ``left_reward`` in state 0 and ``right_reward`` in state ``S-1`` (any action), 0
+    elsewhere. Information travels at most ``h`` states per step, so value iteration
+    needs on the order of ``S / h`` sweeps before the ends are felt in the middle
+    (slow mixing), while ``P`` has bandwidth ``h``.
+
+    Examples
+    --------
+    >>> m = banded_chain(20, gamma=0.9)
+    >>> m.n_states, m.n_actions, m.P_csr.nnz <= 20 * 4 * 7
+    (20, 4, True)
+    >>> bool(abs(m.P_csr.sum(axis=1) - 1).max() < 1e-12)
+    True
+    """
+    S = check_int("n_states", n_states, lo=2)
+    A = check_int("n_actions", n_actions, lo=1)
+    w = check_int("band", band, lo=3)
+    lr = check_scalar("left_reward", left_reward)
+    rr = check_scalar("right_reward", right_reward)
+    kind = _kind(gamma, horizon)
+    h = w // 2
+    drifts = np.linspace(-(h - 1), h - 1, A) if A > 1 else np.zeros(1)
+    offs = np.arange(-h, h + 1)
+    weights = 2.0 ** (-np.abs(offs[None, :] - drifts[:, None]))
+    weights /= weights.sum(axis=1, keepdims=True)                       # (A, band)
+    s_idx = np.arange(S)
+    rows = (s_idx[:, None, None] * A + np.arange(A)[None, :, None]) * np.ones(offs.size, dtype=np.int64)
+    cols = np.clip(s_idx[:, None, None] + offs[None, None, :], 0, S - 1) * np.ones((1, A, 1), dtype=np.int64)
+    vals = np.broadcast_to(weights[None], (S, A, offs.size))
+    P = sp.csr_matrix((vals.ravel(), (rows.ravel(), cols.ravel())), shape=(S * A, S))
+    P.sum_duplicates()
+    r = np.zeros((S, A))
+    r[0, :] = lr
+    r[S - 1, :] = rr
+    return TabularMDP(P if sparse else P.toarray().reshape(S, A, S), r, **kind)
+
+
 def river_swim(
     n_states: int = 6, *, gamma: float | None = None, horizon: int | None = None
 ) -> TabularMDP:

@@ -1,8 +1,20 @@
-"""Numba kernels of the generic Bellman backup (DESIGN.md section 3).
+"""Numba kernels of the generic Bellman backup (DESIGN.md sections 3 and 4).
 
-Transition part: ``Q = r + gamma * P V`` for dense ``P2[(s, a), s']`` or CSR rows.
-Action part: hard max (``ACT_MAX``), KL log-sum-exp toward ``pi_ref`` (``ACT_KL``).
-The generic f-divergence action part lives in :mod:`mdpkit.divergences._kernels`.
+Transition storage is a tuple ``st = (kind, P2, fw_idx, fw_p, indptr, indices, data)``:
+
+* ``kind == DENSE``: ``P2[(s, a), s']``, shape ``(S*A, S)``;
+* ``kind == FIXED``: fixed-width successor layout, ``fw_idx[(s, a), j]`` (int32) and
+  ``fw_p[(s, a), j]`` of shape ``(S*A, k)``, rows padded with zero-probability entries
+  (one contiguous, branch-free inner loop: the floor for few successors per row);
+* ``kind == CSR``: ``indptr, indices (int32), data`` of a CSR matrix ``(S*A, S)``.
+
+The unused members are 1-element dummies. Every kernel reads one row through
+:func:`q_row`. Action part: hard max (``ACT_MAX``) or KL log-sum-exp toward
+``pi_ref`` (``ACT_KL``); the generic f-divergence action part lives in
+:mod:`mdpkit.divergences._kernels`.
+
+Serial/parallel twins share their body: the parallel one splits the states into
+blocks of ``BLOCK`` and runs the serial block helper on each block in a ``prange``.
 """
 
 from __future__ import annotations
@@ -13,52 +25,75 @@ from numba import njit, prange
 from ..divergences._kernels import kl_max_row
 
 ACT_MAX, ACT_KL = 0, 1
+DENSE, FIXED, CSR = 0, 1, 2
+BLOCK = 256
 
 
+# -- rows ------------------------------------------------------------------------------
+@njit(cache=True, fastmath=True, inline="always")
+def dense_row(P2, i, V):
+    """``sum_j P2[i, j] V[j]``."""
+    acc = 0.0
+    for j in range(P2.shape[1]):
+        acc += P2[i, j] * V[j]
+    return acc
+
+
+@njit(cache=True, fastmath=True, inline="always")
+def csr_row(indptr, indices, data, i, V):
+    """``sum_k data[k] V[indices[k]]`` over CSR row ``i``."""
+    acc = 0.0
+    for k in range(indptr[i], indptr[i + 1]):
+        acc += data[k] * V[indices[k]]
+    return acc
+
+
+@njit(cache=True, fastmath=True, inline="always")
+def q_row(kind, P2, idx, p, indptr, indices, data, i, V):
+    """Expected next value ``(P V)[i]`` of state-action row ``i`` in any storage (the
+    unpacked storage tuple; unpack it once per loop, not per row)."""
+    if kind < 0:
+        return 0.0
+    if kind == FIXED:
+        acc = 0.0
+        for j in range(idx.shape[1]):
+            acc += p[i, j] * V[idx[i, j]]
+        return acc
+    if kind == DENSE:
+        return dense_row(P2, i, V)
+    return csr_row(indptr, indices, data, i, V)
+
+
+# -- Q = r + gamma P V (the transition part alone) -------------------------------------
 @njit(cache=True, fastmath=True)
 def q_dense_into(P2, r2, gamma, V, Q2):
     """``Q2[i] = r2[i] + gamma * sum_j P2[i, j] V[j]`` (serial)."""
-    n, S = P2.shape
-    for i in range(n):
-        acc = 0.0
-        for j in range(S):
-            acc += P2[i, j] * V[j]
-        Q2[i] = r2[i] + gamma * acc
+    for i in range(P2.shape[0]):
+        Q2[i] = r2[i] + gamma * dense_row(P2, i, V)
 
 
 @njit(cache=True, fastmath=True, parallel=True)
 def q_dense_into_par(P2, r2, gamma, V, Q2):
-    """Parallel twin of :func:`q_dense_into` (``prange`` over state-action rows)."""
-    n, S = P2.shape
-    for i in prange(n):
-        acc = 0.0
-        for j in range(S):
-            acc += P2[i, j] * V[j]
-        Q2[i] = r2[i] + gamma * acc
+    """Parallel twin of :func:`q_dense_into` (same row helper, ``prange`` over rows)."""
+    for i in prange(P2.shape[0]):
+        Q2[i] = r2[i] + gamma * dense_row(P2, i, V)
 
 
 @njit(cache=True, fastmath=True)
 def q_csr_into(indptr, indices, data, r2, gamma, V, Q2):
     """``Q2[i] = r2[i] + gamma * sum_k data[k] V[indices[k]]`` over CSR row ``i``."""
-    n = indptr.shape[0] - 1
-    for i in range(n):
-        acc = 0.0
-        for k in range(indptr[i], indptr[i + 1]):
-            acc += data[k] * V[indices[k]]
-        Q2[i] = r2[i] + gamma * acc
+    for i in range(indptr.shape[0] - 1):
+        Q2[i] = r2[i] + gamma * csr_row(indptr, indices, data, i, V)
 
 
 @njit(cache=True, fastmath=True, parallel=True)
 def q_csr_into_par(indptr, indices, data, r2, gamma, V, Q2):
     """Parallel twin of :func:`q_csr_into`."""
-    n = indptr.shape[0] - 1
-    for i in prange(n):
-        acc = 0.0
-        for k in range(indptr[i], indptr[i + 1]):
-            acc += data[k] * V[indices[k]]
-        Q2[i] = r2[i] + gamma * acc
+    for i in prange(indptr.shape[0] - 1):
+        Q2[i] = r2[i] + gamma * csr_row(indptr, indices, data, i, V)
 
 
+# -- action part -----------------------------------------------------------------------
 @njit(cache=True, inline="always")  # inlined: a call per state costs more than a small row
 def action_row(kind, q, log_ref, beta, pi_out, write_pi):
     """Action part of one state: ``max_a q`` (greedy one-hot policy, first maximizer on
@@ -90,9 +125,80 @@ def action_into_par(kind, Q, log_ref, beta, V_out, pi_out, write_pi):
         V_out[s] = action_row(kind, Q[s], log_ref[s], beta, pi_out[s], write_pi)
 
 
+# -- fused sweep: V_new = M[r + gamma P V], greedy actions -----------------------------
+@njit(cache=True, fastmath=True)
+def backup_block(st, lo, hi, A, r2, gamma, act, log_ref, beta, V, V_new, greedy, qbuf):
+    """States ``lo <= s < hi``: ``V_new[s]`` and (hard max) ``greedy[s] = argmax_a Q(s, a)``.
+
+    ``gamma = 0`` skips the transitions (``Q = r``: the backup of ``V = 0``)."""
+    dummy = qbuf[:0]
+    kind, P2, idx, p, indptr, indices, data = st
+    if gamma == 0.0:
+        kind = -1
+    for s in range(lo, hi):
+        base = s * A
+        if act == ACT_MAX:
+            best = 0
+            vb = -np.inf
+            for a in range(A):
+                q = r2[base + a] + gamma * q_row(kind, P2, idx, p, indptr, indices, data, base + a, V)
+                if q > vb:
+                    vb = q
+                    best = a
+            V_new[s] = vb
+            greedy[s] = best
+        else:
+            for a in range(A):
+                qbuf[a] = r2[base + a] + gamma * q_row(kind, P2, idx, p, indptr, indices, data, base + a, V)
+            V_new[s] = kl_max_row(qbuf, log_ref[s], beta, dummy, False)
+
+
 @njit(cache=True)
-def value_iteration_kernel(sparse, P2, indptr, indices, data, r2, gamma, kind, log_ref, beta,
-                           V, tol, max_iter, parallel, Q2, V_new, residuals):
+def sweep(st, A, r2, gamma, act, log_ref, beta, V, V_new, greedy):
+    """One Bellman sweep over all states (serial)."""
+    backup_block(st, 0, V.shape[0], A, r2, gamma, act, log_ref, beta, V, V_new, greedy, np.empty(A))
+
+
+@njit(cache=True, parallel=True)
+def sweep_par(st, A, r2, gamma, act, log_ref, beta, V, V_new, greedy):
+    """Parallel twin of :func:`sweep`: blocks of ``BLOCK`` states in a ``prange``."""
+    S = V.shape[0]
+    nb = (S + BLOCK - 1) // BLOCK
+    for b in prange(nb):
+        hi = min(S, (b + 1) * BLOCK)
+        backup_block(st, b * BLOCK, hi, A, r2, gamma, act, log_ref, beta, V, V_new, greedy, np.empty(A))
+
+
+@njit(cache=True)
+def _sweep(st, A, r2, gamma, act, log_ref, beta, V, V_new, greedy, parallel):
+    zero = True
+    for s in range(V.shape[0]):
+        if V[s] != 0.0:
+            zero = False
+            break
+    if zero:  # T 0 = M[r]: no need to read P (saves the first sweep from V = 0)
+        sweep(st, A, r2, 0.0, act, log_ref, beta, V, V_new, greedy)
+    elif parallel:
+        sweep_par(st, A, r2, gamma, act, log_ref, beta, V, V_new, greedy)
+    else:
+        sweep(st, A, r2, gamma, act, log_ref, beta, V, V_new, greedy)
+
+
+@njit(cache=True)
+def span_of_change(V_new, V):
+    """``(min, max)`` of ``V_new - V``."""
+    lo = np.inf
+    hi = -np.inf
+    for s in range(V.shape[0]):
+        d = V_new[s] - V[s]
+        lo = min(lo, d)
+        hi = max(hi, d)
+    return lo, hi
+
+
+@njit(cache=True)
+def value_iteration_kernel(st, A, r2, gamma, act, log_ref, beta, V, tol, max_iter, parallel,
+                           V_new, greedy, residuals):
     """Compiled value iteration with MacQueen span-based stopping (Puterman Sec. 6.6.3).
 
     Iterates ``V <- T V``; with ``d = T V - V``, the bounds
@@ -103,38 +209,214 @@ def value_iteration_kernel(sparse, P2, indptr, indices, data, r2, gamma, kind, l
     Returns the number of sweeps, negated when ``max_iter`` was reached first;
     ``residuals[k]`` is ``||T V_k - V_k||_inf``.
     """
-    S = V.shape[0]
-    A = r2.shape[0] // S
-    Q = Q2.reshape((S, A))
-    dummy = np.empty((S, A))
-    c = gamma / (1.0 - gamma) if gamma < 1.0 else np.inf
+    c = gamma / (1.0 - gamma)
     for it in range(max_iter):
-        if sparse:
-            if parallel:
-                q_csr_into_par(indptr, indices, data, r2, gamma, V, Q2)
-            else:
-                q_csr_into(indptr, indices, data, r2, gamma, V, Q2)
-        else:
-            if parallel:
-                q_dense_into_par(P2, r2, gamma, V, Q2)
-            else:
-                q_dense_into(P2, r2, gamma, V, Q2)
-        if parallel:
-            action_into_par(kind, Q, log_ref, beta, V_new, dummy, False)
-        else:
-            action_into(kind, Q, log_ref, beta, V_new, dummy, False)
-        lo = np.inf
-        hi = -np.inf
-        for s in range(S):
-            d = V_new[s] - V[s]
-            lo = min(lo, d)
-            hi = max(hi, d)
+        _sweep(st, A, r2, gamma, act, log_ref, beta, V, V_new, greedy, parallel)
+        lo, hi = span_of_change(V_new, V)
+        residuals[it] = max(abs(lo), abs(hi))
+        if c * (hi - lo) <= 2.0 * tol:
+            mid = 0.5 * c * (hi + lo)
+            for s in range(V.shape[0]):
+                V[s] = V_new[s] + mid
+            return it + 1
+        V[:] = V_new
+    return -max_iter
+
+
+# -- modified policy iteration (hard max) ------------------------------------------------
+@njit(cache=True, fastmath=True)
+def policy_block(st, lo, hi, A, r2, gamma, pol, V, V_out):
+    """``V_out[s] = r(s, pol[s]) + gamma * (P V)(s, pol[s])`` for ``lo <= s < hi``;
+    returns ``(min, max)`` of ``V_out[s] - V[s]``."""
+    kind, P2, idx, p, indptr, indices, data = st
+    dlo = np.inf
+    dhi = -np.inf
+    for s in range(lo, hi):
+        i = s * A + pol[s]
+        new = r2[i] + gamma * q_row(kind, P2, idx, p, indptr, indices, data, i, V)
+        d = new - V[s]
+        dlo = min(dlo, d)
+        dhi = max(dhi, d)
+        V_out[s] = new
+    return dlo, dhi
+
+
+@njit(cache=True, parallel=True)
+def policy_sweep_par(st, A, r2, gamma, pol, V, V_out):
+    """Parallel (Jacobi) twin of ``policy_block`` over all states; returns the change's
+    ``(min, max)``."""
+    S = V.shape[0]
+    nb = (S + BLOCK - 1) // BLOCK
+    los = np.empty(nb)
+    his = np.empty(nb)
+    for b in prange(nb):
+        los[b], his[b] = policy_block(st, b * BLOCK, min(S, (b + 1) * BLOCK), A, r2, gamma, pol, V, V_out)
+    return los.min(), his.max()
+
+
+@njit(cache=True)
+def modified_policy_iteration_kernel(st, A, r2, gamma, V, tol, max_iter, max_eval, eval_frac, eval_rate,
+                                     parallel, V_new, greedy, residuals):
+    """Modified policy iteration with adaptive evaluation depth and span stopping.
+
+    Improvement: one Bellman sweep ``V <- T V`` (greedy ``pi``), stopping by the
+    MacQueen span rule of :func:`value_iteration_kernel` (valid for any ``V``). Partial
+    evaluation: sweeps toward ``V^pi`` (one row per state, ``A`` times cheaper than a
+    Bellman sweep) while the span of their change exceeds ``eval_frac`` times the span
+    of the last Bellman change and shrinks by at least the factor ``eval_rate`` per
+    sweep (slower evaluation does not pay: improvement is then the bottleneck), at most
+    ``max_eval`` of them (Puterman Sec. 6.5: MPI converges for any evaluation depths).
+    Evaluation sweeps are Jacobi (they commute with adding a constant, which the span
+    rule relies on). Returns the number of improvement sweeps (negated if ``max_iter`` was reached); ``residuals`` as in
+    value iteration.
+    """
+    c = gamma / (1.0 - gamma)
+    S = V.shape[0]
+    for it in range(max_iter):
+        _sweep(st, A, r2, gamma, ACT_MAX, r2.reshape((-1, A)), 1.0, V, V_new, greedy, parallel)
+        lo, hi = span_of_change(V_new, V)
         residuals[it] = max(abs(lo), abs(hi))
         if c * (hi - lo) <= 2.0 * tol:
             mid = 0.5 * c * (hi + lo)
             for s in range(S):
                 V[s] = V_new[s] + mid
             return it + 1
+        target = eval_frac * (hi - lo)
+        prev = hi - lo
+        for _ in range(max_eval):
+            if parallel:
+                lo, hi = policy_sweep_par(st, A, r2, gamma, greedy, V_new, V)
+            else:
+                lo, hi = policy_block(st, 0, S, A, r2, gamma, greedy, V_new, V)
+            V_new[:] = V
+            if hi - lo <= target or hi - lo > eval_rate * prev:
+                break
+            prev = hi - lo
+        V[:] = V_new
+    return -max_iter
+
+
+# -- policy evaluation by a banded direct solve ------------------------------------------
+@njit(cache=True)
+def bandwidth(st, A, S, limit):
+    """``max |s' - s|`` over the transitions ``P(s'|s, a) > 0``; stops early (returns
+    ``limit + 1``) once it exceeds ``limit``."""
+    b = 0
+    kind, P2, idx, p, indptr, indices, data = st
+    for s in range(S):
+        for a in range(A):
+            i = s * A + a
+            if kind == DENSE:
+                j = 0
+                while j < s - b and P2[i, j] == 0.0:
+                    j += 1
+                b = max(b, s - j)
+                j = S - 1
+                while j > s + b and P2[i, j] == 0.0:
+                    j -= 1
+                b = max(b, j - s)
+            elif kind == FIXED:
+                for k in range(idx.shape[1]):
+                    if p[i, k] > 0.0:
+                        b = max(b, abs(idx[i, k] - s))
+            else:
+                for k in range(indptr[i], indptr[i + 1]):
+                    if data[k] > 0.0:
+                        b = max(b, abs(indices[k] - s))
+            if b > limit:
+                return limit + 1
+    return b
+
+
+@njit(cache=True)
+def band_matrix(st, A, pi, gamma, b, M):
+    """``M[s, b + s' - s] = (I - gamma P_pi)[s, s']`` in band storage ``(S, 2b + 1)``,
+    ``P_pi(s'|s) = sum_a pi[s, a] P(s'|s, a)`` (entries outside the band must be zero)."""
+    S = pi.shape[0]
+    M[:] = 0.0
+    kind, P2, idx, p, indptr, indices, data = st
+    for s in range(S):
+        M[s, b] = 1.0
+        for a in range(A):
+            w = gamma * pi[s, a]
+            if w == 0.0:
+                continue
+            i = s * A + a
+            if kind == DENSE:
+                for j in range(max(0, s - b), min(S, s + b + 1)):
+                    M[s, b + j - s] -= w * P2[i, j]
+            elif kind == FIXED:
+                for k in range(idx.shape[1]):
+                    M[s, b + idx[i, k] - s] -= w * p[i, k]
+            else:
+                for k in range(indptr[i], indptr[i + 1]):
+                    M[s, b + indices[k] - s] -= w * data[k]
+
+
+@njit(cache=True)
+def band_solve(M, b, rhs, x):
+    """Solve ``M x = rhs`` for a band matrix (``M[s, b + s' - s]``) by LU without pivoting.
+
+    ``I - gamma P_pi`` is strictly row diagonally dominant (margin ``1 - gamma``), for
+    which Gaussian elimination without pivoting exists and is stable (growth factor at
+    most 2; Higham, Accuracy and Stability of Numerical Algorithms, Thm 9.9). Cost
+    ``O(S b^2)``; ``M`` is overwritten by its factors.
+    """
+    S = M.shape[0]
+    x[:] = rhs
+    for k in range(S):
+        piv = M[k, b]
+        for i in range(k + 1, min(S, k + b + 1)):
+            l = M[i, b + k - i] / piv
+            if l == 0.0:
+                continue
+            M[i, b + k - i] = l
+            for j in range(k + 1, min(S, k + b + 1)):
+                M[i, b + j - i] -= l * M[k, b + j - k]
+            x[i] -= l * x[k]
+    for k in range(S - 1, -1, -1):
+        acc = x[k]
+        for j in range(k + 1, min(S, k + b + 1)):
+            acc -= M[k, b + j - k] * x[j]
+        x[k] = acc / M[k, b]
+
+
+@njit(cache=True)
+def policy_iteration_band_kernel(st, A, r2, gamma, b, V, max_iter, parallel, V_new, greedy, pol, M, residuals):
+    """Howard's policy iteration, each evaluation a banded LU solve (:func:`band_solve`).
+
+    Starts from the greedy policy of ``V``; a state switches action only when that
+    improves its value by more than ``1e-12 (1 + max |V|)`` (ties keep the current action),
+    and the loop stops at a stable policy, whose value is then ``V*`` exactly (Puterman
+    Thm 6.4.2). ``V`` ends as ``V^pi``. Returns the number of evaluations, negated if
+    ``max_iter`` was reached first; ``residuals[k] = ||T V_k - V_k||_inf``.
+    """
+    S = V.shape[0]
+    W = np.zeros((S, A))
+    rhs = np.empty(S)
+    dummy = np.zeros((1, 1))
+    _sweep(st, A, r2, gamma, ACT_MAX, dummy, 1.0, V, V_new, greedy, parallel)
+    pol[:] = greedy
+    for it in range(max_iter):
         for s in range(S):
-            V[s] = V_new[s]
+            W[s, :] = 0.0
+            W[s, pol[s]] = 1.0
+            rhs[s] = r2[s * A + pol[s]]
+        band_matrix(st, A, W, gamma, b, M)
+        band_solve(M, b, rhs, V)
+        _sweep(st, A, r2, gamma, ACT_MAX, dummy, 1.0, V, V_new, greedy, parallel)
+        vmax = 0.0
+        res = 0.0
+        for s in range(S):
+            vmax = max(vmax, abs(V[s]))
+            res = max(res, abs(V_new[s] - V[s]))
+        residuals[it] = res
+        eps = 1e-12 * (1.0 + vmax)
+        changed = False
+        for s in range(S):
+            if V_new[s] - V[s] > eps and greedy[s] != pol[s]:
+                pol[s] = greedy[s]
+                changed = True
+        if not changed:
+            return it + 1
     return -max_iter

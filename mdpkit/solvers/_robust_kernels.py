@@ -73,29 +73,30 @@ def kl_penalized_sweep_par(P2, V, lam, out):
 
 
 @njit(cache=True, error_model="numpy", fastmath={"reassoc", "contract"})
+def _tv_row(P2, i, u):
+    """``E_{P2[i]}[u]`` normalized by the row mass (one pass: mass and dot product)."""
+    tot = 0.0
+    acc = 0.0
+    for j in range(P2.shape[1]):
+        tot += P2[i, j]
+        acc += P2[i, j] * u[j]
+    return acc / tot
+
+
+@njit(cache=True, error_model="numpy", fastmath={"reassoc", "contract"})
 def tv_penalized_sweep(P2, V, lam, out):
     """``out[i] = E_{P2[i]}[min(V, min V + lam)]``: one dot product per row."""
     u = np.minimum(V, V.min() + lam)
     for i in range(P2.shape[0]):
-        tot = 0.0
-        acc = 0.0
-        for j in range(P2.shape[1]):
-            tot += P2[i, j]
-            acc += P2[i, j] * u[j]
-        out[i] = acc / tot
+        out[i] = _tv_row(P2, i, u)
 
 
 @njit(cache=True, parallel=True, error_model="numpy", fastmath={"reassoc", "contract"})
 def tv_penalized_sweep_par(P2, V, lam, out):
-    """Parallel :func:`tv_penalized_sweep`."""
+    """Parallel :func:`tv_penalized_sweep` (same row helper)."""
     u = np.minimum(V, V.min() + lam)
     for i in prange(P2.shape[0]):
-        tot = 0.0
-        acc = 0.0
-        for j in range(P2.shape[1]):
-            tot += P2[i, j]
-            acc += P2[i, j] * u[j]
-        out[i] = acc / tot
+        out[i] = _tv_row(P2, i, u)
 
 
 @njit(cache=True, error_model="numpy", fastmath={"reassoc", "contract"})

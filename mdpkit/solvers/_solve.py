@@ -57,6 +57,7 @@ from ..mdp import TabularMDP
 from . import _bellman_kernels as BK
 from . import _gauss_seidel_kernels as GSK
 from . import _lp
+from . import _methods as MM
 
 MAX_ITER_LIMIT = 10**7  # 80 MB of preallocated residual trace; more sweeps than any solve needs
 METHODS = ("value_iteration", "policy_iteration", "modified_policy_iteration", "linear_programming",
@@ -146,16 +147,15 @@ class _Problem:
             self.indices = csr.indices.astype(np.int64)
             self.data = csr.data
             self.P2s = [np.zeros((1, 1))]
-            work = csr.nnz
         else:
             P = mdp.P
             P4 = P if P.ndim == 4 else P[None]
             self.P2s = [np.ascontiguousarray(P4[h].reshape(self.S * self.A, self.S)) for h in range(P4.shape[0])]
             self.indptr = self.indices = np.zeros(1, dtype=np.int64)
             self.data = np.zeros(1)
-            work = self.S * self.A * self.S
-        if self.kind != "max":
-            work += 20 * self.S * self.A  # the soft max costs a few exp/log per entry
+        stationary = self.H is None or mdp.is_stationary
+        self.st, self.work = MM.storage(mdp) if stationary else (None, self.S * self.A * self.S)
+        work = self.work + (20 * self.S * self.A if self.kind != "max" else 0)  # exp/log per entry
         self.parallel = work >= PARALLEL_MIN_WORK and get_num_threads() > 1
         r = mdp._r_finite  # 0 at infeasible pairs: the kernels stay finite, q() masks after
         r3 = r if r.ndim == 3 else r[None]
@@ -308,11 +308,10 @@ def _value_iteration(prob: _Problem, V: FloatArray, tol: float, max_iter: int, t
     if prob.robust_ops is None and (prob.kind == "kl" or (prob.kind == "max" and prob.masks is None)):
         # (KL masks act through log_ref = -inf; the hard max with masks takes the loop below)
         S, A = prob.S, prob.A
-        Q2, V_new, hist = np.empty(S * A), np.empty(S), np.empty(max_iter)
+        V_new, greedy, hist = np.empty(S), np.empty(S, dtype=np.int64), np.empty(max_iter)
         n = BK.value_iteration_kernel(
-            prob.sparse, prob.P2s[0], prob.indptr, prob.indices, prob.data, prob.r2s[0], prob.gamma,
-            BK.ACT_MAX if prob.kind == "max" else BK.ACT_KL, prob.log_ref[0], prob.beta,
-            V, tol, max_iter, prob.parallel, Q2, V_new, hist,
+            prob.st, A, prob.r2s[0], prob.gamma, BK.ACT_MAX if prob.kind == "max" else BK.ACT_KL,
+            prob.log_ref[0], prob.beta, V, tol, max_iter, prob.parallel, V_new, greedy, hist,
         )
         converged, n = n > 0, abs(int(n))
         return _finish(prob, V, "value_iteration", n, converged, hist[:n], tol, max_iter, trace)
@@ -331,10 +330,17 @@ def _policy_iteration(prob: _Problem, V: FloatArray, tol: float, max_iter: int, 
     if prob.robust_ops is not None:
         raise NotImplementedError("policy iteration is for nominal transitions; use method='value_iteration' "
                                   "for robust MDPs.")
+    how = MM.evaluation_solver(prob) if prob.kind != "fdiv" else None
+    if how == "band" and prob.kind == "max" and prob.masks is None:
+        return MM.policy_iteration_band(prob, V, tol, max_iter, trace, _finish)
     _, _, pi = prob.backup(V)
     residuals: list[float] = []
     for it in range(max_iter):
-        V = prob.evaluate(pi)
+        if how is None:
+            V = prob.evaluate(pi)
+        else:
+            pen = MM.kl_penalty(pi, prob.log_ref[0], prob.beta) if prob.kind == "kl" else 0.0
+            V = MM.evaluate_fast(prob, pi, (pi * prob.mdp._r_finite).sum(axis=1) - pen, how)
         TV, _, pi_new = prob.backup(V)
         res = float(np.max(np.abs(TV - V)))
         residuals.append(res)
@@ -342,19 +348,36 @@ def _policy_iteration(prob: _Problem, V: FloatArray, tol: float, max_iter: int, 
             # Howard's PI: exact optimum once the greedy policy is stable; ties keep pi.
             if np.array_equal(np.argmax(pi_new, 1), np.argmax(pi, 1)) or res <= 1e-12 * (1 + np.abs(V).max()):
                 return _finish(prob, V, "policy_iteration", it + 1, True, residuals, tol, max_iter, trace)
-        elif res / (1 - prob.gamma) <= tol:
-            # ||V^pi - V*|| <= gamma ||T V^pi - V^pi|| / (1 - gamma), and the MacQueen
-            # certificate (error_bound) of V^pi is at most ||T V^pi - V^pi|| / (1 - gamma)
-            return _finish(prob, V, "policy_iteration", it + 1, True, residuals, tol, max_iter, trace)
+        else:
+            # soft PI (Newton): MacQueen bounds around T V^pi, midpoint within tol of V*
+            stop, V_mid, _ = _span_stop(TV, V, prob.gamma, tol)
+            if stop:
+                return _finish(prob, V_mid, "policy_iteration", it + 1, True, residuals, tol, max_iter, trace)
+            if it >= 2 and res > 0.5 * residuals[-2] and res < 1e-9 * (prob.beta + np.abs(V).max()):
+                # Newton stalls at the rounding floor of beta * KL (huge beta): finish
+                # with value iteration from here, whose soft max is stable for any beta.
+                return _value_iteration(prob, TV, tol, max_iter, trace)
         pi = pi_new
     return _finish(prob, V, "policy_iteration", max_iter, False, residuals, tol, max_iter, trace)
 
 
 def _modified_policy_iteration(prob: _Problem, V: FloatArray, tol: float, max_iter: int, trace: bool,
-                               n_sweeps: int) -> SolveResult:
+                               n_sweeps: int | None) -> SolveResult:
     if prob.robust_ops is not None:
         raise NotImplementedError("modified policy iteration is for nominal transitions; use "
                                   "method='value_iteration' for robust MDPs.")
+    if prob.kind == "max" and prob.masks is None:
+        S, A = prob.S, prob.A
+        V_new, greedy, hist = np.empty(S), np.empty(S, dtype=np.int64), np.empty(max_iter)
+        if n_sweeps is None:  # adaptive depth (module docstring of _methods)
+            max_eval, frac, rate = MM.EVAL_SWEEPS_PER_ACTION * A, MM.EVAL_FRAC, MM.EVAL_RATE
+        else:  # exactly n_sweeps - 1 evaluation sweeps per improvement
+            max_eval, frac, rate = n_sweeps - 1, -1.0, np.inf
+        n = BK.modified_policy_iteration_kernel(prob.st, A, prob.r2s[0], prob.gamma, V, tol, max_iter, max_eval,
+                                                frac, rate, prob.parallel, V_new, greedy, hist)
+        converged, n = n > 0, abs(int(n))
+        return _finish(prob, V, "modified_policy_iteration", n, converged, hist[:n], tol, max_iter, trace)
+    n_eval = 20 if n_sweeps is None else n_sweeps
     residuals: list[float] = []
     for it in range(max_iter):
         TV, _, pi = prob.backup(V)
@@ -363,12 +386,12 @@ def _modified_policy_iteration(prob: _Problem, V: FloatArray, tol: float, max_it
         if stop:
             return _finish(prob, V_mid, "modified_policy_iteration", it + 1, True, residuals, tol, max_iter, trace)
         V = TV
-        if n_sweeps > 1:
+        if n_eval > 1:
             # Partial evaluation V <- r_pi + gamma P_pi V with the (S, S) kernel P_pi formed
             # once per improvement: each sweep costs S^2 (dense) or nnz(P_pi), not S^2 A.
             Ppi = prob.mdp._transition_matrix(pi)
             r_pi = (pi * prob.mdp._r_finite).sum(axis=1) - prob.penalty(pi)
-            for _ in range(n_sweeps - 1):
+            for _ in range(n_eval - 1):
                 V = r_pi + prob.gamma * (Ppi @ V)
     return _finish(prob, V, "modified_policy_iteration", max_iter, False, residuals, tol, max_iter, trace)
 
@@ -456,7 +479,7 @@ def solve(
     tol: float = 1e-8,
     max_iter: int = 100_000,
     V0: npt.ArrayLike | None = None,
-    n_sweeps: int = 20,
+    n_sweeps: int | None = None,
     trace: bool = False,
 ) -> SolveResult:
     r"""Solve a (regularized, robust) tabular MDP exactly.
@@ -477,7 +500,8 @@ def solve(
     method : str
         One of ``"value_iteration"``, ``"policy_iteration"``, ``"modified_policy_iteration"``,
         ``"linear_programming"``, ``"gauss_seidel"``, ``"backward_induction"`` (default for
-        finite horizon; ``"value_iteration"`` otherwise). ``"linear_programming"``: primal LP over values and dual LP over
+        finite horizon; for a discounted model the method that is fast on this model, see
+        Notes). ``"linear_programming"``: primal LP over values and dual LP over
         occupancy measures by HiGHS (nominal, unregularized), policy from the dual,
         duality-gap certificate in ``result.trace``. ``"gauss_seidel"``: in-place value
         iteration (hard max or KL, nominal), stopped when
@@ -498,8 +522,10 @@ def solve(
         At most ``10**7`` (the residual trace is preallocated).
     V0 : array_like, shape (S,), optional
         Initial values (zeros); discounted methods only (a finite-horizon solve refuses it).
-    n_sweeps : int
-        Evaluation sweeps per improvement in modified policy iteration.
+    n_sweeps : int, optional
+        Sweeps per improvement in modified policy iteration (one Bellman sweep and
+        ``n_sweeps - 1`` evaluation sweeps); ``None`` adapts the evaluation depth (see
+        Notes).
     trace : bool
         Store the per-iteration residuals in ``result.trace``.
 
@@ -511,6 +537,32 @@ def solve(
         bracketing :math:`V^*`, so ``result.error_bound`` certifies
         :math:`\|V - V^*\|_\infty`.
 
+    Notes
+    -----
+    Default method of a discounted model, with ``W`` the entries of ``P`` read by one
+    Bellman sweep and ``b = max |s' - s|`` over ``P(s'|s,a) > 0`` (the bandwidth):
+
+    1. ``S (b+1)^2 <= 8 W`` (banded: chains, RiverSwim), or dense with
+       ``S^3/3 <= 4 W`` (small): ``"policy_iteration"``, each evaluation an exact banded
+       or dense LU solve of :math:`(I - \gamma P_\pi) V = r_\pi` costing a few sweeps.
+       Howard's PI needs a few dozen improvements where value iteration needs thousands
+       of sweeps on slow-mixing models; with a KL ``policy_reg`` this is soft policy
+       iteration (Newton's method on the soft Bellman equation).
+    2. Otherwise, unregularized and dense: ``"modified_policy_iteration"`` with adaptive depth:
+       each Bellman sweep is followed by evaluation sweeps :math:`V \leftarrow T_\pi V`
+       (one row per state instead of ``A``) while each halves the change, until it is
+       ``1e-4`` of the last Bellman change (at most ``25 A``): fast-mixing models get
+       near-exact evaluations (policy iteration in two or three Bellman sweeps),
+       slow-mixing ones one or two cheap sweeps per improvement.
+    3. Otherwise ``"value_iteration"`` (sparse models, whose evaluation sweeps move
+       values no farther than a Bellman sweep; KL: soft value iteration; other
+       f-divergences; robust transition parts).
+
+    Sparse models are swept in a fixed-width successor layout (DESIGN.md section 4);
+    a sweep runs in parallel only when it reads at least ``1e8`` entries of ``P``
+    (``mdpkit._config.PARALLEL_MIN_WORK``), since waking a second thread costs 4-8 ms
+    when another process holds the other core.
+
     Examples
     --------
     >>> import mdpkit as mk
@@ -519,14 +571,18 @@ def solve(
     (9.0, 1)
     """
     prob = _Problem(mdp, policy_reg, robust)
-    default = "backward_induction" if mdp.is_finite_horizon else "value_iteration"
-    m = check_choice("method", default if method is None else method, METHODS)
+    if method is not None:
+        check_choice("method", method, METHODS)
     tol_f = check_positive("tol", tol)
     max_it = check_int("max_iter", max_iter, lo=1, hi=MAX_ITER_LIMIT)  # the trace is preallocated
-    n_sw = check_int("n_sweeps", n_sweeps, lo=1, hi=MAX_ITER_LIMIT)
+    n_sw = None if n_sweeps is None else check_int("n_sweeps", n_sweeps, lo=1, hi=MAX_ITER_LIMIT)
     if mdp.is_finite_horizon and V0 is not None:
         raise ValueError("`V0` is for discounted solves; a finite-horizon solve starts from V_H = 0 "
                          f"(backward induction); got V0 for horizon={mdp.horizon}.")
+    if method is None:
+        m = "backward_induction" if mdp.is_finite_horizon else MM.default_method(prob)
+    else:
+        m = method
     if mdp.is_finite_horizon:
         check_memory(f"the (H, S, A) tables of horizon {mdp.horizon}", (mdp.horizon or 0) * mdp.n_states
                      * (2 * mdp.n_actions + 1), hint="Reduce `horizon` or the state space.")

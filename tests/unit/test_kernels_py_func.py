@@ -51,17 +51,99 @@ def test_action_kernel(data, rng, kind):
         np.testing.assert_allclose(pi, outs[0][1], rtol=1e-12)
 
 
-def test_value_iteration_kernel(data):
+def _stores(P2, A):
+    """The same transitions in the three storages of the sweep kernels."""
+    import scipy.sparse as sp
+
+    from mdpkit.solvers import _methods as MM
+
+    csr = sp.csr_matrix(P2)
+    idx, prob = MM.fixed_width(csr.indptr, csr.indices, csr.data, A)
+    d2, di2, d1, di1 = np.zeros((1, 1)), np.zeros((1, 1), np.int32), np.zeros(1), np.zeros(1, np.int32)
+    dense = (BK.DENSE, P2, di2, d2, np.zeros(2, np.int64), di1, d1)
+    fixed = (BK.FIXED, d2, idx, prob, np.zeros(2, np.int64), di1, d1)
+    csr_st = (BK.CSR, d2, di2, d2, csr.indptr.astype(np.int64), csr.indices.astype(np.int32), csr.data)
+    return [dense, fixed, csr_st]
+
+
+@pytest.mark.parametrize("kind", [BK.ACT_MAX, BK.ACT_KL])
+def test_sweep_kernels(data, rng, kind):
+    S, A, P2, r2, V = data
+    P2 = P2 * (rng.random(P2.shape) < 0.5)  # some zeros: rows of different widths
+    P2[:, 0] += 1e-3
+    P2 /= P2.sum(axis=1, keepdims=True)
+    log_ref = np.log(rng.dirichlet(np.ones(A), size=S))
+    Q = (r2 + 0.9 * P2 @ V).reshape(S, A)
+    V_ref, pi_ref = np.empty(S), np.empty((S, A))
+    BK.action_into(kind, Q, log_ref, 0.3, V_ref, pi_ref, True)
+    for st in _stores(P2, A):
+        for f in (BK.sweep, BK.sweep.py_func, BK.sweep_par, BK.sweep_par.py_func):
+            Vn, g = np.empty(S), np.empty(S, np.int64)
+            f(st, A, r2, 0.9, kind, log_ref, 0.3, V, Vn, g)
+            np.testing.assert_allclose(Vn, V_ref, rtol=1e-12, atol=1e-12)
+            if kind == BK.ACT_MAX:
+                np.testing.assert_array_equal(g, Q.argmax(axis=1))
+        pol = rng.integers(0, A, size=S)
+        want = r2[np.arange(S) * A + pol] + 0.9 * P2[np.arange(S) * A + pol] @ V
+        for f in (BK.policy_block, BK.policy_block.py_func, BK.policy_sweep_par, BK.policy_sweep_par.py_func):
+            out = np.empty(S)
+            args = (0, S, A, r2, 0.9, pol, V, out) if "block" in f.__name__ else (A, r2, 0.9, pol, V, out)
+            lo, hi = f(st, *args)
+            np.testing.assert_allclose(out, want, rtol=1e-12)
+            assert np.isclose(lo, (want - V).min()) and np.isclose(hi, (want - V).max())
+
+
+def test_value_iteration_kernels(data):
     S, A, P2, r2, _ = data
-    res = []
-    for f in (BK.value_iteration_kernel, BK.value_iteration_kernel.py_func):
-        V = np.zeros(S)
-        n = f(False, P2, np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(1), r2, 0.9, BK.ACT_KL,
-              np.full((S, A), -np.log(A)), 0.5, V, 1e-10, 10_000, False, np.empty(S * A), np.empty(S),
-              np.empty(10_000))
-        res.append((n, V))
-    assert res[0][0] == res[1][0] > 0
-    np.testing.assert_allclose(res[0][1], res[1][1], rtol=1e-10)
+    for st in _stores(P2, A):
+        res = []
+        for f in (BK.value_iteration_kernel, BK.value_iteration_kernel.py_func):
+            V = np.zeros(S)
+            n = f(st, A, r2, 0.9, BK.ACT_KL, np.full((S, A), -np.log(A)), 0.5, V, 1e-10, 10_000, False,
+                  np.empty(S), np.empty(S, np.int64), np.empty(10_000))
+            res.append((n, V))
+        assert res[0][0] == res[1][0] > 0
+        np.testing.assert_allclose(res[0][1], res[1][1], rtol=1e-10)
+        for frac, rate, max_eval in ((0.1, 0.5, 50), (-1.0, np.inf, 5)):
+            out = []
+            for f in (BK.modified_policy_iteration_kernel, BK.modified_policy_iteration_kernel.py_func):
+                V = np.zeros(S)
+                n = f(st, A, r2, 0.9, V, 1e-10, 10_000, max_eval, frac, rate, False, np.empty(S),
+                      np.empty(S, np.int64), np.empty(10_000))
+                out.append((n, V))
+            assert out[0][0] == out[1][0] > 0
+            np.testing.assert_allclose(out[0][1], out[1][1], rtol=1e-10)
+
+
+def test_band_kernels(rng):
+    """Banded LU against numpy's dense solve, and the compiled PI loop against its py_func."""
+    S, A, b = 12, 3, 2
+    P = np.zeros((S, A, S))
+    for s in range(S):
+        lo, hi = max(0, s - b), min(S, s + b + 1)
+        P[s, :, lo:hi] = rng.dirichlet(np.ones(hi - lo), size=A)
+    P2 = P.reshape(S * A, S)
+    r2 = rng.normal(size=S * A)
+    pi = rng.dirichlet(np.ones(A), size=S)
+    rhs = rng.normal(size=S)
+    want = np.linalg.solve(np.eye(S) - 0.95 * np.einsum("sa,sat->st", pi, P), rhs)
+    for st in _stores(P2, A):
+        for f in (BK.bandwidth, BK.bandwidth.py_func):
+            assert f(st, A, S, 10) == b
+            assert f(st, A, S, 1) == 2  # stops early: limit + 1
+        for fm, fs in ((BK.band_matrix, BK.band_solve), (BK.band_matrix.py_func, BK.band_solve.py_func)):
+            M, x = np.empty((S, 2 * b + 1)), np.empty(S)
+            fm(st, A, pi, 0.95, b, M)
+            fs(M, b, rhs, x)
+            np.testing.assert_allclose(x, want, rtol=1e-10, atol=1e-12)
+        out = []
+        for f in (BK.policy_iteration_band_kernel, BK.policy_iteration_band_kernel.py_func):
+            V = np.zeros(S)
+            n = f(st, A, r2, 0.95, b, V, 100, False, np.empty(S), np.empty(S, np.int64), np.empty(S, np.int64),
+                  np.empty((S, 2 * b + 1)), np.empty(100))
+            out.append((n, V))
+        assert out[0][0] == out[1][0] > 0
+        np.testing.assert_allclose(out[0][1], out[1][1], rtol=1e-12)
 
 
 @pytest.mark.parametrize("code", [DK.KL, DK.FORWARD_KL, DK.CHI2, DK.TV, DK.HELLINGER, DK.ALPHA, DK.JS])

@@ -1,0 +1,205 @@
+r"""Fast discounted solvers and the rule that picks the default method.
+
+Storage. Sparse models are swept in a fixed-width successor layout (``(S*A, k)``
+arrays of int32 successor indices and probabilities, DESIGN.md section 4) when the
+padding to the widest row costs at most a third more entries than CSR; otherwise
+CSR. Dense models stay dense. The layout and the bandwidth of the model are computed
+once per :class:`~mdpkit.TabularMDP` and cached (the model is immutable).
+
+Default method (:func:`default_method`), for a discounted model with nominal
+transitions; let ``W`` be the entries of ``P`` read by one Bellman sweep, ``S`` the
+states and ``b`` the bandwidth ``max |s' - s|`` over ``P(s'|s, a) > 0``:
+
+1. ``S (b + 1)^2 <= 8 W`` (banded models: chains, RiverSwim): policy iteration,
+   each evaluation an exact banded LU solve of ``(I - gamma P_pi) V = r_pi``
+   (cost ``O(S b^2)``, a few sweeps). Howard's PI needs few improvements even where
+   value iteration needs thousands of sweeps (slow mixing); with ``policy_reg`` (KL)
+   this is soft policy iteration, Newton's method on the soft Bellman equation
+   (quadratic convergence near the fixed point).
+2. Dense with ``S^3 / 3 <= 4 W`` (``S <= 12 A``, small models): policy iteration with a
+   dense LU solve.
+3. Otherwise, unregularized and dense: modified policy iteration with adaptive evaluation depth
+   (:func:`~mdpkit.solvers._bellman_kernels.modified_policy_iteration_kernel`):
+   evaluation sweeps cost one row per state instead of ``A``; they go on while each
+   halves the change (so the evaluation pays) until the change is ``1e-4`` of the last
+   Bellman change: a fast-mixing model is evaluated almost exactly (policy iteration
+   in two or three Bellman sweeps), a slow-mixing one gets one or two evaluation sweeps
+   per improvement (value iteration at a lower price).
+4. Otherwise (sparse, or KL-regularized): value iteration (compiled, span stopping).
+   Dense rows mix in one step, so an evaluation sweep (``1/A`` of a Bellman sweep)
+   shrinks the error fast; in a sparse local model (gridworld, Taxi) it moves values
+   only along the current policy's edges, no farther than a Bellman sweep, and
+   measured slower than value iteration there.
+
+Other f-divergences and robust transition parts use value iteration. Every method
+stops with the MacQueen span certificate ``||V - V*||_inf <= tol`` or, for
+unregularized policy iteration, at a stable greedy policy (exact).
+
+Threads: a sweep runs in parallel only when it reads at least ``PARALLEL_MIN_WORK``
+entries of ``P`` (``mdpkit._config``); a parallel region costs 4-8 ms on a loaded 2-core
+machine, so smaller sweeps run serially and threads never hurt. Parallel sweeps split
+the states into blocks, so the answer is the same for any thread count.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+import numpy as np
+
+from .._typing import FloatArray
+from ..mdp import TabularMDP
+from . import _bellman_kernels as BK
+
+#: pad CSR to fixed width when it costs at most this factor more entries
+FIXED_WIDTH_MAX_PAD = 4.0 / 3.0
+#: policy iteration with a banded solve when ``S (b+1)^2 <= BAND_FACTOR * W``
+BAND_FACTOR = 8.0
+#: policy iteration with a dense solve when ``S^3 / 3 <= DENSE_LU_FACTOR * W``
+DENSE_LU_FACTOR = 4.0
+#: adaptive MPI: evaluate until the change is this fraction of the Bellman change
+EVAL_FRAC = 1e-4
+#: adaptive MPI: ... or until one evaluation sweep shrinks the change by less than this
+EVAL_RATE = 0.5
+#: adaptive MPI: at most this many evaluation sweeps per improvement (times A)
+EVAL_SWEEPS_PER_ACTION = 25
+
+_DUMMY_F2 = np.zeros((1, 1))
+_DUMMY_I2 = np.zeros((1, 1), dtype=np.int32)
+_DUMMY_F1 = np.zeros(1)
+_DUMMY_I1 = np.zeros(1, dtype=np.int32)
+_DUMMY_P1 = np.zeros(2, dtype=np.int64)
+
+_cache: weakref.WeakKeyDictionary[TabularMDP, dict[str, Any]] = weakref.WeakKeyDictionary()
+
+
+def _model_cache(mdp: TabularMDP) -> dict[str, Any]:
+    c = _cache.get(mdp)
+    if c is None:
+        c = {}
+        _cache[mdp] = c
+    return c
+
+
+def fixed_width(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, A: int) -> tuple[np.ndarray, np.ndarray]:
+    """CSR rows ``(S*A, S)`` as ``(S*A, k)`` arrays (``k`` = widest row), padded with
+    probability 0 and the row's own state as index (so padding reads a cached value)."""
+    n = indptr.shape[0] - 1
+    nnz = np.diff(indptr)
+    k = max(int(nnz.max()) if n else 1, 1)
+    rows = np.repeat(np.arange(n), nnz)
+    pos = np.arange(indices.shape[0]) - np.repeat(indptr[:-1], nnz)
+    idx = np.repeat((np.arange(n, dtype=np.int32) // A)[:, None], k, axis=1)
+    prob = np.zeros((n, k))
+    idx[rows, pos] = indices
+    prob[rows, pos] = data
+    return idx, prob
+
+
+def storage(mdp: TabularMDP, stage: int = 0) -> tuple[Any, int]:
+    """Kernel storage tuple of stage ``stage`` and the entries ``W`` read per sweep (cached)."""
+    c = _model_cache(mdp)
+    key = ("st", stage)
+    if key in c:
+        return c[key]
+    S, A = mdp.n_states, mdp.n_actions
+    if mdp.is_sparse:
+        csr = mdp.P_csr
+        n_rows = S * A
+        k = int(np.diff(csr.indptr).max()) if n_rows else 1
+        if n_rows * k <= FIXED_WIDTH_MAX_PAD * max(csr.nnz, 1):
+            idx, prob = fixed_width(csr.indptr, csr.indices, csr.data, A)
+            st = (BK.FIXED, _DUMMY_F2, idx, prob, _DUMMY_P1, _DUMMY_I1, _DUMMY_F1)
+            work = n_rows * k
+        else:
+            st = (BK.CSR, _DUMMY_F2, _DUMMY_I2, _DUMMY_F2, csr.indptr.astype(np.int64),
+                  csr.indices.astype(np.int32), csr.data)
+            work = csr.nnz
+    else:
+        P = mdp.P
+        P3 = P[stage] if P.ndim == 4 else P
+        P2 = np.ascontiguousarray(P3.reshape(S * A, S))
+        st = (BK.DENSE, P2, _DUMMY_I2, _DUMMY_F2, _DUMMY_P1, _DUMMY_I1, _DUMMY_F1)
+        work = S * A * S
+    c[key] = (st, work)
+    return st, work
+
+
+def band_limit(S: int, work: int) -> int:
+    """Largest bandwidth for which a banded solve costs at most ``BAND_FACTOR`` sweeps."""
+    return max(int(np.sqrt(BAND_FACTOR * work / max(S, 1))) - 1, 0)
+
+
+def model_bandwidth(mdp: TabularMDP, st: Any, work: int) -> int:
+    """Bandwidth of ``P`` (or ``band_limit + 1`` if larger), cached per model."""
+    c = _model_cache(mdp)
+    if "band" not in c:
+        S = mdp.n_states
+        c["band"] = int(BK.bandwidth(st, mdp.n_actions, S, band_limit(S, work)))
+    return int(c["band"])
+
+
+def default_method(prob: Any) -> str:
+    """The documented rule of the module docstring; returns a method name."""
+    if prob.robust_ops is not None or prob.kind == "fdiv":
+        return "value_iteration"
+    if evaluation_solver(prob) is not None:
+        return "policy_iteration"
+    dense = prob.st[0] == BK.DENSE
+    return "modified_policy_iteration" if dense and prob.kind == "max" and prob.masks is None else "value_iteration"
+
+
+def evaluation_solver(prob: Any) -> str | None:
+    """``"band"`` or ``"dense"`` when an exact evaluation is cheap (rules 1-2), else ``None``."""
+    S = prob.S
+    if prob.H is not None:
+        return None
+    b = model_bandwidth(prob.mdp, prob.st, prob.work)
+    if b <= band_limit(S, prob.work):
+        return "band"
+    if prob.st[0] == BK.DENSE and S**3 / 3.0 <= DENSE_LU_FACTOR * prob.work:
+        return "dense"
+    return None
+
+
+def evaluate_fast(prob: Any, pi: FloatArray, rhs: FloatArray, how: str) -> FloatArray:
+    """``(I - gamma P_pi)^{-1} rhs`` by a banded or dense LU solve."""
+    S = prob.S
+    if how == "band":
+        b = model_bandwidth(prob.mdp, prob.st, prob.work)
+        M = np.empty((S, 2 * b + 1))
+        BK.band_matrix(prob.st, prob.A, pi, prob.gamma, b, M)
+        x = np.empty(S)
+        BK.band_solve(M, b, rhs, x)
+        return x
+    Ppi = prob.mdp._transition_matrix(pi)
+    return np.linalg.solve(np.eye(S) - prob.gamma * Ppi, rhs)
+
+
+def kl_penalty(pi: FloatArray, log_ref: FloatArray, beta: float) -> FloatArray:
+    """``beta * KL(pi(.|s) || ref(.|s))`` per state, with ``0 log 0 = 0``."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where(pi > 0.0, pi * (np.log(pi) - log_ref), 0.0)
+    return beta * t.sum(axis=1)
+
+
+def policy_iteration_band(prob: Any, V: FloatArray, tol: float, max_iter: int, trace: bool, finish: Any) -> Any:
+    """Unregularized policy iteration compiled end to end with banded evaluations.
+
+    From ``V = 0`` (the default start) it starts from the greedy policy of the uniform
+    policy's value instead: ``V = 0`` ties every action wherever the reward is zero, and
+    Howard's PI (which keeps the current action on ties) would then carry the reward
+    only one band further per improvement.
+    """
+    S, A = prob.S, prob.A
+    b = model_bandwidth(prob.mdp, prob.st, prob.work)
+    if not np.any(V):
+        unif = np.full((S, A), 1.0 / A)
+        V = evaluate_fast(prob, unif, prob.r2s[0].reshape(S, A).mean(axis=1), "band")
+    hist = np.empty(max_iter)
+    n = BK.policy_iteration_band_kernel(prob.st, A, prob.r2s[0], prob.gamma, b, V, max_iter, prob.parallel,
+                                        np.empty(S), np.empty(S, dtype=np.int64), np.empty(S, dtype=np.int64),
+                                        np.empty((S, 2 * b + 1)), hist)
+    converged, n = n > 0, abs(int(n))
+    return finish(prob, V, "policy_iteration", n, converged, hist[:n], tol, max_iter, trace)

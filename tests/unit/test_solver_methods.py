@@ -1,0 +1,144 @@
+"""The fast solver paths (issue 18): every method agrees with another to 1e-8, the default
+rule picks what its documentation says, the storages agree, and threads change nothing.
+
+No timing assertions: speed is measured by ``benchmarks/bench_solvers.py``.
+"""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import mdpkit as mk
+from mdpkit.solvers import _bellman_kernels as BK
+from mdpkit.solvers import _methods as MM
+from mdpkit.solvers import _solve
+
+METHODS = ("value_iteration", "policy_iteration", "modified_policy_iteration")
+
+
+def _uneven(S=15, A=3, gamma=0.95):
+    """Sparse rows of very different widths: stored CSR, not fixed width."""
+    rng = np.random.default_rng(3)
+    P = np.zeros((S * A, S))
+    for i in range(S * A):
+        k = 1 if i % 4 else S
+        P[i, rng.choice(S, size=k, replace=False)] = rng.dirichlet(np.ones(k))
+    return mk.TabularMDP(sp.csr_matrix(P), rng.random((S, A)), gamma=gamma)
+
+
+MODELS = {
+    "dense random": lambda: mk.random_mdp(30, 4, gamma=0.95, rng=0),
+    "dense chain": lambda: mk.chain_mdp(40, gamma=0.99, sparse=False),
+    "sparse chain": lambda: mk.chain_mdp(40, gamma=0.99),
+    "banded chain": lambda: mk.banded_chain(60, gamma=0.99),
+    "river swim": lambda: mk.river_swim(12, gamma=0.99),
+    "gridworld": lambda: mk.gridworld(6, 7, gamma=0.95),
+    "uneven csr": _uneven,
+    "sparse random g=0.999": lambda: mk.random_mdp(40, 3, gamma=0.999, rng=1, n_successors=4, sparse=True),
+}
+
+
+def _policy_value(mdp, pi):
+    """Exact value of a deterministic policy by a dense solve (independent of the solvers)."""
+    S = mdp.n_states
+    P = mdp.P[np.arange(S), pi]
+    return np.linalg.solve(np.eye(S) - mdp.gamma * P, mdp.r[np.arange(S), pi])
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_every_method_agrees(name):
+    mdp = MODELS[name]()
+    # tol above the documented rounding floor gamma/(1-gamma) 4 eps (|V| + |r|) (about 2e-9 at
+    # gamma = 0.999 here), so that every method can certify it
+    tol = 1e-10 if mdp.gamma <= 0.99 else 1e-8
+    res = {m: mk.solve(mdp, method=m, tol=tol, max_iter=10**6) for m in (None, *METHODS)}
+    exact = _policy_value(mdp, res["policy_iteration"].pi.argmax(axis=1))
+    for m, r in res.items():
+        assert r.converged, (name, m)
+        np.testing.assert_allclose(r.V, exact, atol=max(1e-8, 2 * tol), rtol=0, err_msg=f"{name}: {m}")
+    # the fixed evaluation depth of the compiled MPI, and MPI from a nonzero start
+    fixed = mk.solve(mdp, method="modified_policy_iteration", n_sweeps=5, tol=1e-10, max_iter=10**6)
+    np.testing.assert_allclose(fixed.V, exact, atol=1e-8, rtol=0)
+    warm = mk.solve(mdp, method="modified_policy_iteration", V0=np.ones(mdp.n_states), tol=1e-10)
+    np.testing.assert_allclose(warm.V, exact, atol=1e-8, rtol=0)
+
+
+@pytest.mark.parametrize("name", ["dense random", "banded chain", "river swim", "gridworld", "uneven csr"])
+def test_soft_methods_agree(name):
+    """Soft PI (Newton, banded/dense LU), soft VI and the Python MPI give one fixed point."""
+    mdp = MODELS[name]()
+    ref = mk.uniform_policy(mdp)
+    res = {m: mk.solve_kl_regularized(mdp, ref, 0.2, method=m, tol=1e-10, max_iter=10**6) for m in (None, *METHODS)}
+    V = res["value_iteration"].V
+    for m, r in res.items():
+        assert r.converged, (name, m)
+        np.testing.assert_allclose(r.V, V, atol=1e-8, rtol=0, err_msg=f"{name}: {m}")
+    # fixed point check by an independent route: the soft Bellman equation in NumPy
+    Q = mdp.r + mdp.gamma * (mdp.P @ V)
+    soft = 0.2 * np.log((ref * np.exp((Q - Q.max(1, keepdims=True)) / 0.2)).sum(1)) + Q.max(1)
+    np.testing.assert_allclose(soft, V, atol=1e-8, rtol=0)
+
+
+@pytest.mark.parametrize(("name", "want"), [
+    ("banded chain", "policy_iteration"),
+    ("river swim", "policy_iteration"),
+    ("dense random", "policy_iteration"),  # S = 30 <= 12 A: dense LU costs a few sweeps
+    ("gridworld", "policy_iteration"),  # 6 x 7: bandwidth 7 is still cheap
+    ("gridworld 30 x 30", "value_iteration"),
+    ("uneven csr", "value_iteration"),
+])
+def test_default_rule(name, want):
+    mdp = mk.gridworld(30, 30, gamma=0.95) if name == "gridworld 30 x 30" else MODELS[name]()
+    assert mk.solve(mdp).method == want
+    soft = mk.solve_kl_regularized(mdp, mk.uniform_policy(mdp), 0.5).method
+    assert soft == ("policy_iteration" if want == "policy_iteration" else "value_iteration")
+
+
+def test_default_rule_large_dense_and_robust():
+    assert mk.solve(mk.random_mdp(60, 2, gamma=0.9, rng=0)).method == "modified_policy_iteration"
+    rob = mk.solvers.Robust(mk.divergences.KL(), lam=0.5)
+    assert mk.solve(mk.random_mdp(6, 2, gamma=0.9, rng=0), robust=rob).method == "value_iteration"
+
+
+def test_storage_layouts():
+    """Fixed width for even rows, CSR for uneven ones, dense stays dense; cached per model."""
+    g = mk.gridworld(5, 5, gamma=0.9)
+    st, work = MM.storage(g)
+    assert st[0] == BK.FIXED and st[2].shape == (100, 3) and work == 300
+    assert MM.storage(g)[0] is st
+    assert MM.storage(_uneven())[0][0] == BK.CSR
+    assert MM.storage(mk.random_mdp(5, 2, gamma=0.9, rng=0))[0][0] == BK.DENSE
+    assert MM.model_bandwidth(mk.banded_chain(50, gamma=0.9), *MM.storage(mk.banded_chain(50, gamma=0.9))) == 3
+
+
+def test_thread_count_changes_nothing():
+    """A parallel sweep (forced on a small model) gives the serial answer bit for bit."""
+    mdp = mk.random_mdp(300, 4, gamma=0.95, rng=5)
+    prob = _solve._Problem(mdp, None, None)
+    outs = []
+    for parallel in (False, True):
+        for kernel in ("vi", "mpi"):
+            V = np.zeros(300)
+            args = (np.empty(300), np.empty(300, np.int64), np.empty(10_000))
+            if kernel == "vi":
+                BK.value_iteration_kernel(prob.st, 4, prob.r2s[0], 0.95, BK.ACT_MAX, prob.log_ref[0], 1.0, V, 1e-9,
+                                          10_000, parallel, *args)
+            else:
+                BK.modified_policy_iteration_kernel(prob.st, 4, prob.r2s[0], 0.95, V, 1e-9, 10_000, 100, 1e-4, 0.5,
+                                                    parallel, *args)
+            outs.append(V)
+    np.testing.assert_array_equal(outs[0], outs[2])
+    np.testing.assert_array_equal(outs[1], outs[3])
+
+
+def test_banded_chain_generator():
+    m = mk.mdp.banded_chain(40, 4, band=7, gamma=0.99)
+    P = m.P
+    np.testing.assert_allclose(P.sum(-1), 1.0, atol=1e-12)
+    s, a, t = np.nonzero(P)
+    assert np.abs(t - s).max() == 3
+    assert m.r[0, 0] == 0.5 and m.r[-1, 0] == 1.0 and m.r[1:-1].sum() == 0.0
+    # drifts -2, -2/3, 2/3, 2: the mean move of action 3 in the middle of the chain is > 1
+    assert (P[20, 3] * (np.arange(40) - 20)).sum() > 1.0 > (P[20, 2] * (np.arange(40) - 20)).sum() > 0
+    with pytest.raises(ValueError, match="band"):
+        mk.mdp.banded_chain(40, band=2, gamma=0.9)
