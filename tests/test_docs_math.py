@@ -61,17 +61,31 @@ def _balanced(tex: str) -> bool:
     return depth == 0
 
 
-def test_every_registered_statement_converts_to_balanced_latex():
-    """No ASCII relation or sqrt( is left in the prose; every LaTeX piece is well formed."""
+def _statements():
+    """Every text the docs render through the converter: check statements and papers,
+    and the docstrings of the figure scripts (the gallery)."""
+    import ast
+
     from mdpkit.checks import load_all
 
     for name, chk in load_all().items():
-        for text in (chk.statement, chk.paper):
-            for kind, piece in mm.segments(text):
-                if kind == "math":
-                    tex = mm.to_latex(piece)
-                    assert _balanced(tex), (name, piece, tex)
-                    assert not re.search(r"<=|>=|->|sqrt\(|\x00", tex), (name, tex)
-                    assert not re.search(r"_\{[^{}]*\}_", tex), (name, tex)  # double subscript
-                elif kind == "text":
-                    assert not re.search(r"<=|>=| -> |sqrt\(", piece), (name, piece)
+        yield name, chk.statement
+        yield name, chk.paper
+    for script in sorted((Path(__file__).resolve().parents[1] / "paper_figures").glob("fig*.py")):
+        doc = ast.get_docstring(ast.parse(script.read_text())) or ""
+        for para in doc.split("\n\n"):
+            yield script.stem, " ".join(para.split())
+
+
+def test_every_statement_converts_to_balanced_latex():
+    """No ASCII relation or sqrt( is left in the prose; every LaTeX piece is well formed."""
+    for name, text in _statements():
+        for kind, piece in mm.segments(text):
+            if kind == "math":
+                tex = mm.to_latex(piece)
+                assert _balanced(tex), (name, piece, tex)
+                assert not re.search(r"<=|>=|->|sqrt\(|\x00", tex), (name, tex)
+                doubled = [k for k, ch in enumerate(tex) if ch in "^_" and mm._last_script([tex[:k]]) == ch]
+                assert not doubled, (name, tex)  # a double subscript is a MathJax error
+            elif kind == "text":
+                assert not re.search(r"<=|>=| -> |sqrt\(", piece), (name, piece)

@@ -65,7 +65,8 @@ def classify(word: str, nxt: str = "") -> str:
         return "strong" if _STRONG.search(core) else "weak"
     if (re.search(r"[\"`]|'(?![()])|^'", word)
             or re.fullmatch(r"[A-Za-z]+(-[A-Za-z]+)+", core)
-            or re.fullmatch(r"[\w*]+(-[\w*]+)+", core) and (
+            or re.search(r"^mdpkit\.|[a-z]\.[a-z_]{3,}", core)
+            or re.fullmatch(r"[\w*/]+(-[\w*/]+)+", core) and (
                 re.search(r"[A-Z0-9]*[A-Z]{2,}", core)
                 or re.search(r"-[a-z]{4,}$", core) and core.rsplit("-", 1)[1] not in MATH_WORDS)
             or re.search(r"\.(md|py|rst|txt|json)$|^[a-z]\.[a-z]\.?$|[A-Z]{2,}_[A-Z]{2,}", core)
@@ -148,9 +149,14 @@ def _math_run(words: list[str], kinds: list[str], i: int) -> tuple[int, str, str
         run.pop()
         j -= 1
     text = " ".join(run)
-    while text.startswith(("(", "[")) and _balance(text) > 0:
-        before += text[0]
-        text = text[1:]
+    opened = 0
+    while text[opened:].startswith(("(", "[")) and _balance(text[opened:]) > 0:
+        opened += 1
+    before, text = before + text[:opened], text[opened:]
+    while len(run) > 1 and _balance(text) > 0 and kinds[i + len(run) - 1] == "weak":
+        run.pop()  # "sqrt(K/T) (C15 iii)": trailing weak words inside a prose bracket
+        j = i + len(run)
+        text = " ".join(run)[opened:]
     absorbed = 0
     while _balance(text) > 0 and j < len(words) and absorbed < 10:
         # a bracket closes a few words later: the prose words inside become \text
@@ -277,7 +283,7 @@ def to_latex(expr: str) -> str:
             n = _skip_to(pos, close + 1)
             continue
         elif t in ("^", "_"):
-            if prev == "}" and re.search(r"[\^_]\{[^{}]*\}$", "".join(out)) and t == _last_script(out):
+            if t == _last_script(out):
                 out.append("{}")  # Q_hat_h: a second subscript on the same base
             out.append(t)
             if nxt == "(":
@@ -314,7 +320,7 @@ def to_latex(expr: str) -> str:
             out.append(f"{_ACCENTS[toks[n + 2]]}{{{_identifier(t, False).strip()}}}")
             n += 3
             continue
-        elif t == "E" and (nxt in ("[", "_") or nxt == " " and toks[n + 2:n + 3] != []
+        elif t == "E" and (nxt in ("[", "_", "^") or nxt == " " and toks[n + 2:n + 3] != []
                            and toks[n + 2][:1].isalpha()):
             out.append(r"\mathbb{E}")
         elif t == "in":
@@ -336,9 +342,16 @@ _ACCENTS = {"hat": r"\hat", "bar": r"\bar", "tilde": r"\tilde"}
 
 
 def _last_script(out: list[str]) -> str:
-    """The ``^`` or ``_`` of the script that ``out`` ends with."""
-    m = re.search(r"([\^_])\{[^{}]*\}$", "".join(out))
-    return m.group(1) if m else ""
+    """The ``^`` or ``_`` of the script group that ``out`` ends with (``""`` if none)."""
+    text = "".join(out)
+    if not text.endswith("}"):
+        return ""
+    depth = 0
+    for k in range(len(text) - 1, -1, -1):
+        depth += {"}": 1, "{": -1}.get(text[k], 0)
+        if depth == 0:
+            return text[k - 1] if k and text[k - 1] in "^_" else ""
+    return ""
 
 
 def _atom(tok: str, sub: bool) -> str:
