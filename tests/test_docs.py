@@ -104,7 +104,7 @@ def test_sphinx_build_has_no_warnings(built_site):
 
 
 RAW_REST = re.compile(r"``|:(?:[a-z]+:)?(?:math|func|class|meth|mod|obj|doc|ref|attr|data|exc|"
-                      r"term|numref|eq|cite):`")
+                      r"term|numref|eq|cite):`|`[A-Za-z_][\w.]*`")
 MACHINE_PATH = re.compile(r"(?<![\w.~-])/(?:work|tmp|root|home)/")
 
 
@@ -114,8 +114,8 @@ def _visible_html(html: str) -> str:
 
 
 def test_site_scanner_catches_raw_markup_and_paths():
-    bad = '<p>see ``x`` and :func:`f` at /work/repo/figures</p><pre>``fine``</pre>'
-    assert RAW_REST.findall(_visible_html(bad)) == ["``", "``", ":func:`"]
+    bad = '<p>see ``x``, `y` and :func:`f` at /work/repo/figures</p><pre>``fine``</pre>'
+    assert RAW_REST.findall(_visible_html(bad)) == ["``", "``", "`y`", ":func:`"]
     assert MACHINE_PATH.search(bad)
     assert not MACHINE_PATH.search('<a href="../tmp.html">x</a> docs/_build/tmp/x')
 

@@ -42,9 +42,9 @@ def test_segments_keep_prose_and_convert_math():
 
 
 def test_segments_turn_rest_literals_and_roles_into_code():
-    got = render("Draws ``bandit_ucb1_bound`` with :func:`mdpkit.plotting.style` and "
+    got = render("Draws ``bandit_ucb1_bound`` with :func:`mdpkit.plotting.style`, `x_y` and "
                  ":class:`title <mdpkit.X>`.")
-    assert got == "Draws |bandit_ucb1_bound| with |mdpkit.plotting.style| and |title|."
+    assert got == "Draws |bandit_ucb1_bound| with |mdpkit.plotting.style|, |x_y| and |title|."
 
 
 def test_code_calls_and_claim_labels_stay_text():

@@ -385,9 +385,17 @@ def _digest(script: Path) -> str:
 
 
 def figures_dir(app) -> Path:
-    """Where the docs build draws the gallery (``<build>/figures``, next to the HTML)."""
+    """Where the docs build draws the gallery: ``<build>/figures``, next to the HTML.
+
+    ``mdpkit_figures_dir`` in ``conf.py`` (or ``MDPKIT_FIGURES_DIR``) overrides it.
+    """
     configured = app.config.mdpkit_figures_dir
-    return Path(configured) if configured else Path(app.outdir).parent / "figures"
+    if configured:
+        return Path(configured)
+    outdir = Path(app.outdir).resolve()
+    if outdir.parent in (Path(app.srcdir).resolve(), ROOT.resolve()):
+        return outdir / "_figures"  # never beside the sources (``-b html docs docs/html``)
+    return outdir.parent / "figures"
 
 
 def _draw(out: Path, stems: list[str]) -> tuple[set[str], str]:
