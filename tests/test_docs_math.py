@@ -50,6 +50,7 @@ def test_segments_turn_rest_literals_and_roles_into_code():
 def test_code_calls_and_claim_labels_stay_text():
     got = render("solve(method='linear_programming') and generate(top_k=0, top_p=1); CLAIMS C2/C3")
     assert "$" not in got
+    assert render("(mdpkit.reward_hacking.gold_curve).") == "(|mdpkit.reward_hacking.gold_curve|)."
 
 
 def _balanced(tex: str) -> bool:

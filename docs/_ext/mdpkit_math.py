@@ -175,13 +175,15 @@ def _math_run(words: list[str], kinds: list[str], i: int) -> tuple[int, str, str
 def segments(text: str) -> list[tuple[str, str]]:
     """Split ``text`` into ``("text" | "math" | "code", str)`` pieces (math as ASCII)."""
     out: list[tuple[str, str]] = []
-    parts = re.split(r"(``.+?``|:[a-z:]+:`[^`]+`|`[^`\s][^`]*`)", text)
+    parts = re.split(r"(``.+?``|:[a-z:]+:`[^`]+`|`[^`\s][^`]*`|\bmdpkit(?:\.\w+)+)", text)
     for k, part in enumerate(parts):
         if k % 2:
             if part.startswith("``"):
                 out.append(("code", part[2:-2]))
             elif part.startswith("`"):  # the default role: an identifier, shown as code
                 out.append(("code", part[1:-1]))
+            elif part.startswith("mdpkit"):  # a module path
+                out.append(("code", part))
             else:  # a role: show its target (the title of "title <target>")
                 target = part.split("`")[1]
                 m = re.match(r"(.*?)\s*<(.+)>$", target)
