@@ -109,12 +109,14 @@ def _balance(text: str) -> int:
 
 
 def _closed(text: str) -> bool:
-    depth = 0
+    """Every bracket of ``text`` closed by its own kind, in order."""
+    stack: list[str] = []
     for ch in text:
-        depth += 1 if ch in "([{" else -1 if ch in ")]}" else 0
-        if depth < 0:
+        if ch in "([{":
+            stack.append({"(": ")", "[": "]", "{": "}"}[ch])
+        elif ch in ")]}" and (not stack or stack.pop() != ch):
             return False
-    return depth == 0
+    return not stack
 
 
 def _run_end(words: list[str], kinds: list[str], i: int) -> int:
@@ -281,7 +283,7 @@ def to_latex(expr: str) -> str:
         prev = toks[n - 1] if n else ""
         if t.startswith("\x00"):
             out.append(r"\text{ " + re.sub(r"[{}\\$^_#%&~]", "", t.strip("\x00")) + " }")
-        elif t == "sqrt" and nxt == "(":
+        elif t == "sqrt" and nxt == "(" and _matching(expr, p + 4) > 0:
             close = _matching(expr, p + 4)
             out.append(r"\sqrt{" + to_latex(expr[p + 5:close]) + "}")
             n = _skip_to(pos, close + 1)
@@ -290,7 +292,7 @@ def to_latex(expr: str) -> str:
             if t == _last_script(out):
                 out.append("{}")  # Q_hat_h: a second subscript on the same base
             out.append(t)
-            if nxt == "(":
+            if nxt == "(" and _matching(expr, pos[n + 1]) > 0:
                 close = _matching(expr, pos[n + 1])
                 out.append("{(" + to_latex(expr[pos[n + 1] + 1:close]) + ")}")
                 n = _skip_to(pos, close + 1)
