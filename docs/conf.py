@@ -35,8 +35,14 @@ exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
 # renames the labels of module docstrings); a cited label without an entry still is.
 suppress_warnings = ["ref.citation"]
 templates_path = []
-html_theme = "alabaster"
-html_static_path = []
+# furo: a maintained theme with readable tables and MathJax (pip install "mdpkit[docs]").
+if importlib.util.find_spec("furo") is None:
+    raise RuntimeError(
+        "The mdpkit docs use the furo theme, which is not installed: "
+        "pip install furo (or pip install -e '.[docs]').")
+html_theme = "furo"
+html_static_path = ["_static"]
+html_css_files = ["mdpkit.css"]
 html_title = f"mdpkit {release}"
 
 # The optional [llm] extra (torch, transformers) is mocked where it is not installed,

@@ -7,8 +7,11 @@
   (:func:`mdpkit.checks.load_all`) as a table at build time.
 * ``.. mdpkit-sims::`` lists the sims of ``sims/`` (docstring, grid size).
 * ``.. mdpkit-gallery::`` lists the scripts ``paper_figures/fig*.py`` with their
-  docstrings and, when ``mdpkit figures`` has been run into ``mdpkit_figures_dir``, their
-  images.
+  docstrings and their images, which the build draws in quick mode into
+  ``<build>/figures`` (cached: a script is redrawn only when it changed; the environment
+  variable ``MDPKIT_DOCS_FIGURES`` selects a subset).
+* Statements (check registry, figure docstrings) are ASCII for the terminal; they are
+  rendered as text + MathJax by ``mdpkit_math``.
 """
 
 from __future__ import annotations
@@ -213,8 +216,108 @@ def write_api_pages(app, config=None) -> None:
             path.write_text(text)
 
 
+def rich_text(text: str) -> list[nodes.Node]:
+    """Plain text with ASCII math and reST literals as docutils nodes (text, math, literal)."""
+    from mdpkit_math import segments, to_latex
+
+    out: list[nodes.Node] = []
+    for kind, piece in segments(" ".join(text.split())):
+        if kind == "math":
+            tex = to_latex(piece)
+            out.append(nodes.math(tex, tex))
+        elif kind == "code":
+            out.append(nodes.literal(piece, piece))
+        else:
+            out.append(nodes.Text(piece))
+    return out
+
+
+def _paragraph(text: str) -> nodes.paragraph:
+    para = nodes.paragraph()
+    para += rich_text(text)
+    return para
+
+
+def figure_checks() -> dict[str, list[str]]:
+    """``{check name: [figure script stems]}``: the checks a ``fig*.py`` script names."""
+    from mdpkit.checks import load_all
+
+    names = list(load_all())
+    out: dict[str, list[str]] = {}
+    for script in sorted((ROOT / "paper_figures").glob("fig*.py")):
+        text = script.read_text()
+        for name in names:
+            if re.search(rf"[\"'`]{re.escape(name)}[\"'`]", text):
+                out.setdefault(name, []).append(script.stem)
+    return out
+
+
+#: Theory page of the checks of a ``mdpkit.checks`` module that no theory page names.
+THEORY_OF_MODULE = {
+    "bandits": "bandits", "bon": "best_of_n", "classic": "classic", "demo_reg": "demonstration",
+    "drrpo": "robust", "llm": "best_of_n", "pg": "pg", "r2pvi_paper": "robust",
+    "regularized_mdp": "kl_regularized", "reward_hacking": "reward_hacking", "robust": "robust",
+    "preference": "preference",
+}
+
+
+def theory_pages(srcdir: Path) -> dict[str, str]:
+    """``{check name: theory docname}``: the page naming the check, else its module's page."""
+    from mdpkit.checks import load_all
+
+    pages = {p.stem: p.read_text() for p in sorted((srcdir / "theory").glob("*.rst"))
+             if p.stem != "index"}
+    out: dict[str, str] = {}
+    for name, chk in load_all().items():
+        hits = [stem for stem, text in pages.items() if re.search(rf"\b{re.escape(name)}\b", text)]
+        module = chk.module.rsplit(".", 1)[-1]
+        stem = hits[0] if hits else THEORY_OF_MODULE.get(module, module)
+        if stem in pages:
+            out[name] = f"theory/{stem}"
+    return out
+
+
+def _link(env, fromdoc: str, todoc: str, anchor: str, label: str) -> nodes.reference:
+    uri = _BUILDER[0].get_relative_uri(fromdoc, todoc) + (f"#{anchor}" if anchor else "")
+    ref = nodes.reference("", "", internal=True, refuri=uri)
+    ref += nodes.Text(label)
+    return ref
+
+
+def _row(cells: list[list[nodes.Node]]) -> nodes.row:
+    row = nodes.row()
+    for cell in cells:
+        entry = nodes.entry()
+        for node in cell:
+            if isinstance(node, nodes.Text):
+                para = nodes.paragraph()
+                para += node
+                node = para
+            entry += node
+        row += entry
+    return row
+
+
+def _check_row(env, name: str, chk, figs: list[str], theory: str | None) -> nodes.row:
+    first = nodes.paragraph()
+    first += nodes.literal(name, name)
+    links = nodes.paragraph(classes=["mdpkit-check-links"])
+    for stem in figs:
+        links += _link(env, env.docname, "gallery", nodes.make_id(stem), stem.split("_")[0])
+        links += nodes.Text(" ")
+    if theory:
+        links += _link(env, env.docname, theory, "", "theory")
+    flags = ["slow" if chk.slow else "default"]
+    if chk.requires:
+        flags.append("needs " + ", ".join(chk.requires))
+    row = _row([[first, links], [_paragraph(chk.paper)], [_paragraph(chk.statement)],
+                [nodes.Text("; ".join(flags))]])
+    row["ids"] = [nodes.make_id(f"check-{name}")]
+    return row
+
+
 class CheckTable(Directive):
-    """``.. mdpkit-check-table::``: the registry as a table (name, paper, statement)."""
+    """``.. mdpkit-check-table::``: the registry as a table, linked to figures and theory."""
 
     has_content = False
 
@@ -224,35 +327,25 @@ class CheckTable(Directive):
         reg = load_all()
         if not reg:
             return [nodes.paragraph(text="No checks are registered in this build.")]
-        table = nodes.table(classes=["longtable"])
+        env = self.state.document.settings.env
+        figs, theory = figure_checks(), theory_pages(Path(env.srcdir))
+        table = nodes.table(classes=["longtable", "mdpkit-checks"])
         group = nodes.tgroup(cols=4)
         table += group
-        for w in (18, 25, 45, 12):
+        for w in (20, 22, 48, 10):
             group += nodes.colspec(colwidth=w)
-        head = nodes.thead()
+        head, body = nodes.thead(), nodes.tbody()
         group += head
-        body = nodes.tbody()
         group += body
-
-        def row(cells, literal_first=False):
-            r = nodes.row()
-            for i, c in enumerate(cells):
-                entry = nodes.entry()
-                para = nodes.paragraph()
-                para += nodes.literal(text=c) if (literal_first and i == 0) else nodes.Text(c)
-                entry += para
-                r += entry
-            return r
-
-        head += row(["Check", "Paper", "Statement", "Run"])
+        head += _row([[nodes.Text(h)] for h in ("Check", "Paper", "Statement", "Run")])
         for name, chk in reg.items():
-            flags = ["slow" if chk.slow else "default"]
-            if chk.requires:
-                flags.append("needs " + ", ".join(chk.requires))
-            body += row([name, chk.paper, chk.statement, "; ".join(flags)], literal_first=True)
-        intro = nodes.paragraph(
-            text=f"{len(reg)} checks are registered. Run one with `mdpkit check NAME`, "
-                 "all with `mdpkit check --all`.")
+            body += _check_row(env, name, chk, figs.get(name, []), theory.get(name))
+        intro = nodes.paragraph()
+        intro += nodes.Text(f"{len(reg)} checks are registered. Run one with ")
+        intro += nodes.literal("mdpkit check NAME", "mdpkit check NAME")
+        intro += nodes.Text(", all with ")
+        intro += nodes.literal("mdpkit check --all", "mdpkit check --all")
+        intro += nodes.Text(". Each row links to the figures that draw it and to its theory page.")
         return [intro, table]
 
 
@@ -263,53 +356,146 @@ def _docstring(path: Path) -> str:
         return ""
 
 
-def _images(fig_dir: Path, stem: str) -> list[Path]:
-    """PNGs of one script: from ``index.json`` written by ``mdpkit figures``, else by name."""
+#: Selects the figures drawn by the docs build: unset or ``all`` (every script), ``none``,
+#: or comma-separated stems / ``figNN`` prefixes (the test suite draws one).
+FIGURES_ENV = "MDPKIT_DOCS_FIGURES"
+_BUILDER: list = []  # the builder of this build (set at builder-inited), for links
+_FIGURES: dict[str, list[Path]] = {}  # script stem -> PNGs drawn for this build
+_SKIPPED: list[str] = []  # scripts not selected by FIGURES_ENV
+
+
+def _selected(stems: list[str]) -> list[str]:
+    value = os.environ.get(FIGURES_ENV, "all").strip()
+    if value.lower() in ("", "all"):
+        return stems
+    if value.lower() == "none":
+        return []
+    wanted = [v.strip() for v in value.split(",") if v.strip()]
+    return [s for s in stems if any(s == w or s.startswith(w + "_") for w in wanted)]
+
+
+def _digest(script: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256(script.read_bytes())
+    common = script.parent / "_common.py"
+    if common.is_file():
+        h.update(common.read_bytes())
+    return h.hexdigest()
+
+
+def figures_dir(app) -> Path:
+    """Where the docs build draws the gallery: ``<build>/figures``, next to the HTML.
+
+    ``mdpkit_figures_dir`` in ``conf.py`` (or ``MDPKIT_FIGURES_DIR``) overrides it.
+    """
+    configured = app.config.mdpkit_figures_dir
+    if configured:
+        return Path(configured)
+    outdir = Path(app.outdir).resolve()
+    if outdir.parent in (Path(app.srcdir).resolve(), ROOT.resolve()):
+        return outdir / "_figures"  # never beside the sources (``-b html docs docs/html``)
+    return outdir.parent / "figures"
+
+
+def _draw(out: Path, stems: list[str]) -> tuple[set[str], str]:
+    """Run ``mdpkit figures --quick`` on ``stems``: (failed stems, output tail)."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "mdpkit", "figures", "--quick", "--out", str(out),
+         "--dir", str(ROOT / "paper_figures"), "--only", *stems],
+        cwd=ROOT, capture_output=True, text=True, env={**os.environ, "MPLBACKEND": "Agg"},
+    )
+    failed = set(re.findall(r"^FAIL\s+(\S+?):?\s", proc.stdout, flags=re.M))
+    return failed, "\n".join((proc.stdout + proc.stderr).splitlines()[-20:])
+
+
+def build_figures(app) -> None:
+    """Draw the selected figure scripts in quick mode (at ``builder-inited``), cached.
+
+    A script is redrawn when its text (or ``paper_figures/_common.py``) changed since it
+    was drawn into the cache; a script that fails is a build warning (an error with -W).
+    """
     import json
 
-    if not fig_dir.is_dir():
-        return []
+    from sphinx.util import logging
+
+    logger = logging.getLogger(__name__)
+    _BUILDER[:] = [app.builder]
+    scripts = {p.stem: p for p in sorted((ROOT / "paper_figures").glob("fig*.py"))}
+    chosen = _selected(list(scripts))
+    _SKIPPED[:] = [s for s in scripts if s not in chosen]
+    out = figures_dir(app)
+    out.mkdir(parents=True, exist_ok=True)
+    state_path = out / "docs_cache.json"
+    try:
+        state = json.loads(state_path.read_text())
+    except (OSError, ValueError):
+        state = {}
+    stale = [s for s in chosen if state.get(s) != _digest(scripts[s]) or not _images(out, s)]
+    if stale:
+        logger.info(f"mdpkit: drawing {len(stale)} figure(s) in quick mode for the gallery")
+        failed, tail = _draw(out, stale)
+        for s in stale:
+            if s in failed or not _images(out, s):
+                state.pop(s, None)
+                logger.warning(f"figure script paper_figures/{s}.py failed in quick mode "
+                               f"(mdpkit figures --quick --only {s}):\n{tail}")
+            else:
+                state[s] = _digest(scripts[s])
+        state_path.write_text(json.dumps(state, indent=2, sort_keys=True) + "\n")
+    _FIGURES.clear()
+    _FIGURES.update({s: _images(out, s) for s in chosen})
+
+
+def _images(fig_dir: Path, stem: str) -> list[Path]:
+    """PNGs of one script, from the ``index.json`` that ``mdpkit figures`` writes."""
+    import json
+
     try:
         index = json.loads((fig_dir / "index.json").read_text())
     except (OSError, ValueError):
-        index = {}
-    if stem in index:
-        files = [fig_dir / f if not Path(f).is_absolute() else Path(f) for f in index[stem]]
-        return [f for f in files if f.suffix == ".png" and f.is_file()]
-    return sorted(fig_dir.glob(f"{stem}*.png"))
+        return []
+    files = [fig_dir / f for f in index.get(stem, [])]
+    return [f for f in files if f.suffix == ".png" and f.is_file()]
+
+
+def _figure_section(env, script: Path, docdir: Path, check: str | None) -> nodes.section:
+    sec = nodes.section(ids=[nodes.make_id(script.stem)])
+    sec += nodes.title(text=script.stem)
+    for para in [p for p in _docstring(script).split("\n\n") if p.strip()]:
+        sec += _paragraph(para)
+    for png in _FIGURES.get(script.stem, []):
+        sec += nodes.image(uri=os.path.relpath(png, docdir), alt=script.stem, width="85%")
+    if script.stem in _SKIPPED:
+        sec += nodes.paragraph(text=f"(Not drawn in this build: {FIGURES_ENV} selects a "
+                                    "subset of the figures.)")
+    if check:
+        para = nodes.paragraph()
+        para += nodes.Text("Theorem check: ")
+        para += _link(env, env.docname, "checks", nodes.make_id(f"check-{check}"), check)
+        sec += para
+    cmd = (f"mdpkit figures --quick --only {script.stem.split('_')[0]}\n"
+           f"python paper_figures/{script.name} --out figures   # full size")
+    sec += nodes.literal_block(cmd, cmd, language="bash")
+    return sec
 
 
 class Gallery(Directive):
-    """``.. mdpkit-gallery::``: one section per ``paper_figures/fig*.py``."""
+    """``.. mdpkit-gallery::``: one section per ``paper_figures/fig*.py``, with its images."""
 
     has_content = False
 
     def run(self):
         env = self.state.document.settings.env
-        fig_dir = Path(env.config.mdpkit_figures_dir)
         scripts = sorted((ROOT / "paper_figures").glob("fig*.py"))
         if not scripts:
             return [nodes.paragraph(text="No figure scripts found in paper_figures/.")]
         docdir = Path(env.doc2path(env.docname)).parent
-        out = []
-        for s in scripts:
-            sec = nodes.section(ids=[nodes.make_id(s.stem)])
-            sec += nodes.title(text=s.stem)
-            doc = _docstring(s)
-            for para in [p for p in doc.split("\n\n") if p.strip()]:
-                sec += nodes.paragraph(text=" ".join(para.split()))
-            cmd = f"mdpkit figures --only {s.stem.split('_')[0]}    # or: python paper_figures/{s.name} --out figures"
-            sec += nodes.literal_block(text=cmd, language="bash")
-            pngs = _images(fig_dir, s.stem)
-            for png in pngs:
-                uri = os.path.relpath(png, docdir)
-                sec += nodes.image(uri=uri, alt=s.stem, width="80%")
-            if not pngs:
-                sec += nodes.paragraph(
-                    text=f"(Image not rendered in this build: run `mdpkit figures --out "
-                         f"{fig_dir}` before building the docs.)")
-            out.append(sec)
-        return out
+        checks = {stem: name for name, stems in figure_checks().items() for stem in stems}
+        return [_figure_section(env, s, docdir, checks.get(s.stem)) for s in scripts]
 
 
 class SimList(Directive):
@@ -345,10 +531,16 @@ class SimList(Directive):
         return out
 
 
+def _generated_pages(app, env, added, changed, removed) -> list[str]:
+    """The check table and the gallery are re-read by every build (registry, figures)."""
+    return [d for d in ("checks", "gallery") if d in env.found_docs]
+
+
 def setup(app):
-    default = os.environ.get("MDPKIT_FIGURES_DIR", str(ROOT / "figures"))
-    app.add_config_value("mdpkit_figures_dir", default, "env")
+    app.add_config_value("mdpkit_figures_dir", os.environ.get("MDPKIT_FIGURES_DIR", ""), "env")
     app.connect("config-inited", write_api_pages)
+    app.connect("builder-inited", build_figures)
+    app.connect("env-get-outdated", _generated_pages)
     app.add_directive("mdpkit-check-table", CheckTable)
     app.add_directive("mdpkit-gallery", Gallery)
     app.add_directive("mdpkit-sims", SimList)

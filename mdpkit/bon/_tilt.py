@@ -138,7 +138,7 @@ def _check_budget(ref: Discrete, kl: float) -> float:
 
 
 def beta_for_kl(ref: Discrete, kl: float) -> float:
-    r"""Temperature :math:`\beta` with :math:`\mathrm{KL}(\pi_\beta\|p) = ` ``kl``.
+    r"""Temperature :math:`\beta` at which :math:`\mathrm{KL}(\pi_\beta\|p)` equals ``kl``.
 
     :math:`\mathrm{KL}(\pi_{1/\lambda}\|p)` increases in :math:`\lambda` (its derivative
     is :math:`\lambda\,\mathrm{Var}_{\pi}(r)`), so a bracketing root search on
