@@ -315,3 +315,12 @@ def test_masked_action_with_an_f_divergence_regularizer():
     for div in (ChiSquare(), Hellinger(), JensenShannon(), Alpha(0.5), ForwardKL()):
         res = mk.solve(m, policy_reg=mk.PolicyRegularizer(div, [[0.5, 0.5]], 1e-8))
         assert res.V.tolist() == [0.0] and res.pi.tolist() == [[0.0, 1.0]]
+
+
+# -- item 13: unsupported robust combinations say what to do instead ------------------------
+def test_unsupported_robust_combinations_have_the_promised_message():
+    m = mk.random_mdp(3, 2, gamma=0.9, rng=0)
+    with pytest.raises(NotImplementedError, match="robust duals are implemented for KL, ChiSquare and TotalVariation"):
+        mk.solve(m, robust=mk.Robust(Hellinger(), lam=1.0))
+    with pytest.raises(NotImplementedError, match="use method='value_iteration' for robust MDPs"):
+        mk.solve(m, robust=mk.Robust(KL(), lam=1.0), method="policy_iteration")
