@@ -70,8 +70,8 @@ DIVS = [("forward_kl", ForwardKL()), ("chi2", ChiSquare()), ("hellinger", Hellin
 def test_regularized_max_matches_60_digit_reference_for_all_beta(name, div):
     rng = np.random.default_rng(12)
     alpha = getattr(div, "alpha", 0.5)
-    for beta in (1e-12, 1e-8, 1e-3, 1.0, 1e4, 1e8, 1e12):
-        for scale in (1e-6, 1.0, 1e3, 1e6):
+    for beta in (1e-12, 1e-8, 1.0, 1e8, 1e12):
+        for scale in (1e-6, 1.0, 1e6):
             q = rng.normal(size=3) * scale + rng.normal() * 10 * scale
             p = rng.dirichlet(np.ones(3))
             M, pi = div.regularized_max(q, p, beta)
