@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 import mdpkit as mk
 from mdpkit.divergences import ALL_DIVERGENCES, Alpha
 
-N_EXAMPLES = int(os.environ.get("MDPKIT_FUZZ_EXAMPLES", "60"))
+N_EXAMPLES = int(os.environ.get("MDPKIT_FUZZ_EXAMPLES", "40"))
 FUZZ = settings(max_examples=N_EXAMPLES, deadline=None, derandomize=True, database=None,
                 suppress_health_check=list(HealthCheck))
 TALLY: Counter = Counter()
