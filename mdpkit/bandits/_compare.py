@@ -12,6 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .. import theory
+from .._results import as_frame
 from .._typing import FloatArray, RNGLike
 from ._algorithms import (
     EXP3,
@@ -64,6 +65,15 @@ class BanditComparison:
 
     def __str__(self) -> str:
         return self.table
+
+    def summary(self) -> str:
+        """One line: the algorithms ranked by mean final regret."""
+        ranked = sorted(self.rows, key=lambda r: r["mean_regret"])
+        return "bandit comparison: " + ", ".join(f"{r['algorithm']} {r['mean_regret']:.4g}" for r in ranked)
+
+    def to_frame(self) -> Any:
+        """:attr:`rows` as a pandas DataFrame (one row per algorithm)."""
+        return as_frame({k: [r[k] for r in self.rows] for k in self.rows[0]})
 
 
 def _bound(algo: Any, env: Any, ck: np.ndarray, horizon: int) -> tuple[np.ndarray, FloatArray, str] | None:

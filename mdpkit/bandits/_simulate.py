@@ -390,6 +390,18 @@ class SelfPlayRun:
     seeds: IntArray
     feedback: str
 
+    def summary(self) -> str:
+        """One line: runs x horizon, feedback and the mean final Nash gap."""
+        return (f"self-play ({self.feedback} feedback): {self.n_runs} run(s) x {self.horizon} rounds, "
+                f"mean final Nash gap {self.nash_gap[:, -1].mean():.4g}")
+
+    def to_frame(self) -> Any:
+        """One row per (run, checkpoint): both regrets and the Nash gap (a pandas DataFrame)."""
+        R, C = self.nash_gap.shape
+        return as_frame({"run": np.repeat(np.arange(R), C), "t": np.tile(self.checkpoints, R),
+                         "regret_row": self.regret_row.ravel(), "regret_col": self.regret_col.ravel(),
+                         "nash_gap": self.nash_gap.ravel()})
+
     def __repr__(self) -> str:
         return (f"SelfPlayRun(horizon={self.horizon}, n_runs={self.n_runs}, feedback={self.feedback!r}, "
                 f"final nash_gap={self.nash_gap[:, -1].mean():.4g})")

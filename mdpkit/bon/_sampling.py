@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from .._results import as_frame
 from .._typing import FloatArray, IntArray, RNGLike
 from .._validation import as_generator, check_choice, check_int, check_memory
 from ._laws import TIES, Continuous, Discrete, OrderStatistic, _check_ref, _check_same
@@ -127,6 +129,16 @@ class MonteCarloBoN:
     win_rate: Estimate
     level_freqs: FloatArray
     samples: IntArray
+
+    def summary(self) -> str:
+        """One line: the two estimates with their standard errors."""
+        e, w = self.expected_reward, self.win_rate
+        return (f"Monte-Carlo best-of-N ({e.n_samples} trials): reward {e.mean:.4g} +- {e.se:.2g}, "
+                f"win rate {w.mean:.4g} +- {w.se:.2g}")
+
+    def to_frame(self) -> Any:
+        """One row per reward level with its empirical frequency (a pandas DataFrame)."""
+        return as_frame({"level": np.arange(self.level_freqs.size), "frequency": self.level_freqs})
 
 
 def monte_carlo_best_of_n(ref: Discrete, n: int, size: int, *, rng: RNGLike = None,

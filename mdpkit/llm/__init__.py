@@ -40,7 +40,6 @@ from ._sampling import (
 from ._space import SequenceSpace, SoftQ
 from ._tiny import COARSE8, coarse8_tokenizer, pydoc_corpus, train_tiny_lm
 from ._validate import (
-    Comparison,
     ValidationReport,
     goodness_of_fit,
     plot_report,
@@ -54,7 +53,6 @@ __all__ = [
     "BestOfNPool",
     "CausalLM",
     "LMEntropyStep",
-    "Comparison",
     "SequenceSpace",
     "SoftQ",
     "SoftQLogitsProcessor",

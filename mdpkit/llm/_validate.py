@@ -39,6 +39,7 @@ import torch
 from scipy import stats
 
 from .._comparison import HEADER, Comparison, cells, render, verdict
+from .._results import as_frame
 from .._validation import check_int, check_positive
 from ._device import seed_of, torch_generator
 from ._model import CausalLM
@@ -71,6 +72,18 @@ class ValidationReport:
     def passed(self) -> bool:
         """Whether every comparison passed."""
         return all(r.passed for r in self.rows)
+
+    def summary(self) -> str:
+        """One line: model, passed and failed rows."""
+        n_fail = len(self.failures())
+        return (f"LLM validation of {self.info.get('model', 'the model')}: {len(self.rows) - n_fail} passed, "
+                f"{n_fail} failed")
+
+    def to_frame(self) -> Any:
+        """One row per comparison (a pandas DataFrame)."""
+        return as_frame({k: [getattr(r, k) for r in self.rows] for k in
+                         ("section", "quantity", "param", "measured", "se", "predicted", "tolerance",
+                          "relation", "route", "passed")})
 
     def failures(self) -> list[Comparison]:
         """The rows that failed."""

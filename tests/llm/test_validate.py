@@ -171,3 +171,10 @@ def test_report_rows_are_the_registry_comparisons(report):
 
     assert all(isinstance(r, RegistryComparison) for r in report.rows)
     assert report.table.splitlines()[0].split() == format_table([]).splitlines()[0].split()
+
+
+def test_report_summary_and_frame(report):
+    n_fail = len(report.failures())
+    assert report.summary().endswith(f"{len(report.rows) - n_fail} passed, {n_fail} failed")
+    frame = report.to_frame()
+    assert len(frame) == len(report.rows) and frame["passed"].sum() == len(report.rows) - n_fail

@@ -323,3 +323,15 @@ def test_bandit_run_summary_and_frame():
     frame = run.to_frame()
     assert frame.shape == (6, 4) and frame["t"].tolist() == [10, 100] * 3
     np.testing.assert_array_equal(frame["regret"].to_numpy().reshape(3, 2), run.regret)
+
+
+def test_comparison_and_self_play_summaries_and_frames():
+    res = B.compare(ENV, [B.UCB1(), B.MOSS()], horizon=300, n_runs=3, rng=0)
+    assert res.summary().startswith("bandit comparison: ")
+    assert res.to_frame()["algorithm"].tolist() == ["UCB1", "MOSS"]
+    game = B.MatrixGame([[0.0, 1.0], [1.0, 0.0]])
+    sp_run = B.self_play(game, B.Hedge(), B.Hedge(), horizon=200, n_runs=2, rng=0, checkpoints=[10, 200])
+    assert sp_run.summary().startswith("self-play (expected feedback): 2 run(s) x 200 rounds")
+    frame = sp_run.to_frame()
+    assert frame.shape == (4, 5)
+    np.testing.assert_array_equal(frame["nash_gap"].to_numpy().reshape(2, 2), sp_run.nash_gap)

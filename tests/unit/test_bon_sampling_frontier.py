@@ -143,3 +143,11 @@ def test_sampling_errors():
         mk.bon.mc_kl(ref, ref, np.array([0, 9]))
     with pytest.raises(TypeError, match="`rng` must be None"):
         mk.bon.sample(ref, 3, rng="seed")
+
+
+def test_monte_carlo_summary_and_frame():
+    ref = mk.bon.Discrete([0.5, 0.5], [0.0, 1.0])
+    mc = mk.bon.monte_carlo_best_of_n(ref, 2, 4000, rng=0)
+    assert mc.summary().startswith("Monte-Carlo best-of-N (4000 trials): reward ")
+    frame = mc.to_frame()
+    assert frame["frequency"].sum() == pytest.approx(1.0) and frame.shape == (2, 2)
