@@ -25,6 +25,7 @@ __version__ = "0.1.0"
 _LAZY_SUBMODULES = (
     "bandits", "bon", "checks", "divergences", "learners", "mdp", "plotting",
     "solvers", "sweep", "theory",
+    "preference",
 )
 
 # Public names re-exported from subpackages; resolved lazily too.
