@@ -12,6 +12,7 @@ Nash-MP, INPO).
 """
 
 from ._losses import DIVERGENCES, LOSSES, LossValue, preference_loss
+from ._offline import OfflineRun, hypo, offline_dpo
 from ._minimizers import LossMinimum, fdpo_minimizer, ipo_minimizer, minimize_loss
 from ._problems import (
     PreferencePairs,
@@ -30,15 +31,18 @@ __all__ = [
     "LOSSES",
     "LossMinimum",
     "LossValue",
+    "OfflineRun",
     "PreferencePairs",
     "bradley_terry_matrix",
     "check_preference_matrix",
     "cyclic_preference",
     "fdpo_minimizer",
+    "hypo",
     "ipo_minimizer",
     "kl_objective",
     "minimize_loss",
     "minimize_token_loss",
+    "offline_dpo",
     "population_counts",
     "preference_loss",
     "sample_pairs",

@@ -56,6 +56,35 @@ def _softmax(theta: FloatArray) -> FloatArray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
+def lbfgs_polished(fg, x0: FloatArray, tol: float, max_iter: int) -> tuple[FloatArray, float, int]:
+    """L-BFGS, then up to two Newton steps with a finite-difference Hessian of the exact gradient.
+
+    L-BFGS stalls once the loss changes by less than its rounding error (gradient about
+    1e-8 for a loss of order 1); Newton steps only need the gradient, which stays accurate,
+    and take it to about 1e-12. Directions of zero curvature (the softmax gauge, responses
+    the data do not cover) are left alone by the pseudo-inverse. Returns (x, grad max-norm, n_iter).
+    """
+    res = optimize.minimize(fg, x0, jac=True, method="L-BFGS-B",
+                            options={"maxiter": max_iter, "gtol": tol, "ftol": 0.0, "maxcor": 30})
+    x, n_iter = res.x, int(res.nit)
+    g = fg(x)[1]
+    if x.size <= 2000:
+        h = 1e-6
+        for _ in range(2):
+            H = np.empty((x.size, x.size))
+            for k in range(x.size):
+                e = np.zeros_like(x)
+                e[k] = h
+                H[:, k] = (fg(x + e)[1] - fg(x - e)[1]) / (2 * h)
+            H = 0.5 * (H + H.T)
+            x_new = x - np.linalg.pinv(H, rcond=1e-10, hermitian=True) @ g
+            g_new = fg(x_new)[1]
+            if np.abs(g_new).max() >= np.abs(g).max():
+                break
+            x, g = x_new, g_new
+    return x, float(np.abs(g).max()), n_iter
+
+
 def minimize_loss(
     pi_ref: npt.ArrayLike,
     counts: npt.ArrayLike,
@@ -65,7 +94,7 @@ def minimize_loss(
     divergence: str = "reverse_kl",
     alpha: float = 0.5,
     pi0: npt.ArrayLike | None = None,
-    tol: float = 1e-9,
+    tol: float = 1e-10,
     max_iter: int = 20_000,
 ) -> LossMinimum:
     r"""Minimize a direct-alignment loss over the policy (exact gradients, L-BFGS; LP for hinge).
@@ -83,7 +112,9 @@ def minimize_loss(
         Starting policy (default ``pi_ref``). Responses that no pair covers keep their
         starting log-ratio: the loss does not depend on them.
     tol : float
-        Stop when the max-norm of the logit gradient is at most ``tol``.
+        Required max-norm of the logit gradient (L-BFGS stalls near 1e-8
+        on a float64 loss of order 1; two Newton steps on
+        the exact gradient follow and usually reach 1e-12).
     max_iter : int
 
     Returns
@@ -117,16 +148,13 @@ def minimize_loss(
         lv = loss_of_logits(x.reshape(ref.shape), log_ref, W, b, loss, div, a)
         return lv.value, lv.grad.reshape(-1)
 
-    res = optimize.minimize(fg, theta0.reshape(-1), jac=True, method="L-BFGS-B",
-                            options={"maxiter": max_iter, "gtol": tol, "ftol": 0.0, "maxcor": 30})
-    theta = res.x.reshape(ref.shape)
-    val, g = fg(res.x)
-    gn = float(np.abs(g).max())
+    x, gn, n_iter = lbfgs_polished(fg, theta0.reshape(-1), tol, max_iter)
     ok = gn <= tol
     if not ok:
         warnings.warn(f"minimize_loss({loss!r}) stopped with gradient max-norm {gn:.3e} > tol={tol:g} "
-                      f"after {res.nit} iterations ({res.message}).", ConvergenceWarning, stacklevel=2)
-    return LossMinimum(pi=_softmax(theta), value=float(val), grad_norm=gn, converged=ok, n_iter=int(res.nit))
+                      f"after {n_iter} iterations.", ConvergenceWarning, stacklevel=2)
+    return LossMinimum(pi=_softmax(x.reshape(ref.shape)), value=float(fg(x)[0]), grad_norm=gn, converged=ok,
+                       n_iter=n_iter)
 
 
 def _hinge_lp(ref: FloatArray, W: FloatArray, beta: float, g0: FloatArray) -> LossMinimum:

@@ -28,12 +28,12 @@ import warnings
 
 import numpy as np
 import numpy.typing as npt
-from scipy import optimize
 
 from .._results import ConvergenceWarning
 from .._typing import FloatArray
 from .._validation import as_float_array, check_choice, check_positive, check_simplex
 from ._losses import LossValue, _phi
+from ._minimizers import lbfgs_polished
 
 
 def check_token_policy(name: str, pi: object, *, positive: bool = False) -> list[FloatArray]:
@@ -138,7 +138,7 @@ def token_loss(
 
 def minimize_token_loss(
     pi_ref: list[npt.ArrayLike], counts: npt.ArrayLike, beta: float, *, loss: str = "dpo",
-    tol: float = 1e-9, max_iter: int = 20_000,
+    tol: float = 1e-10, max_iter: int = 20_000,
 ) -> tuple[list[FloatArray], float, bool]:
     r"""Minimize :func:`token_loss` over the token policy (L-BFGS from ``pi_ref``).
 
@@ -174,14 +174,12 @@ def minimize_token_loss(
         return v, np.concatenate([a.reshape(-1) for a in g])
 
     x0 = np.concatenate([a.reshape(-1) for a in log_ref])
-    res = optimize.minimize(fg, x0, jac=True, method="L-BFGS-B",
-                            options={"maxiter": max_iter, "gtol": tol, "ftol": 0.0, "maxcor": 30})
-    gn = float(np.abs(fg(res.x)[1]).max())
+    x, gn, _ = lbfgs_polished(fg, x0, tol, max_iter)
     ok = gn <= tol
     if not ok:
         warnings.warn(f"minimize_token_loss({loss!r}) stopped with gradient {gn:.3e} > tol={tol:g}.",
                       ConvergenceWarning, stacklevel=2)
-    th = unpack(res.x)
+    th = unpack(x)
     return [np.exp(t - np.logaddexp.reduce(t, axis=1, keepdims=True)) for t in th], gn, ok
 
 

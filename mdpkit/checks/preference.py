@@ -1,0 +1,306 @@
+"""Checks of preference optimization and Nash learning (:mod:`mdpkit.preference`).
+
+Every prediction comes from a route independent of the code under test: cvxpy convex
+programs, one-dimensional root finding on closed forms written here, brute-force
+enumeration of a token tree, and the package's soft backward induction
+(:func:`mdpkit.solve_kl_regularized`) where the check is about DPO, not the solver.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+from scipy import optimize
+from scipy.special import expit
+
+from ._registry import CheckContext, register
+
+# ---------------------------------------------------------------------------------------
+# independent oracles (never call mdpkit.preference's minimizers)
+
+
+def _cvx_kl_value(ref, r, beta):
+    """max_pi <pi, r> - beta KL(pi || ref) by cvxpy (exponential cone)."""
+    import cvxpy as cp
+
+    x = cp.Variable(ref.size, nonneg=True)
+    prob = cp.Problem(cp.Maximize(r @ x - beta * cp.sum(cp.kl_div(x, ref))), [cp.sum(x) == 1])
+    prob.solve()
+    return float(prob.value)
+
+
+def _cvx_ipo(ref, W, beta):
+    """IPO population loss minimized over log-ratios g (a convex QP), gauge sum(g) = 0."""
+    import cvxpy as cp
+
+    Y = ref.size
+    g = cp.Variable(Y)
+    terms = [W[w, l] * cp.square(g[w] - g[l] - 0.5 / beta) for w in range(Y) for l in range(Y)
+             if w != l and W[w, l] > 0]
+    cp.Problem(cp.Minimize(sum(terms)), [cp.sum(g) == 0]).solve()
+    x = np.log(ref) + np.asarray(g.value)
+    return np.exp(x - x.max()) / np.exp(x - x.max()).sum()
+
+
+def _cvx_hinge_value(W, beta):
+    """Minimum of sum W max(0, 1 - beta (g_w - g_l)) over g (LP by cvxpy)."""
+    import cvxpy as cp
+
+    Y = W.shape[0]
+    g = cp.Variable(Y)
+    obj = sum(W[w, l] * cp.pos(1 - beta * (g[w] - g[l])) for w in range(Y) for l in range(Y) if w != l)
+    prob = cp.Problem(cp.Minimize(obj + float(np.trace(W))), [g[0] == 0])
+    prob.solve()
+    return float(prob.value)
+
+
+# inverses of TRL's f-DPO scores psi(u) (written here from the formulas, not the package)
+_PSI_INV = {
+    "reverse_kl": lambda x, a: np.exp(x),
+    "forward_kl": lambda x, a: -1.0 / x,
+    "js": lambda x, a: np.exp(x) / (2.0 - np.exp(x)),
+    "alpha": lambda x, a: (1.0 - a * x) ** (-1.0 / a),
+}
+_PSI_SUP = {"reverse_kl": lambda a: np.inf, "forward_kl": lambda a: 0.0, "js": lambda a: math.log(2.0),
+            "alpha": lambda a: 1.0 / a}
+
+
+def _fdpo_kkt(ref, r, beta, div, a):
+    """pi = ref * psi^{-1}((r - lam)/beta) with lam found by brentq so that sum pi = 1."""
+    inv, sup = _PSI_INV[div], _PSI_SUP[div](a)
+
+    def mass(lam):
+        return float(np.sum(ref * inv((r - lam) / beta, a))) - 1.0
+
+    lo = float(r.max() - beta * sup) if np.isfinite(sup) else float(r.max()) - 50 * beta
+    lo += 1e-12 * (1 + abs(lo))
+    hi = float(r.max()) + 1.0
+    while mass(hi) > 0:
+        hi += 2 * (hi - lo)
+    while np.isfinite(sup) is False and mass(lo) < 0:
+        lo -= 50 * beta
+    lam = optimize.brentq(mass, lo, hi, xtol=1e-15, rtol=1e-15, maxiter=500)
+    return ref * inv((r - lam) / beta, a)
+
+
+@register(
+    "pref_loss_minimizers",
+    paper="Rafailov et al. 2023 (DPO, Eq. 4-7); Azar et al. 2024 (IPO, Prop. 4); Zhao et al. 2023 (SLiC); "
+    "Wang et al. 2024 (f-DPO, Thm 1); CLAIMS.md #10",
+    statement="Minimizing each loss to convergence (L-BFGS on the logits with the exact gradient; LP for hinge) "
+    "reaches its population minimizer: DPO -> pi_ref e^{r/beta}/Z, IPO -> pi_ref e^{P(y > mu)/beta}/Z, "
+    "f-DPO -> pi_ref (f')^{-1}((r - lam)/beta), hinge -> the LP optimum value.",
+    requires=("cvxpy",),
+)
+def pref_loss_minimizers(ctx: CheckContext) -> None:
+    from mdpkit import preference as pref
+
+    g = np.random.default_rng(ctx.seed + 140)
+    n_inst = 2 if ctx.quick else 6
+    Y = 6
+    worst: dict[str, float] = {}
+    for _ in range(n_inst):
+        ref = g.dirichlet(np.ones(Y))
+        r = g.normal(size=Y)
+        mu = g.dirichlet(np.ones(Y))
+        beta = float(g.choice([0.3, 1.0, 3.0]))
+        P = pref.bradley_terry_matrix(r)
+        W = pref.population_counts(P, mu)
+
+        def err(key, pi, target):
+            worst[key] = max(worst.get(key, 0.0), float(np.abs(pi - target).max()))
+
+        dpo = pref.minimize_loss(ref, W, beta).pi
+        j = float(dpo @ r - beta * np.sum(dpo * np.log(dpo / ref)))
+        worst["dpo: J_beta value vs cvxpy optimum"] = max(worst.get("dpo: J_beta value vs cvxpy optimum", 0.0),
+                                                          abs(j - _cvx_kl_value(ref, r, beta)))
+        tilt = ref * np.exp((r - r.max()) / beta)
+        err("dpo vs closed-form tilt", dpo, tilt / tilt.sum())
+        ipo = pref.minimize_loss(ref, W, beta, loss="ipo").pi
+        err("ipo vs cvxpy QP", ipo, _cvx_ipo(ref, W, beta))
+        closed = ref * np.exp(P @ mu / beta)
+        err("ipo vs Azar closed form", ipo, closed / closed.sum())
+        hv = pref.minimize_loss(ref, W, beta, loss="hinge").value
+        worst["hinge value vs cvxpy LP"] = max(worst.get("hinge value vs cvxpy LP", 0.0),
+                                               abs(hv - _cvx_hinge_value(W, beta)))
+        for div in ("reverse_kl", "forward_kl", "js", "alpha"):
+            m = pref.minimize_loss(ref, W, beta, loss="fdpo", divergence=div, alpha=0.5)
+            err(f"f-DPO {div} vs KKT root", m.pi, _fdpo_kkt(ref, r, beta, div, 0.5))
+    for key, v in worst.items():
+        # minimizers are Newton-polished to gradient <= 1e-10 (smallest curvature ~1e-2 here: <= 1e-8
+        # in pi); cvxpy's interior-point solvers are accurate to about 1e-6 (values and QP solutions)
+        tol = 1e-6 if "cvxpy" in key else 1e-8
+        ctx.compare(f"max |measured - predicted|: {key}", v, 0.0, tol=tol,
+                    route="cvxpy" if "cvxpy" in key else "closed form / brentq on KKT")
+
+
+# ---------------------------------------------------------------------------------------
+
+
+def _token_tree_instance(V, L, seed):
+    g = np.random.default_rng(seed)
+    ref = [g.dirichlet(np.ones(V), size=V**t) for t in range(L)]
+    r = g.normal(size=V**L)
+    return ref, r
+
+
+@register(
+    "pref_token_tree_dpo",
+    paper="Rafailov et al. 2024 'From r to Q*'; Zhong et al. 2024 (RTO, Prop. 1); Xie et al. 2024 (XPO, Sec. 3); "
+    "Zeng et al. 2024 (TDPO); CLAIMS.md #5, #15, #16, C10 (i)",
+    statement="On a token tree (V=3, L=3), the sequence-level DPO loss minimized over per-token policies gives "
+    "the KL-regularized optimum of mk.token_tree_mdp (soft backward induction) and the tilted sequence law; "
+    "its token rewards beta log pi/pi_ref telescope to r(y) - V*(root). TDPO's minimizer instead satisfies "
+    "beta (log pi/pi_ref + SeqKL(pi_ref||pi))(y) = r(y) + const.",
+)
+def pref_token_tree_dpo(ctx: CheckContext) -> None:
+    import mdpkit as mk
+    from mdpkit import preference as pref
+
+    V, L = 3, 3
+    betas = (0.5,) if ctx.quick else (0.25, 0.5, 2.0)
+    ref, r = _token_tree_instance(V, L, ctx.seed + 141)
+    log_ref = [np.log(a) for a in ref]
+    mdp = mk.token_tree_mdp(V, L, r)
+    pi_ref_mdp = pref.token_policy_to_mdp(ref)
+    # brute-force reference sequence law (independent of sequence_log_probs)
+    seq_ref = np.empty(V**L)
+    for idx, y in enumerate(itertools.product(range(V), repeat=L)):
+        n, lp = 0, 0.0
+        for t, a in enumerate(y):
+            lp += log_ref[t][n, a]
+            n = n * V + a
+        seq_ref[idx] = lp
+    W = pref.population_counts(pref.bradley_terry_matrix(r), np.exp(seq_ref))
+    e_tok = e_law = e_tel = e_tdpo = 0.0
+    for beta in betas:
+        pi, gn, ok = pref.minimize_token_loss(ref, W, beta)
+        soft = mk.solve_kl_regularized(mdp, pi_ref_mdp, beta)
+        pm = pref.token_policy_to_mdp(pi)
+        offs = np.cumsum([0] + [V**h for h in range(L + 1)])
+        e_tok = max(e_tok, max(float(np.abs(pm[t, offs[t]:offs[t + 1]] - soft.pi[t, offs[t]:offs[t + 1]]).max())
+                               for t in range(L)))
+        z = seq_ref + r / beta
+        logZ = float(np.logaddexp.reduce(z))
+        lp = pref.sequence_log_probs([np.log(a) for a in pi])
+        e_law = max(e_law, float(np.abs(np.exp(lp) - np.exp(z - logZ)).max()))
+        e_tel = max(e_tel, float(np.abs(beta * (lp - seq_ref) - (r - soft.V[0, 0])).max()))
+        pt, _, _ = pref.minimize_token_loss(ref, W, beta, loss="tdpo")
+        lpt = [np.log(a) for a in pt]
+        seqkl = np.zeros(V**L)
+        for idx, y in enumerate(itertools.product(range(V), repeat=L)):
+            n = 0
+            for t, a in enumerate(y):
+                seqkl[idx] += float(np.sum(ref[t][n] * (log_ref[t][n] - lpt[t][n])))
+                n = n * V + a
+        e_tdpo = max(e_tdpo, float(np.ptp(beta * (pref.sequence_log_probs(lpt) - seq_ref + seqkl) - r)))
+        ctx.compare(f"beta={beta}: KL(TDPO minimizer || DPO minimizer) > 0 (they differ)",
+                    float(np.sum(np.exp(pref.sequence_log_probs(lpt)) * (pref.sequence_log_probs(lpt) - lp))),
+                    1e-6, relation=">=", route="brute-force enumeration")
+    # minimizers are Newton-polished to gradient <= 1e-10 (about 1e-15 in practice); divided by the
+    # smallest curvature (~1e-4 here) that bounds the log-ratio error by 1e-6
+    ctx.compare("max |DPO token policy - soft backward induction|", e_tok, 0.0, tol=1e-6,
+                route="mk.solve_kl_regularized on mk.token_tree_mdp")
+    ctx.compare("max |DPO sequence law - pi_ref e^{r/beta}/Z|", e_law, 0.0, tol=1e-6, route="brute-force enumeration")
+    ctx.compare("max |sum_t beta log pi/pi_ref - (r(y) - V*(root))|", e_tel, 0.0, tol=1e-6,
+                route="soft value V*(root) = beta log Z")
+    ctx.compare("spread of beta(log pi/pi_ref + SeqKL) - r at the TDPO minimizer", e_tdpo, 0.0, tol=1e-6,
+                route="first-order condition (brute-force SeqKL)")
+
+
+# ---------------------------------------------------------------------------------------
+
+
+@register(
+    "pref_hypo_coverage",
+    paper="Song et al. 2024, 'The Importance of Online Data: Understanding Preference Fine-tuning via "
+    "Coverage' (HyPO), Sec. 4 counterexample; CLAIMS.md #14",
+    statement="With data covering only (y1, y2), every policy with the right pi(y1)/pi(y2) ratio minimizes the "
+    "DPO loss, whatever mass it puts on the uncovered y3 (exact); offline DPO from an SFT start keeps the "
+    "mass on y3, HyPO (DPO + beta_kl KL(pi||pi_ref), online) converges to its unique minimizer, computed "
+    "independently by a 1-D minimization; with full coverage offline DPO reaches the tilted policy.",
+)
+def pref_hypo_coverage(ctx: CheckContext) -> None:
+    from mdpkit import preference as pref
+
+    ref = np.array([0.45, 0.45, 0.10])
+    r = np.array([1.0, 0.0, -2.0])  # the uncovered response is bad
+    beta, beta_kl = 0.5, 0.5
+    p12 = float(expit(r[0] - r[1]))
+    W = np.zeros((3, 3))
+    W[0, 1], W[1, 0] = p12, 1 - p12  # pairs (y1, y2) only
+    lmin = -(p12 * math.log(p12) + (1 - p12) * math.log(1 - p12))  # the logistic loss at logit = log-odds
+    # (a) exact: a family of DPO minimizers with growing mass on y3
+    q = 1.0 / (1.0 + (ref[1] / ref[0]) * math.exp(-(r[0] - r[1]) / beta))  # pi1/(pi1+pi2) at the optimum
+    gap = 0.0
+    for m in (0.1, 0.5, 0.9, 0.99):
+        pi = np.array([(1 - m) * q, (1 - m) * (1 - q), m])
+        gap = max(gap, abs(pref.preference_loss(pi, ref, W, beta).value - lmin))
+    ctx.compare("max over pi(y3) in {.1,.5,.9,.99} of |DPO loss - min|", gap, 0.0, tol=1e-12,
+                route="closed form (binary entropy of P(y1>y2))")
+    # (b) learners from an SFT start that over-weights y3
+    pi0 = np.array([0.25, 0.25, 0.5])
+    n_steps = 4000 if ctx.quick else 20000
+    dpo = pref.offline_dpo(W, ref, beta, pi0=pi0, eta=2.0, n_steps=n_steps)
+    hy = pref.hypo(W, ref, beta, beta_kl=beta_kl, pi0=pi0, eta=2.0, n_steps=n_steps)
+    star = ref * np.exp(r / beta)
+    star /= star.sum()
+    ctx.compare("offline DPO: pi(y3) (>= pi*(y3) + 0.3: mass on the uncovered bad response)",
+                float(dpo.pi[0, 2]), float(star[2]) + 0.3, relation=">=", route="closed-form tilted policy")
+    ctx.compare("offline DPO: gradient at the end (a minimizer)", float(dpo.grad_norm[0]), 0.0, tol=1e-9,
+                route="exact gradient")
+
+    # independent HyPO minimizer: pi = (s q, s (1-q), 1-s); s eliminated in closed form, q by a 1-D search
+    def objective(qq):
+        c = qq * math.log(qq / ref[0]) + (1 - qq) * math.log((1 - qq) / ref[1])
+        s = 1.0 / (1.0 + ref[2] * math.exp(c))
+        kl = s * math.log(s) + s * c + (1 - s) * math.log((1 - s) / ref[2])
+        h = beta * (math.log(qq / ref[0]) - math.log((1 - qq) / ref[1]))
+        dpo_loss = p12 * math.log1p(math.exp(-h)) + (1 - p12) * math.log1p(math.exp(h))
+        return dpo_loss + beta_kl * kl, s
+
+    res = optimize.minimize_scalar(lambda x: objective(x)[0], bounds=(1e-9, 1 - 1e-9), method="bounded",
+                                   options={"xatol": 1e-13})
+    s = objective(res.x)[1]
+    target = np.array([s * res.x, s * (1 - res.x), 1 - s])
+    ctx.compare("HyPO (exact KL gradient) vs 1-D minimization", float(np.abs(hy.pi[0] - target).max()), 0.0,
+                tol=1e-6, route="scipy bounded 1-D search on the reduced objective")
+    # HyPO's minimizer beats pi_ref on L + beta_kl KL and L >= L_min: KL(pi||pi_ref) <= (L(pi_ref) - L_min)/beta_kl
+    kl_bound = (pref.preference_loss(ref, ref, W, beta).value - lmin) / beta_kl
+
+    def kl(p):
+        return float(np.sum(p * np.log(p / ref)))
+
+    ctx.compare("HyPO: KL(pi||pi_ref) <= (L(pi_ref) - L_min)/beta_kl", kl(hy.pi[0]), kl_bound, relation="<=",
+                route="optimality vs pi_ref (exact inequality)")
+    ctx.compare("offline DPO: KL(pi||pi_ref) exceeds that bound", kl(dpo.pi[0]), kl_bound, relation=">=",
+                route="same bound")
+    ctx.compare("offline DPO: pi(y3) - HyPO pi(y3) (>= 0.2)", float(dpo.pi[0, 2] - hy.pi[0, 2]), 0.2,
+                relation=">=", route="the two learners from one start")
+    hs = pref.hypo(W, ref, beta, beta_kl=beta_kl, pi0=pi0, eta=0.5, n_steps=n_steps // 2, n_samples=16,
+                   n_runs=4 if ctx.quick else 16, rng=ctx.seed)
+    ctx.compare("HyPO with 16 on-policy samples per step: max KL over runs <= bound (empirical)",
+                max(kl(p) for p in hs.pi), kl_bound, relation="<=", route="same bound")
+    # (c) full coverage: offline DPO is the tilted policy
+    Wf = pref.population_counts(pref.bradley_terry_matrix(r), ref)
+    full = pref.offline_dpo(Wf, ref, beta, pi0=pi0, eta=4.0, n_steps=n_steps)
+    ctx.compare("full coverage: max |offline DPO - tilted policy|", float(np.abs(full.pi[0] - star).max()), 0.0,
+                tol=1e-7, route="closed-form tilted policy")
+    if ctx.figures_enabled:
+        _hypo_figure(ctx, dpo, hy, star, ref)
+
+
+def _hypo_figure(ctx, dpo, hy, star, ref):
+    from mdpkit import plotting
+
+    fig, ax = plotting.subplots(1, 1, figsize=(4.5, 3.0))
+    x = np.arange(3)
+    for k, (lab, v) in enumerate([("pi_ref", ref), ("tilted pi*", star), ("offline DPO", dpo.pi[0]),
+                                  ("HyPO", hy.pi[0])]):
+        ax.bar(x + 0.2 * k - 0.3, v, width=0.2, label=lab)
+    ax.set_xticks(x, ["y1", "y2", "y3 (uncovered)"])
+    ax.set_ylabel("probability")
+    ax.legend(fontsize=7)
+    ctx.savefig(fig, "pref_hypo_coverage")
