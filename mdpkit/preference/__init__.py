@@ -12,6 +12,7 @@ Nash-MP, INPO).
 """
 
 from ._losses import DIVERGENCES, LOSSES, LossValue, preference_loss
+from ._online import OnlineRun, online_dpo, xpo
 from ._offline import OfflineRun, hypo, offline_dpo
 from ._minimizers import LossMinimum, fdpo_minimizer, ipo_minimizer, minimize_loss
 from ._problems import (
@@ -32,6 +33,7 @@ __all__ = [
     "LossMinimum",
     "LossValue",
     "OfflineRun",
+    "OnlineRun",
     "PreferencePairs",
     "bradley_terry_matrix",
     "check_preference_matrix",
@@ -43,6 +45,7 @@ __all__ = [
     "minimize_loss",
     "minimize_token_loss",
     "offline_dpo",
+    "online_dpo",
     "population_counts",
     "preference_loss",
     "sample_pairs",
@@ -50,4 +53,5 @@ __all__ = [
     "tilted_policy",
     "token_loss",
     "token_policy_to_mdp",
+    "xpo",
 ]
