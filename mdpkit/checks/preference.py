@@ -374,3 +374,164 @@ def pref_xpo_exploration(ctx: CheckContext) -> None:
         ax.set_ylabel(r"median rounds to $J_\beta$ gap $\leq \varepsilon$")
         ax.legend(fontsize=7)
         ctx.savefig(fig, "pref_xpo_exploration")
+
+
+# ---------------------------------------------------------------------------------------
+# KL-regularized preference games
+
+
+def _cvx_nash(P, ref, beta):
+    """Regularized Nash equilibrium as the minimizer of the (convex) duality gap of the profile (pi, pi).
+
+    gap(pi) = 2 beta KL(pi||ref) + beta lse(log ref + P pi/beta) + beta lse(log ref - P^T pi/beta) >= 0,
+    zero exactly at the symmetric equilibrium (best responses in closed form).
+    """
+    import cvxpy as cp
+
+    x = cp.Variable(ref.size, nonneg=True)
+    gap = (2 * beta * cp.sum(cp.kl_div(x, ref)) + beta * cp.log_sum_exp(np.log(ref) + P @ x / beta)
+           + beta * cp.log_sum_exp(np.log(ref) - P.T @ x / beta))
+    prob = cp.Problem(cp.Minimize(gap), [cp.sum(x) == 1])
+    prob.solve()
+    return np.asarray(x.value), float(prob.value)
+
+
+def _gap_value(P, ref, beta, pi):
+    """The duality gap of the profile (pi, pi), evaluated in closed form (log-sum-exp)."""
+    a = np.log(ref) + P @ pi / beta
+    b = np.log(ref) - P.T @ pi / beta
+    kl = float(np.sum(pi * np.log(pi / ref)))
+    return 2 * beta * kl + beta * float(np.logaddexp.reduce(a)) + beta * float(np.logaddexp.reduce(b))
+
+
+def _random_game(Y, rng):
+    B = rng.random((Y, Y))
+    return 0.5 + (B - B.T) / 2, rng.dirichlet(np.ones(Y))
+
+
+def nash_mp_kl_curves(sizes, beta, n_iter, seed=0):
+    """KL(pi*||pi_t) of Nash-MP (eta = 2) on random intransitive games of each size (shared by sims/figures)."""
+    from mdpkit import preference as pref
+
+    g = np.random.default_rng(seed)
+    out = {}
+    for Y in sizes:
+        P, ref = _random_game(Y, g)
+        star = pref.regularized_nash(P, ref, beta).pi
+        tr = pref.nash_mp(P, ref, beta, n_iter=n_iter, eta=2.0)
+        out[Y] = (tr.queries, tr.kl_to(star), P, ref, star)
+    return out
+
+
+@register(
+    "pref_nash_mp_rate",
+    paper="Nash-MP: 'Accelerating Nash Learning from Human Feedback via Mirror Prox', arXiv 2505.19731 v1 "
+    "(linear last-iterate rate); Munos et al. 2024 (the regularized game); CLAIMS.md #12, C15 (v)",
+    statement="The exact regularized Nash equilibrium (Newton on pi = pi_ref e^{P pi/beta}/Z) equals the minimizer "
+    "of the convex duality gap (cvxpy); Nash-MP with step eta = 2 (1/max|P - 1/2| >= 2) has last iterate "
+    "KL(pi*||pi_t) <= (1 + 2 beta)^{-N/2} KL(pi*||pi_0) after N = 2t queries, at |Y| = 3, 30 and 300 alike.",
+    requires=("cvxpy",),
+)
+def pref_nash_mp_rate(ctx: CheckContext) -> None:
+    betas = (0.2,) if ctx.quick else (0.1, 0.5)
+    for beta in betas:
+        curves = nash_mp_kl_curves((3, 30, 300), beta, 40 if ctx.quick else 80, seed=ctx.seed + 12)
+        pred = -0.5 * math.log1p(2 * beta)
+        for Y, (N, kl, P, ref, star) in curves.items():
+            ctx.compare(f"beta={beta} |Y|={Y}: duality gap of regularized_nash", _gap_value(P, ref, beta, star),
+                        0.0, tol=1e-12, route="closed-form best responses (gap = 0 iff equilibrium)")
+            if Y <= (30 if ctx.quick else 300):
+                x_cvx, _ = _cvx_nash(P, ref, beta)
+                # the gap is quadratic at its minimum: solver accuracy 1e-8 on the gap is ~1e-4 on pi
+                ctx.compare(f"beta={beta} |Y|={Y}: max |regularized_nash - cvxpy gap minimizer|",
+                            float(np.abs(star - x_cvx).max()), 0.0, tol=1e-4, route="cvxpy (exponential cone)")
+            ok = (kl > 1e-13) & (N > 0)  # beyond 1e-13 KL is rounding noise
+            bound = kl[0] * np.exp(pred * N)
+            ctx.compare(f"beta={beta} |Y|={Y}: max_t KL_t / ((1+2beta)^(-N/2) KL_0)",
+                        float(np.max(kl[ok] / bound[ok])), 1.0, relation="<=", tol=1e-9,
+                        route="Nash-MP rate (arXiv 2505.19731 v1), eta = 2")
+            slope = float(np.polyfit(N[ok], np.log(kl[ok]), 1)[0])
+            ctx.compare(f"beta={beta} |Y|={Y}: fitted slope of log KL per query", slope, 0.9 * pred,
+                        relation="<=", route=f"-(1/2) log(1+2 beta) = {pred:.4f}, within 10%")
+    if ctx.figures_enabled:
+        from mdpkit import plotting
+
+        fig, ax = plotting.subplots(1, 1, figsize=(4.5, 3.2))
+        for Y, (N, kl, *_rest) in curves.items():
+            ax.semilogy(N, kl, label=f"|Y| = {Y}")
+        ax.semilogy(N, curves[3][1][0] * (1 + 2 * betas[-1]) ** (-N / 2), "k--", lw=0.8,
+                    label=r"$(1+2\beta)^{-N/2}$")
+        ax.set_xlabel("preference queries N")
+        ax.set_ylabel(r"KL$(\pi^*\|\pi_t)$")
+        ax.legend(fontsize=7)
+        ctx.savefig(fig, "pref_nash_mp_rate")
+
+
+@register(
+    "pref_inpo",
+    paper="Zhang et al. 2024, 'Iterative Nash Policy Optimization' (INPO), Eq. 9 and Prop. 3; CLAIMS.md #13",
+    statement="INPO's squared loss over pairs from pi_t, minimized over the policy (L-BFGS on the exact gradient), "
+    "has the online-mirror-descent step pi_t^{1-eta beta} pi_ref^{eta beta} e^{eta P(. > pi_t)}/Z as minimizer; "
+    "the self-play iterates converge to the regularized Nash equilibrium (cvxpy); with sampled pairs they "
+    "approach it (empirical).",
+    requires=("cvxpy",),
+)
+def pref_inpo(ctx: CheckContext) -> None:
+    from mdpkit import preference as pref
+
+    g = np.random.default_rng(ctx.seed + 13)
+    beta, eta = 0.2, 2.0
+    worst = 0.0
+    for Y in (3, 8) if ctx.quick else (3, 8, 20):
+        P, ref = _random_game(Y, g)
+        pi_t = g.dirichlet(np.ones(Y))
+        omd = pi_t ** (1 - eta * beta) * ref ** (eta * beta) * np.exp(eta * (P @ pi_t))
+        omd /= omd.sum()
+        base = pref.inpo_base(pi_t, ref, beta, eta)
+        m = pref.minimize_loss(base, pref.population_counts(P, pi_t), 1.0 / eta, loss="ipo",
+                               pi0=g.dirichlet(np.ones(Y)))
+        worst = max(worst, float(np.abs(m.pi - omd).max()))
+    # Newton-polished to gradient <= 1e-10; curvature >= ~1e-2 on these instances
+    ctx.compare("max |argmin of INPO's squared loss - OMD step|", worst, 0.0, tol=1e-8,
+                route="closed-form OMD step (written in the check)")
+    Y = 8
+    P, ref = _random_game(Y, g)
+    x_cvx, _ = _cvx_nash(P, ref, beta)
+    tr = pref.inpo(P, ref, beta, eta=eta, n_iter=300)
+    ctx.compare("exact INPO: max |pi_T - cvxpy Nash|", float(np.abs(tr.pi[-1] - x_cvx).max()), 0.0, tol=1e-4,
+                route="cvxpy duality-gap minimizer (quadratic gap: ~1e-4 on pi)")
+    ctx.compare("exact INPO: duality gap of pi_T", _gap_value(P, ref, beta, tr.pi[-1]), 0.0, tol=1e-12,
+                route="closed-form best responses")
+    kl = tr.kl_to(pref.regularized_nash(P, ref, beta).pi)
+    ctx.compare("exact INPO: max_t KL_{t+1}/KL_t (contracting)", float(np.max(kl[1:31] / kl[:30])), 1.0,
+                relation="<=", route="OMD on a strongly monotone game")
+    n_pairs = 2000 if ctx.quick else 20000
+    ts = pref.inpo(P, ref, beta, eta=eta, n_iter=40, n_pairs=n_pairs, rng=ctx.seed)
+    ctx.compare(f"INPO with {n_pairs} sampled pairs per step: KL(pi*||pi_T) / KL(pi*||pi_0) (empirical)",
+                float(ts.kl_to(x_cvx)[-1] / ts.kl_to(x_cvx)[0]), 0.05, relation="<=", route="-")
+
+
+@register(
+    "pref_intransitive",
+    paper="Munos et al. 2024 'Nash learning from human feedback', Sec. 3; Swamy et al. 2024 (SPO); CLAIMS.md #12-#13",
+    statement="On an intransitive (rock-paper-scissors-like) preference matrix, BT-reward RLHF (= the DPO population "
+    "minimizer) concentrates on a response that another beats: its worst-case win rate min_y P(pi > y) is far "
+    "below 1/2, while the regularized Nash policy keeps min_y P(pi* > y) >= 1/2 + beta KL(pi*||pi_ref) - "
+    "beta max_y log(1/pi_ref(y)) (exact).",
+)
+def pref_intransitive(ctx: CheckContext) -> None:
+    from mdpkit import preference as pref
+
+    P = np.array([[0.5, 0.9, 0.3], [0.1, 0.5, 0.6], [0.7, 0.4, 0.5]])  # 0 > 1 > 2 > 0
+    ref = np.full(3, 1 / 3)
+    beta = 0.05
+    bt = pref.minimize_loss(ref, pref.population_counts(P, ref), beta).pi
+    star = pref.regularized_nash(P, ref, beta).pi
+    kl = float(np.sum(star * np.log(star / ref)))
+    bound = 0.5 + beta * kl - beta * float(np.max(-np.log(ref)))
+    ctx.compare("BT-RLHF: worst-case win rate min_y P(pi > y) (< 0.45: exploitable)", float(np.min(bt @ P)), 0.45,
+                relation="<=", route="exact win rates")
+    ctx.compare("Nash: worst-case win rate >= 1/2 + beta KL - beta max log 1/pi_ref", float(np.min(star @ P)),
+                bound, relation=">=", tol=1e-12, route="equilibrium inequality (exact)")
+    ctx.compare("Nash: P(pi* > pi*) = 1/2 (value of the symmetric game)", float(star @ P @ star), 0.5, tol=1e-14,
+                route="P + P^T = 1")

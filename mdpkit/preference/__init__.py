@@ -13,6 +13,7 @@ Nash-MP, INPO).
 
 from ._losses import DIVERGENCES, LOSSES, LossValue, preference_loss
 from ._online import OnlineRun, online_dpo, xpo
+from ._nash import GameTrajectory, NashResult, inpo, inpo_base, inpo_step, nash_mp, regularized_nash
 from ._offline import OfflineRun, hypo, offline_dpo
 from ._minimizers import LossMinimum, fdpo_minimizer, ipo_minimizer, minimize_loss
 from ._problems import (
@@ -29,9 +30,11 @@ from ._token import minimize_token_loss, sequence_log_probs, token_loss, token_p
 
 __all__ = [
     "DIVERGENCES",
+    "GameTrajectory",
     "LOSSES",
     "LossMinimum",
     "LossValue",
+    "NashResult",
     "OfflineRun",
     "OnlineRun",
     "PreferencePairs",
@@ -40,14 +43,19 @@ __all__ = [
     "cyclic_preference",
     "fdpo_minimizer",
     "hypo",
+    "inpo",
+    "inpo_base",
+    "inpo_step",
     "ipo_minimizer",
     "kl_objective",
     "minimize_loss",
     "minimize_token_loss",
+    "nash_mp",
     "offline_dpo",
     "online_dpo",
     "population_counts",
     "preference_loss",
+    "regularized_nash",
     "sample_pairs",
     "sequence_log_probs",
     "tilted_policy",
