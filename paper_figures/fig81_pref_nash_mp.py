@@ -1,8 +1,8 @@
-"""Figure 81: Nash-MP last-iterate KL(pi*||pi_t) vs preference queries for several |Y| (sweep ``sims/pref_nash_mp.py``).
+"""Figure 81: Nash-MP last-iterate KL(pi*||pi_t) vs preference queries for several numbers of responses Y (sweep ``sims/pref_nash_mp.py``).
 
 Left: median KL over seeds against the number N of queries (step eta = 2), with the rate
 (1 + 2 beta)^{-N/2} of arXiv 2505.19731 v1 from the same start; the curves for different
-|Y| lie on top of each other. Right: fitted slope of log KL per query against |Y|, and the
+Y lie on top of each other. Right: fitted slope of log KL per query against Y, and the
 predicted -(1/2) log(1 + 2 beta) (the measured decay is faster than the bound).
 """
 

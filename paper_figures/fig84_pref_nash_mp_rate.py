@@ -1,4 +1,4 @@
-"""Figure 84: Nash-MP last-iterate rate at |Y| = 3, 30, 300 against (1 + 2 beta)^{-N/2}, with the exact equilibrium checked by cvxpy.
+"""Figure 84: Nash-MP last-iterate rate at Y = 3, 30, 300 against (1 + 2 beta)^{-N/2}, with the exact equilibrium checked by cvxpy.
 
 Draws the figure of the ``pref_nash_mp_rate`` theorem check (which also prints its
 measured vs predicted table) under the mdpkit plotting style, and writes PDF and PNG.

@@ -1,4 +1,4 @@
-"""Nash-MP last-iterate KL(pi*||pi_t) vs preference queries for several |Y| (arXiv 2505.19731 v1).
+"""Nash-MP last-iterate KL(pi*||pi_t) vs preference queries for several numbers of responses (arXiv 2505.19731 v1).
 
 Each seed draws a random intransitive preference matrix P = 1/2 + (B - B^T)/2 (B uniform)
 and a Dirichlet(1) reference; pi* is the exact regularized Nash equilibrium. Nash-MP runs

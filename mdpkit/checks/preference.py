@@ -429,7 +429,7 @@ def nash_mp_kl_curves(sizes, beta, n_iter, seed=0):
     "(linear last-iterate rate); Munos et al. 2024 (the regularized game); CLAIMS.md #12, C15 (v)",
     statement="The exact regularized Nash equilibrium (Newton on pi = pi_ref e^{P pi/beta}/Z) equals the minimizer "
     "of the convex duality gap (cvxpy); Nash-MP with step eta = 2 (1/max|P - 1/2| >= 2) has last iterate "
-    "KL(pi*||pi_t) <= (1 + 2 beta)^{-N/2} KL(pi*||pi_0) after N = 2t queries, at |Y| = 3, 30 and 300 alike.",
+    "KL(pi*||pi_t) <= (1 + 2 beta)^{-N/2} KL(pi*||pi_0) after N = 2t queries, at Y = 3, 30 and 300 responses alike.",
     requires=("cvxpy",),
 )
 def pref_nash_mp_rate(ctx: CheckContext) -> None:
