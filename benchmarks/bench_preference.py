@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import time
 
 import numpy as np
@@ -67,7 +66,7 @@ def main(n_responses: int = 1000, n_rounds: int = 10_000, n_runs: int = 50, repe
     beta, alpha, eta = 0.1, 1e-3, 0.05
     out = {}
     for name, xpo in (("online_dpo", False), ("xpo", True)):
-        def ours(T=n_rounds):
+        def ours(T=n_rounds, xpo=xpo):
             kw = dict(n_rounds=T, n_runs=n_runs, eta=eta, rng=0, checkpoints=[0, T])
             if xpo:
                 return mk.preference.xpo(ref, r, beta, alpha=alpha, **kw)
@@ -77,7 +76,7 @@ def main(n_responses: int = 1000, n_rounds: int = 10_000, n_runs: int = 50, repe
         t_ours = min(_timed(ours) for _ in range(repeats))
         run = ours()
         n_np = max(n_rounds // 10, 100)   # NumPy on a tenth of the rounds, rescaled
-        t_np = min(_timed(lambda: numpy_online(ref, r, beta, alpha, eta, n_np, n_runs, 0, xpo))
+        t_np = min(_timed(lambda n=n_np, x=xpo: numpy_online(ref, r, beta, alpha, eta, n, n_runs, 0, x))
                    for _ in range(repeats)) * n_rounds / n_np
         gap_np = numpy_online(ref, r, beta, alpha, eta, n_rounds, n_runs, 1, xpo) if n_rounds <= 2000 else None
         out[name] = {

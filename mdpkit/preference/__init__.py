@@ -12,10 +12,18 @@ Nash-MP, INPO).
 """
 
 from ._losses import DIVERGENCES, LOSSES, LossValue, preference_loss
-from ._online import OnlineRun, online_dpo, xpo
-from ._nash import GameTrajectory, NashResult, inpo, inpo_base, inpo_step, nash_mp, regularized_nash
-from ._offline import OfflineRun, hypo, offline_dpo
 from ._minimizers import LossMinimum, fdpo_minimizer, ipo_minimizer, minimize_loss
+from ._nash import (
+    GameTrajectory,
+    NashResult,
+    inpo,
+    inpo_base,
+    inpo_step,
+    nash_mp,
+    regularized_nash,
+)
+from ._offline import OfflineRun, hypo, offline_dpo
+from ._online import OnlineRun, online_dpo, xpo
 from ._problems import (
     PreferencePairs,
     bradley_terry_matrix,
@@ -26,7 +34,12 @@ from ._problems import (
     sample_pairs,
     tilted_policy,
 )
-from ._token import minimize_token_loss, sequence_log_probs, token_loss, token_policy_to_mdp
+from ._token import (
+    minimize_token_loss,
+    sequence_log_probs,
+    token_loss,
+    token_policy_to_mdp,
+)
 
 __all__ = [
     "DIVERGENCES",

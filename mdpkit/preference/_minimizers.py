@@ -22,7 +22,13 @@ from scipy import optimize
 
 from .._results import ConvergenceWarning
 from .._typing import FloatArray
-from .._validation import as_float_array, check_choice, check_int, check_positive, check_scalar
+from .._validation import (
+    as_float_array,
+    check_choice,
+    check_int,
+    check_positive,
+    check_scalar,
+)
 from ._losses import DIVERGENCES, LOSSES, _check_loss_args, loss_of_logits
 from ._problems import check_distribution
 
