@@ -63,42 +63,174 @@ def _label(r, y1, y2, u):
 
 
 @njit(cache=True)
+def _fenwick_build(theta, c, w, tree):
+    """Weights w = exp(theta - c) and their Fenwick (binary indexed) tree; returns the total."""
+    n = w.size
+    tree[:] = 0.0
+    total = 0.0
+    for i in range(1, n + 1):
+        w[i - 1] = np.exp(theta[i - 1] - c)
+        total += w[i - 1]
+        tree[i] += w[i - 1]
+        j = i + (i & -i)
+        if j <= n:
+            tree[j] += tree[i]
+    return total
+
+
+@njit(cache=True)
+def _fenwick_add(tree, y, delta):
+    i = y + 1
+    n = tree.size - 1
+    while i <= n:
+        tree[i] += delta
+        i += i & -i
+
+
+@njit(cache=True)
+def _fenwick_draw(tree, x):
+    """Smallest index whose prefix sum exceeds ``x`` (O(log n))."""
+    n = tree.size - 1
+    pos = 0
+    bit = 1
+    while bit * 2 <= n:
+        bit *= 2
+    while bit > 0:
+        nxt = pos + bit
+        if nxt <= n and tree[nxt] <= x:
+            pos = nxt
+            x -= tree[nxt]
+        bit //= 2
+    return min(pos, n - 1)
+
+
+@njit(cache=True)
+def _reweight(theta, c, w, tree, y, total):
+    nw = np.exp(theta[y] - c)
+    _fenwick_add(tree, y, nw - w[y])
+    total += nw - w[y]
+    w[y] = nw
+    return total
+
+
+@njit(cache=True)
+def _exp_small(x):
+    """exp(x): degree-4 Taylor polynomial for |x| <= 1e-3 (truncation < 1e-17, below rounding)."""
+    if abs(x) <= 1e-3:
+        return 1.0 + x * (1.0 + x * (0.5 + x * (1.0 / 6.0 + x * (1.0 / 24.0))))
+    return np.exp(x)
+
+
+@njit(cache=True)
+def _xpo_sgd_run(log_ref, r, beta, alpha, eta, u, cref, ck, eps, j_star, gap_row, pi_row):
+    """One XPO run of :func:`online_sgd` on the weights w = exp(theta - c) (returns rounds to eps).
+
+    XPO's term theta += eta alpha (pi - e_y') is the multiplicative update
+    w_y *= exp(eta alpha w_y / S): one pass per round that also rebuilds the cumulative
+    weights for sampling; the exponential of the tiny exponent is a Taylor polynomial.
+    """
+    T, Y = u.shape[0], log_ref.size
+    w = np.exp(log_ref - log_ref.max())
+    c = log_ref.max()
+    cdf = np.cumsum(w)
+    theta = np.empty(Y)
+    k, rounds = 0, T + 1
+    for t in range(T + 1):
+        if (eps > 0.0 and rounds > T) or (k < ck.size and ck[k] == t):
+            for y in range(Y):
+                theta[y] = np.log(w[y]) + c
+            g = _gap(theta, log_ref, r, beta, j_star)
+            if eps > 0.0 and rounds > T and g <= eps:
+                rounds = t
+            while k < ck.size and ck[k] == t:
+                gap_row[k] = g
+                k += 1
+        if t == T:
+            break
+        a = eta * alpha / cdf[-1]
+        y1 = _draw(cdf, u[t, 0])
+        y2 = _draw(cref, u[t, 1])
+        w_, l_ = _label(r, y1, y2, u[t, 2])
+        # every factor below is evaluated at theta_t (one SGD step); y2 is w_ or l_
+        dw, dl = 1.0, 1.0
+        if w_ != l_:
+            h = beta * ((np.log(w[w_]) - log_ref[w_]) - (np.log(w[l_]) - log_ref[l_]))
+            hw = -beta / (1.0 + np.exp(h))
+            dw, dl = np.exp(-eta * hw), np.exp(eta * hw)
+        pen = np.exp(-eta * alpha)
+        new_w = w[w_] * _exp_small(a * w[w_]) * dw * (pen if y2 == w_ else 1.0)
+        new_l = w[l_] * _exp_small(a * w[l_]) * dl * (pen if y2 == l_ else 1.0)
+        m, acc = 0.0, 0.0
+        for y in range(Y):
+            if y == w_:
+                w[y] = new_w
+            elif y == l_:
+                w[y] = new_l
+            else:
+                w[y] *= _exp_small(a * w[y])
+            m = max(m, w[y])
+            acc += w[y]
+            cdf[y] = acc
+        if m > 1e30 or m < 1e-30:
+            c += np.log(m)
+            acc = 0.0
+            for y in range(Y):
+                w[y] /= m
+                acc += w[y]
+                cdf[y] = acc
+    for y in range(Y):
+        pi_row[y] = w[y] / cdf[-1]
+    return rounds
+
+
+@njit(cache=True)
 def online_sgd(log_ref, r, beta, alpha, eta, from_ref, u, ck, eps, j_star, gap_out, rounds_out, pi_out):
     """Streaming online DPO / XPO: one SGD step on the logits per round (TRL's online trainers).
 
     Round t: y ~ pi_t, y' ~ pi_t (or pi_ref when ``from_ref``), BT label, then
     theta -= eta * grad[-log sigma(beta (g_w - g_l)) + alpha log pi(y')] (the alpha term only
-    with ``from_ref``, y' being XPO's reference sample).
+    with ``from_ref``, y' being XPO's reference sample). Without the alpha term a round
+    changes two logits, so pi_t is sampled from a Fenwick tree of exp(theta - c) in
+    O(log Y) (rebuilt exactly every Y rounds); XPO's term moves every logit: one O(Y) pass
+    per round (:func:`_xpo_sgd_run`).
     """
     n_runs, T = u.shape[0], u.shape[1]
     Y = log_ref.size
     cref = np.cumsum(np.exp(log_ref))
+    dense = from_ref and alpha > 0.0
     for run in range(n_runs):
+        if dense:
+            rounds_out[run] = _xpo_sgd_run(log_ref, r, beta, alpha, eta, u[run], cref, ck, eps, j_star,
+                                           gap_out[run], pi_out[run])
+            continue
         theta = log_ref.copy()
-        pi = np.empty(Y)
-        cdf = np.empty(Y)
-        k = 0
+        pi, cdf, w, tree = np.empty(Y), np.empty(Y), np.empty(Y), np.empty(Y + 1)
+        c, total, k, rebuild = 0.0, 0.0, 0, True
         rounds_out[run] = T + 1
         for t in range(T):
-            _softmax_into(theta, pi, cdf)
+            if rebuild or t % Y == 0:
+                c = theta.max()
+                total = _fenwick_build(theta, c, w, tree)
+                rebuild = False
             if eps > 0.0 and rounds_out[run] > T and _gap(theta, log_ref, r, beta, j_star) <= eps:
                 rounds_out[run] = t
             while k < ck.size and ck[k] == t:
                 gap_out[run, k] = _gap(theta, log_ref, r, beta, j_star)
                 k += 1
-            y1 = _draw(cdf, u[run, t, 0])
-            y2 = _draw(cref if from_ref else cdf, u[run, t, 1])
-            w, l = _label(r, y1, y2, u[run, t, 2])
-            hw = 0.0
-            if w != l:
-                h = beta * ((theta[w] - log_ref[w]) - (theta[l] - log_ref[l]))
+            y1 = _fenwick_draw(tree, u[run, t, 0] * total)
+            if from_ref:
+                y2 = _draw(cref, u[run, t, 1])
+            else:
+                y2 = _fenwick_draw(tree, u[run, t, 1] * total)
+            w_, l_ = _label(r, y1, y2, u[run, t, 2])
+            if w_ != l_:
+                h = beta * ((theta[w_] - log_ref[w_]) - (theta[l_] - log_ref[l_]))
                 hw = -beta / (1.0 + np.exp(h))  # d/dg_w of -log sigma(h); the softmax shift cancels
-            theta[w] -= eta * hw
-            theta[l] += eta * hw
-            if from_ref and alpha > 0.0:
-                for y in range(Y):
-                    theta[y] += eta * alpha * pi[y]
-                theta[y2] -= eta * alpha
+                theta[w_] -= eta * hw
+                theta[l_] += eta * hw
+                total = _reweight(theta, c, w, tree, w_, total)
+                total = _reweight(theta, c, w, tree, l_, total)
+                rebuild = theta[w_] - c > 30.0
         while k < ck.size:
             gap_out[run, k] = _gap(theta, log_ref, r, beta, j_star)
             k += 1

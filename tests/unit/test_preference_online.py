@@ -94,3 +94,50 @@ def test_hypo_sampled_kl_gradient_is_unbiased():
     est = np.array([_kl_grad(theta, log_ref, g, 8)[1] for _ in range(20000)])
     se = est.std(0) / np.sqrt(len(est))
     assert np.all(np.abs(est.mean(0) - exact) <= 4 * se)
+
+
+@pytest.mark.parametrize("n", [1, 5, 64, 100])
+def test_fenwick_draw_matches_cumulative_search(n):
+    g = np.random.default_rng(n)
+    theta = g.normal(size=n)
+    w, tree = np.empty(n), np.empty(n + 1)
+    total = K._fenwick_build(theta, theta.max(), w, tree)
+    K._fenwick_add(tree, n // 2, 0.3)
+    w[n // 2] += 0.3
+    total += 0.3
+    cum = np.cumsum(w)
+    for x in g.random(200) * total:
+        expect = min(int(np.searchsorted(cum, x, side="right")), n - 1)
+        assert K._fenwick_draw(tree, x) == expect
+        assert K._fenwick_draw.py_func(tree, x) == expect
+
+
+def _xpo_sgd_reference(log_ref, r, beta, alpha, eta, u):
+    """XPO's streaming SGD on the logits, written directly (one run)."""
+    theta = log_ref.copy()
+    cref = np.cumsum(np.exp(log_ref))
+    for t in range(u.shape[0]):
+        pi = np.exp(theta - theta.max())
+        pi /= pi.sum()
+        y1 = min(int(np.searchsorted(np.cumsum(pi), u[t, 0], side="right")), pi.size - 1)
+        y2 = min(int(np.searchsorted(cref, u[t, 1] * cref[-1], side="right")), pi.size - 1)
+        w, l = (y1, y2) if u[t, 2] < 1 / (1 + np.exp(r[y2] - r[y1])) else (y2, y1)
+        grad = alpha * (np.eye(pi.size)[y2] - pi)
+        if w != l:
+            h = beta * ((theta[w] - log_ref[w]) - (theta[l] - log_ref[l]))
+            s = -beta / (1 + np.exp(h))
+            grad[w] += s
+            grad[l] -= s
+        theta = theta - eta * grad
+    pi = np.exp(theta - theta.max())
+    return pi / pi.sum()
+
+
+def test_xpo_weight_update_equals_the_logit_sgd_step():
+    g = np.random.default_rng(8)
+    ref = g.dirichlet(np.ones(6))
+    r = g.normal(size=6)
+    u = g.random((1, 300, 3))
+    pi_out, gap, rounds = np.empty((1, 6)), np.empty((1, 1)), np.empty(1, dtype=np.int64)
+    K.online_sgd(np.log(ref), r, 0.3, 0.05, 0.5, True, u, np.array([300]), 0.0, 0.0, gap, rounds, pi_out)
+    np.testing.assert_allclose(pi_out[0], _xpo_sgd_reference(np.log(ref), r, 0.3, 0.05, 0.5, u[0]), rtol=1e-10)
