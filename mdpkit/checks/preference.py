@@ -79,7 +79,7 @@ def _fdpo_kkt(ref, r, beta, div, a):
     hi = float(r.max()) + 1.0
     while mass(hi) > 0:
         hi += 2 * (hi - lo)
-    while np.isfinite(sup) is False and mass(lo) < 0:
+    while not np.isfinite(sup) and mass(lo) < 0:
         lo -= 50 * beta
     lam = optimize.brentq(mass, lo, hi, xtol=1e-15, rtol=1e-15, maxiter=500)
     return ref * inv((r - lam) / beta, a)

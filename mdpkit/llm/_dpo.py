@@ -71,6 +71,20 @@ def _seq_logprob(model: Any, lm: CausalLM, tokens: torch.Tensor) -> torch.Tensor
     return lp.gather(-1, lm.positions(tokens)[..., None])[..., 0].sum(1)
 
 
+def _labelled_pairs(lm: CausalLM, space: SequenceSpace, r: np.ndarray, n_pairs: int, length: int,
+                    g: np.random.Generator) -> tuple[torch.Tensor, ...]:
+    """Pairs of fresh samples of ``lm``, Bradley-Terry labels; (chosen, rejected, their ref log-probs)."""
+    toks = sample(lm, 2 * n_pairs, length, rng=seed_of(g))
+    idx = space.index(toks)
+    first = g.random(n_pairs) < 1.0 / (1.0 + np.exp(r[idx[n_pairs:]] - r[idx[:n_pairs]]))
+    sel = torch.from_numpy(first).to(lm.device)[:, None]
+    win = torch.where(sel, toks[:n_pairs], toks[n_pairs:])
+    lose = torch.where(sel, toks[n_pairs:], toks[:n_pairs])
+    ref_w = torch.from_numpy(space.logp[space.index(win)]).to(lm.device)
+    ref_l = torch.from_numpy(space.logp[space.index(lose)]).to(lm.device)
+    return win, lose, ref_w, ref_l
+
+
 def _weighted_corr(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
     mx, my = w @ x, w @ y
     cov = w @ ((x - mx) * (y - my))
@@ -131,14 +145,7 @@ def dpo_finetune(
     space = SequenceSpace(lm, length)
     r = space.rewards(reward)
     g = as_generator(rng)
-    seed = seed_of(g)
-    toks = sample(lm, 2 * n_pairs, length, rng=seed)
-    idx = space.index(toks)
-    first = g.random(n_pairs) < 1.0 / (1.0 + np.exp(r[idx[n_pairs:]] - r[idx[:n_pairs]]))
-    win = torch.where(torch.from_numpy(first).to(lm.device)[:, None], toks[:n_pairs], toks[n_pairs:])
-    lose = torch.where(torch.from_numpy(first).to(lm.device)[:, None], toks[n_pairs:], toks[:n_pairs])
-    ref_w = torch.from_numpy(space.logp[space.index(win)]).to(lm.device)
-    ref_l = torch.from_numpy(space.logp[space.index(lose)]).to(lm.device)
+    win, lose, ref_w, ref_l = _labelled_pairs(lm, space, r, n_pairs, length, g)
     model = copy.deepcopy(lm.model).train()
     opt = torch.optim.Adam(model.parameters(), lr=eta)
     losses = np.empty(n_steps)
