@@ -2,7 +2,7 @@
 
 Median over seeds (censored runs count as n_rounds + 1; the shaded band is the
 interquartile range) on log-log axes, with the 1/pi_ref(y*) line through online DPO's
-first point (Xie et al. 2024, Sec. 3.2; CLAIMS C10 ii).
+point at the largest pi_ref(y*) (Xie et al. 2024, Sec. 3.2; CLAIMS C10 ii).
 """
 
 from __future__ import annotations

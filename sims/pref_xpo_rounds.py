@@ -15,9 +15,9 @@ import numpy as np
 import mdpkit as mk
 
 GRID = {"algorithm": ["online_dpo", "xpo"], "p": [1e-1, 3e-2, 1e-2, 3e-3, 1e-3], "n_rounds": [60000]}
-QUICK_GRID = {"algorithm": ["online_dpo", "xpo"], "p": [1e-1, 3e-2], "n_rounds": [3000]}
+QUICK_GRID = {"algorithm": ["online_dpo", "xpo"], "p": [1e-1, 3e-2], "n_rounds": [8000]}
 N_SEEDS = 50
-QUICK_N_SEEDS = 3
+QUICK_N_SEEDS = 9
 
 BETA, ALPHA, EPS_FRAC, N_RESPONSES = 0.1, 0.01, 0.3, 4
 
