@@ -24,7 +24,7 @@ __version__ = "0.1.0"
 # never imports an optional dependency.
 _LAZY_SUBMODULES = (
     "bandits", "bon", "checks", "divergences", "learners", "mdp", "pg", "plotting",
-    "reward_hacking", "solvers", "sweep", "theory",
+    "preference", "reward_hacking", "solvers", "sweep", "theory",
 )
 
 # Public names re-exported from subpackages; resolved lazily too.

@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 #: Subpackages documented in the API reference, in reading order.
 SUBPACKAGES = (
     "mdp", "solvers", "divergences", "learners", "bandits", "bon", "theory", "checks",
-    "sweep", "plotting", "llm", "reward_hacking", "pg",
+    "sweep", "plotting", "llm", "reward_hacking", "pg", "preference",
 )
 
 

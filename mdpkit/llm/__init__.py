@@ -25,6 +25,7 @@ except ImportError as e:  # pragma: no cover - depends on the environment
 
 from . import rewards
 from ._device import pick_device, torch_generator
+from ._dpo import DPORun, dpo_finetune
 from ._model import CausalLM, build_tiny_lm, load_causal_lm, tiny_config
 from ._pg import LMEntropyStep, lm_entropy_step
 from ._sampling import (
@@ -53,6 +54,7 @@ __all__ = [
     "BestOfNPool",
     "CausalLM",
     "LMEntropyStep",
+    "DPORun",
     "SequenceSpace",
     "SoftQ",
     "SoftQLogitsProcessor",
@@ -61,6 +63,7 @@ __all__ = [
     "best_of_n_sample",
     "build_tiny_lm",
     "coarse8_tokenizer",
+    "dpo_finetune",
     "generate_samples",
     "goodness_of_fit",
     "lm_entropy_step",

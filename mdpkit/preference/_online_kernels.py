@@ -1,0 +1,339 @@
+"""Numba kernels of the online preference learners (online DPO, XPO) on a bandit.
+
+Plain float64 arrays in, preallocated outputs, no validation (the front end in
+``_online.py`` validates). Randomness comes pre-drawn: ``u[run, t, 0:3]`` are the
+uniforms of the first response, the second response and the label of round ``t``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def _draw(cdf, u):
+    """Inverse CDF by bisection on an increasing cumulative array (last entry = total)."""
+    x = u * cdf[-1]
+    lo, hi = 0, cdf.size - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if cdf[mid] > x:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+@njit(cache=True)
+def _softmax_into(theta, pi, cdf):
+    m = theta.max()
+    s = 0.0
+    for y in range(theta.size):
+        pi[y] = np.exp(theta[y] - m)
+        s += pi[y]
+    c = 0.0
+    for y in range(theta.size):
+        pi[y] /= s
+        c += pi[y]
+        cdf[y] = c
+
+
+@njit(cache=True)
+def _gap(theta, log_ref, r, beta, j_star):
+    """J_beta(pi*) - J_beta(pi) with J = E r - beta KL, from the logits (log space)."""
+    m = theta.max()
+    s = 0.0
+    for y in range(theta.size):
+        s += np.exp(theta[y] - m)
+    lz = m + np.log(s)
+    j = 0.0
+    for y in range(theta.size):
+        lp = theta[y] - lz
+        j += np.exp(lp) * (r[y] - beta * (lp - log_ref[y]))
+    return j_star - j
+
+
+@njit(cache=True)
+def _label(r, y1, y2, u):
+    """(winner, loser) under Bradley-Terry preferences of r."""
+    if u < 1.0 / (1.0 + np.exp(r[y2] - r[y1])):
+        return y1, y2
+    return y2, y1
+
+
+@njit(cache=True)
+def _fenwick_build(theta, c, w, tree):
+    """Weights w = exp(theta - c) and their Fenwick (binary indexed) tree; returns the total."""
+    n = w.size
+    tree[:] = 0.0
+    total = 0.0
+    for i in range(1, n + 1):
+        w[i - 1] = np.exp(theta[i - 1] - c)
+        total += w[i - 1]
+        tree[i] += w[i - 1]
+        j = i + (i & -i)
+        if j <= n:
+            tree[j] += tree[i]
+    return total
+
+
+@njit(cache=True)
+def _fenwick_add(tree, y, delta):
+    i = y + 1
+    n = tree.size - 1
+    while i <= n:
+        tree[i] += delta
+        i += i & -i
+
+
+@njit(cache=True)
+def _fenwick_draw(tree, x):
+    """Smallest index whose prefix sum exceeds ``x`` (O(log n))."""
+    n = tree.size - 1
+    pos = 0
+    bit = 1
+    while bit * 2 <= n:
+        bit *= 2
+    while bit > 0:
+        nxt = pos + bit
+        if nxt <= n and tree[nxt] <= x:
+            pos = nxt
+            x -= tree[nxt]
+        bit //= 2
+    return min(pos, n - 1)
+
+
+@njit(cache=True)
+def _reweight(theta, c, w, tree, y, total):
+    nw = np.exp(theta[y] - c)
+    _fenwick_add(tree, y, nw - w[y])
+    total += nw - w[y]
+    w[y] = nw
+    return total
+
+
+@njit(cache=True)
+def _exp_small(x):
+    """exp(x): degree-4 Taylor polynomial for |x| <= 1e-3 (truncation < 1e-17, below rounding)."""
+    if abs(x) <= 1e-3:
+        return 1.0 + x * (1.0 + x * (0.5 + x * (1.0 / 6.0 + x * (1.0 / 24.0))))
+    return np.exp(x)
+
+
+@njit(cache=True)
+def _xpo_sgd_run(log_ref, r, beta, alpha, eta, u, cref, ck, eps, j_star, gap_row, pi_row):
+    """One XPO run of :func:`online_sgd` on the weights w = exp(theta - c) (returns rounds to eps).
+
+    XPO's term theta += eta alpha (pi - e_y') is the multiplicative update
+    w_y *= exp(eta alpha w_y / S): one pass per round that also rebuilds the cumulative
+    weights for sampling; the exponential of the tiny exponent is a Taylor polynomial.
+    """
+    T, Y = u.shape[0], log_ref.size
+    w = np.exp(log_ref - log_ref.max())
+    c = log_ref.max()
+    cdf = np.cumsum(w)
+    theta = np.empty(Y)
+    k, rounds = 0, T + 1
+    for t in range(T + 1):
+        if (eps > 0.0 and rounds > T) or (k < ck.size and ck[k] == t):
+            for y in range(Y):
+                theta[y] = np.log(w[y]) + c
+            g = _gap(theta, log_ref, r, beta, j_star)
+            if eps > 0.0 and rounds > T and g <= eps:
+                rounds = t
+            while k < ck.size and ck[k] == t:
+                gap_row[k] = g
+                k += 1
+        if t == T:
+            break
+        a = eta * alpha / cdf[-1]
+        y1 = _draw(cdf, u[t, 0])
+        y2 = _draw(cref, u[t, 1])
+        w_, l_ = _label(r, y1, y2, u[t, 2])
+        # every factor below is evaluated at theta_t (one SGD step); y2 is w_ or l_
+        dw, dl = 1.0, 1.0
+        if w_ != l_:
+            h = beta * ((np.log(w[w_]) - log_ref[w_]) - (np.log(w[l_]) - log_ref[l_]))
+            hw = -beta / (1.0 + np.exp(h))
+            dw, dl = np.exp(-eta * hw), np.exp(eta * hw)
+        pen = np.exp(-eta * alpha)
+        new_w = w[w_] * _exp_small(a * w[w_]) * dw * (pen if y2 == w_ else 1.0)
+        new_l = w[l_] * _exp_small(a * w[l_]) * dl * (pen if y2 == l_ else 1.0)
+        m, acc = 0.0, 0.0
+        for y in range(Y):
+            if y == w_:
+                w[y] = new_w
+            elif y == l_:
+                w[y] = new_l
+            else:
+                w[y] *= _exp_small(a * w[y])
+            m = max(m, w[y])
+            acc += w[y]
+            cdf[y] = acc
+        if m > 1e30 or m < 1e-30:
+            c += np.log(m)
+            acc = 0.0
+            for y in range(Y):
+                w[y] /= m
+                acc += w[y]
+                cdf[y] = acc
+    for y in range(Y):
+        pi_row[y] = w[y] / cdf[-1]
+    return rounds
+
+
+@njit(cache=True)
+def online_sgd(log_ref, r, beta, alpha, eta, from_ref, u, ck, eps, j_star, gap_out, rounds_out, pi_out):
+    """Streaming online DPO / XPO: one SGD step on the logits per round (TRL's online trainers).
+
+    Round t: y ~ pi_t, y' ~ pi_t (or pi_ref when ``from_ref``), BT label, then
+    theta -= eta * grad[-log sigma(beta (g_w - g_l)) + alpha log pi(y')] (the alpha term only
+    with ``from_ref``, y' being XPO's reference sample). Without the alpha term a round
+    changes two logits, so pi_t is sampled from a Fenwick tree of exp(theta - c) in
+    O(log Y) (rebuilt exactly every Y rounds); XPO's term moves every logit: one O(Y) pass
+    per round (:func:`_xpo_sgd_run`).
+    """
+    n_runs, T = u.shape[0], u.shape[1]
+    Y = log_ref.size
+    cref = np.cumsum(np.exp(log_ref))
+    dense = from_ref and alpha > 0.0
+    for run in range(n_runs):
+        if dense:
+            rounds_out[run] = _xpo_sgd_run(log_ref, r, beta, alpha, eta, u[run], cref, ck, eps, j_star,
+                                           gap_out[run], pi_out[run])
+            continue
+        theta = log_ref.copy()
+        pi, cdf, w, tree = np.empty(Y), np.empty(Y), np.empty(Y), np.empty(Y + 1)
+        c, total, k, rebuild = 0.0, 0.0, 0, True
+        rounds_out[run] = T + 1
+        for t in range(T):
+            if rebuild or t % Y == 0:
+                c = theta.max()
+                total = _fenwick_build(theta, c, w, tree)
+                rebuild = False
+            if eps > 0.0 and rounds_out[run] > T and _gap(theta, log_ref, r, beta, j_star) <= eps:
+                rounds_out[run] = t
+            while k < ck.size and ck[k] == t:
+                gap_out[run, k] = _gap(theta, log_ref, r, beta, j_star)
+                k += 1
+            y1 = _fenwick_draw(tree, u[run, t, 0] * total)
+            if from_ref:
+                y2 = _draw(cref, u[run, t, 1])
+            else:
+                y2 = _fenwick_draw(tree, u[run, t, 1] * total)
+            w_, l_ = _label(r, y1, y2, u[run, t, 2])
+            if w_ != l_:
+                h = beta * ((theta[w_] - log_ref[w_]) - (theta[l_] - log_ref[l_]))
+                hw = -beta / (1.0 + np.exp(h))  # d/dg_w of -log sigma(h); the softmax shift cancels
+                theta[w_] -= eta * hw
+                theta[l_] += eta * hw
+                total = _reweight(theta, c, w, tree, w_, total)
+                total = _reweight(theta, c, w, tree, l_, total)
+                rebuild = theta[w_] - c > 30.0
+        while k < ck.size:
+            gap_out[run, k] = _gap(theta, log_ref, r, beta, j_star)
+            k += 1
+        if eps > 0.0 and rounds_out[run] > T and _gap(theta, log_ref, r, beta, j_star) <= eps:
+            rounds_out[run] = T
+        _softmax_into(theta, pi, cdf)
+        pi_out[run] = pi
+
+
+@njit(cache=True)
+def _objective(f, W, n_ref, t, log_ref, beta, alpha, ridge):
+    """Accumulated objective of Xie et al. Alg. 1 in the implied reward f = beta log(pi/pi_ref) + c."""
+    Y = f.size
+    val = 0.0
+    for w in range(Y):
+        val += 0.5 * ridge * f[w] * f[w]
+        for l in range(Y):
+            if W[w, l] > 0.0 and w != l:
+                d = f[w] - f[l]
+                val += W[w, l] * (np.log1p(np.exp(-d)) if d > 0 else -d + np.log1p(np.exp(d)))
+    if alpha > 0.0:
+        m = (log_ref + f / beta).max()
+        s = 0.0
+        for y in range(Y):
+            s += np.exp(log_ref[y] + f[y] / beta - m)
+        lz = m + np.log(s)
+        for y in range(Y):
+            val += alpha * n_ref[y] * (f[y] / beta - lz)
+    return val
+
+
+@njit(cache=True)
+def _objective_grad(f, W, n_ref, t, log_ref, beta, alpha, ridge, pi, g):
+    Y = f.size
+    for y in range(Y):
+        g[y] = ridge * f[y]
+    for w in range(Y):
+        for l in range(Y):
+            if W[w, l] > 0.0 and w != l:
+                a = W[w, l] / (1.0 + np.exp(f[w] - f[l]))
+                g[w] -= a
+                g[l] += a
+    if alpha > 0.0:
+        for y in range(Y):
+            g[y] += alpha * (n_ref[y] - t * pi[y]) / beta
+
+
+@njit(cache=True)
+def online_argmin(log_ref, r, beta, alpha, ridge, bound, n_inner, from_ref, u, ck, eps, j_star,
+                  gap_out, rounds_out, pi_out):
+    """Online DPO / XPO with all past data (Xie et al. 2024, Alg. 1) on implied rewards f in [0, bound].
+
+    Round t adds the pair (y ~ pi_t, y' ~ pi_t or pi_ref) to the counts W and y' to the
+    reference counts (XPO), then takes ``n_inner`` projected gradient steps (step 1/L_t) on
+    sum W softplus(f_l - f_w) + ridge |f|^2/2 + alpha sum_i log pi_f(y'_i); with alpha > 0 each
+    coordinate is first moved to ``bound`` when that lowers the objective (its global
+    minimizer along the coordinate when the bonus dominates).
+    """
+    n_runs, T = u.shape[0], u.shape[1]
+    Y = log_ref.size
+    cref = np.cumsum(np.exp(log_ref))
+    for run in range(n_runs):
+        f = np.zeros(Y)
+        W = np.zeros((Y, Y))
+        n_ref = np.zeros(Y)
+        pi = np.empty(Y)
+        cdf = np.empty(Y)
+        g = np.empty(Y)
+        k = 0
+        rounds_out[run] = T + 1
+        for t in range(T):
+            theta = log_ref + f / beta
+            _softmax_into(theta, pi, cdf)
+            if eps > 0.0 and rounds_out[run] > T and _gap(theta, log_ref, r, beta, j_star) <= eps:
+                rounds_out[run] = t
+            while k < ck.size and ck[k] == t:
+                gap_out[run, k] = _gap(theta, log_ref, r, beta, j_star)
+                k += 1
+            y1 = _draw(cdf, u[run, t, 0])
+            y2 = _draw(cref if from_ref else cdf, u[run, t, 1])
+            w, l = _label(r, y1, y2, u[run, t, 2])
+            W[w, l] += 1.0
+            if from_ref:
+                n_ref[y2] += 1.0
+            n = t + 1.0
+            if alpha > 0.0:
+                for y in range(Y):
+                    old = f[y]
+                    base = _objective(f, W, n_ref, n, log_ref, beta, alpha, ridge)
+                    f[y] = bound
+                    if _objective(f, W, n_ref, n, log_ref, beta, alpha, ridge) >= base:
+                        f[y] = old
+            step = 1.0 / (ridge + n * (0.5 + alpha / (beta * beta)))
+            for _ in range(n_inner):
+                _softmax_into(log_ref + f / beta, pi, cdf)
+                _objective_grad(f, W, n_ref, n, log_ref, beta, alpha, ridge, pi, g)
+                for y in range(Y):
+                    f[y] = min(max(f[y] - step * g[y], 0.0), bound)
+        theta = log_ref + f / beta
+        while k < ck.size:
+            gap_out[run, k] = _gap(theta, log_ref, r, beta, j_star)
+            k += 1
+        if eps > 0.0 and rounds_out[run] > T and _gap(theta, log_ref, r, beta, j_star) <= eps:
+            rounds_out[run] = T
+        _softmax_into(theta, pi, cdf)
+        pi_out[run] = pi

@@ -1,0 +1,25 @@
+"""Figure 84: Nash-MP last-iterate rate at Y = 3, 30, 300 against (1 + 2 beta)^{-N/2}, with the exact equilibrium checked by cvxpy.
+
+Draws the figure of the ``pref_nash_mp_rate`` theorem check (which also prints its
+measured vs predicted table) under the mdpkit plotting style, and writes PDF and PNG.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import check_figure, cli  # noqa: E402
+
+CHECK = "pref_nash_mp_rate"
+
+
+def main(out_dir: Path, quick: bool = False) -> list[Path]:
+    """Write the figure as PDF and PNG under ``out_dir``; return the paths."""
+    return check_figure(CHECK, out_dir, quick)
+
+
+if __name__ == "__main__":
+    cli(main, __doc__)

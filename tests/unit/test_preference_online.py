@@ -1,0 +1,143 @@
+"""Online DPO / XPO learners and their Numba kernels."""
+
+import numpy as np
+import pytest
+
+from mdpkit import preference as pref
+from mdpkit.preference import _online_kernels as K
+
+
+def _args(method, from_ref, alpha):
+    g = np.random.default_rng(0)
+    ref = np.array([0.1, 0.3, 0.6])
+    r = np.array([1.0, 0.0, 0.2])
+    u = g.random((2, 50, 3))
+    ck = np.array([0, 10, 50])
+    outs = (np.empty((2, 3)), np.empty(2, dtype=np.int64), np.empty((2, 3)))
+    if method == "sgd":
+        args = (np.log(ref), r, 0.5, alpha, 0.7, from_ref, u, ck, 0.05, 0.3)
+    else:
+        args = (np.log(ref), r, 0.5, alpha, 1.0, 2.0, 3, from_ref, u, ck, 0.05, 0.3)
+    return args, outs
+
+
+@pytest.mark.parametrize("method,from_ref,alpha", [("sgd", False, 0.0), ("sgd", True, 0.1),
+                                                   ("argmin", False, 0.0), ("argmin", True, 0.1)])
+def test_kernels_match_py_func(method, from_ref, alpha):
+    kern = K.online_sgd if method == "sgd" else K.online_argmin
+    args, out1 = _args(method, from_ref, alpha)
+    _, out2 = _args(method, from_ref, alpha)
+    kern(*args, *out1)
+    kern.py_func(*args, *out2)
+    for a, b in zip(out1, out2, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+def test_gap_at_round_zero_is_the_reference_gap():
+    ref = np.array([0.2, 0.8])
+    r = np.array([1.0, 0.0])
+    run = pref.online_dpo(ref, r, 0.5, n_rounds=10, n_runs=3, rng=0)
+    star = ref * np.exp(r / 0.5)
+    star /= star.sum()
+    gap0 = pref.kl_objective(star, ref, r, 0.5) - pref.kl_objective(ref, ref, r, 0.5)
+    np.testing.assert_allclose(run.gap[:, 0], gap0, rtol=1e-12)
+
+
+@pytest.mark.parametrize("method", ["sgd", "argmin"])
+def test_online_dpo_converges_and_is_deterministic(method):
+    ref = np.array([0.3, 0.3, 0.4])
+    r = np.array([1.0, 0.0, 0.5])
+    # constant-step SGD settles in a noise ball of size O(eta): small eta, more rounds
+    kw = dict(n_rounds=20000, n_runs=4, eta=0.02, method=method, rng=3)
+    a = pref.online_dpo(ref, r, 1.0, **kw)
+    b = pref.online_dpo(ref, r, 1.0, **kw)
+    np.testing.assert_array_equal(a.gap, b.gap)
+    assert np.all(a.gap[:, -1] < 0.15 * a.gap[:, 0])
+
+
+def test_xpo_explores_an_unlikely_best_response():
+    ref = np.array([1e-3, 0.333, 0.333, 0.333])
+    ref /= ref.sum()
+    r = np.array([1.0, 0.0, 0.0, 0.0])
+    kw = dict(n_rounds=300, n_runs=8, method="argmin", rng=0)
+    x = pref.xpo(ref, r, 0.1, alpha=0.01, **kw)
+    d = pref.online_dpo(ref, r, 0.1, **kw)
+    # after 300 rounds online DPO has sampled y* in only ~1 - (1 - 1e-3)^600 = 45% of runs
+    assert x.pi[:, 0].min() > 0.5
+    assert np.median(d.pi[:, 0]) < 0.1
+
+
+@pytest.mark.parametrize(
+    "kw,match",
+    [(dict(beta=0.0), "beta"), (dict(n_rounds=0), "n_rounds"), (dict(method="adam"), "method"),
+     (dict(pi_ref=[1.0, 0.0]), "pi_ref"), (dict(eta=-1.0), "eta")],
+)
+def test_bad_input(kw, match):
+    args = dict(pi_ref=[0.5, 0.5], reward=[0.0, 1.0], beta=1.0, n_rounds=10)
+    args.update(kw)
+    with pytest.raises((ValueError, TypeError), match=match):
+        pref.online_dpo(**args)
+
+
+def test_xpo_rejects_negative_alpha():
+    with pytest.raises(ValueError, match="alpha"):
+        pref.xpo([0.5, 0.5], [0.0, 1.0], 1.0, alpha=-0.1, n_rounds=10)
+
+
+def test_hypo_sampled_kl_gradient_is_unbiased():
+    from mdpkit.preference._offline import _kl_grad
+
+    theta = np.log(np.array([0.5, 0.3, 0.2]))
+    log_ref = np.log(np.array([0.2, 0.3, 0.5]))
+    exact = _kl_grad(theta, log_ref, None, None)[1]
+    g = np.random.default_rng(0)
+    est = np.array([_kl_grad(theta, log_ref, g, 8)[1] for _ in range(20000)])
+    se = est.std(0) / np.sqrt(len(est))
+    assert np.all(np.abs(est.mean(0) - exact) <= 4 * se)
+
+
+@pytest.mark.parametrize("n", [1, 5, 64, 100])
+def test_fenwick_draw_matches_cumulative_search(n):
+    g = np.random.default_rng(n)
+    theta = g.normal(size=n)
+    w, tree = np.empty(n), np.empty(n + 1)
+    total = K._fenwick_build(theta, theta.max(), w, tree)
+    K._fenwick_add(tree, n // 2, 0.3)
+    w[n // 2] += 0.3
+    total += 0.3
+    cum = np.cumsum(w)
+    for x in g.random(200) * total:
+        expect = min(int(np.searchsorted(cum, x, side="right")), n - 1)
+        assert K._fenwick_draw(tree, x) == expect
+        assert K._fenwick_draw.py_func(tree, x) == expect
+
+
+def _xpo_sgd_reference(log_ref, r, beta, alpha, eta, u):
+    """XPO's streaming SGD on the logits, written directly (one run)."""
+    theta = log_ref.copy()
+    cref = np.cumsum(np.exp(log_ref))
+    for t in range(u.shape[0]):
+        pi = np.exp(theta - theta.max())
+        pi /= pi.sum()
+        y1 = min(int(np.searchsorted(np.cumsum(pi), u[t, 0], side="right")), pi.size - 1)
+        y2 = min(int(np.searchsorted(cref, u[t, 1] * cref[-1], side="right")), pi.size - 1)
+        w, l = (y1, y2) if u[t, 2] < 1 / (1 + np.exp(r[y2] - r[y1])) else (y2, y1)
+        grad = alpha * (np.eye(pi.size)[y2] - pi)
+        if w != l:
+            h = beta * ((theta[w] - log_ref[w]) - (theta[l] - log_ref[l]))
+            s = -beta / (1 + np.exp(h))
+            grad[w] += s
+            grad[l] -= s
+        theta = theta - eta * grad
+    pi = np.exp(theta - theta.max())
+    return pi / pi.sum()
+
+
+def test_xpo_weight_update_equals_the_logit_sgd_step():
+    g = np.random.default_rng(8)
+    ref = g.dirichlet(np.ones(6))
+    r = g.normal(size=6)
+    u = g.random((1, 300, 3))
+    pi_out, gap, rounds = np.empty((1, 6)), np.empty((1, 1)), np.empty(1, dtype=np.int64)
+    K.online_sgd(np.log(ref), r, 0.3, 0.05, 0.5, True, u, np.array([300]), 0.0, 0.0, gap, rounds, pi_out)
+    np.testing.assert_allclose(pi_out[0], _xpo_sgd_reference(np.log(ref), r, 0.3, 0.05, 0.5, u[0]), rtol=1e-10)
