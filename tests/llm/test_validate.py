@@ -122,7 +122,8 @@ def test_cli_reports_a_missing_model(tmp_path, capsys):
     rc = main(["llm", "validate", "--model", str(tmp_path / "missing"), "--out",
                str(tmp_path / "rep")])
     assert rc == 2
-    assert "does not exist" in capsys.readouterr().out
+    cap = capsys.readouterr()
+    assert "does not exist" in cap.err and cap.out == ""   # errors go to stderr
 
 
 def test_cli_and_check_modules_do_not_import_torch():
