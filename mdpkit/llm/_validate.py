@@ -38,6 +38,7 @@ import numpy as np
 import torch
 from scipy import stats
 
+from .. import bon
 from .._comparison import HEADER, Comparison, cells, render, verdict
 from .._results import as_frame
 from .._validation import check_int, check_positive
@@ -305,8 +306,6 @@ def validate(lm: CausalLM, reward: Any = None, *, length: int = 5,
     >>> rep.passed
     True
     """
-    from mdpkit import bon
-
     if not isinstance(lm, CausalLM):
         raise TypeError(f"`lm` must be a mdpkit.llm.CausalLM; got {type(lm).__name__}.")
     length = check_int("length", length, lo=1)
@@ -318,138 +317,34 @@ def validate(lm: CausalLM, reward: Any = None, *, length: int = 5,
         reward = keyword(lm.alphabet[min(1, lm.vocab_size - 1)])
     reward_name = reward.name if isinstance(reward, Reward) else getattr(reward, "__name__",
                                                                         repr(reward))
+    return _run_validation(lm, reward, reward_name, length, ns, n_samples, ties, long_length, long_n_values,
+                           long_samples, z, max_size, seed, generate_check, batch_size)
+
+
+def _run_validation(lm: CausalLM, reward: Any, reward_name: str, length: int, ns: list[int], n_samples: int,
+                    ties: str, long_length: int | None, long_n_values: Sequence[int], long_samples: int,
+                    z: float, max_size: int, seed: int, generate_check: bool,
+                    batch_size: int | None) -> ValidationReport:
+    """The sections of :func:`validate` on validated arguments, timed."""
     fn = as_reward_fn(reward, lm)
-    streams = np.random.SeedSequence(seed).spawn(8)
-
-    def gen(k: int) -> torch.Generator:
-        return torch_generator(int(streams[k].generate_state(1, np.uint64)[0] >> np.uint64(1)),
-                               lm.device)
-
     timings: dict[str, float] = {}
-    rows = _Rows(z)
-    data: dict[str, Any] = {"n_values": ns}
     t0 = time.perf_counter()
     space = SequenceSpace(lm, length, max_size=max_size, batch_size=batch_size)
     r_all = space.rewards(fn)
-    ref = space.reference(r_all)
     timings["enumerate"] = time.perf_counter() - t0
-    r_range = float(r_all.max() - r_all.min())
-
-    # --- the ancestral sampler against the exact law -------------------------------
+    run = _Run(lm=lm, fn=fn, space=space, ref=space.reference(r_all), r_all=r_all,
+               r_range=float(r_all.max() - r_all.min()), rows=_Rows(z), data={"n_values": ns},
+               gen=_streams(seed, lm.device), n_samples=n_samples, length=length, ties=ties,
+               batch_size=batch_size)
+    rows, data, gen = run.rows, run.data, run.gen
     t0 = time.perf_counter()
-    ref_toks = sample(lm, n_samples, length, rng=gen(0), batch_size=batch_size)
-    ref_idx = space.index(ref_toks)
-    r_ref = r_all[ref_idx]
-    pval = goodness_of_fit(ref_idx, ref.probs)
-    rows.add("sampler", "chi2 GOF p-value (20 bins)", f"M={n_samples}", GOF_ALPHA, pval, 0.0,
-             0.0, ">=", "exact law (enumeration)")
-    rows.mc("sampler", "E_ref[r]", "", r_ref, bon.expected_reward(ref), r_range,
-            "exact law (enumeration)")
+    r_ref = _check_sampler(run)
     timings["sample_ref"] = time.perf_counter() - t0
-
-    # --- best-of-N and worst-of-N --------------------------------------------------
+    laws = _check_best_of_n(run, ns, r_ref, timings)
     t0 = time.perf_counter()
-    pool = best_of_n_pool(lm, fn, max(ns), n_samples, length, rng=gen(1), batch_size=batch_size)
-    timings["sample_pool"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    route = "exact law + mdpkit.bon"
-    keys = ("kl_exact", "kl_mc", "kl_se", "kl_bound", "win_exact", "win_mc", "win_se",
-            "reward_exact", "reward_mc", "reward_se", "worst_reward_exact", "worst_reward_mc")
-    for k in keys:
-        data[k] = []
-    laws = {}
-    for n in ns:
-        par = f"N={n}"
-        law = bon.best_of_n(ref, n, ties=ties)
-        laws[n] = law
-        toks, r_b = pool.select(n, ties=ties, rng=gen(2))
-        idx = space.index(toks)
-        kl_ex = bon.kl(law, ref)
-        lr = law.log_probs - ref.log_probs
-        row = rows.mc("best-of-N", "KL(pi_N||ref)", par, lr[idx], kl_ex,
-                      _effective_range(lr, law.probs), route)
-        data["kl_mc"].append(row.measured)
-        data["kl_se"].append(row.se)
-        rows.exact("best-of-N", "KL exact <= log N-(N-1)/N", par, kl_ex, bon.kl_bound(n), "<=",
-                   "Beirami et al. Thm 1")
-        w_ex = bon.win_rate(law, ref)
-        win = np.where(r_b > r_ref, 1.0, np.where(r_b == r_ref, 0.5, 0.0))
-        row = rows.mc("best-of-N", "win rate vs ref", par, win, w_ex, 1.0, route)
-        data["win_mc"].append(row.measured)
-        data["win_se"].append(row.se)
-        rows.exact("best-of-N", "win rate exact <= N/(N+1)", par, w_ex, bon.win_rate_bound(n),
-                   "<=", "Beirami et al.")
-        rows.mc("best-of-N", "win rate MC <= N/(N+1)", par, win, bon.win_rate_bound(n), 1.0,
-                "Beirami et al.", relation="<=")
-        e_ex = bon.expected_reward(law)
-        row = rows.mc("best-of-N", "E_N[r]", par, r_b, e_ex, r_range, route)
-        data["reward_mc"].append(row.measured)
-        data["reward_se"].append(row.se)
-        wlaw = bon.worst_of_n(ref, n, ties=ties)
-        _, r_w = pool.select(n, worst=True, ties=ties, rng=gen(2))
-        row = rows.mc("worst-of-N", "E_N[r]", par, r_w, bon.expected_reward(wlaw), r_range, route)
-        data["worst_reward_mc"].append(row.measured)
-        data["kl_exact"].append(kl_ex)
-        data["kl_bound"].append(bon.kl_bound(n))
-        data["win_exact"].append(w_ex)
-        data["reward_exact"].append(e_ex)
-        data["worst_reward_exact"].append(bon.expected_reward(wlaw))
-    timings["bon_stats"] = time.perf_counter() - t0
-
-    # --- tilted policy at the KL of each best-of-N -----------------------------------
-    t0 = time.perf_counter()
-    data["tilt"] = []
-    kl_top = float(-ref.level_log_probs[-1])
-    for n in ns:
-        kl_n = data["kl_exact"][ns.index(n)]
-        if not 1e-9 < kl_n < kl_top * (1 - 1e-9):
-            continue
-        beta = bon.beta_for_kl(ref, kl_n)
-        par = f"N={n}, beta={beta:.4g}"
-        tl = bon.tilted(ref, beta=beta)
-        sq = space.soft_q(r_all, beta)
-        ident = _token_identity_error(space, tl, sq)
-        rows.exact("token identity", "max |beta log pi*/ref - (Q*-V*)|", par, ident, 0.0, "<=",
-                   "tilted law marginalised vs soft Bellman", scale=float(np.abs(r_all).max()))
-        proc = space.tilt_processor(r_all, beta)
-        toks = sample(lm, n_samples, length, rng=gen(3), logits_processor=proc,
-                      batch_size=batch_size)
-        idx = space.index(toks)
-        lr = tl.log_probs - ref.log_probs
-        kl_t = bon.kl(tl, ref)
-        rows.mc("tilted", "KL(pi_beta||ref)", par, lr[idx], kl_t,
-                _effective_range(lr, tl.probs), route)
-        e_t = bon.expected_reward(tl)
-        rows.mc("tilted", "E_beta[r]", par, r_all[idx], e_t, r_range, route)
-        e_n = data["reward_exact"][ns.index(n)]
-        rows.exact("BoN vs tilted", "E_beta[r] >= E_N[r] at equal KL", par, e_t, e_n, ">=",
-                   "Yang et al. Eq. 2 (KL-constrained optimum)", scale=r_range)
-        data["tilt"].append({"n": n, "beta": beta, "kl": kl_t, "reward_exact": e_t,
-                             "reward_mc": float(r_all[idx].mean()),
-                             "kl_bon_tilted": bon.kl(laws[n], tl),
-                             "gain_ratio": (e_n - bon.expected_reward(ref))
-                             / max(e_t - bon.expected_reward(ref), 1e-300)})
-    if generate_check and data["tilt"]:
-        last = data["tilt"][-1]
-        beta = last["beta"]
-        tl = bon.tilted(ref, beta=beta)
-        toks = generate_samples(lm, n_samples, length, rng=gen(4),
-                                logits_processor=space.tilt_processor(r_all, beta),
-                                batch_size=batch_size)
-        idx = space.index(toks)
-        rows.mc("tilted (HF generate)", "E_beta[r]", f"N={last['n']}, beta={beta:.4g}",
-                r_all[idx], last["reward_exact"], r_range, route)
-        rows.add("tilted (HF generate)", "chi2 GOF p-value (20 bins)", f"M={n_samples}",
-                 GOF_ALPHA, goodness_of_fit(idx, tl.probs), 0.0, 0.0, ">=", "exact tilted law")
-    # the exact frontier for the figure
-    if kl_top > 0:
-        grid = min(kl_top, 1.15 * max(data["kl_exact"])) * np.linspace(0.0, 1.0, 60) ** 2
-        front = [bon.expected_reward(bon.tilted(ref, kl=float(k))) for k in grid]
-        data["frontier_kl"], data["frontier_reward"] = grid, np.array(front)
+    _check_tilted(run, ns, laws, generate_check)
     timings["tilted"] = time.perf_counter() - t0
-
-    # --- long sequences: importance weights from the model's own samples ---------------
-    if long_length is not None:
+    if long_length is not None:         # importance weights from the model's own samples
         t0 = time.perf_counter()
         _validate_long(lm, fn, rows, data, check_int("long_length", long_length, lo=1),
                        _check_n_values("long_n_values", long_n_values),
@@ -465,6 +360,159 @@ def validate(lm: CausalLM, reward: Any = None, *, length: int = 5,
         info["train"] = {k: round(v, 4) if isinstance(v, float) else v
                          for k, v in lm.train_info.items()}
     return ValidationReport(tuple(rows.rows), info, data)
+
+
+def _streams(seed: int, device: Any) -> Any:
+    """``gen(k)``: the ``k``-th independent torch stream (child ``k`` of ``SeedSequence(seed)``)."""
+    streams = np.random.SeedSequence(seed).spawn(8)
+
+    def gen(k: int) -> torch.Generator:
+        return torch_generator(int(streams[k].generate_state(1, np.uint64)[0] >> np.uint64(1)), device)
+
+    return gen
+
+
+@dataclass
+class _Run:
+    """What the sections of :func:`validate` share: the model, the enumerated law, the rows."""
+
+    lm: CausalLM
+    fn: Any
+    space: SequenceSpace
+    ref: Any
+    r_all: np.ndarray
+    r_range: float
+    rows: _Rows
+    data: dict[str, Any]
+    gen: Any
+    n_samples: int
+    length: int
+    ties: str
+    batch_size: int | None
+
+
+_ROUTE = "exact law + mdpkit.bon"
+
+
+def _check_sampler(run: _Run) -> np.ndarray:
+    """The ancestral sampler against the exact law; returns the rewards of the reference draws."""
+    ref_toks = sample(run.lm, run.n_samples, run.length, rng=run.gen(0), batch_size=run.batch_size)
+    ref_idx = run.space.index(ref_toks)
+    r_ref = run.r_all[ref_idx]
+    pval = goodness_of_fit(ref_idx, run.ref.probs)
+    run.rows.add("sampler", "chi2 GOF p-value (20 bins)", f"M={run.n_samples}", GOF_ALPHA, pval, 0.0,
+             0.0, ">=", "exact law (enumeration)")
+    run.rows.mc("sampler", "E_ref[r]", "", r_ref, bon.expected_reward(run.ref), run.r_range,
+            "exact law (enumeration)")
+    return r_ref
+
+
+def _check_best_of_n(run: _Run, ns: list[int], r_ref: np.ndarray, timings: dict[str, float]) -> dict[int, Any]:
+    """Best-of-N and worst-of-N from one pool against their exact laws; returns the laws."""
+    t0 = time.perf_counter()
+    pool = best_of_n_pool(run.lm, run.fn, max(ns), run.n_samples, run.length, rng=run.gen(1),
+                          batch_size=run.batch_size)
+    timings["sample_pool"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    route = _ROUTE
+    keys = ("kl_exact", "kl_mc", "kl_se", "kl_bound", "win_exact", "win_mc", "win_se",
+            "reward_exact", "reward_mc", "reward_se", "worst_reward_exact", "worst_reward_mc")
+    for k in keys:
+        run.data[k] = []
+    laws = {}
+    for n in ns:
+        par = f"N={n}"
+        law = bon.best_of_n(run.ref, n, ties=run.ties)
+        laws[n] = law
+        toks, r_b = pool.select(n, ties=run.ties, rng=run.gen(2))
+        idx = run.space.index(toks)
+        kl_ex = bon.kl(law, run.ref)
+        lr = law.log_probs - run.ref.log_probs
+        row = run.rows.mc("best-of-N", "KL(pi_N||run.ref)", par, lr[idx], kl_ex,
+                      _effective_range(lr, law.probs), route)
+        run.data["kl_mc"].append(row.measured)
+        run.data["kl_se"].append(row.se)
+        run.rows.exact("best-of-N", "KL exact <= log N-(N-1)/N", par, kl_ex, bon.kl_bound(n), "<=",
+                   "Beirami et al. Thm 1")
+        w_ex = bon.win_rate(law, run.ref)
+        win = np.where(r_b > r_ref, 1.0, np.where(r_b == r_ref, 0.5, 0.0))
+        row = run.rows.mc("best-of-N", "win rate vs run.ref", par, win, w_ex, 1.0, route)
+        run.data["win_mc"].append(row.measured)
+        run.data["win_se"].append(row.se)
+        run.rows.exact("best-of-N", "win rate exact <= N/(N+1)", par, w_ex, bon.win_rate_bound(n),
+                   "<=", "Beirami et al.")
+        run.rows.mc("best-of-N", "win rate MC <= N/(N+1)", par, win, bon.win_rate_bound(n), 1.0,
+                "Beirami et al.", relation="<=")
+        e_ex = bon.expected_reward(law)
+        row = run.rows.mc("best-of-N", "E_N[r]", par, r_b, e_ex, run.r_range, route)
+        run.data["reward_mc"].append(row.measured)
+        run.data["reward_se"].append(row.se)
+        wlaw = bon.worst_of_n(run.ref, n, ties=run.ties)
+        _, r_w = pool.select(n, worst=True, ties=run.ties, rng=run.gen(2))
+        row = run.rows.mc("worst-of-N", "E_N[r]", par, r_w, bon.expected_reward(wlaw), run.r_range, route)
+        run.data["worst_reward_mc"].append(row.measured)
+        run.data["kl_exact"].append(kl_ex)
+        run.data["kl_bound"].append(bon.kl_bound(n))
+        run.data["win_exact"].append(w_ex)
+        run.data["reward_exact"].append(e_ex)
+        run.data["worst_reward_exact"].append(bon.expected_reward(wlaw))
+    timings["bon_stats"] = time.perf_counter() - t0
+    return laws
+
+
+
+def _check_tilted(run: _Run, ns: list[int], laws: dict[int, Any], generate_check: bool) -> None:
+    """The tilted policy at the KL of each best-of-N, HF ``generate``, and the exact frontier."""
+    route = _ROUTE
+    run.data["tilt"] = []
+    kl_top = float(-run.ref.level_log_probs[-1])
+    for n in ns:
+        kl_n = run.data["kl_exact"][ns.index(n)]
+        if not 1e-9 < kl_n < kl_top * (1 - 1e-9):
+            continue
+        beta = bon.beta_for_kl(run.ref, kl_n)
+        par = f"N={n}, beta={beta:.4g}"
+        tl = bon.tilted(run.ref, beta=beta)
+        sq = run.space.soft_q(run.r_all, beta)
+        ident = _token_identity_error(run.space, tl, sq)
+        run.rows.exact("token identity", "max |beta log pi*/run.ref - (Q*-V*)|", par, ident, 0.0, "<=",
+                   "tilted law marginalised vs soft Bellman", scale=float(np.abs(run.r_all).max()))
+        proc = run.space.tilt_processor(run.r_all, beta)
+        toks = sample(run.lm, run.n_samples, run.length, rng=run.gen(3), logits_processor=proc,
+                      batch_size=run.batch_size)
+        idx = run.space.index(toks)
+        lr = tl.log_probs - run.ref.log_probs
+        kl_t = bon.kl(tl, run.ref)
+        run.rows.mc("tilted", "KL(pi_beta||run.ref)", par, lr[idx], kl_t,
+                _effective_range(lr, tl.probs), route)
+        e_t = bon.expected_reward(tl)
+        run.rows.mc("tilted", "E_beta[r]", par, run.r_all[idx], e_t, run.r_range, route)
+        e_n = run.data["reward_exact"][ns.index(n)]
+        run.rows.exact("BoN vs tilted", "E_beta[r] >= E_N[r] at equal KL", par, e_t, e_n, ">=",
+                   "Yang et al. Eq. 2 (KL-constrained optimum)", scale=run.r_range)
+        run.data["tilt"].append({"n": n, "beta": beta, "kl": kl_t, "reward_exact": e_t,
+                             "reward_mc": float(run.r_all[idx].mean()),
+                             "kl_bon_tilted": bon.kl(laws[n], tl),
+                             "gain_ratio": (e_n - bon.expected_reward(run.ref))
+                             / max(e_t - bon.expected_reward(run.ref), 1e-300)})
+    if generate_check and run.data["tilt"]:
+        last = run.data["tilt"][-1]
+        beta = last["beta"]
+        tl = bon.tilted(run.ref, beta=beta)
+        toks = generate_samples(run.lm, run.n_samples, run.length, rng=run.gen(4),
+                                logits_processor=run.space.tilt_processor(run.r_all, beta),
+                                batch_size=run.batch_size)
+        idx = run.space.index(toks)
+        run.rows.mc("tilted (HF generate)", "E_beta[r]", f"N={last['n']}, beta={beta:.4g}",
+                run.r_all[idx], last["reward_exact"], run.r_range, route)
+        run.rows.add("tilted (HF generate)", "chi2 GOF p-value (20 bins)", f"M={run.n_samples}",
+                 GOF_ALPHA, goodness_of_fit(idx, tl.probs), 0.0, 0.0, ">=", "exact tilted law")
+    # the exact frontier for the figure
+    if kl_top > 0:
+        grid = min(kl_top, 1.15 * max(run.data["kl_exact"])) * np.linspace(0.0, 1.0, 60) ** 2
+        front = [bon.expected_reward(bon.tilted(run.ref, kl=float(k))) for k in grid]
+        run.data["frontier_kl"], run.data["frontier_reward"] = grid, np.array(front)
+
 
 
 def _token_identity_error(space: SequenceSpace, tilted_law: Any, sq: Any) -> float:
