@@ -46,6 +46,32 @@ def policy_frame(**arrays: Any) -> Any:
     return as_frame(cols)
 
 
+class RegretTraces:
+    """Run-axis statistics shared by the runners' results (:class:`mdpkit.bandits.BanditRun`,
+    :class:`mdpkit.learners.OnlineRun`): ``regret[run, checkpoint]`` and ``n_runs``."""
+
+    __slots__ = ()
+    regret: FloatArray
+    n_runs: int
+
+    @property
+    def mean_regret(self) -> FloatArray:
+        """Mean regret over runs at each checkpoint, shape ``(n_checkpoints,)``."""
+        return self.regret.mean(axis=0)
+
+    @property
+    def regret_se(self) -> FloatArray:
+        """Standard error of :attr:`mean_regret` (needs ``n_runs >= 2``)."""
+        if self.n_runs < 2:
+            raise ValueError(f"`regret_se` needs n_runs >= 2; this run has n_runs = {self.n_runs}.")
+        return self.regret.std(axis=0, ddof=1) / np.sqrt(self.n_runs)
+
+    @property
+    def final_regret(self) -> FloatArray:
+        """Regret of every run at the last checkpoint, shape ``(n_runs,)``."""
+        return self.regret[:, -1]
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SolveResult:
     r"""Output of a tabular MDP solver.

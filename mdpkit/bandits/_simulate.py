@@ -19,7 +19,7 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
-from .._results import as_frame
+from .._results import RegretTraces, as_frame
 from .._typing import FloatArray, IntArray, RNGLike
 from .._validation import as_generator, check_int
 from . import _bandit_kernels as kr
@@ -49,7 +49,7 @@ _ACTION_CODES = {"fixed": kr.ACTIONS_FIXED, "sphere": kr.ACTIONS_SPHERE,
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class BanditRun:
+class BanditRun(RegretTraces):
     r"""Output of :func:`simulate`: regret and rewards at checkpoints, for every run.
 
     Attributes
@@ -84,22 +84,6 @@ class BanditRun:
     seconds: float
     env: Any = field(repr=False, default=None)
 
-    @property
-    def mean_regret(self) -> FloatArray:
-        """Mean regret over runs at each checkpoint, shape ``(n_checkpoints,)``."""
-        return self.regret.mean(axis=0)
-
-    @property
-    def regret_se(self) -> FloatArray:
-        """Standard error of :attr:`mean_regret` (needs ``n_runs >= 2``)."""
-        if self.n_runs < 2:
-            raise ValueError(f"`regret_se` needs n_runs >= 2; this run has n_runs = {self.n_runs}.")
-        return self.regret.std(axis=0, ddof=1) / np.sqrt(self.n_runs)
-
-    @property
-    def final_regret(self) -> FloatArray:
-        """Regret of every run at the last checkpoint, shape ``(n_runs,)``."""
-        return self.regret[:, -1]
 
     @property
     def pulls_per_second(self) -> float:

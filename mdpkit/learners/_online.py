@@ -66,7 +66,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .._config import PARALLEL_MIN_WORK, get_num_threads
-from .._results import as_frame
+from .._results import RegretTraces, as_frame
 from .._typing import FloatArray, RNGLike
 from .._validation import (
     check_choice,
@@ -85,7 +85,7 @@ _LOG_FACTOR = {"hoeffding": 2.0, "bernstein": 8.0}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class OnlineRun:
+class OnlineRun(RegretTraces):
     r"""Traces of ``n_runs`` independent runs of an online learner on a known test MDP.
 
     Every per-episode array has the run axis first, as :class:`mdpkit.bandits.BanditRun`:
@@ -154,22 +154,6 @@ class OnlineRun:
         """Episodes ``1..K`` (every episode is a checkpoint)."""
         return np.arange(1, self.n_episodes + 1, dtype=np.int64)
 
-    @property
-    def mean_regret(self) -> FloatArray:
-        """Mean regret over runs after each episode, shape ``(K,)``."""
-        return self.regret.mean(axis=0)
-
-    @property
-    def regret_se(self) -> FloatArray:
-        """Standard error of :attr:`mean_regret` (needs ``n_runs >= 2``)."""
-        if self.n_runs < 2:
-            raise ValueError(f"`regret_se` needs n_runs >= 2; this run has n_runs = {self.n_runs}.")
-        return self.regret.std(axis=0, ddof=1) / np.sqrt(self.n_runs)
-
-    @property
-    def final_regret(self) -> FloatArray:
-        """Regret of every run after the last episode, shape ``(n_runs,)``."""
-        return self.regret[:, -1]
 
     def episodes_to_epsilon(self, epsilon: float, *, recommended: bool = True) -> npt.NDArray[np.int64]:
         r"""Episodes after which the recommended (or played) policy stays ``epsilon``-optimal, per run.

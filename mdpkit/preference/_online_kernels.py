@@ -10,19 +10,13 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .._sampling_kernels import inverse_cdf_index
+
 
 @njit(cache=True)
 def _draw(cdf, u):
-    """Inverse CDF by bisection on an increasing cumulative array (last entry = total)."""
-    x = u * cdf[-1]
-    lo, hi = 0, cdf.size - 1
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if cdf[mid] > x:
-            hi = mid
-        else:
-            lo = mid + 1
-    return lo
+    """Inverse CDF on an increasing cumulative array (last entry = total), by the shared bisection."""
+    return inverse_cdf_index(cdf, u * cdf[-1])
 
 
 @njit(cache=True)
