@@ -147,7 +147,7 @@ def _bc_tabular_constant(ctx: CheckContext, mdp, S: int, A: int, H: int) -> dict
     N = 20_000
     n_seeds = 20 if ctx.quick else 150
     kls = [N * L.trajectory_kl(mdp, pe, L.behavior_cloning(mdp.simulate(pe, N, rng=ctx.seed * 1000 + i),
-                                                              S, A, horizon=H)) for i in range(n_seeds)]
+                                                              S, A, horizon=H).pi) for i in range(n_seeds)]
     m, se = mean_and_se(kls)
     allowance = C_s * 2 * A / (N * float(d_s[d_s > 0].min()))
     ctx.compare(f"stochastic expert: N E[KL_traj] at N = {N}", float(m), C_s, tol=4 * float(se) + allowance,
