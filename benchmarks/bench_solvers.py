@@ -257,8 +257,9 @@ def contention_subprocess(quick):
     """:func:`contention` in a fresh process with numba's default threading layer."""
     cmd = [sys.executable, __file__, "--contention-only"] + (["--quick"] if quick else [])
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-    print(out[: out.rindex("{")], end="", flush=True)
-    return json.loads(out[out.rindex("{"):])
+    *lines, last = out.strip().splitlines()
+    print("\n".join(lines), flush=True)
+    return json.loads(last)
 
 
 def contention(quick):
