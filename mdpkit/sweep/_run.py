@@ -248,6 +248,9 @@ def _dead_worker_message(procs: list[Any]) -> str:
                 name = f"signal {-code}"
             hint = " (often the out-of-memory killer)" if name == "SIGKILL" else ""
             causes.append(f"worker pid {p.pid} was killed by {name}{hint}")
+        elif code == 255:  # the forkserver could not report the status (it races a killed child)
+            causes.append(f"worker pid {p.pid} died and its exit status was not reported; a signal "
+                          "(e.g. SIGKILL from the out-of-memory killer) is the usual cause")
         elif code not in (None, 0):
             causes.append(f"worker pid {p.pid} exited with status {code}")
     what = "; ".join(causes) if causes else "a worker process terminated abruptly"

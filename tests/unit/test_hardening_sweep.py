@@ -132,7 +132,9 @@ def run_cell(settings, seed):
 
 def test_killed_worker_names_the_signal(tmp_path):
     sim = _write(tmp_path, KILLER, "killer")
-    with pytest.raises(sweep.CellError, match="killed by SIGKILL") as e:
+    # the forkserver usually reports the signal; when its report races the child's death the
+    # message says the status is unknown (multiprocessing's returncode 255), never "interactively"
+    with pytest.raises(sweep.CellError, match="killed by SIGKILL|exit status was not reported") as e:
         sweep.run(sim, n_workers=1, out=tmp_path / "res", progress=False)
     assert "interactively" not in str(e.value)
 
