@@ -285,6 +285,18 @@ def exp_into(log_p, out):
     return ok
 
 
+@njit(cache=True, inline="always")
+def tilt_log_max(log_p, r, lam, c):
+    """``max_i log p_i + lam (r_i - c)`` over the support: the shift of the tilt's log-sum-exp."""
+    m = -np.inf
+    for i in range(log_p.shape[0]):
+        if log_p[i] > -np.inf:
+            v = log_p[i] + lam * (r[i] - c)
+            if v > m:
+                m = v
+    return m
+
+
 @njit(cache=True)
 def tilt_stats(log_p, r, lam, c, out):
     """Tilt p e^{lam (r - c)} / Z on levels: out = (log Z, KL(phi||p), E_phi r, Var_phi r).
@@ -292,12 +304,7 @@ def tilt_stats(log_p, r, lam, c, out):
     Two passes (max, then sums); KL = lam (E_phi r - c) - log Z with the centring ``c``
     chosen by the caller (mean for small lam, top reward for large lam).
     """
-    m = -np.inf
-    for i in range(log_p.shape[0]):
-        if log_p[i] > -np.inf:
-            v = log_p[i] + lam * (r[i] - c)
-            if v > m:
-                m = v
+    m = tilt_log_max(log_p, r, lam, c)
     s = 0.0
     s1 = 0.0
     for i in range(log_p.shape[0]):

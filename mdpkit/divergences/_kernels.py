@@ -298,14 +298,12 @@ def _tv_max_row(q, p, beta, pi_out):
 
 @njit(cache=True)
 def pole_of(code, alpha):
-    """``f'(inf) - f'(1)``: the shift at which ``t`` blows up (``inf`` if it never does)."""
-    if code == FORWARD_KL or code == HELLINGER:
-        return 1.0
-    if code == JS:
-        return 0.5 * LOG2
-    if code == ALPHA and alpha < 1.0:
-        return 1.0 / (1.0 - alpha)
-    return np.inf
+    """``f'(inf) - f'(1)``: the shift at which ``t`` blows up (``inf`` if it never does).
+
+    The recession constant of the normalized ``f`` for the smooth divergences; TV's
+    ``f'`` jumps instead, so its inverse never blows up.
+    """
+    return np.inf if code == TV else f_recession(code, alpha)
 
 
 @njit(cache=True)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..bon._bon_kernels import tilt_log_max
+
 
 @njit(cache=True)
 def tilt_moments(log_p, r, g, lams, centres, out):
@@ -20,12 +22,7 @@ def tilt_moments(log_p, r, g, lams, centres, out):
     for j in range(lams.shape[0]):
         lam = lams[j]
         c = centres[j]
-        m = -np.inf
-        for i in range(log_p.shape[0]):
-            if log_p[i] > -np.inf:
-                v = log_p[i] + lam * (r[i] - c)
-                if v > m:
-                    m = v
+        m = tilt_log_max(log_p, r, lam, c)
         s = 0.0
         s1 = 0.0
         sg = 0.0
