@@ -48,7 +48,8 @@ def policy_frame(**arrays: Any) -> Any:
 
 class RegretTraces:
     """Run-axis statistics shared by the runners' results (:class:`mdpkit.bandits.BanditRun`,
-    :class:`mdpkit.learners.OnlineRun`): ``regret[run, checkpoint]`` and ``n_runs``."""
+    :class:`mdpkit.learners.OnlineRun`): ``regret[run, checkpoint]`` and ``n_runs``.
+    """
 
     __slots__ = ()
     regret: FloatArray

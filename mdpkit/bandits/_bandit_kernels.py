@@ -186,7 +186,8 @@ def at_checkpoint(t, j, ck):
 @njit(cache=True, inline="always")
 def record(t, j, ck, table_env, best_ck, cum_gap, cum_rew, regret_out, reward_out):
     """At checkpoint ``j`` write the regret (``best_ck[j] - cum_rew`` for a table
-    environment, else the cumulative gap) and the reward; returns the next ``j``."""
+    environment, else the cumulative gap) and the reward; returns the next ``j``.
+    """
     if at_checkpoint(t, j, ck):
         regret_out[j] = best_ck[j] - cum_rew if table_env else cum_gap
         reward_out[j] = cum_rew

@@ -214,7 +214,8 @@ def _run_kernels(kernel: Any, run_one: Any, args: tuple, *, user_name: str | Non
     (small problems: a parallel region costs milliseconds on a busy machine, DESIGN.md
     section 4; the per-run seeds give the same result). A user policy (``user_name``) goes
     through :func:`_run_user_kernel`, which turns a Numba typing error into a clear one.
-    Returns the wall time."""
+    Returns the wall time.
+    """
     t0 = time.perf_counter()
     if run_one is not None:
         common, seeds, outs = args[:-4], args[-4], args[-3:]

@@ -73,7 +73,8 @@ class _Atoms:
     @property
     def worst_order(self) -> IntArray:
         """Atoms ranked for worst-of-N under ``ties="first"``: reward descending, then
-        index descending (so the lowest-index tied atom is the top of its tie)."""
+        index descending (so the lowest-index tied atom is the top of its tie).
+        """
         if self._worst_order is None:
             idx = np.arange(self.rewards.shape[0])
             self._worst_order = np.lexsort((-idx, -self.rewards))
@@ -365,7 +366,8 @@ def _check_ref(ref: Any, name: str = "ref") -> None:
 
 def _log_n(n: Any, log_n: Any) -> float:
     """Validate ``n`` (int >= 1, or an integer-valued float) or ``log_n`` (>= 0);
-    return log N."""
+    return log N.
+    """
     return _n_pair(n, log_n)[1]
 
 

@@ -191,7 +191,8 @@ class Memoryless:
     def tilted_reward_per_token(self, delta: float) -> float:
         r""":math:`x_\Delta = \Lambda'(t^*)` with :math:`t^*\Lambda'(t^*) - \Lambda(t^*) = \Delta`:
         the per-token reward of the KL-optimal policy at budget :math:`n\Delta`, for every n
-        (the tilt factorises over tokens), i.e. :math:`I(x_\Delta) = \Delta`."""
+        (the tilt factorises over tokens), i.e. :math:`I(x_\Delta) = \Delta`.
+        """
         d = self._check_delta(delta)
         if d == 0.0:
             return self.mean

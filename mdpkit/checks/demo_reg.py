@@ -48,7 +48,8 @@ def forward_value(mdp, pi) -> float:
 
 def enumerate_trajectories(mdp, pi) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """All ``(s_0, a_0, ..., s_{H-1}, a_{H-1})``: their probabilities under ``pi``, returns, and
-    the per-trajectory policy log-likelihood terms, by brute force (tiny instances only)."""
+    the per-trajectory policy log-likelihood terms, by brute force (tiny instances only).
+    """
     P4, r3 = _stage_arrays(mdp)
     H, S, A = mdp.horizon, mdp.n_states, mdp.n_actions
     combos = np.array(list(itertools.product(range(S * A), repeat=H)))      # (n, H) of s*A + a
@@ -233,7 +234,8 @@ def _closed_form_kl(mdp, pi_e, pi) -> float:
 
 def gap_inequality_terms(mdp, pi_e, pi_bc, beta):
     """``(V^{pi_E} - V^{pi_beta}, beta * KL_traj(pi_E || pi_BC), solve result)`` with ``pi_beta`` from the
-    solver and values and KL from forward recursions written here."""
+    solver and values and KL from forward recursions written here.
+    """
     import mdpkit as mk
 
     res = mk.solve_kl_regularized(mdp, pi_bc, beta)

@@ -116,7 +116,8 @@ def policy_value(P4, r3, pi, mu0, V):
 @njit(cache=True, inline="always")
 def _record_bounds(k, mu0, V_up, V_lo, P4, r3, pi, V_work, v_star, upper, lower, subopt):
     """Episode ``k``: the confidence bounds ``mu0 . V_up[0]``, ``mu0 . V_lo[0]`` and the exact
-    suboptimality of the played policy."""
+    suboptimality of the played policy.
+    """
     up = 0.0
     lo = 0.0
     for s in range(mu0.shape[0]):

@@ -182,7 +182,8 @@ def train_tiny_lm(corpus: str = "pydoc", vocab: str = "coarse8", *, steps: int =
 def _train(model: Any, ids: np.ndarray, *, steps: int, context: int, batch_size: int, lr: float,
            gen: np.random.Generator, verbose: bool) -> float:
     """AdamW with a cosine schedule on ``<bos>`` + random ``context``-character windows of
-    ``ids``; leaves the model in eval mode and returns the mean loss of the last 20 steps."""
+    ``ids``; leaves the model in eval mode and returns the mean loss of the last 20 steps.
+    """
     dev = next(model.parameters()).device
     data = torch.from_numpy(ids).to(dev)
     bos = torch.full((batch_size, 1), len(COARSE8), dtype=torch.long, device=dev)

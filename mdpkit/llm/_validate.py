@@ -517,7 +517,8 @@ def _check_tilted(run: _Run, ns: list[int], laws: dict[int, Any], generate_check
 
 def _token_identity_error(space: SequenceSpace, tilted_law: Any, sq: Any) -> float:
     """max over prefixes and tokens of |beta log pi*(a|y<t)/pi_ref(a|y<t) - (Q* - V*)|,
-    with pi* the conditionals of the *sequence-level* tilted law (independent route)."""
+    with pi* the conditionals of the *sequence-level* tilted law (independent route).
+    """
     from scipy.special import logsumexp
 
     V, L = space.vocab_size, space.length
@@ -546,7 +547,8 @@ def _validate_long(lm: CausalLM, fn: Any, rows: _Rows, data: dict[str, Any], L: 
     samples, :math:`\mathbb E_{\pi_N}[\log\hat w]`, with the importance-weighted
     :math:`\mathbb E_{\mathrm{ref}}[\hat w\log\hat w]` and with the bound; (ii) the reward
     of the best-of-N samples with :math:`\mathbb E_{\mathrm{ref}}[\hat w\,r]`; (iii) the
-    win rate against fresh reference samples with :math:`N/(N+1)`."""
+    win rate against fresh reference samples with :math:`N/(N+1)`.
+    """
     from mdpkit import bon
 
     pool = best_of_n_pool(lm, fn, max(ns), m, L, rng=g_pool, batch_size=batch_size)

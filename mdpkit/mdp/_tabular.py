@@ -593,7 +593,8 @@ class TabularMDP:
     def _value(self, p: FloatArray, penalty: FloatArray | None = None) -> FloatArray:
         r"""The one exact policy evaluation, for a validated policy ``p`` and an optional
         per-state ``penalty`` subtracted from :math:`r_\pi` (``(S,)``, or ``(H, S)``); shared
-        by :meth:`evaluate` and :func:`mdpkit.policy_evaluation`."""
+        by :meth:`evaluate` and :func:`mdpkit.policy_evaluation`.
+        """
         if self._horizon is None:
             Ppi = self._transition_matrix(p)
             rpi = (p * self._r_finite).sum(axis=1) - (0.0 if penalty is None else penalty)

@@ -246,7 +246,8 @@ def inpo_step(pi_t: npt.ArrayLike, pi_ref: npt.ArrayLike, P: npt.ArrayLike, beta
 def inpo_base(pi_t: FloatArray, pi_ref: FloatArray, beta: float, eta: float) -> FloatArray:
     r"""INPO's "reference" :math:`\propto \pi_t^{1-\eta\beta}\pi_{ref}^{\eta\beta}`: the squared loss
     :math:`\mathbb E[(\log\frac{\pi(y)}{\pi(y')} - \log\frac{b(y)}{b(y')} - \eta(o - \tfrac12))^2]`
-    is IPO's loss with this reference and strength :math:`1/\eta` (:func:`inpo`)."""
+    is IPO's loss with this reference and strength :math:`1/\eta` (:func:`inpo`).
+    """
     return _softmax((1 - eta * beta) * np.log(pi_t) + eta * beta * np.log(pi_ref))
 
 

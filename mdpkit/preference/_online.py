@@ -142,6 +142,7 @@ def online_dpo(
 ) -> OnlineRun:
     r"""Online DPO: both responses from the current policy, preferences from the oracle.
     {params}
+
     Returns
     -------
     OnlineRun

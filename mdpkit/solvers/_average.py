@@ -91,7 +91,8 @@ def _evaluate_unichain(P_pi: FloatArray | sp.csr_matrix, r_pi: FloatArray, ref: 
 def _relative_value_iteration(prob: _Problem, tol: float, max_iter: int, tau: float, ref: int
                               ) -> tuple[FloatArray, float, float, int, bool, FloatArray]:
     """Compiled sweeps in chunks of 1000; between chunks a multichain greedy policy whose
-    recurrent classes have different gains stops the run at once (it would never converge)."""
+    recurrent classes have different gains stops the run at once (it would never converge).
+    """
     S, A = prob.S, prob.A
     feas = np.ones(S * A, dtype=np.uint8) if prob.mask is None else prob.mask.ravel().astype(np.uint8)
     h, Th, hist = np.zeros(S), np.empty(S), np.empty(max_iter)

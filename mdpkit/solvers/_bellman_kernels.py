@@ -51,7 +51,8 @@ def csr_row(indptr, indices, data, i, V):
 @njit(cache=True, fastmath=True, inline="always")
 def q_row(kind, P2, idx, p, indptr, indices, data, i, V):
     """Expected next value ``(P V)[i]`` of state-action row ``i`` in any storage (the
-    unpacked storage tuple; unpack it once per loop, not per row)."""
+    unpacked storage tuple; unpack it once per loop, not per row).
+    """
     if kind < 0:
         return 0.0
     if kind == FIXED:
@@ -97,7 +98,8 @@ def q_csr_into_par(indptr, indices, data, r2, gamma, V, Q2):
 @njit(cache=True, inline="always")  # inlined: a call per state costs more than a small row
 def action_row(kind, q, log_ref, beta, pi_out, write_pi):
     """Action part of one state: ``max_a q`` (greedy one-hot policy, first maximizer on
-    ties) or ``beta * logsumexp(q/beta + log_ref)`` (softmax policy); returns the value."""
+    ties) or ``beta * logsumexp(q/beta + log_ref)`` (softmax policy); returns the value.
+    """
     if kind == ACT_MAX:
         best = 0
         for a in range(1, q.shape[0]):
@@ -130,7 +132,8 @@ def action_into_par(kind, Q, log_ref, beta, V_out, pi_out, write_pi):
 def backup_block(st, lo, hi, A, r2, gamma, act, log_ref, beta, V, V_new, greedy, qbuf):
     """States ``lo <= s < hi``: ``V_new[s]`` and (hard max) ``greedy[s] = argmax_a Q(s, a)``.
 
-    ``gamma = 0`` skips the transitions (``Q = r``: the backup of ``V = 0``)."""
+    ``gamma = 0`` skips the transitions (``Q = r``: the backup of ``V = 0``).
+    """
     dummy = qbuf[:0]
     kind, P2, idx, p, indptr, indices, data = st
     if gamma == 0.0:
@@ -227,7 +230,8 @@ def value_iteration_kernel(st, A, r2, gamma, act, log_ref, beta, V, tol, max_ite
 @njit(cache=True, fastmath=True)
 def policy_block(st, lo, hi, A, r2, gamma, pol, V, V_out):
     """``V_out[s] = r(s, pol[s]) + gamma * (P V)(s, pol[s])`` for ``lo <= s < hi``;
-    returns ``(min, max)`` of ``V_out[s] - V[s]``."""
+    returns ``(min, max)`` of ``V_out[s] - V[s]``.
+    """
     kind, P2, idx, p, indptr, indices, data = st
     dlo = np.inf
     dhi = -np.inf
@@ -244,7 +248,8 @@ def policy_block(st, lo, hi, A, r2, gamma, pol, V, V_out):
 @njit(cache=True, parallel=True)
 def policy_sweep_par(st, A, r2, gamma, pol, V, V_out):
     """Parallel (Jacobi) twin of ``policy_block`` over all states; returns the change's
-    ``(min, max)``."""
+    ``(min, max)``.
+    """
     S = V.shape[0]
     nb = (S + BLOCK - 1) // BLOCK
     los = np.empty(nb)
@@ -300,7 +305,8 @@ def modified_policy_iteration_kernel(st, A, r2, gamma, V, tol, max_iter, max_eva
 @njit(cache=True)
 def bandwidth(st, A, S, limit):
     """``max |s' - s|`` over the transitions ``P(s'|s, a) > 0``; stops early (returns
-    ``limit + 1``) once it exceeds ``limit``."""
+    ``limit + 1``) once it exceeds ``limit``.
+    """
     b = 0
     kind, P2, idx, p, indptr, indices, data = st
     for s in range(S):
@@ -331,7 +337,8 @@ def bandwidth(st, A, S, limit):
 @njit(cache=True)
 def band_matrix(st, A, pi, gamma, b, M):
     """``M[s, b + s' - s] = (I - gamma P_pi)[s, s']`` in band storage ``(S, 2b + 1)``,
-    ``P_pi(s'|s) = sum_a pi[s, a] P(s'|s, a)`` (entries outside the band must be zero)."""
+    ``P_pi(s'|s) = sum_a pi[s, a] P(s'|s, a)`` (entries outside the band must be zero).
+    """
     S = pi.shape[0]
     M[:] = 0.0
     kind, P2, idx, p, indptr, indices, data = st

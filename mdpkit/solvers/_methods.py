@@ -84,7 +84,8 @@ def _model_cache(mdp: TabularMDP) -> dict[str, Any]:
 
 def fixed_width(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, A: int) -> tuple[np.ndarray, np.ndarray]:
     """CSR rows ``(S*A, S)`` as ``(S*A, k)`` arrays (``k`` = widest row), padded with
-    probability 0 and the row's own state as index (so padding reads a cached value)."""
+    probability 0 and the row's own state as index (so padding reads a cached value).
+    """
     n = indptr.shape[0] - 1
     nnz = np.diff(indptr)
     k = max(int(nnz.max()) if n else 1, 1)
