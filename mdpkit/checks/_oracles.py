@@ -83,7 +83,7 @@ def direct_policy_value(mdp, pi: FloatArray) -> FloatArray:
 
 
 def cvx_divergence(name: str, x, p: FloatArray):
-    """cvxpy expression of ``D(x || p)`` for a divergence ``name``; ``None`` if not DCP here."""
+    """Return the cvxpy expression of ``D(x || p)`` for divergence ``name`` (``None`` if not DCP here)."""
     import cvxpy as cp
 
     forms = {

@@ -144,7 +144,7 @@ def register(
     slow: bool = False,
     requires: tuple[str, ...] = (),
 ) -> Callable[[Callable[[CheckContext], None]], Callable[[CheckContext], None]]:
-    """Decorator registering a check function under ``name``.
+    """Register the decorated check function under ``name`` (a decorator factory).
 
     Parameters
     ----------
@@ -183,7 +183,7 @@ def load_all() -> dict[str, Check]:
 
 
 def get(name: str) -> Check:
-    """The registered check called ``name`` (exact match)."""
+    """Return the registered check called ``name`` (exact match)."""
     reg = load_all()
     if name not in reg:
         raise ValueError(f"`name` must be a registered check, one of {sorted(reg)}; got {name!r}.")

@@ -74,9 +74,12 @@ def check_ucb1_bound(ctx: CheckContext) -> None:
 
 
 def _klucb_c_dominating(n_arms: int, horizon: int) -> float:
-    """Smallest integer c with ln(t-1) + c ln max(ln(t-1), 1) >= log(1 + t log^2 t) at every
-    index round t in (K, T] (mdpkit's KL-UCB reads ln of the completed rounds t - 1): then
-    Lattimore and Szepesvari's Theorem 10.6 applies. Computed in NumPy, not by the simulator.
+    """Return the smallest exploration constant c for which Theorem 10.6's index holds.
+
+    That is the smallest integer c with ln(t-1) + c ln max(ln(t-1), 1) >= log(1 + t log^2 t)
+    at every index round t in (K, T] (mdpkit's KL-UCB reads ln of the completed rounds
+    t - 1): then Lattimore and Szepesvari's Theorem 10.6 applies. Computed in NumPy, not
+    by the simulator.
     """
     t = np.arange(n_arms + 1, horizon + 1, dtype=float)
     lt = np.log(t - 1.0)

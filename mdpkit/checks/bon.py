@@ -149,7 +149,9 @@ def _top_atom_kl_quad(n: int, eps: float) -> float:
 
 
 def _cell_merging_loss(n: int, eps: float, k: int) -> float:
-    """Upper bound on KL(continuum) - KL(K equal cells): sum_j q_j KL(Q_j || U_j), with the
+    """Bound KL(continuum) - KL(K equal cells) from above.
+
+    The bound is sum_j q_j KL(Q_j || U_j), with the
     within-cell KL <= w^2/8 for a log density ratio of range w (Hoeffding's lemma), and
     log N - (N-1)/N exactly in the first cell.
     """

@@ -1,5 +1,6 @@
-"""Checks of the classic MDP toolbox: the LP with its certificate, infeasible actions,
-average reward, and the sample-complexity rate of the Q-learning family.
+"""Checks of the classic MDP toolbox.
+
+The LP with its certificate, infeasible actions, average reward, and the sample-complexity rate of the Q-learning family.
 
 Predicted values come from independent routes: cvxpy programs over values, a HiGHS
 program over normalized occupancy measures written here, brute-force enumeration of
@@ -17,7 +18,7 @@ from ._registry import CheckContext, register
 
 
 def enumerate_optimum(P: np.ndarray, r: np.ndarray, gamma: float) -> np.ndarray:
-    """max over feasible deterministic policies of (I - gamma P_pi)^{-1} r_pi (NumPy only)."""
+    """Maximize (I - gamma P_pi)^{-1} r_pi over feasible deterministic policies (NumPy only)."""
     S = r.shape[0]
     best = np.full(S, -np.inf)
     for pol in itertools.product(*[np.flatnonzero(np.isfinite(r[s])) for s in range(S)]):
@@ -27,7 +28,7 @@ def enumerate_optimum(P: np.ndarray, r: np.ndarray, gamma: float) -> np.ndarray:
 
 
 def occupancy_highs(P: np.ndarray, r: np.ndarray, mu0: np.ndarray, gamma: float) -> tuple[float, np.ndarray]:
-    """max <d, r> over normalized occupancies (a dense HiGHS program written here), over 1 - gamma, and d."""
+    """Maximize <d, r> over normalized occupancies (dense HiGHS program); return it over 1 - gamma, and d."""
     from scipy.optimize import linprog
 
     S, A = r.shape

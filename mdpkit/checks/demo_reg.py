@@ -47,8 +47,10 @@ def forward_value(mdp, pi) -> float:
 
 
 def enumerate_trajectories(mdp, pi) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """All ``(s_0, a_0, ..., s_{H-1}, a_{H-1})``: their probabilities under ``pi``, returns, and
-    the per-trajectory policy log-likelihood terms, by brute force (tiny instances only).
+    """Enumerate all trajectories ``(s_0, a_0, ..., s_{H-1}, a_{H-1})`` by brute force.
+
+    Gives their probabilities under ``pi``, returns, and the per-trajectory policy
+    log-likelihood terms (tiny instances only).
     """
     P4, r3 = _stage_arrays(mdp)
     H, S, A = mdp.horizon, mdp.n_states, mdp.n_actions
@@ -93,7 +95,7 @@ def expected_bc_kl_deterministic(mdp, pi_e, n_demos: int, kappa: float = 1.0) ->
 
 
 def slope_mc_se(x, means, ses) -> float:
-    r"""Standard error of the OLS log-log slope due to Monte-Carlo noise in ``means``.
+    r"""Return the standard error of the OLS log-log slope due to Monte-Carlo noise in ``means``.
 
     The slope is :math:`\sum_i c_i \log m_i` with OLS weights
     :math:`c_i = (\log x_i - \overline{\log x})/\sum_j(\log x_j - \overline{\log x})^2`;
@@ -112,7 +114,7 @@ def _random_instance(seed: int, S: int, A: int, H: int):
 
 # -- (i) BC rate ---------------------------------------------------------------------------
 def _stochastic_expert(mdp, seed: int) -> np.ndarray:
-    """A stochastic expert with supports of size 1..A (softmax of random logits, some actions cut)."""
+    """Draw a stochastic expert with supports of size 1..A (softmax of random logits, some actions cut)."""
     rng = np.random.default_rng(seed)
     H, S, A = mdp.horizon, mdp.n_states, mdp.n_actions
     pi = np.exp(rng.normal(size=(H, S, A)))
@@ -233,8 +235,10 @@ def _closed_form_kl(mdp, pi_e, pi) -> float:
 
 
 def gap_inequality_terms(mdp, pi_e, pi_bc, beta):
-    """``(V^{pi_E} - V^{pi_beta}, beta * KL_traj(pi_E || pi_BC), solve result)`` with ``pi_beta`` from the
-    solver and values and KL from forward recursions written here.
+    """Return both sides of the gap inequality and the solve result.
+
+    That is ``(V^{pi_E} - V^{pi_beta}, beta * KL_traj(pi_E || pi_BC), solve result)`` with
+    ``pi_beta`` from the solver and values and KL from forward recursions written here.
     """
     import mdpkit as mk
 

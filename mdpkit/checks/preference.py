@@ -68,7 +68,7 @@ _PSI_SUP = {"reverse_kl": lambda a: np.inf, "forward_kl": lambda a: 0.0, "js": l
 
 
 def _fdpo_kkt(ref, r, beta, div, a):
-    """pi = ref * psi^{-1}((r - lam)/beta) with lam found by brentq so that sum pi = 1."""
+    """Return pi = ref * psi^{-1}((r - lam)/beta) with lam found by brentq so that sum pi = 1."""
     inv, sup = _PSI_INV[div], _PSI_SUP[div](a)
 
     def mass(lam):
@@ -397,7 +397,7 @@ def _cvx_nash(P, ref, beta):
 
 
 def _gap_value(P, ref, beta, pi):
-    """The duality gap of the profile (pi, pi), evaluated in closed form (log-sum-exp)."""
+    """Return the duality gap of the profile (pi, pi), evaluated in closed form (log-sum-exp)."""
     a = np.log(ref) + P @ pi / beta
     b = np.log(ref) - P.T @ pi / beta
     kl = float(np.sum(pi * np.log(pi / ref)))

@@ -85,7 +85,7 @@ def figure_1a_returns(n_datasets: int, qs, seed: int) -> tuple[dict, dict]:
 
 
 def _check_official_instance(ctx: CheckContext) -> None:
-    """The training leak (0.001 of factor mass to x4) and the step-1 perturbation, written out."""
+    """Build the training leak (0.001 of factor mass to x4) and the step-1 perturbation, written out."""
     import mdpkit as mk
 
     w = 0.3 + np.array(list(np.ndindex(*(2,) * 4))) @ np.full(4, 0.05) * 2 - 0.2  # delta + xi^T a

@@ -24,7 +24,7 @@ def _div(name: str):
 
 
 def primal_inner(name: str, v: np.ndarray, p: np.ndarray, par: float, ball: bool) -> float:
-    """The inner problem solved as a cvxpy program (LP for TV, exp-cone for KL, SOC for chi2).
+    """Solve the inner problem as a cvxpy program (LP for TV, exp-cone for KL, SOC for chi2).
 
     ``ball=False``: ``min_q <q, v> + par * D(q || p)``; ``ball=True``:
     ``min <q, v>`` s.t. ``D(q || p) <= par``. KL and chi-square are infinite off the
