@@ -424,7 +424,7 @@ class EXP3(_Algorithm):
 
     @staticmethod
     def tuned_gamma(n_arms: int, horizon: int) -> float:
-        """The rate of Corollary 3.2 of [AUE02b]_ with ``g = horizon``."""
+        """Return the rate of Corollary 3.2 of [AUE02b]_ with ``g = horizon``."""
         return min(1.0, math.sqrt(n_arms * math.log(n_arms) / ((math.e - 1.0) * horizon)))
 
     def _kernel_params(self, env: Any, horizon: int) -> FloatArray:
@@ -684,5 +684,5 @@ class LinearThompsonSampling(_Algorithm):
 
 
 def kernel_code(algo: Any) -> int:
-    """The kernel's algorithm code (KL-UCB picks its variant)."""
+    """Return the kernel's algorithm code (KL-UCB picks its variant)."""
     return algo.kernel_code if isinstance(algo, KLUCB) else type(algo).code

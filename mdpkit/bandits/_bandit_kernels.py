@@ -62,7 +62,7 @@ def _marsaglia_tsang(kk):
 
 @njit(cache=True)
 def log_gamma_variate(k):
-    """log of a Gamma(k, 1) variate; k < 1 by the boost G(k) = G(k + 1) U^(1/k), in log space."""
+    """Draw the log of a Gamma(k, 1) variate; k < 1 by the boost G(k) = G(k + 1) U^(1/k), in log space."""
     if k >= 1.0:
         d, v = _marsaglia_tsang(k)
         return np.log(d * v)
@@ -179,13 +179,15 @@ def klucb_bernoulli_index(p, d, q_low):
 # ---------------------------------------------------------------- checkpoints
 @njit(cache=True, inline="always")
 def at_checkpoint(t, j, ck):
-    """True when ``t + 1`` pulls is the next checkpoint ``ck[j]``."""
+    """Return True when ``t + 1`` pulls is the next checkpoint ``ck[j]``."""
     return j < ck.size and t + 1 == ck[j]
 
 
 @njit(cache=True, inline="always")
 def record(t, j, ck, table_env, best_ck, cum_gap, cum_rew, regret_out, reward_out):
-    """At checkpoint ``j`` write the regret (``best_ck[j] - cum_rew`` for a table
+    """Record regret and reward at checkpoint ``j``; return the next ``j``.
+
+    At checkpoint ``j`` write the regret (``best_ck[j] - cum_rew`` for a table
     environment, else the cumulative gap) and the reward; returns the next ``j``.
     """
     if at_checkpoint(t, j, ck):
@@ -421,7 +423,7 @@ def simulate_index(code, prm, env_kind, p1, p2, table, gaps, best_ck, horizon, c
 # ---------------------------------------------------------------- weights family
 @njit(cache=True)
 def softmax_into(z, scale, out):
-    """out = softmax(scale * z), stable (max subtracted)."""
+    """Write ``out = softmax(scale * z)``, stable (max subtracted)."""
     m = -np.inf
     for k in range(z.size):
         if scale * z[k] > m:
@@ -714,7 +716,7 @@ def simulate_game(A, row_code, col_code, row_eta, col_eta, sampled, horizon, ck,
 @njit(parallel=True)
 def simulate_user(select, update, state0, prm, env_kind, p1, p2, table, gaps, best_ck,
                   horizon, ck, seeds, regret_out, reward_out, pulls_out):
-    """A user policy ``select(t, state, params) -> arm`` / ``update(t, state, params, arm, x)``.
+    """Run a user policy ``select(t, state, params) -> arm`` / ``update(t, state, params, arm, x)``.
 
     Not cached: each pair of user functions is a new type and compiles once per process.
     """

@@ -77,7 +77,7 @@ class BanditComparison:
 
 
 def _bound(algo: Any, env: Any, ck: np.ndarray, horizon: int) -> tuple[np.ndarray, FloatArray, str] | None:
-    """The theory curve that applies to ``algo`` on ``env`` (None when no bound applies)."""
+    """Return the theory curve that applies to ``algo`` on ``env`` (None when no bound applies)."""
     unit_stoch = isinstance(env, (BernoulliBandit, BetaBandit))
     K = env.n_arms
     if isinstance(algo, UCB1) and algo.c == 2.0 and unit_stoch:

@@ -219,7 +219,7 @@ class BetaBandit(_Stochastic):
 
     @property
     def means(self) -> FloatArray:
-        """Arm means :math:`\\alpha/(\\alpha+\\beta)`, shape ``(K,)``."""
+        r"""Arm means :math:`\alpha/(\alpha+\beta)`, shape ``(K,)``."""
         return _readonly(self.alpha / (self.alpha + self.beta))
 
     def __repr__(self) -> str:
@@ -296,7 +296,7 @@ class AdversarialBandit:
         return None if self.rewards is None else int(self.rewards.shape[0])
 
     def table(self, horizon: int, *, rng: Any = None) -> FloatArray:
-        """The first ``horizon`` rows of the reward table, drawn from the generator if any."""
+        """Return the first ``horizon`` rows of the reward table, drawn from the generator if any."""
         if self.rewards is not None:
             if horizon > self.rewards.shape[0]:
                 raise ValueError(

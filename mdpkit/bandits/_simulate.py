@@ -210,7 +210,9 @@ def _check_pair(env: Any, algorithm: Any) -> None:
 
 
 def _run_kernels(kernel: Any, run_one: Any, args: tuple, *, user_name: str | None = None) -> float:
-    """Run ``kernel(*args)`` (``prange`` over runs), or ``run_one`` run by run when given
+    """Run the compiled kernels, over runs in parallel or run by run; return the wall time.
+
+    Run ``kernel(*args)`` (``prange`` over runs), or ``run_one`` run by run when given
     (small problems: a parallel region costs milliseconds on a busy machine, DESIGN.md
     section 4; the per-run seeds give the same result). A user policy (``user_name``) goes
     through :func:`_run_user_kernel`, which turns a Numba typing error into a clear one.
@@ -230,7 +232,7 @@ def _run_kernels(kernel: Any, run_one: Any, args: tuple, *, user_name: str | Non
 
 def _kernel_args(env: Any, algorithm: Any, horizon: int, ck: IntArray,
                  root: np.random.SeedSequence) -> tuple[tuple, Any, Any]:
-    """The family's compiled kernels and their leading arguments (before ``horizon, ck, seeds``).
+    """Return the family's compiled kernels and their leading arguments (before ``horizon, ck, seeds``).
 
     Returns ``(head, kernel, run_one)``: ``kernel`` runs every run (``prange``), ``run_one``
     one run (``None`` for user policies, which always go through ``kernel``).
