@@ -1,4 +1,6 @@
-r"""Best-of-N asymptotics: exact best-of-N laws [1]_, the KL-optimal tilted policy [4]_,
+r"""Best-of-N asymptotics, tilted policies, reward-KL frontiers and InfAlign transforms.
+
+Best-of-N asymptotics: exact best-of-N laws [1]_, the KL-optimal tilted policy [4]_,
 reward-KL frontiers, memoryless large deviations [2]_ and InfAlign's calibrated
 transforms [3]_.
 

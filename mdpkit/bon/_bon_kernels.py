@@ -50,7 +50,7 @@ def _unit_log_q(log_p, log_S, log_F_fwd, log_n):
 
 @njit(cache=True)
 def max_law_from_probs(p, log_p, n_float, log_n, out):
-    """log q(u) = N log F(u) + log(-expm1(N log1p(-p(u)/F(u)))) for units in ascending rank.
+    """Write log q(u) = N log F(u) + log(-expm1(N log1p(-p(u)/F(u)))) for units in ascending rank.
 
     F(u) is the inclusive CDF. Its log is taken from the reverse cumulative sum (upper
     tail S, through log1p(-S)) where S < 1/2 and from the forward sum elsewhere, so
@@ -110,7 +110,7 @@ def max_law_from_probs(p, log_p, n_float, log_n, out):
 
 @njit(cache=True)
 def max_law_from_log_probs(log_p, log_n, out):
-    """Same law as :func:`max_law_from_probs` from log-probabilities only.
+    """Return the same law as :func:`max_law_from_probs` from log-probabilities only.
 
     Cumulative sums are cumulative log-add-exps, so masses far below 1e-308 (the
     tails of an n-token reward sum) keep their exponent.
@@ -194,7 +194,7 @@ def log_convolve_power(log_p, steps, n, out):
 
 @njit(cache=True)
 def soft_bon_log_weights(log_p, log_w, log_n_minus_1, t_nodes, h, out):
-    """log of n E[1 / (w_y + W_2 + ... + W_n)] for every unit, by the Laplace route.
+    """Write log(n E[1 / (w_y + W_2 + ... + W_n)]) for every unit, by the Laplace route.
 
     1/x = int_0^inf e^{-s x} ds gives E[1/(w + W_2 + ... + W_n)] =
     int_0^inf e^{-s w} M(s)^{n-1} ds with M(s) = E e^{-s W}; the substitution
@@ -275,7 +275,7 @@ def scatter(values, order, out):
 
 @njit(cache=True)
 def exp_into(log_p, out):
-    """out = exp(log_p); returns False if a positive mass underflowed to 0."""
+    """Write ``out = exp(log_p)``; return False if a positive mass underflowed to 0."""
     ok = True
     for i in range(log_p.shape[0]):
         v = np.exp(log_p[i])

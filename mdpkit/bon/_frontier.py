@@ -26,7 +26,7 @@ _SOFT_MAX_RANGE = 700.0  # (r_max - r_min) / temperature beyond which exp(-range
 
 
 def _level_ref(ref: Discrete) -> Discrete:
-    """The reference pushed to its reward levels (same KL/reward/win for level laws)."""
+    """Return the reference pushed to its reward levels (same KL/reward/win for level laws)."""
     if ref.n_levels == ref.n_atoms and bool(np.all(np.diff(ref.rewards) > 0)):
         return ref
     return Discrete._new(np.ascontiguousarray(ref.level_log_probs),
@@ -40,7 +40,9 @@ def _level_atoms(r: FloatArray):
 
 
 def soft_best_of_n(ref: Discrete, n: int, temperature: float) -> Discrete:
-    r"""Exact law of soft best-of-N: draw N reference samples and return sample ``i``
+    r"""Return the exact law of soft best-of-N.
+
+    Exact law of soft best-of-N: draw N reference samples and return sample ``i``
     with probability :math:`\propto e^{r(Y_i)/\tau}`.
 
     .. math:: q(y) = N\,p(y)\,w(y)\;\mathbb E\Big[\frac{1}{w(y) + W_2 + \dots + W_N}\Big],
@@ -121,7 +123,7 @@ class FrontierCurve:
 
 @dataclass(frozen=True)
 class Frontier:
-    """Reward-vs-KL frontiers of several methods on one reference.
+    r"""Reward-vs-KL frontiers of several methods on one reference.
 
     Attributes
     ----------
@@ -129,7 +131,7 @@ class Frontier:
     reference_reward : float
     kl_max : float
     gain_fraction : ndarray or None
-        For each best-of-N point, :math:`(E_{BoN} r - E_p r)/(E_{\\pi_\\beta} r - E_p r)`
+        For each best-of-N point, :math:`(E_{BoN} r - E_p r)/(E_{\pi_\beta} r - E_p r)`
         with the tilted policy at the same KL (1 is optimal).
     """
 
@@ -242,7 +244,9 @@ def frontier(ref: Discrete, methods: tuple[str, ...] | list[str] = ("best_of_n",
 
 
 def bon_gain_fraction(ref: Discrete, n: int) -> float:
-    r"""Fraction :math:`(E_{\pi_N} r - E_p r)/(E_{\pi_\beta} r - E_p r)` of the optimal
+    r"""Return the fraction of the optimal (tilted) reward gain that best-of-N reaches.
+
+    Fraction :math:`(E_{\pi_N} r - E_p r)/(E_{\pi_\beta} r - E_p r)` of the optimal
     (tilted) reward gain that best-of-N reaches at its own KL.
 
     >>> ref = Discrete([0.25, 0.25, 0.25, 0.25], [0.0, 1.0, 2.0, 3.0])

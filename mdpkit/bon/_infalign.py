@@ -193,7 +193,7 @@ def _kl_of(transform: Transform, beta: float) -> float:
 
 
 def calibrated_policy(transform: Transform, beta: float | None = None, kl: float | None = None) -> CalibratedPolicy:
-    r"""The CTRL policy in calibrated space at a temperature or a KL budget.
+    r"""Return the CTRL policy in calibrated space at a temperature or a KL budget.
 
     >>> pol = calibrated_policy(exp_transform(5.0), kl=0.5)
     >>> round(pol.kl, 10)
@@ -241,7 +241,9 @@ def calibrated_frontier(transform: Transform, n: int, kl: npt.ArrayLike, *, agai
 
 def tune_exp_transform(n: int, kl: float, *, against: str = "bon", mode: str = "best",
                        t_max: float = 60.0) -> tuple[float, float]:
-    r"""The ``t`` of :func:`exp_transform` (``mode="best"``) or :func:`neg_exp_transform`
+    r"""Find the transform parameter ``t`` with the highest win rate at KL budget ``kl``.
+
+    That is the ``t`` of :func:`exp_transform` (``mode="best"``) or :func:`neg_exp_transform`
     (``"worst"``) with the highest win rate at KL budget ``kl``; returns ``(t, win_rate)``.
 
     A log-grid scan of :math:`t \in [0.05, t_{\max}]` followed by a bounded Brent
@@ -294,7 +296,9 @@ def calibrated_reward(ref: Discrete | Continuous, rewards: npt.ArrayLike | None 
 
 
 def empirical_calibrated_reward(reference_rewards: npt.ArrayLike, rewards: npt.ArrayLike) -> FloatArray:
-    r"""CTRL's estimate of :math:`C` from M reference samples: the fraction with reward
+    r"""Estimate CTRL's calibrated reward :math:`C` from M reference samples.
+
+    CTRL's estimate of :math:`C` from M reference samples: the fraction with reward
     :math:`\le r`.
 
     >>> empirical_calibrated_reward([0.0, 1.0, 2.0, 3.0], [1.5, 3.0]).tolist()
@@ -308,7 +312,9 @@ def empirical_calibrated_reward(reference_rewards: npt.ArrayLike, rewards: npt.A
 
 
 def ctrl_policy(ref: Discrete, transform: Transform, beta: float) -> Discrete:
-    r"""CTRL on a discrete reference: :math:`\pi \propto p\,e^{\Phi(C(y))/\beta}`, a law
+    r"""Return CTRL's calibrated-and-transformed tilt of a discrete reference.
+
+    CTRL on a discrete reference: :math:`\pi \propto p\,e^{\Phi(C(y))/\beta}`, a law
     over the atoms of ``ref``.
 
     >>> ref = Discrete([0.5, 0.5], [0.0, 1.0])
@@ -327,7 +333,9 @@ def ctrl_policy(ref: Discrete, transform: Transform, beta: float) -> Discrete:
 
 def inference_time_win_rate(policy: Discrete, ref: Discrete, n: int, *, mode: str = "best",
                             ties: str = "random") -> float:
-    r"""InfAlign's inference-time win rate of ``policy`` over ``ref`` under best-of-N
+    r"""Return InfAlign's inference-time win rate of ``policy`` over ``ref``.
+
+    InfAlign's inference-time win rate of ``policy`` over ``ref`` under best-of-N
     (``mode="best"``) or worst-of-N (``"worst"``) on both sides:
     :math:`P(r(T_N(\pi)) > r(T_N(p))) + \tfrac12 P(=)`.
 

@@ -72,7 +72,9 @@ class _Atoms:
 
     @property
     def worst_order(self) -> IntArray:
-        """Atoms ranked for worst-of-N under ``ties="first"``: reward descending, then
+        """Return the atoms ranked for worst-of-N under ``ties="first"``.
+
+        Atoms ranked for worst-of-N under ``ties="first"``: reward descending, then
         index descending (so the lowest-index tied atom is the top of its tie).
         """
         if self._worst_order is None:
@@ -194,7 +196,7 @@ class Discrete:
                              doc="Distinct rewards, increasing.")
 
     def _sorted_arrays(self) -> tuple[FloatArray, FloatArray]:
-        """probs and log_probs in ascending reward order (cached: one gather per law)."""
+        """Return probs and log_probs in ascending reward order (cached: one gather per law)."""
         if self._sorted is None:
             o = self._atoms.order
             object.__setattr__(self, "_sorted", (self._probs[o], self._log_probs[o]))
@@ -277,7 +279,7 @@ class Continuous:
             )
 
     def cdf(self, x: npt.ArrayLike) -> FloatArray:
-        """Reference CDF F(x), which is also the calibrated reward of InfAlign."""
+        """Return the reference CDF F(x), which is also the calibrated reward of InfAlign."""
         return self.dist.cdf(x)
 
     def mean(self) -> float:
@@ -286,7 +288,9 @@ class Continuous:
 
 @dataclass(frozen=True, eq=False)
 class OrderStatistic:
-    r"""Law of the best (``kind="max"``) or worst (``kind="min"``) of N draws of a
+    r"""Law of the best or worst of N draws of a :class:`Continuous` reference.
+
+    Law of the best (``kind="max"``) or worst (``kind="min"``) of N draws of a
     :class:`Continuous` reference.
 
     In calibrated coordinates :math:`u = F(x)` its CDF is :math:`u^N` (max) or
@@ -315,7 +319,7 @@ class OrderStatistic:
             return np.where(x == 0, 0.0, -np.exp(self.log_n + np.log(-x)))
 
     def logcdf(self, x: npt.ArrayLike) -> FloatArray:
-        """log P(reward <= x)."""
+        """Return log P(reward <= x)."""
         d = self.base.dist
         if self.kind == "max":
             return self._n_times(d.logcdf(x))
@@ -365,7 +369,9 @@ def _check_ref(ref: Any, name: str = "ref") -> None:
 
 
 def _log_n(n: Any, log_n: Any) -> float:
-    """Validate ``n`` (int >= 1, or an integer-valued float) or ``log_n`` (>= 0);
+    """Validate ``n`` or ``log_n`` and return log N.
+
+    Validate ``n`` (int >= 1, or an integer-valued float) or ``log_n`` (>= 0);
     return log N.
     """
     return _n_pair(n, log_n)[1]
@@ -471,7 +477,9 @@ def best_of_n(ref: Discrete | Continuous, n: int | None = None, ties: str = "ran
 
 def worst_of_n(ref: Discrete | Continuous, n: int | None = None, ties: str = "random", *,
                log_n: float | None = None) -> Discrete | OrderStatistic:
-    r"""Exact law of worst-of-N sampling: :math:`\pi(y) = S^-(y)^N - S(y)^N` with
+    r"""Return the exact law of worst-of-N sampling.
+
+    Exact law of worst-of-N sampling: :math:`\pi(y) = S^-(y)^N - S(y)^N` with
     :math:`S^-(y) = P(Y \succeq y)`, :math:`S(y) = P(Y \succ y)`.
 
     Same parameters as :func:`best_of_n` (InfAlign's "BoN jailbreaking" / worst-of-N).
@@ -535,7 +543,7 @@ def _as_order_stat(x: Any, name: str) -> OrderStatistic:
 
 
 def _u_density(o: OrderStatistic):
-    """log density of the order statistic in calibrated coordinates u = F(x)."""
+    """Return the log density of the order statistic in calibrated coordinates u = F(x)."""
     ln, nm1 = o.log_n, math.exp(o.log_n) - 1.0
     if o.kind == "max":
         return lambda u: ln + nm1 * math.log(u) if u > 0 else (0.0 if nm1 == 0 else -math.inf)
@@ -611,7 +619,9 @@ def kl_estimate_beirami(n: int, eps: float) -> float:
 
 
 def win_rate_bound(n: int) -> float:
-    r"""Upper bound :math:`N/(N+1)` on the win rate of best-of-N against one reference
+    r"""Return the upper bound :math:`N/(N+1)` on best-of-N's win rate against one reference draw.
+
+    Upper bound :math:`N/(N+1)` on the win rate of best-of-N against one reference
     sample (ties counted 1/2); equality for atomless rewards.
 
     >>> win_rate_bound(16)
@@ -622,7 +632,9 @@ def win_rate_bound(n: int) -> float:
 
 
 def win_rate(law: Discrete | OrderStatistic | Continuous, ref: Discrete | OrderStatistic | Continuous) -> float:
-    r"""Win rate :math:`P(r(Y) > r(Y')) + \tfrac12 P(r(Y) = r(Y'))`, ``Y ~ law``,
+    r"""Return the win rate of ``law`` against ``ref``.
+
+    Win rate :math:`P(r(Y) > r(Y')) + \tfrac12 P(r(Y) = r(Y'))`, ``Y ~ law``,
     ``Y' ~ ref`` independent.
 
     ``ref`` may be any law on the same atoms, e.g. ``best_of_n(ref0, N)`` for the
@@ -659,7 +671,7 @@ def win_rate(law: Discrete | OrderStatistic | Continuous, ref: Discrete | OrderS
 
 
 def expected_reward(law: Discrete | OrderStatistic | Continuous) -> float:
-    r"""Expected reward :math:`\sum_y \pi(y) r(y)` (quadrature for continuous laws).
+    r"""Return the expected reward :math:`\sum_y \pi(y) r(y)` (quadrature for continuous laws).
 
     >>> expected_reward(Discrete([0.25, 0.75], [0.0, 2.0]))
     1.5

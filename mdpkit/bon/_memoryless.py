@@ -189,7 +189,9 @@ class Memoryless:
         return d
 
     def tilted_reward_per_token(self, delta: float) -> float:
-        r""":math:`x_\Delta = \Lambda'(t^*)` with :math:`t^*\Lambda'(t^*) - \Lambda(t^*) = \Delta`:
+        r"""Return the per-token reward of the KL-optimal policy at per-token KL ``delta``.
+
+        :math:`x_\Delta = \Lambda'(t^*)` with :math:`t^*\Lambda'(t^*) - \Lambda(t^*) = \Delta`:
         the per-token reward of the KL-optimal policy at budget :math:`n\Delta`, for every n
         (the tilt factorises over tokens), i.e. :math:`I(x_\Delta) = \Delta`.
         """
@@ -201,7 +203,9 @@ class Memoryless:
         return self._moments(self._t_for_delta(d))[0]
 
     def tilt_parameter(self, delta: float) -> float:
-        r"""The token tilt :math:`t^* = 1/\beta` reaching per-token KL ``delta``: the root of
+        r"""Return the token tilt reaching per-token KL ``delta``.
+
+        The tilt :math:`t^* = 1/\beta` is the root of
         :math:`t^*\Lambda'(t^*) - \Lambda(t^*) = \Delta` (0 at ``delta = 0``, ``inf`` at
         :math:`-\log p(r_{max})`).
 
@@ -315,7 +319,9 @@ class Memoryless:
         return max(float(np.dot(np.exp(lq[m]), lq[m] - lphi[m])), 0.0) / n
 
     def scaled_cgf_under_tilt(self, t: npt.ArrayLike, lam: float) -> Any:
-        r"""Scaled cumulant generating function of the reward under the tilt :math:`\phi_\lambda`:
+        r"""Return the scaled cumulant generating function of the reward under a tilt.
+
+        Under the tilt :math:`\phi_\lambda`,
 
         .. math:: \frac1n \log \mathbb E_{\phi_\lambda^{(n)}} e^{t\,r(y)} = \Lambda(\lambda + t) - \Lambda(\lambda)
 
@@ -329,7 +335,9 @@ class Memoryless:
         return self.cgf(np.asarray(t, dtype=float) + lam) - self.cgf(lam)
 
     def renyi_divergence(self, alpha: float, lam: float) -> float:
-        r"""Per-token Rényi divergence :math:`D_\alpha(\phi_\lambda\|p) = \frac{1}{\alpha-1}
+        r"""Return the per-token Rényi divergence of the tilt from the reference.
+
+        Per-token Rényi divergence :math:`D_\alpha(\phi_\lambda\|p) = \frac{1}{\alpha-1}
         \log\sum_v \phi_\lambda(v)^\alpha p(v)^{1-\alpha}`.
 
         It characterises the scaled cumulants (Yang et al., "Rényi cross

@@ -46,7 +46,9 @@ def _size(size: int) -> int:
 
 
 def sample(law: Discrete | Continuous | OrderStatistic, size: int, *, rng: RNGLike = None) -> np.ndarray:
-    """Draw ``size`` i.i.d. samples: atom indices (int64) for a :class:`Discrete` law,
+    """Draw ``size`` i.i.d. samples of a law.
+
+    Draw ``size`` i.i.d. samples: atom indices (int64) for a :class:`Discrete` law,
     reward values for a continuous one (inverse-CDF sampling).
 
     >>> ref = Discrete([0.0, 1.0], [0.0, 1.0])
@@ -163,7 +165,9 @@ def monte_carlo_best_of_n(ref: Discrete, n: int, size: int, *, rng: RNGLike = No
 
 
 def mc_kl(law: Discrete, ref: Discrete, samples: IntArray) -> Estimate:
-    r"""Estimate :math:`\mathrm{KL}(\text{law}\|\text{ref}) = \mathbb E_{\text{law}}
+    r"""Estimate a KL divergence from samples of ``law``.
+
+    Estimate :math:`\mathrm{KL}(\text{law}\|\text{ref}) = \mathbb E_{\text{law}}
     [\log \text{law}(Y) - \log \text{ref}(Y)]` from samples ``Y`` of ``law``.
 
     With ``samples`` from :func:`sample_best_of_n` this checks that the exact law is

@@ -194,7 +194,7 @@ def _atom_law(ref: Discrete, lam: float) -> Discrete:
 
 
 def conditional(ref: Discrete, reward: float) -> Discrete:
-    r"""The reference conditioned on one reward level, :math:`p(\cdot \mid r = v)`.
+    r"""Return the reference conditioned on one reward level, :math:`p(\cdot \mid r = v)`.
 
     >>> conditional(Discrete([0.2, 0.3, 0.5], [1.0, 0.0, 1.0]), 1.0).probs.round(12).tolist()
     [0.285714285714, 0.0, 0.714285714286]
@@ -209,8 +209,10 @@ def conditional(ref: Discrete, reward: float) -> Discrete:
 
 
 def oreal_mixture_weight(p_success: float, beta: float) -> float:
-    r"""Weight :math:`\alpha = p e^{1/\beta} / (p e^{1/\beta} + 1 - p)` of the success
-    component in the tilted policy for a binary reward (OREAL; CLAIMS #18):
+    r"""Return the weight of the success component in the tilted policy for a binary reward.
+
+    The weight is :math:`\alpha = p e^{1/\beta} / (p e^{1/\beta} + 1 - p)` (OREAL;
+    CLAIMS #18):
 
     .. math:: \pi_\beta = \alpha\,p(\cdot\mid r=1) + (1-\alpha)\,p(\cdot\mid r=0).
 
