@@ -16,6 +16,7 @@ SUBCOMMANDS = ("check", "sweep", "figures", "llm", "bench")
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
+    """Build the ``mdpkit`` argument parser; also return the subcommand modules by name."""
     parser = argparse.ArgumentParser(
         prog="mdpkit",
         description="Theorem checks, sweeps and figures for regularized MDPs, bandits and best-of-N.",

@@ -24,6 +24,7 @@ def _bench_dir() -> Path | None:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Add the ``bench`` subcommand and its options to the subparsers ``sub``."""
     p = sub.add_parser("bench", help="run benchmarks (ratios against baselines in the same run)")
     p.add_argument("names", nargs="*", help="benchmarks to run, e.g. solvers bandits (default: all)")
     p.add_argument("--quick", action="store_true", help="pass --quick to each benchmark")
@@ -31,6 +32,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``mdpkit bench`` with the parsed ``args``; return the process exit code."""
     d = _bench_dir()
     if d is None:
         print("mdpkit bench: no benchmarks/ folder found (benchmarks ship with the source checkout).")

@@ -9,6 +9,7 @@ from . import writable_out
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Add the ``check`` subcommand and its options to the subparsers ``sub``."""
     p = sub.add_parser("check", help="run theorem checks (measured vs predicted, PASS/FAIL)")
     p.add_argument("names", nargs="*", help="checks to run (see --list)")
     p.add_argument("--all", action="store_true", help="run every registered check")
@@ -22,6 +23,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``mdpkit check`` with the parsed ``args``; return the process exit code."""
     from mdpkit.checks import format_table, load_all, run_check, write_report
 
     reg = load_all()

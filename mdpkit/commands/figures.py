@@ -11,6 +11,7 @@ from . import writable_out
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Add the ``figures`` subcommand and its options to the subparsers ``sub``."""
     p = sub.add_parser(
         "figures", help="regenerate every figure in paper_figures/ (PDF + PNG)",
         description="Run main(out_dir, quick) of every paper_figures/fig*.py script.",
@@ -25,7 +26,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def discover(folder: Path, only: list[str] | None = None) -> list[Path]:
-    """The figure scripts ``fig*.py`` of ``folder``, sorted, optionally filtered."""
+    """Return the figure scripts ``fig*.py`` of ``folder``, sorted, optionally filtered."""
     scripts = sorted(folder.glob("fig*.py"))
     if only:
         scripts = [s for s in scripts if any(s.stem == o or s.stem.startswith(o + "_") for o in only)]
@@ -79,6 +80,7 @@ def _write_index(out: Path, new: dict[str, list[str]]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``mdpkit figures`` with the parsed ``args``; return the process exit code."""
     if not args.dir.is_dir():
         print(f"mdpkit figures: error: no figure folder {str(args.dir)!r}; run from a checkout "
               "of the repository or pass --dir.", file=sys.stderr)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Add the ``llm`` subcommand and its options to the subparsers ``sub``."""
     p = sub.add_parser("llm", help="LLM bridge: validate best-of-N / KL predictions on a small LM")
     s = p.add_subparsers(dest="llm_command", required=True)
     v = s.add_parser("validate", help="exact sequence law vs sampling the model, with verdicts")
@@ -69,6 +70,7 @@ def _parse_alphabet(spec: str | None) -> list[int | str] | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``mdpkit llm`` with the parsed ``args``; return the process exit code."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")

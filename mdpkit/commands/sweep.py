@@ -16,6 +16,7 @@ def _cluster(text: str) -> int:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Add the ``sweep`` subcommand and its options to the subparsers ``sub``."""
     p = sub.add_parser(
         "sweep", help="run a sim's grid (local pool or Dask), results as resumable Parquet",
         description="Run every cell of a sim (a file in sims/ or a path) and store the "
@@ -41,6 +42,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``mdpkit sweep`` with the parsed ``args``; return the process exit code."""
     from mdpkit.sweep import CellError, ResultsError, load_sim
     from mdpkit.sweep import run as run_sweep
 
