@@ -78,12 +78,12 @@ class FDivergence:
 
     # -- the generator and its conjugate -------------------------------------------
     def f(self, t: npt.ArrayLike) -> FloatArray:
-        """Generator :math:`f(t)`, :math:`t \\ge 0`."""
+        r"""Return the generator :math:`f(t)`, :math:`t \ge 0`."""
         t = np.asarray(t, dtype=np.float64)
         return np.vectorize(lambda x: K.f_value(self.code, self._alpha, x), otypes=[float])(t)
 
     def f_prime(self, t: npt.ArrayLike) -> FloatArray:
-        """Derivative :math:`f'(t)`, :math:`t > 0` (a subgradient at kinks)."""
+        """Return the derivative :math:`f'(t)`, :math:`t > 0` (a subgradient at kinks)."""
         t = np.asarray(t, dtype=np.float64)
         return np.vectorize(lambda x: K.f_prime(self.code, self._alpha, x), otypes=[float])(t)
 

@@ -23,7 +23,7 @@ LOG2 = np.log(2.0)
 
 @njit(cache=True)
 def f_value(code, alpha, t):
-    """Generator ``f(t)`` for ``t >= 0`` (``+inf`` where undefined)."""
+    """Return the generator ``f(t)`` for ``t >= 0`` (``+inf`` where undefined)."""
     if code == KL:
         return t * np.log(t) if t > 0 else 0.0
     if code == FORWARD_KL:
@@ -45,7 +45,7 @@ def f_value(code, alpha, t):
 
 @njit(cache=True)
 def f_prime(code, alpha, t):
-    """Derivative ``f'(t)`` for ``t > 0`` (subgradient ``0`` at the TV kink)."""
+    """Return the derivative ``f'(t)`` for ``t > 0`` (subgradient ``0`` at the TV kink)."""
     if code == KL:
         return np.log(t) + 1.0
     if code == FORWARD_KL:
@@ -373,7 +373,7 @@ def _bisect(code, alpha, u, p, lo, hi, near_pole, Y):
 
 @njit(cache=True)
 def _fdiv_max_row(code, alpha, q, p, beta, pi_out):
-    """Generic row by an exact 1-D normalizer search, without cancellation at any ``beta``.
+    """Solve a generic row by an exact 1-D normalizer search, without cancellation at any ``beta``.
 
     Centred at the top score ``c = max_a q_a`` and scaled, ``u_a = (q_a - c)/beta <= 0``
     (the top action's ratio is then resolved to the last bit however small ``beta`` is);

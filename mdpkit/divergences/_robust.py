@@ -60,7 +60,7 @@ if TYPE_CHECKING:  # _divergences imports this module: no import back at run tim
 
 
 def check_robust_div(div: object) -> int:
-    """The kernel code of ``div``, which must be KL, ChiSquare or TotalVariation."""
+    """Return the kernel code of ``div``, which must be KL, ChiSquare or TotalVariation."""
     if not (isinstance(getattr(div, "code", None), int) and callable(getattr(div, "value", None))):
         raise TypeError(f"`div` must be an mdpkit.divergences.FDivergence instance (KL(), ChiSquare() or "
                         f"TotalVariation()); got {type(div).__name__}.")
