@@ -106,7 +106,7 @@ def _soft_value(pi: FloatArray, Q: FloatArray, log_ref: FloatArray, beta: float)
 
 
 def _mirror_step(log_pi: FloatArray, Q: FloatArray, log_ref: FloatArray, beta: float, eta: float) -> FloatArray:
-    """log of pi' ∝ (pi pi_ref^{eta beta} e^{eta Q})^{1/(1 + eta beta)}, centred log-sum-exp."""
+    """Return log pi', pi' ∝ (pi pi_ref^{eta beta} e^{eta Q})^{1/(1 + eta beta)}, centred log-sum-exp."""
     z = (log_pi + eta * beta * log_ref + eta * Q) / (1.0 + eta * beta)
     return z - logsumexp(z, axis=-1, keepdims=True)
 
@@ -180,12 +180,12 @@ def _factor_duals(spec, v_next: FloatArray, mu_h: FloatArray) -> FloatArray:
 
 @dataclass(frozen=True)
 class MirrorDescentResult:
-    """Iterates of :func:`robust_policy_mirror_descent`.
+    r"""Iterates of :func:`robust_policy_mirror_descent`.
 
     Attributes
     ----------
     objective : ndarray, shape (n_iter + 1,)
-        :math:`J(\\pi_k) = \\sum_s \\mu_0(s) V^{\\pi_k}_0(s)`, exact.
+        :math:`J(\pi_k) = \sum_s \mu_0(s) V^{\pi_k}_0(s)`, exact.
     pi : ndarray, shape (H, S, A)
         The last iterate.
     V : ndarray, shape (H + 1, S)

@@ -377,7 +377,9 @@ class R2PVI(_PessimisticLinearVI):
 
 
 def _chi2_reference_dual(C: FloatArray, y: FloatArray, lam: float, H: float) -> FloatArray:
-    """The official R2PVI-chi2 estimate: per coordinate, the value at a local *minimum* over
+    """Return the official R2PVI-chi2 estimate (a local minimum of the dual).
+
+    Per coordinate, the value at a local *minimum* over
     alpha in [0, H] (scipy Nelder-Mead from H/2) of z1 - (z2 - z1^2)/(4 lam), where the dual
     of the paper is the supremum (kept for reproducing the paper's Figure 1(a)).
     """

@@ -211,7 +211,7 @@ def run_traces(one: Any, many: Any, seeds: npt.NDArray[np.int64], common: tuple,
 
 def make_run(outs: tuple[FloatArray, ...], *, seeds: npt.NDArray[np.int64], target: float, v_star: float,
              name: str, info: dict[str, Any]) -> OnlineRun:
-    """The :class:`OnlineRun` of the traces returned by :func:`run_traces`."""
+    """Return the :class:`OnlineRun` of the traces returned by :func:`run_traces`."""
     counts, pi, pi_rec, subopt, rec_subopt, returns, upper, lower = outs
     return OnlineRun(suboptimality=subopt, regret=np.cumsum(subopt, axis=1), recommended_suboptimality=rec_subopt,
                      returns=returns, upper_value=upper, lower_value=lower, target_value=target,
@@ -383,7 +383,7 @@ class KLRegularizedUCBVI:
 
 
 def demo_regularization_beta(epsilon: float, kl_traj: float) -> float:
-    r"""mdpkit's choice of the regularization strength for demonstration-regularized RL.
+    r"""Return mdpkit's choice of the regularization strength for demonstration-regularized RL.
 
     .. math::
 
@@ -464,7 +464,7 @@ class DemoRegularizedUCBVI:
         _check_bonus(self.bonus, self.delta, self.bonus_scale)
 
     def as_kl_regularized(self) -> KLRegularizedUCBVI:
-        """The same learner as a :class:`KLRegularizedUCBVI` with ``pi_ref = pi_bc``."""
+        """Return the same learner as a :class:`KLRegularizedUCBVI` with ``pi_ref = pi_bc``."""
         return KLRegularizedUCBVI(beta=self.beta, pi_ref=self.pi_bc, bonus=self.bonus, delta=self.delta,
                                   bonus_scale=self.bonus_scale)
 

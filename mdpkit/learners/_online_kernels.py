@@ -24,7 +24,7 @@ BONUS_HOEFFDING, BONUS_BERNSTEIN = 0, 1
 
 @njit(cache=True, inline="always")
 def _act_stage(Q, beta, log_ref, V_out, pi_out, write_pi):
-    """The solvers' action part (:func:`mdpkit.solvers._bellman_kernels.action_into`) over one stage.
+    """Apply the solvers' action part (:func:`mdpkit.solvers._bellman_kernels.action_into`) over one stage.
 
     ``beta == 0``: hard max and the greedy one-hot policy (first maximizer on ties);
     ``beta > 0``: the centred soft max ``beta * log sum_a pi_ref(a) exp(Q[s, a] / beta)`` of
@@ -115,7 +115,9 @@ def policy_value(P4, r3, pi, mu0, V):
 
 @njit(cache=True, inline="always")
 def _record_bounds(k, mu0, V_up, V_lo, P4, r3, pi, V_work, v_star, upper, lower, subopt):
-    """Episode ``k``: the confidence bounds ``mu0 . V_up[0]``, ``mu0 . V_lo[0]`` and the exact
+    """Return episode ``k``'s confidence bounds and the played policy's suboptimality.
+
+    Episode ``k``: the confidence bounds ``mu0 . V_up[0]``, ``mu0 . V_lo[0]`` and the exact
     suboptimality of the played policy.
     """
     up = 0.0
@@ -140,7 +142,7 @@ def _env_step(cumP, r3, h, s, a, u):
 def run_episodes(seed, cum_mu0, cumP, P4, r3, mu0, v_star, bonus_kind, L, bonus_scale, beta, log_ref,
                  N, Nsas, Rsum, V_up, V_lo, V_rec, pi, pi_rec, V_work, subopt, rec_subopt, returns, upper,
                  lower):
-    """The online loop: plan, evaluate, play one episode, update counts.
+    """Run the online loop: plan, evaluate, play one episode, update counts.
 
     Before episode ``k`` the kernel plans (:func:`plan_episode`: the played policy ``pi``
     and the recommended policy ``pi_rec``), and writes
@@ -225,7 +227,7 @@ def plan_lsvi(phi, Lam_inv, M, b, bonus, sign, beta, log_ref, V, pi, w, y, q):
 def run_lsvi_episodes(seed, cum_mu0, cumP, P4, r3, mu0, v_star, phi, bonus, beta, log_ref,
                       Lam_inv, M, b, counts, V_up, V_lo, V_rec, pi, pi_lo, pi_rec, V_work,
                       subopt, rec_subopt, returns, upper, lower):
-    """The LSVI-UCB online loop (same trace as :func:`run_episodes`); Sherman-Morrison updates of ``Lam_inv``."""
+    """Run the LSVI-UCB online loop (same trace as :func:`run_episodes`); Sherman-Morrison updates of ``Lam_inv``."""
     np.random.seed(seed)  # noqa: NPY002 (Numba's own generator, seeded from the caller's)
     H, S, A = counts.shape
     d = phi.shape[2]

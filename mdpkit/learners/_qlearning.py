@@ -51,7 +51,7 @@ ETA_SCHEDULES = {"constant": QK.ETA_CONSTANT, "linear": QK.ETA_LINEAR, "rescaled
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class QLearningRun:
-    """Many runs of a tabular Q-learner, run axis first.
+    r"""Many runs of a tabular Q-learner, run axis first.
 
     Attributes
     ----------
@@ -60,7 +60,7 @@ class QLearningRun:
     Q_star : ndarray, shape (S, A)
         Exact optimal action values (policy iteration).
     error : ndarray, shape (n_runs, n_checkpoints)
-        :math:`\\|Q_t - Q^*\\|_\\infty` over the feasible pairs at each checkpoint.
+        :math:`\|Q_t - Q^*\|_\infty` over the feasible pairs at each checkpoint.
     n_samples : ndarray of int, shape (n_checkpoints,)
         Transitions drawn (all pairs together) up to each checkpoint.
     checkpoints : ndarray of int, shape (n_checkpoints,)
@@ -83,7 +83,7 @@ class QLearningRun:
         return int(self.error.shape[0])
 
     def summary(self) -> dict[str, float]:
-        """Final mean error, its standard error over runs, and the samples drawn."""
+        """Return the final mean error, its standard error over runs, and the samples drawn."""
         e = self.error[:, -1]
         se = float(e.std(ddof=1) / np.sqrt(e.size)) if e.size > 1 else float("nan")
         return {"error": float(e.mean()), "error_se": se, "n_samples": float(self.n_samples[-1])}

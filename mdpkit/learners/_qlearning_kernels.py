@@ -1,4 +1,6 @@
-"""Numba kernels of tabular Q-learning: synchronous (generative model), speedy,
+"""Numba kernels of tabular Q-learning.
+
+Numba kernels of tabular Q-learning: synchronous (generative model), speedy,
 variance-reduced, and asynchronous along one trajectory.
 
 Transitions are CSR rows ``(indptr, indices, cum)`` with ``cum`` the within-row
@@ -61,7 +63,7 @@ def _sup_error(Q, Q_star, feas):
 @njit(cache=True)
 def synchronous_run(alg, indptr, indices, cum, r2, feas, gamma, S, A, n_iter, eta_code, eta0, omega,
                     Q_star, ck, seed, Q, err_out):
-    """Synchronous Q-learning (``ALG_Q``) or speedy Q-learning (``ALG_SPEEDY``, Azar et al. 2011).
+    """Run synchronous Q-learning (``ALG_Q``) or speedy Q-learning (``ALG_SPEEDY``, Azar et al. 2011).
 
     Iteration ``t = 1..n_iter`` draws one ``s' ~ P(.|s, a)`` for every pair. Q-learning:
     ``Q_t = (1 - eta_t) Q_{t-1} + eta_t (r + gamma max Q_{t-1}(s', .))``. Speedy, with
