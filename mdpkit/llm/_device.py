@@ -71,7 +71,7 @@ def as_dtype(dtype: str | torch.dtype | None) -> torch.dtype:
 
 def torch_generator(rng: int | np.random.Generator | np.random.SeedSequence | torch.Generator | None,
                     device: torch.device) -> torch.Generator:
-    """A ``torch.Generator`` on ``device`` seeded from ``rng``.
+    """Return a ``torch.Generator`` on ``device`` seeded from ``rng``.
 
     Parameters
     ----------
@@ -109,7 +109,7 @@ def torch_generator(rng: int | np.random.Generator | np.random.SeedSequence | to
 
 
 def seed_of(rng: int | np.random.Generator | np.random.SeedSequence | torch.Generator | None) -> int:
-    """An integer seed derived from ``rng`` (for APIs that use the global torch RNG)."""
+    """Return an integer seed derived from ``rng`` (for APIs that use the global torch RNG)."""
     if isinstance(rng, torch.Generator):
         return int(torch.randint(0, 2**62, (1,), generator=rng, device=rng.device).item())
     return int(torch_generator(rng, torch.device("cpu")).initial_seed())

@@ -1,4 +1,4 @@
-"""The :class:`CausalLM` wrapper, local loading and tiny models built from a config.
+r"""The :class:`CausalLM` wrapper, local loading and tiny models built from a config.
 
 A :class:`CausalLM` is a Hugging Face causal language model seen as a law over
 sequences: every sequence starts after a fixed ``prompt`` (the BOS token by default)
@@ -9,11 +9,11 @@ all use this one definition, so exact and Monte-Carlo values refer to the same l
 
 .. math::
 
-    \\pi_{\\mathrm{ref}}(y_{1:L}) = \\prod_{t=1}^{L}
-    \\frac{\\exp \\ell_\\theta(y_t \\mid x, y_{<t})}
-         {\\sum_{a \\in \\mathcal A} \\exp \\ell_\\theta(a \\mid x, y_{<t})},
+    \pi_{\mathrm{ref}}(y_{1:L}) = \prod_{t=1}^{L}
+    \frac{\exp \ell_\theta(y_t \mid x, y_{<t})}
+         {\sum_{a \in \mathcal A} \exp \ell_\theta(a \mid x, y_{<t})},
 
-with logits :math:`\\ell_\\theta`, prompt :math:`x` and alphabet :math:`\\mathcal A`.
+with logits :math:`\ell_\theta`, prompt :math:`x` and alphabet :math:`\mathcal A`.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ _TINY_FAMILIES = ("gpt2", "llama")
 
 
 class CausalLM:
-    """A causal LM as a law over fixed-length sequences (prompt + alphabet).
+    r"""A causal LM as a law over fixed-length sequences (prompt + alphabet).
 
     Parameters
     ----------
@@ -78,7 +78,7 @@ class CausalLM:
     Attributes
     ----------
     vocab_size : int
-        Size :math:`V = |\\mathcal A|` of the alphabet (not of the model's vocabulary).
+        Size :math:`V = |\mathcal A|` of the alphabet (not of the model's vocabulary).
 
     Examples
     --------
@@ -252,7 +252,7 @@ class CausalLM:
         return logits[:, len(self.prompt) - 1:, :].index_select(-1, self._alphabet_t)
 
     def logprob(self, tokens: Any, *, batch_size: int | None = None) -> np.ndarray:
-        """Exact log-probability of each sequence under the restricted law, float64.
+        r"""Exact log-probability of each sequence under the restricted law, float64.
 
         Parameters
         ----------
@@ -264,7 +264,7 @@ class CausalLM:
         Returns
         -------
         ndarray, shape (B,)
-            :math:`\\log \\pi_{\\mathrm{ref}}(y)`, computed in float64 after the softmax.
+            :math:`\log \pi_{\mathrm{ref}}(y)`, computed in float64 after the softmax.
         """
         t = self.as_tokens(tokens)
         bs = batch_size or self.batch_size(t.shape[1])
@@ -373,7 +373,7 @@ def load_causal_lm(path: str | os.PathLike[str], *, device: str | torch.device |
 
 def tiny_config(family: str = "llama", *, vocab_size: int = 9, hidden_size: int = 32,
                 n_layers: int = 2, n_heads: int = 2, max_len: int = 64) -> Any:
-    """A small transformers config of the Llama or GPT-2 family.
+    """Return a small transformers config of the Llama or GPT-2 family.
 
     The last token id (``vocab_size - 1``) is BOS; there is no EOS or PAD token.
 

@@ -1,4 +1,4 @@
-"""Exact enumeration of a causal LM's law over all sequences of a small length.
+r"""Exact enumeration of a causal LM's law over all sequences of a small length.
 
 Prefix trick: one forward pass over the :math:`V^{L-1}` sequences of length
 :math:`L-1` yields, at position :math:`t`, the next-token law after every prefix of
@@ -6,7 +6,7 @@ length :math:`t`, hence the log-probability of all :math:`V^L` sequences
 
 .. math::
 
-    \\log \\pi_{\\mathrm{ref}}(y_{1:L}) = \\sum_{t=1}^{L} \\log \\pi_{\\mathrm{ref}}(y_t \\mid y_{<t}),
+    \log \pi_{\mathrm{ref}}(y_{1:L}) = \sum_{t=1}^{L} \log \pi_{\mathrm{ref}}(y_t \mid y_{<t}),
 
 at the cost of :math:`V^{L-1}` rows instead of :math:`L V^{L}` (measured: 8^5 sequences in
 0.05 s instead of 0.6 s on 2 CPU cores).
@@ -190,7 +190,7 @@ class SequenceSpace:
         return evaluate_reward(reward, self.lm, self.tokens, batch_size=batch_size)
 
     def reference(self, reward: Callable[..., Any] | np.ndarray) -> Any:
-        """The model's sequence law as a :class:`mdpkit.bon.Discrete` with rewards.
+        """Return the model's sequence law as a :class:`mdpkit.bon.Discrete` with rewards.
 
         Every exact prediction of :mod:`mdpkit.bon` (best-of-N law, KL, win rate,
         tilted law) then applies to the language model.
@@ -240,7 +240,7 @@ class SequenceSpace:
         return SoftQ(beta, q, v, tuple(log_ratio))
 
     def tilt_processor(self, rewards: np.ndarray, beta: float) -> Any:
-        """A logits processor that turns the model into the exactly tilted policy.
+        """Return a logits processor that turns the model into the exactly tilted policy.
 
         See :class:`~mdpkit.llm.SoftQLogitsProcessor`; usable with :func:`sample` and
         with ``model.generate(logits_processor=[...])``.

@@ -43,7 +43,7 @@ _VOCABS = ("coarse8",)
 
 
 def coarse8_tokenizer() -> Any:
-    """The saveable character-class tokenizer of the ``"coarse8"`` vocabulary.
+    """Return the saveable character-class tokenizer of the ``"coarse8"`` vocabulary.
 
     Token ids ``0..7`` are :data:`COARSE8`, id 8 is ``<bos>``.
 
@@ -98,7 +98,7 @@ def coarse8_ids(text: str) -> np.ndarray:
 
 
 def pydoc_corpus() -> str:
-    """The concatenated ``pydoc_data.topics`` help texts (sorted by topic)."""
+    """Return the concatenated ``pydoc_data.topics`` help texts (sorted by topic)."""
     from pydoc_data.topics import topics
 
     return "\n".join(topics[k] for k in sorted(topics))
@@ -181,7 +181,9 @@ def train_tiny_lm(corpus: str = "pydoc", vocab: str = "coarse8", *, steps: int =
 
 def _train(model: Any, ids: np.ndarray, *, steps: int, context: int, batch_size: int, lr: float,
            gen: np.random.Generator, verbose: bool) -> float:
-    """AdamW with a cosine schedule on ``<bos>`` + random ``context``-character windows of
+    """Train the tiny model with AdamW; return the mean loss of the last 20 steps.
+
+    AdamW with a cosine schedule on ``<bos>`` + random ``context``-character windows of
     ``ids``; leaves the model in eval mode and returns the mean loss of the last 20 steps.
     """
     dev = next(model.parameters()).device

@@ -87,7 +87,7 @@ class ValidationReport:
                           "relation", "route", "passed")})
 
     def failures(self) -> list[Comparison]:
-        """The rows that failed."""
+        """Return the rows that failed."""
         return [r for r in self.rows if not r.passed]
 
     @property
@@ -325,7 +325,7 @@ def _run_validation(lm: CausalLM, reward: Any, reward_name: str, length: int, ns
                     ties: str, long_length: int | None, long_n_values: Sequence[int], long_samples: int,
                     z: float, max_size: int, seed: int, generate_check: bool,
                     batch_size: int | None) -> ValidationReport:
-    """The sections of :func:`validate` on validated arguments, timed."""
+    """Run the sections of :func:`validate` on validated arguments, timed."""
     fn = as_reward_fn(reward, lm)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -395,7 +395,7 @@ _ROUTE = "exact law + mdpkit.bon"
 
 
 def _check_sampler(run: _Run) -> np.ndarray:
-    """The ancestral sampler against the exact law; returns the rewards of the reference draws."""
+    """Check the ancestral sampler against the exact law; return the rewards of the reference draws."""
     ref_toks = sample(run.lm, run.n_samples, run.length, rng=run.gen(0), batch_size=run.batch_size)
     ref_idx = run.space.index(ref_toks)
     r_ref = run.r_all[ref_idx]
@@ -462,7 +462,7 @@ def _check_best_of_n(run: _Run, ns: list[int], r_ref: np.ndarray, timings: dict[
 
 
 def _check_tilted(run: _Run, ns: list[int], laws: dict[int, Any], generate_check: bool) -> None:
-    """The tilted policy at the KL of each best-of-N, HF ``generate``, and the exact frontier."""
+    """Compare the tilted policy at the KL of each best-of-N, HF ``generate``, and the exact frontier."""
     route = _ROUTE
     run.data["tilt"] = []
     kl_top = float(-run.ref.level_log_probs[-1])
@@ -516,7 +516,9 @@ def _check_tilted(run: _Run, ns: list[int], laws: dict[int, Any], generate_check
 
 
 def _token_identity_error(space: SequenceSpace, tilted_law: Any, sq: Any) -> float:
-    """max over prefixes and tokens of |beta log pi*(a|y<t)/pi_ref(a|y<t) - (Q* - V*)|,
+    """Return the token-level identity error of the tilted law.
+
+    That is the max over prefixes and tokens of |beta log pi*(a|y<t)/pi_ref(a|y<t) - (Q* - V*)|,
     with pi* the conditionals of the *sequence-level* tilted law (independent route).
     """
     from scipy.special import logsumexp
@@ -540,7 +542,9 @@ def _token_identity_error(space: SequenceSpace, tilted_law: Any, sq: Any) -> flo
 def _validate_long(lm: CausalLM, fn: Any, rows: _Rows, data: dict[str, Any], L: int,
                    ns: list[int], m: int, ties: str, g_pool: torch.Generator,
                    g_ref: torch.Generator, batch_size: int | None) -> None:
-    r"""Long sequences: no enumeration; the best-of-N law only depends on the reward
+    r"""Validate best-of-N on long sequences by importance weights (no enumeration).
+
+    Long sequences: no enumeration; the best-of-N law only depends on the reward
     level, :math:`\pi_N(y)/\pi_{\mathrm{ref}}(y) = w(r(y))`, so the level law of the
     model's own samples gives importance weights :math:`\hat w` (via mdpkit.bon on the
     empirical level law of all pooled draws). Compared: (i) the KL of actual best-of-N
@@ -592,7 +596,7 @@ def _validate_long(lm: CausalLM, fn: Any, rows: _Rows, data: dict[str, Any], L: 
 
 
 def report_figures(report: ValidationReport) -> dict[str, Any]:
-    """The report's matplotlib figures by slug (see :func:`plot_report`)."""
+    """Return the report's matplotlib figures by slug (see :func:`plot_report`)."""
     from mdpkit.plotting import subplots
 
     d = report.data

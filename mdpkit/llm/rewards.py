@@ -34,10 +34,11 @@ class Reward:
     _bind: Callable[[Any], RewardFn]
 
     def bind(self, lm: Any) -> RewardFn:
-        """The plain token-level callable for ``lm``."""
+        """Return the plain token-level callable for ``lm``."""
         return self._bind(lm)
 
     def __repr__(self) -> str:
+        """Return ``Reward(name)``."""
         return f"Reward({self.name})"
 
 
@@ -56,10 +57,10 @@ def _token_id(lm: Any, token: str | int) -> int:
 
 
 def keyword(token: str | int) -> Reward:
-    """Number of occurrences of one token: :math:`r(y) = \\sum_t 1[y_t = k]`.
+    r"""Return the reward counting the occurrences of one token, :math:`r(y) = \sum_t 1[y_t = k]`.
 
     Integer valued, hence many ties: the regime where the best-of-N KL is strictly
-    below :math:`\\log N - (N-1)/N` (Beirami et al., 2024).
+    below :math:`\log N - (N-1)/N` (Beirami et al., 2024).
 
     Parameters
     ----------
@@ -75,7 +76,7 @@ def keyword(token: str | int) -> Reward:
 
 
 def token_values(values: Sequence[float]) -> Reward:
-    """Additive reward :math:`r(y) = \\sum_t w[y_t]`, ``w`` given in alphabet order.
+    r"""Additive reward :math:`r(y) = \sum_t w[y_t]`, ``w`` given in alphabet order.
 
     The linear reward of Yang et al. (2024), "Asymptotics of language model alignment".
     """
@@ -95,7 +96,7 @@ def token_values(values: Sequence[float]) -> Reward:
 
 
 def loglik() -> Reward:
-    """The model's own log-likelihood, :math:`r(y) = \\log \\pi_{\\mathrm{ref}}(y)`.
+    r"""Return the model's own log-likelihood as a reward, :math:`r(y) = \log \pi_{\mathrm{ref}}(y)`.
 
     The reward used in the language-model experiments of Beirami et al. (2024);
     almost surely distinct across sequences.
@@ -119,11 +120,11 @@ def _splitmix64(x: np.ndarray) -> np.ndarray:
 
 
 def distinct(seed: int = 0) -> Reward:
-    """A fixed pseudo-random reward in ``[0, 1)``, distinct for distinct sequences.
+    r"""Return a fixed pseudo-random reward in ``[0, 1)``, distinct for distinct sequences.
 
     :math:`r(y)` is a 53-bit hash of the token ids (splitmix64), so there are no ties:
-    the atomless regime where :math:`\\mathrm{KL}(\\pi_N \\| \\pi_{\\mathrm{ref}})`
-    approaches :math:`\\log N - (N-1)/N` once no sequence carries much mass.
+    the atomless regime where :math:`\mathrm{KL}(\pi_N \| \pi_{\mathrm{ref}})`
+    approaches :math:`\log N - (N-1)/N` once no sequence carries much mass.
     """
     seed = check_int("seed", seed, lo=0)
 
@@ -141,7 +142,7 @@ def distinct(seed: int = 0) -> Reward:
 
 
 def text(fn: Callable[[list[str]], Sequence[float]], name: str = "text") -> Reward:
-    """A text-level reward ``fn(list_of_strings) -> list_of_floats`` (decoded sequences).
+    """Return a text-level reward ``fn(list_of_strings) -> list_of_floats`` (decoded sequences).
 
     The signature of TRL's former ``BestOfNSampler`` scorer; the sequences are decoded
     with the model's tokenizer (``batch_decode``).
@@ -158,7 +159,9 @@ def text(fn: Callable[[list[str]], Sequence[float]], name: str = "text") -> Rewa
 
 
 def parse(spec: str) -> Reward:
-    """A reward from a command-line spec: ``keyword:e``, ``loglik``, ``distinct:0``,
+    """Parse a reward from a command-line spec.
+
+    Specs: ``keyword:e``, ``loglik``, ``distinct:0``,
     ``values:0,1,0,2,...``.
 
     >>> parse("keyword:e")
