@@ -114,7 +114,7 @@ class OfflineDataset:
         return self.features[self.states[:, :-1], self.actions]
 
     def subset(self, n_trajectories: int) -> OfflineDataset:
-        """The first ``n_trajectories`` trajectories (nested datasets for rate studies)."""
+        """Return the first ``n_trajectories`` trajectories (nested datasets for rate studies)."""
         from .._validation import check_int
 
         k = check_int("n_trajectories", n_trajectories, lo=1, hi=self.n_trajectories)

@@ -20,7 +20,7 @@ def _kind(gamma: float | None, horizon: int | None) -> dict[str, Any]:
 
 
 def uniform_policy(mdp: TabularMDP) -> FloatArray:
-    """The uniform policy, shape ``(S, A)`` (discounted) or ``(H, S, A)`` (finite horizon).
+    """Return the uniform policy, shape ``(S, A)`` (discounted) or ``(H, S, A)`` (finite horizon).
 
     >>> import mdpkit as mk
     >>> mk.uniform_policy(mk.random_mdp(n_states=3, n_actions=4, gamma=0.9, rng=0))[0]
@@ -295,7 +295,7 @@ def gridworld(
 
 
 def puterman_example(gamma: float = 0.95) -> TabularMDP:
-    r"""The two-state example of Puterman (2005), Section 3.1 / Example 6.2.1.
+    r"""Return the two-state example of Puterman (2005), Section 3.1 / Example 6.2.1.
 
     State 0 has actions ``a11`` (reward 5, to each state w.p. 1/2) and ``a12`` (reward
     10, to state 1); state 1 has the single action ``a21`` (reward -1, absorbing), which
@@ -429,7 +429,7 @@ def forest(
     horizon: int | None = None,
     sparse: bool = False,
 ) -> TabularMDP:
-    r"""pymdptoolbox's forest-management problem ``forest(S, r1, r2, p)``.
+    r"""Return pymdptoolbox's forest-management problem ``forest(S, r1, r2, p)``.
 
     States ``0..S-1`` are forest ages (``S-1`` the oldest); action 0 waits, action 1
     cuts. Waiting ages the forest by one (the oldest stays oldest) unless a fire, of
@@ -466,7 +466,7 @@ def forest(
 
 
 def small(*, gamma: float | None = 0.9, horizon: int | None = None) -> TabularMDP:
-    r"""pymdptoolbox's two-state, two-action test problem ``small()``.
+    r"""Return pymdptoolbox's two-state, two-action test problem ``small()``.
 
     :math:`P(\cdot|0, 0) = (0.5, 0.5)`, :math:`P(\cdot|0, 1) = (0, 1)`,
     :math:`P(\cdot|1, 0) = (0.8, 0.2)`, :math:`P(\cdot|1, 1) = (0.1, 0.9)`;
@@ -487,7 +487,7 @@ def small(*, gamma: float | None = 0.9, horizon: int | None = None) -> TabularMD
 
 
 def quantecon_example(gamma: float = 0.95) -> TabularMDP:
-    r"""The example of QuantEcon's ``DiscreteDP`` docstring (Puterman 2005, Sec. 3.1).
+    r"""Return the example of QuantEcon's ``DiscreteDP`` docstring (Puterman 2005, Sec. 3.1).
 
     State-action pairs :math:`\{(0, 0), (0, 1), (1, 0)\}` (action 1 is infeasible in
     state 1), rewards 5, 10, -1, transitions :math:`(0.5, 0.5)`, :math:`(0, 1)`,

@@ -150,7 +150,7 @@ class LinearMDP:
 
     # -- conversions and sampling ---------------------------------------------------------
     def to_tabular(self) -> TabularMDP:
-        """The same MDP as a finite-horizon :class:`TabularMDP` (cached).
+        """Return the same MDP as a finite-horizon :class:`TabularMDP` (cached).
 
         Examples
         --------
@@ -168,7 +168,7 @@ class LinearMDP:
         return self._tabular
 
     def with_factors(self, mu: npt.ArrayLike) -> LinearMDP:
-        """The same features, rewards and ``mu0`` with other latent factors (e.g. a worst case)."""
+        """Return the same features, rewards and ``mu0`` with other latent factors (e.g. a worst case)."""
         return LinearMDP(self._phi, mu, self._theta, self._mu0)
 
     def simulate(self, pi: npt.ArrayLike, n_episodes: int, *, rng: RNGLike = None) -> Trajectories:
@@ -211,7 +211,7 @@ class LinearMDP:
 
 def r2pvi_linear_mdp(delta: float = 0.3, xi_norm: float = 0.2, *,
                      perturbation: float | None = None) -> LinearMDP:
-    r"""The simulated d-rectangular linear MDP of the R2PVI paper's experiments (Tang, Liu, Xu 2025).
+    r"""Return the simulated d-rectangular linear MDP of the R2PVI paper's experiments (Tang, Liu, Xu 2025).
 
     States :math:`x_1, \dots, x_5` (indices 0-4), horizon ``H = 3``, ``d = 4``, and the 16
     actions :math:`a \in \{-1, 1\}^4` (index ``k`` is the ``k``-th element of
@@ -283,7 +283,7 @@ def r2pvi_linear_mdp(delta: float = 0.3, xi_norm: float = 0.2, *,
 
 def random_linear_mdp(n_states: int, n_actions: int, dim: int, horizon: int, *, rng: RNGLike = None,
                       concentration: float = 1.0) -> LinearMDP:
-    r"""A random d-rectangular linear MDP with Dirichlet features and factors.
+    r"""Return a random d-rectangular linear MDP with Dirichlet features and factors.
 
     ``phi[s, a] ~ Dir(concentration)`` on the simplex of dimension ``dim``,
     ``mu[h, i] ~ Dir(1)`` over states, ``theta[h] ~ U[0, 1]^d`` (rewards in ``[0, 1]``),

@@ -141,7 +141,7 @@ def _index_vector(name: str, x: npt.ArrayLike) -> IntArray:
 
 
 def _check_pairs(s_idx: IntArray, a_idx: IntArray, S: int, A: int) -> None:
-    """Indices in range, no duplicate pair, every state with a pair."""
+    """Check indices: in range, no duplicate pair, every state with a pair."""
     for name, idx, n in (("s_indices", s_idx, S), ("a_indices", a_idx, A)):
         bad = np.flatnonzero((idx < 0) | (idx >= n))
         if bad.size:
@@ -216,7 +216,7 @@ def _fill_infeasible_rows(P: FloatArray, mask: np.ndarray | None) -> FloatArray:
 
 
 def _checked_csr(P: sp.spmatrix | sp.sparray, S: int, A: int, mask: np.ndarray | None) -> sp.csr_matrix:
-    """Validated CSR ``(S*A, S)``: finite, non-negative, rows summing to 1 (empty infeasible rows: self-loops)."""
+    """Validate a CSR ``(S*A, S)``: finite, non-negative, rows summing to 1 (empty infeasible rows: self-loops)."""
     csr = sp.csr_matrix(P, dtype=np.float64)
     if csr.shape != (S * A, S):
         raise ValueError(f"sparse `P` must have shape (S*A, S) = {(S * A, S)} to match `r`; got {csr.shape}.")
@@ -429,7 +429,7 @@ class TabularMDP:
         return s_idx, a_idx, self.P_csr[rows], np.ascontiguousarray(self._r[s_idx, a_idx])
 
     def pair_values(self, X: npt.ArrayLike) -> FloatArray:
-        """An ``(S, A)`` (or ``(H, S, A)``) array such as ``Q`` or ``pi`` read at the feasible pairs.
+        """Return an ``(S, A)`` (or ``(H, S, A)``) array such as ``Q`` or ``pi`` read at the feasible pairs.
 
         Order of :meth:`to_sa_pairs` (sorted by ``(s, a)``); shape ``(L,)`` or ``(H, L)``.
         """
@@ -591,7 +591,9 @@ class TabularMDP:
         return self._value(self.check_policy(pi))
 
     def _value(self, p: FloatArray, penalty: FloatArray | None = None) -> FloatArray:
-        r"""The one exact policy evaluation, for a validated policy ``p`` and an optional
+        r"""Evaluate a validated policy ``p`` exactly (the one policy evaluation).
+
+        An optional
         per-state ``penalty`` subtracted from :math:`r_\pi` (``(S,)``, or ``(H, S)``); shared
         by :meth:`evaluate` and :func:`mdpkit.policy_evaluation`.
         """
