@@ -105,7 +105,7 @@ def _configs(eta: Any, beta: Any, entropy_bonus: Any, natural: Any) -> tuple[np.
 
 
 def step_grid(n_steps: int, checkpoints: int | npt.ArrayLike) -> IntArray:
-    """Recording steps: ``checkpoints`` evenly spaced in ``[0, n_steps]`` or an explicit array.
+    """Return the recording steps: ``checkpoints`` evenly spaced in ``[0, n_steps]`` or an explicit array.
 
     >>> step_grid(10, 3).tolist()
     [0, 5, 10]
@@ -146,7 +146,7 @@ def exact_dynamics(problem: PGProblem, *, eta: Any, n_steps: int, natural: Any =
                    beta: Any = 0.0, entropy_bonus: Any = 0.0, pi_ref: npt.ArrayLike | None = None,
                    k: Any = 1, checkpoints: int | npt.ArrayLike = 101,
                    n_threads: int | None = None) -> PGTrajectory:
-    r"""Expected policy-gradient dynamics of a softmax policy, many configurations at once.
+    r"""Compute the expected policy-gradient dynamics of a softmax policy, many configurations at once.
 
     Iterates :math:`z \leftarrow z + \Delta z` with the exact expected update of the module
     docstring (vanilla or natural PG, KL strength :math:`\beta` toward ``pi_ref``, entropy

@@ -22,7 +22,7 @@ _EXP_FAST = {"contract", "nsz", "arcp"}
 
 @njit(cache=True, fastmath=_EXP_FAST)
 def exp_nonpositive(x, out, t, bits):
-    """out = exp(x) for x <= 0, in loops LLVM vectorizes (no libm call); error <= 2 ulp.
+    """Write ``out = exp(x)`` for x <= 0, in loops LLVM vectorizes (no libm call); error <= 2 ulp.
 
     Taylor polynomial of degree 13 on |r| <= 0.35 (truncation < 1e-17). Arguments below
     -700 are raised to -700 (exp(-700) = 9.9e-305, beyond any probability that matters
@@ -59,7 +59,7 @@ def exp_nonpositive(x, out, t, bits):
 
 @njit(cache=True, fastmath=_FAST)
 def softmax_rows(z, pi, lp, H):
-    """pi = softmax(z) row-wise with a centred log-sum-exp; lp = log pi; H = entropy per row."""
+    """Write pi = softmax(z) row-wise with a centred log-sum-exp; lp = log pi; H = entropy per row."""
     S, K = z.shape
     x = np.empty(K)
     t = np.empty(K)

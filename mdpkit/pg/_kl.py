@@ -32,12 +32,12 @@ ESTIMATORS = ("k1", "k2", "k3")
 
 @dataclass(frozen=True, slots=True)
 class KLEstimatorMoments:
-    """Exact moments of k1, k2, k3 under ``x ~ pi`` (rows in the order ``ESTIMATORS``).
+    r"""Exact moments of k1, k2, k3 under ``x ~ pi`` (rows in the order ``ESTIMATORS``).
 
     Attributes
     ----------
     kl : float
-        :math:`\\mathrm{KL}(\\pi\\|\\pi_{ref})`.
+        :math:`\mathrm{KL}(\pi\|\pi_{ref})`.
     mean, bias, var : ndarray, shape (3,)
         Mean, bias (mean minus KL) and variance of one sample of each estimator.
     min_value : ndarray, shape (3,)

@@ -136,7 +136,7 @@ def _build(reward: npt.ArrayLike, z0: npt.ArrayLike | None, shared: bool, reward
 
 def k_armed(reward: npt.ArrayLike, *, z0: npt.ArrayLike | None = None,
             reward_type: str = "binary", noise: float = 0.0) -> PGProblem:
-    r"""A K-armed softmax bandit: one prompt, ``K`` responses.
+    r"""Return a K-armed softmax bandit: one prompt, ``K`` responses.
 
     Parameters
     ----------
@@ -161,7 +161,7 @@ def k_armed(reward: npt.ArrayLike, *, z0: npt.ArrayLike | None = None,
 
 def multi_prompt(reward: npt.ArrayLike, *, z0: npt.ArrayLike | None = None, shared: bool = False,
                  reward_type: str = "binary", noise: float = 0.0) -> PGProblem:
-    r"""A multi-prompt softmax bandit with ``reward[m, k]`` for response ``k`` to prompt ``m``.
+    r"""Return a multi-prompt softmax bandit with ``reward[m, k]`` for response ``k`` to prompt ``m``.
 
     Parameters
     ----------

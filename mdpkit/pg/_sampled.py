@@ -40,9 +40,9 @@ PARALLEL_MIN_SAMPLES = 2_000_000
 
 @dataclass(frozen=True)
 class ClipCov:
-    """Clip-Cov (Cui et al. 2025): a random ``ratio`` of the tokens with ``lb < cov < ub`` lose their gradient.
+    r"""Clip-Cov (Cui et al. 2025): a random ``ratio`` of the tokens with ``lb < cov < ub`` lose their gradient.
 
-    Token covariance is :math:`(A_i - \\bar A)(\\log\\pi_{old}(a_i) - \\overline{\\log\\pi_{old}})`
+    Token covariance is :math:`(A_i - \bar A)(\log\pi_{old}(a_i) - \overline{\log\pi_{old}})`
     over the batch. The paper's defaults are ``ratio = 2e-4``, ``lb = 1``, ``ub = 5`` for
     LLM batches of millions of tokens; toy batches need larger ratios.
     """
@@ -59,9 +59,9 @@ class ClipCov:
 
 @dataclass(frozen=True)
 class KLCov:
-    """KL-Cov (Cui et al. 2025): the top ``ratio`` tokens by covariance get ``coef * |log pi - log pi_old|`` in their loss.
+    r"""KL-Cov (Cui et al. 2025): the top ``ratio`` tokens by covariance get ``coef * |log pi - log pi_old|`` in their loss.
 
-    The penalty has zero gradient at :math:`\\pi = \\pi_{old}`, so it acts from the second
+    The penalty has zero gradient at :math:`\pi = \pi_{old}`, so it acts from the second
     inner epoch on (``n_inner >= 2``), as in the paper's PPO setting.
     """
 
@@ -252,7 +252,7 @@ def sample_dynamics(problem: PGProblem, *, eta: float, n_steps: int, G: int = 8,
                     bnpo_params: tuple[float, float] | None = None,
                     pi_ref: npt.ArrayLike | None = None, k: Any = 1,
                     checkpoints: int | npt.ArrayLike = 11, n_threads: int | None = None) -> SampledRun:
-    r"""Sampled policy-gradient training of a softmax policy with group advantages, many runs.
+    r"""Train, by sampled policy gradient, a softmax policy with group advantages, many runs.
 
     See the module docstring for the update. Options:
 

@@ -116,7 +116,7 @@ def allocate(sigma, budget, n_min, out):
 
 @njit(cache=True)
 def draw_group(cdf, q_eff_m, binary, n, act, rew, start):
-    """n responses by inverse CDF and their rewards (Bernoulli(q_eff) if binary) at act/rew[start:].
+    """Draw n responses by inverse CDF and their rewards (Bernoulli(q_eff) if binary) at act/rew[start:].
 
     One uniform per sample: its position inside the chosen response's CDF cell is again
     uniform and independent of the choice, and decides the Bernoulli reward.
