@@ -74,13 +74,13 @@ def _score(divergence: str, logu: FloatArray, alpha: float) -> tuple[FloatArray,
 
 @dataclass(frozen=True, slots=True)
 class LossValue:
-    """A loss value and its exact gradient with respect to the policy logits.
+    r"""A loss value and its exact gradient with respect to the policy logits.
 
     Attributes
     ----------
     value : float
     grad : ndarray, shape of the policy
-        :math:`\\partial L / \\partial \\theta` for :math:`\\pi = \\mathrm{softmax}(\\theta)`.
+        :math:`\partial L / \partial \theta` for :math:`\pi = \mathrm{softmax}(\theta)`.
     """
 
     value: float

@@ -36,13 +36,13 @@ from ._problems import check_distribution, check_preference_matrix, population_c
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NashResult:
-    """The regularized Nash equilibrium and its certificate.
+    r"""The regularized Nash equilibrium and its certificate.
 
     Attributes
     ----------
     pi : ndarray, shape (Y,)
     residual : float
-        :math:`\\max_y |\\log\\pi(y) - \\log\\pi_{ref}(y) - P(y\\succ\\pi)/\\beta + \\log Z|`,
+        :math:`\max_y |\log\pi(y) - \log\pi_{ref}(y) - P(y\succ\pi)/\beta + \log Z|`,
         the fixed-point residual in log space.
     converged : bool
     n_iter : int
@@ -137,14 +137,14 @@ def regularized_nash(
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GameTrajectory:
-    """Iterates of :func:`nash_mp` or :func:`inpo`.
+    r"""Iterates of :func:`nash_mp` or :func:`inpo`.
 
     Attributes
     ----------
     pi : ndarray, shape (n_iter + 1, Y)
-        Policies :math:`\\pi_0, \\dots, \\pi_T` (last iterates).
+        Policies :math:`\pi_0, \dots, \pi_T` (last iterates).
     queries : ndarray of int, shape (n_iter + 1,)
-        Preference queries :math:`P(\\cdot \\succ \\pi)` used to reach each iterate
+        Preference queries :math:`P(\cdot \succ \pi)` used to reach each iterate
         (Nash-MP: 2 per iteration; INPO: 1).
     eta : float
         The step size used.
@@ -155,7 +155,7 @@ class GameTrajectory:
     eta: float
 
     def kl_to(self, pi_star: npt.ArrayLike) -> FloatArray:
-        """:math:`\\mathrm{KL}(\\pi^*\\|\\pi_t)` for every iterate."""
+        r""":math:`\mathrm{KL}(\pi^*\|\pi_t)` for every iterate."""
         ps = np.asarray(pi_star, dtype=np.float64)
         return np.sum(ps * (np.log(ps) - np.log(self.pi)), axis=1)
 
@@ -244,7 +244,9 @@ def inpo_step(pi_t: npt.ArrayLike, pi_ref: npt.ArrayLike, P: npt.ArrayLike, beta
 
 
 def inpo_base(pi_t: FloatArray, pi_ref: FloatArray, beta: float, eta: float) -> FloatArray:
-    r"""INPO's "reference" :math:`\propto \pi_t^{1-\eta\beta}\pi_{ref}^{\eta\beta}`: the squared loss
+    r"""Return INPO's "reference" :math:`\propto \pi_t^{1-\eta\beta}\pi_{ref}^{\eta\beta}`.
+
+    INPO's "reference" :math:`\propto \pi_t^{1-\eta\beta}\pi_{ref}^{\eta\beta}`: the squared loss
     :math:`\mathbb E[(\log\frac{\pi(y)}{\pi(y')} - \log\frac{b(y)}{b(y')} - \eta(o - \tfrac12))^2]`
     is IPO's loss with this reference and strength :math:`1/\eta` (:func:`inpo`).
     """

@@ -141,6 +141,7 @@ def online_dpo(
     rng: RNGLike = None,
 ) -> OnlineRun:
     r"""Online DPO: both responses from the current policy, preferences from the oracle.
+
     {params}
 
     Returns
@@ -163,7 +164,9 @@ def xpo(
     reward_bound: float = 2.0, n_inner: int = 5, checkpoints: npt.ArrayLike | None = None,
     rng: RNGLike = None,
 ) -> OnlineRun:
-    r"""XPO (Xie et al. 2024): online DPO against a reference sample plus the optimism term :math:`\alpha\log\pi(\tilde y_{{ref}})`.
+    r"""XPO (Xie et al. 2024): online DPO against a reference sample plus an optimism term.
+
+    XPO (Xie et al. 2024): online DPO against a reference sample plus the optimism term :math:`\alpha\log\pi(\tilde y_{{ref}})`.
     {params}
     alpha : float
         Weight of the optimism term, ``>= 0`` (TRL's ``XPOConfig.alpha``).

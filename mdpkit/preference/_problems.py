@@ -37,7 +37,7 @@ PREF_ATOL = 1e-10
 
 
 def check_distribution(name: str, p: npt.ArrayLike, *, positive: bool = False, ndim=(1, 2)) -> FloatArray:
-    """A policy over responses, ``(Y,)`` or ``(X, Y)``, rows on the simplex (``positive``: > 0)."""
+    """Return a policy over responses, ``(Y,)`` or ``(X, Y)``, rows on the simplex (``positive``: > 0)."""
     a = as_float_array(name, p, ndim=ndim)
     check_simplex(name, a, atol=1e-8)
     if positive:
@@ -124,7 +124,7 @@ def cyclic_preference(n_responses: int = 3, margin: float = 0.4) -> FloatArray:
 
 
 def tilted_policy(pi_ref: npt.ArrayLike, r: npt.ArrayLike, beta: float) -> FloatArray:
-    r"""The KL-regularized optimum (DPO's population minimizer) :math:`\pi_{ref} e^{r/\beta} / Z`.
+    r"""Return the KL-regularized optimum (DPO's population minimizer) :math:`\pi_{ref} e^{r/\beta} / Z`.
 
     Solves :math:`\max_\pi \mathbb E_\pi r - \beta\,\mathrm{KL}(\pi\|\pi_{ref})` per context
     (Korbak et al. 2022; Rafailov et al. 2023, Eq. 4). Under full coverage it is the unique
@@ -179,7 +179,7 @@ def kl_objective(pi: npt.ArrayLike, pi_ref: npt.ArrayLike, r: npt.ArrayLike, bet
 
 
 def population_counts(P: npt.ArrayLike, mu: npt.ArrayLike, mu2: npt.ArrayLike | None = None) -> FloatArray:
-    r"""Population pair law :math:`W[w, l] = \Pr(\text{chosen} = w, \text{rejected} = l)`.
+    r"""Return the population pair law :math:`W[w, l] = \Pr(\text{chosen} = w, \text{rejected} = l)`.
 
     Pairs :math:`(y, y') \sim \mu_2` (default :math:`\mu \otimes \mu`), labelled by ``P``:
     :math:`W[w, l] = (\mu_2(w, l) + \mu_2(l, w)) P[w, l]` for :math:`w \ne l`,

@@ -91,7 +91,9 @@ def _token_loss(theta: list[FloatArray], log_ref: list[FloatArray], W: FloatArra
 
 
 def _broadcast_kl(k: FloatArray, V: int) -> FloatArray:
-    """Node KL ``k[n]`` written on each of its ``V`` child edges, so that
+    """Write node KL ``k[n]`` on each of its ``V`` child edges.
+
+    Node KL ``k[n]`` written on each of its ``V`` child edges, so that
     :func:`sequence_log_probs` sums it along a sequence into :math:`D_{SeqKL}`.
     """
     return np.repeat(k[:, None], V, axis=1)
