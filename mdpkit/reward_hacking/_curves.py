@@ -90,7 +90,7 @@ class GoldCurve:
         return np.sqrt(self.kl)
 
     def peak(self, law: Any = None, *, transform: Any = None) -> Peak:
-        """The overoptimization peak, see :func:`overoptimization_peak`."""
+        """Return the overoptimization peak, see :func:`overoptimization_peak`."""
         return overoptimization_peak(self, law, transform=transform)
 
     def fit(self, form: str | None = None) -> GaoFit:
@@ -290,7 +290,7 @@ class Peak:
 
 
 def overoptimization_peak(curve: GoldCurve, law: Any = None, *, transform: Any = None) -> Peak:
-    r"""The overoptimization peak: :math:`\arg\max` of the gold reward over the curve's KL.
+    r"""Return the overoptimization peak: :math:`\arg\max` of the gold reward over the curve's KL.
 
     Without ``law`` it is the best point of the curve. With the ``law`` (and
     ``transform``) the curve was computed from, the peak is refined between the grid

@@ -41,7 +41,7 @@ def tilt_moments(log_p, r, g, lams, centres, out):
 
 @njit(cache=True)
 def law_moments(log_q, log_p, g, r, out):
-    """out = (KL(q||p), E_q g, E_q r) for a law given by its log-masses.
+    """Write ``out = (KL(q||p), E_q g, E_q r)`` for a law given by its log-masses.
 
     Terms with q < 1e-300 are skipped: each contributes below 1e-297 to any moment
     of order-1 rewards, and skipping avoids subnormal arithmetic.

@@ -143,7 +143,7 @@ class PARShaping:
 
 
 def par_shaping(r_ref: float | None = None, *, inner: EnsembleAggregate | None = None) -> PARShaping:
-    r"""The bounded, centred sigmoid shaping of PAR (Fu et al., 2025; CLAIMS #28).
+    r"""Return the bounded, centred sigmoid shaping of PAR (Fu et al., 2025; CLAIMS #28).
 
     Parameters
     ----------
@@ -167,7 +167,7 @@ def par_shaping(r_ref: float | None = None, *, inner: EnsembleAggregate | None =
 
 
 def apply_transform(law: Any, transform: Any) -> FloatArray:
-    """The reward the optimizer sees: ``transform(law)``, or the proxy of a JointLaw."""
+    """Return the reward the optimizer sees: ``transform(law)``, or the proxy of a JointLaw."""
     if transform is None:
         if isinstance(law, EnsembleLaw):
             raise ValueError("an EnsembleLaw needs `transform=` (e.g. `mean_ensemble()`) to "

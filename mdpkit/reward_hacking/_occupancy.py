@@ -212,7 +212,7 @@ def chi2_occupancy_bound(mdp: TabularMDP, pi: npt.ArrayLike, pi_ref: npt.ArrayLi
 
 def chi2_regularization_coef(mdp: TabularMDP, pi_ref: npt.ArrayLike, R: npt.ArrayLike,
                              R_proxy: npt.ArrayLike) -> float:
-    r"""The coefficient :math:`\lambda^\star = \sigma_{\tilde R}\sqrt{1-r^2}/r` (module docstring).
+    r"""Return the coefficient :math:`\lambda^\star = \sigma_{\tilde R}\sqrt{1-r^2}/r` (module docstring).
 
     With it, the maximizer of :math:`J(\pi,\tilde R) - \lambda^\star\sqrt{\chi^2(\mu_\pi\|\mu_{ref})}`
     maximizes the C13 lower bound on the gold gain, so its gold reward is at least the

@@ -135,7 +135,7 @@ class JointLaw:
         return float(np.clip(cov / (sg * self.proxy_std), -1.0, 1.0))
 
     def with_proxy(self, proxy: npt.ArrayLike) -> JointLaw:
-        """The same reference and gold reward with another proxy.
+        """Return the same reference and gold reward with another proxy.
 
         >>> JointLaw([0.5, 0.5], [0.0, 1.0], [0.0, 1.0]).with_proxy([1.0, 0.0]).correlation
         -1.0
@@ -192,7 +192,7 @@ class EnsembleLaw:
         return int(self.probs.shape[0])
 
     def member(self, k: int) -> JointLaw:
-        """The joint law of gold and the single model ``k``.
+        """Return the joint law of gold and the single model ``k``.
 
         >>> law = EnsembleLaw([0.5, 0.5], [0.0, 1.0], [[0.0, 1.0], [1.0, 0.0]])
         >>> law.member(1).proxy.tolist()
@@ -335,7 +335,7 @@ def correlated_proxy(corr: float, *, sigma_gold: float = 1.0, sigma_proxy: float
 def tail_proxy(*, tail_mass: float, tail_proxy: npt.ArrayLike, tail_gold: npt.ArrayLike | float = 0.0,
                gold: npt.ArrayLike | None = None, gold_probs: npt.ArrayLike | None = None,
                n_grid: int = 64) -> JointLaw:
-    r"""A proxy that is right on the reference's bulk and wrong in its tail.
+    r"""Return a proxy that is right on the reference's bulk and wrong in its tail.
 
     With mass :math:`1 - \epsilon` the reference draws from the bulk, where
     :math:`\tilde r = g`; with mass :math:`\epsilon` (``tail_mass``, split evenly) it
@@ -375,7 +375,7 @@ def tail_proxy(*, tail_mass: float, tail_proxy: npt.ArrayLike, tail_gold: npt.Ar
 def ensemble_proxy(n_members: int, *, sigma_shared: float, sigma_independent: float,
                    noise: str = "gaussian", df: float | None = None, n_gold: int = 16,
                    n_shared: int = 16, n_independent: int = 5) -> EnsembleLaw:
-    r"""An ensemble whose errors have a shared and an independent component.
+    r"""Return an ensemble whose errors have a shared and an independent component.
 
     .. math:: \tilde r_k = g + \sigma_s\,\varepsilon_0 + \sigma_i\,\varepsilon_k,
               \qquad k = 1..M,

@@ -51,7 +51,7 @@ def _check_mdp(mdp: TabularMDP) -> None:
 
 
 def _reward3(mdp: TabularMDP, R: npt.ArrayLike, name: str) -> FloatArray:
-    """A reward on (s, a, s'), from shape (S, A) (independent of s') or (S, A, S)."""
+    """Return a reward on (s, a, s'), from shape (S, A) (independent of s') or (S, A, S)."""
     S, A = mdp.n_states, mdp.n_actions
     x = as_float_array(name, R, ndim=(2, 3))
     if x.shape == (S, A):
