@@ -45,7 +45,7 @@ AVERAGE_METHODS = ("relative_value_iteration", "policy_iteration")
 
 
 def recurrent_classes(P_pi: FloatArray | sp.csr_matrix) -> list[np.ndarray]:
-    """The closed communicating classes (recurrent classes) of a state-to-state kernel."""
+    """Return the closed communicating classes (recurrent classes) of a state-to-state kernel."""
     G = sp.csr_matrix(P_pi)
     G.eliminate_zeros()
     n, labels = connected_components(G, directed=True, connection="strong")
@@ -90,7 +90,9 @@ def _evaluate_unichain(P_pi: FloatArray | sp.csr_matrix, r_pi: FloatArray, ref: 
 
 def _relative_value_iteration(prob: _Problem, tol: float, max_iter: int, tau: float, ref: int
                               ) -> tuple[FloatArray, float, float, int, bool, FloatArray]:
-    """Compiled sweeps in chunks of 1000; between chunks a multichain greedy policy whose
+    """Run the compiled average-reward sweeps in chunks of 1000.
+
+    Compiled sweeps in chunks of 1000; between chunks a multichain greedy policy whose
     recurrent classes have different gains stops the run at once (it would never converge).
     """
     S, A = prob.S, prob.A

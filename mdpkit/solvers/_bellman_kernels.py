@@ -50,7 +50,9 @@ def csr_row(indptr, indices, data, i, V):
 
 @njit(cache=True, fastmath=True, inline="always")
 def q_row(kind, P2, idx, p, indptr, indices, data, i, V):
-    """Expected next value ``(P V)[i]`` of state-action row ``i`` in any storage (the
+    """Return the expected next value ``(P V)[i]`` of state-action row ``i``.
+
+    Any storage (the
     unpacked storage tuple; unpack it once per loop, not per row).
     """
     if kind < 0:
@@ -97,7 +99,9 @@ def q_csr_into_par(indptr, indices, data, r2, gamma, V, Q2):
 # -- action part -----------------------------------------------------------------------
 @njit(cache=True, inline="always")  # inlined: a call per state costs more than a small row
 def action_row(kind, q, log_ref, beta, pi_out, write_pi):
-    """Action part of one state: ``max_a q`` (greedy one-hot policy, first maximizer on
+    """Compute the action part of one state; return the value.
+
+    The action part is ``max_a q`` (greedy one-hot policy, first maximizer on
     ties) or ``beta * logsumexp(q/beta + log_ref)`` (softmax policy); returns the value.
     """
     if kind == ACT_MAX:
@@ -229,7 +233,9 @@ def value_iteration_kernel(st, A, r2, gamma, act, log_ref, beta, V, tol, max_ite
 # -- modified policy iteration (hard max) ------------------------------------------------
 @njit(cache=True, fastmath=True)
 def policy_block(st, lo, hi, A, r2, gamma, pol, V, V_out):
-    """``V_out[s] = r(s, pol[s]) + gamma * (P V)(s, pol[s])`` for ``lo <= s < hi``;
+    """Evaluate the policy ``pol`` one sweep over the states ``lo <= s < hi`` (Gauss-Seidel).
+
+    ``V_out[s] = r(s, pol[s]) + gamma * (P V)(s, pol[s])`` for ``lo <= s < hi``;
     returns ``(min, max)`` of ``V_out[s] - V[s]``.
     """
     kind, P2, idx, p, indptr, indices, data = st
@@ -247,7 +253,9 @@ def policy_block(st, lo, hi, A, r2, gamma, pol, V, V_out):
 
 @njit(cache=True, parallel=True)
 def policy_sweep_par(st, A, r2, gamma, pol, V, V_out):
-    """Parallel (Jacobi) twin of ``policy_block`` over all states; returns the change's
+    """Evaluate ``pol`` one Jacobi sweep over all states (parallel twin of ``policy_block``).
+
+    Parallel (Jacobi) twin of ``policy_block`` over all states; returns the change's
     ``(min, max)``.
     """
     S = V.shape[0]
@@ -262,7 +270,7 @@ def policy_sweep_par(st, A, r2, gamma, pol, V, V_out):
 @njit(cache=True)
 def modified_policy_iteration_kernel(st, A, r2, gamma, V, tol, max_iter, max_eval, eval_frac, eval_rate,
                                      parallel, V_new, greedy, residuals):
-    """Modified policy iteration with adaptive evaluation depth and span stopping.
+    """Run modified policy iteration with adaptive evaluation depth and span stopping.
 
     Improvement: one Bellman sweep ``V <- T V`` (greedy ``pi``), stopping by the
     MacQueen span rule of :func:`value_iteration_kernel` (valid for any ``V``). Partial
@@ -304,7 +312,9 @@ def modified_policy_iteration_kernel(st, A, r2, gamma, V, tol, max_iter, max_eva
 # -- policy evaluation by a banded direct solve ------------------------------------------
 @njit(cache=True)
 def bandwidth(st, A, S, limit):
-    """``max |s' - s|`` over the transitions ``P(s'|s, a) > 0``; stops early (returns
+    """Return the transition bandwidth ``max |s' - s|`` (early stop past ``limit``).
+
+    ``max |s' - s|`` over the transitions ``P(s'|s, a) > 0``; stops early (returns
     ``limit + 1``) once it exceeds ``limit``.
     """
     b = 0
@@ -336,7 +346,9 @@ def bandwidth(st, A, S, limit):
 
 @njit(cache=True)
 def band_matrix(st, A, pi, gamma, b, M):
-    """``M[s, b + s' - s] = (I - gamma P_pi)[s, s']`` in band storage ``(S, 2b + 1)``,
+    """Fill ``I - gamma P_pi`` in band storage.
+
+    ``M[s, b + s' - s] = (I - gamma P_pi)[s, s']`` in band storage ``(S, 2b + 1)``,
     ``P_pi(s'|s) = sum_a pi[s, a] P(s'|s, a)`` (entries outside the band must be zero).
     """
     S = pi.shape[0]

@@ -83,7 +83,9 @@ def _model_cache(mdp: TabularMDP) -> dict[str, Any]:
 
 
 def fixed_width(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, A: int) -> tuple[np.ndarray, np.ndarray]:
-    """CSR rows ``(S*A, S)`` as ``(S*A, k)`` arrays (``k`` = widest row), padded with
+    """Pad CSR rows ``(S*A, S)`` into dense ``(S*A, k)`` arrays.
+
+    CSR rows ``(S*A, S)`` as ``(S*A, k)`` arrays (``k`` = widest row), padded with
     probability 0 and the row's own state as index (so padding reads a cached value).
     """
     n = indptr.shape[0] - 1
@@ -142,7 +144,7 @@ def model_bandwidth(mdp: TabularMDP, st: Any, work: int) -> int:
 
 
 def default_method(prob: Any) -> str:
-    """The documented rule of the module docstring; returns a method name."""
+    """Apply the documented rule of the module docstring; return a method name."""
     if prob.robust_ops is not None or prob.kind == "fdiv":
         return "value_iteration"
     if evaluation_solver(prob) is not None:

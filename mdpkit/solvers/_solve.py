@@ -185,7 +185,7 @@ class _Problem:
         return Q
 
     def act(self, Q: FloatArray, h: int = 0) -> tuple[FloatArray, FloatArray]:
-        """Action part: ``(V, pi)`` from ``Q``."""
+        """Compute the action part: ``(V, pi)`` from ``Q``."""
         V = np.empty(self.S)
         pi = np.empty((self.S, self.A))
         ref = self._stage(list(self.ref), h) if self.kind != "max" else self.ref[0]
@@ -231,7 +231,7 @@ ROUNDING_K = 4.0
 
 
 def _rounding_floor(prob: _Problem, V0: FloatArray) -> float:
-    """A priori rounding floor of ``||V - V*||`` for a discounted solve started at ``V0``."""
+    """Return the a-priori rounding floor of ``||V - V*||`` for a discounted solve started at ``V0``."""
     r_max = max(float(np.max(np.abs(r[np.isfinite(r)]), initial=0.0)) for r in prob.r2s)  # -inf: masked
     v_max = max(float(np.max(np.abs(V0), initial=0.0)), r_max / (1.0 - prob.gamma))
     return prob.gamma / (1.0 - prob.gamma) * ROUNDING_K * np.finfo(float).eps * (v_max + r_max)
@@ -249,7 +249,7 @@ def _certify(result: SolveResult, tol: float, floor: float) -> SolveResult:
 
 
 def _check_finite_result(method: str, **arrays: FloatArray) -> None:
-    """A result is checked whole (``V``, ``Q`` and ``pi``): NaN or inf is an error, never a result."""
+    """Check a result whole (``V``, ``Q`` and ``pi``): NaN or inf is an error, never a result."""
     for name, a in arrays.items():
         bad = np.isnan(a) | (a == np.inf) if name == "Q" else ~np.isfinite(a)  # Q = -inf: masked action
         if np.any(bad):

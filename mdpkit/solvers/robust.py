@@ -94,6 +94,7 @@ class Robust:
     rho: float | None = None
 
     def __post_init__(self) -> None:
+        """Validate the divergence and that exactly one of ``lam``/``rho`` is given."""
         check_robust_div(self.div)
         if (self.lam is None) == (self.rho is None):
             raise ValueError("exactly one of `lam` (penalized) and `rho` (uncertainty ball) must be given; "
@@ -114,7 +115,7 @@ class Robust:
         return float(self.rho if self.rho is not None else self.lam)  # type: ignore[arg-type]
 
     def transition_operator(self, mdp: TabularMDP, stage: int = 0) -> _RobustOperator | _RobustCSROperator:
-        """The operator ``op(V, out)`` writing :math:`\\mathcal T[V](s, a)` into ``out[s, a]``."""
+        r"""Return the operator ``op(V, out)`` writing :math:`\mathcal T[V](s, a)` into ``out[s, a]``."""
         if not isinstance(mdp, TabularMDP):
             raise TypeError(f"`mdp` must be a TabularMDP; got {type(mdp).__name__}.")
         if mdp.is_sparse:
@@ -263,7 +264,7 @@ def solve_robust(
 
 def worst_case_kernel(mdp: TabularMDP, V: npt.ArrayLike, *, div: FDivergence, lam: float | None = None,
                       rho: float | None = None) -> FloatArray | sp.csr_matrix | list[sp.csr_matrix]:
-    r"""The minimizing next-state laws :math:`q^*(\cdot|s,a)` against ``V``.
+    r"""Return the minimizing next-state laws :math:`q^*(\cdot|s,a)` against ``V``.
 
     Discounted: ``V`` of shape ``(S,)``, result ``(S, A, S)`` (a CSR matrix of shape
     ``(S*A, S)`` on the nominal support when ``mdp`` is sparse). Finite horizon: ``V`` of
