@@ -94,7 +94,7 @@ def settings_hash(settings: Mapping[str, Any]) -> str:
 
 
 def cell_seed(root_seed: int, settings: Mapping[str, Any], seed_index: int) -> int:
-    """The integer seed of replicate ``seed_index`` of a settings point.
+    """Return the integer seed of replicate ``seed_index`` of a settings point.
 
     The seed is drawn from the child ``np.random.SeedSequence(root_seed).spawn``
     would produce at the spawn key ``(h0, h1, seed_index)``, where ``(h0, h1)`` are

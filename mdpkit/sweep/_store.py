@@ -89,7 +89,7 @@ def _settings_keys(sim: Sim) -> list[str]:
 
 
 def read_manifest(folder: Path) -> dict[str, Any]:
-    """The manifest of a sweep folder; :class:`ResultsError` if absent or damaged."""
+    """Return the manifest of a sweep folder; raise :class:`ResultsError` if absent or damaged."""
     mpath = folder / MANIFEST
     if not mpath.exists():
         raise ResultsError(f"{str(folder)!r} is not an mdpkit sweep folder (no {MANIFEST}).")
@@ -393,7 +393,7 @@ def _plain(v: Any) -> Any:
 
 
 def encode_settings(settings: dict[str, Any]) -> dict[str, Any]:
-    """Settings as table columns: scalars stay, lists and dicts become canonical JSON."""
+    """Flatten settings into table columns: scalars stay, lists and dicts become canonical JSON."""
     return {k: (canonical_json(v) if isinstance(v, (list, dict)) else v) for k, v in settings.items()}
 
 

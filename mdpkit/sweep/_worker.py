@@ -84,7 +84,9 @@ def run_task(payload: tuple, settings: dict[str, Any], seed: int, pin: bool = Tr
 
 def run_batch(payload: tuple, batch: list[tuple[int, dict[str, Any], int]]
               ) -> tuple[list[tuple[int, str, Any]], float]:
-    """Run several cells in order (a failed cell is reported, the others still run);
+    """Run several cells in order; also return the seconds.
+
+    Run several cells in order (a failed cell is reported, the others still run);
     also return the seconds.
     """
     t0 = time.perf_counter()
@@ -93,7 +95,9 @@ def run_batch(payload: tuple, batch: list[tuple[int, dict[str, Any], int]]
 
 
 def pool_worker_init(parent_pid: int) -> None:
-    """Initializer of local pool workers: one thread, Ctrl-C left to the parent, and exit
+    """Initialize a local pool worker.
+
+    One thread, Ctrl-C left to the parent, and exit
     when the parent is gone (a SIGKILLed parent cannot stop its pool).
     """
     pin_threads()
