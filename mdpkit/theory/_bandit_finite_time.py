@@ -50,7 +50,9 @@ def _bernoulli_means(means: npt.ArrayLike) -> FloatArray:
 
 
 def klucb_exploration_level(horizon: int) -> float:
-    r""":math:`\log f(n)` with :math:`f(n) = 1 + n\log^2 n`, the exploration level of KL-UCB
+    r"""Return :math:`\log f(n)`, the exploration level of KL-UCB.
+
+    :math:`\log f(n)` with :math:`f(n) = 1 + n\log^2 n`, the exploration level of KL-UCB
     in Lattimore and Szepesvári (2020), Algorithm 8 / Theorem 10.6.
 
     >>> round(klucb_exploration_level(100), 6)    # log(1 + 100 log(100)^2)
@@ -115,7 +117,9 @@ def klucb_pulls_bound(mu_arm: float, mu_star: float, horizon: int, *,
 
 def klucb_regret_bound(means: npt.ArrayLike, horizon: int, *, exploration: float | None = None,
                        grid: int = 400) -> float:
-    r""":math:`\sum_{a:\Delta_a>0} \Delta_a\, B_a(n)` with :math:`B_a` of :func:`klucb_pulls_bound`
+    r"""Return the KL-UCB regret bound of Lattimore and Szepesvári (2020), Theorem 10.6.
+
+    :math:`\sum_{a:\Delta_a>0} \Delta_a\, B_a(n)` with :math:`B_a` of :func:`klucb_pulls_bound`
     (Lattimore and Szepesvári 2020, Theorem 10.6; regret decomposition).
 
     >>> round(klucb_regret_bound([0.9, 0.5], 10_000), 1)
@@ -128,7 +132,9 @@ def klucb_regret_bound(means: npt.ArrayLike, horizon: int, *, exploration: float
 
 
 def thompson_leading_term(means: npt.ArrayLike, horizon: int, eps: float = 0.0) -> float:
-    r"""The explicit leading term :math:`(1+\varepsilon)\sum_a \Delta_a \ln T/\mathrm{kl}(\mu_a,\mu^*)`
+    r"""Return the explicit leading term of the Thompson-sampling regret bounds.
+
+    The term :math:`(1+\varepsilon)\sum_a \Delta_a \ln T/\mathrm{kl}(\mu_a,\mu^*)`
     of the Thompson-sampling bounds of Agrawal and Goyal (2013, Theorem 1) and Kaufmann et al.
     (2012, Theorem 1, which adds :math:`\ln\ln T` inside).
 

@@ -43,7 +43,9 @@ def bon_kl_saturation(p_top: float) -> float:
 
 
 def order_statistic_kl(n: int, m: int) -> float:
-    r"""KL between max-of-N and max-of-M of one atomless reference: in calibrated space
+    r"""Return the KL between max-of-N and max-of-M of one atomless reference.
+
+    KL between max-of-N and max-of-M of one atomless reference: in calibrated space
     Beta(N, 1) vs Beta(M, 1), :math:`\log(N/M) - (N - M)/N`.
 
     >>> round(order_statistic_kl(4, 1), 12) == round(bon_kl_bound(4), 12)
@@ -55,7 +57,9 @@ def order_statistic_kl(n: int, m: int) -> float:
 
 
 def calibrated_identity_kl(lam: float) -> float:
-    r"""KL to U[0, 1] of the calibrated density :math:`q(u) = \lambda e^{\lambda u}/(e^\lambda - 1)`
+    r"""Return the KL to U[0, 1] of the calibrated tilted density.
+
+    KL to U[0, 1] of the calibrated density :math:`q(u) = \lambda e^{\lambda u}/(e^\lambda - 1)`
     (identity transform, :math:`\lambda = 1/\beta`):
     :math:`\lambda\,\mathbb E_q u + \log\lambda - \log(e^\lambda - 1)`.
 
@@ -79,7 +83,9 @@ def calibrated_identity_mean(lam: float) -> float:
 
 
 def binary_tilt_kl(p_success: float, beta: float) -> float:
-    r"""KL of the tilt of a binary reward (OREAL, CLAIMS #18):
+    r"""Return the KL of the tilt of a binary reward (OREAL, CLAIMS #18).
+
+    KL of the tilt of a binary reward (OREAL, CLAIMS #18):
     :math:`\alpha/\beta - \log(p e^{1/\beta} + 1 - p)` with
     :math:`\alpha = p e^{1/\beta}/(p e^{1/\beta} + 1 - p)`.
 
