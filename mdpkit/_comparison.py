@@ -78,14 +78,14 @@ def verdict(measured: float, predicted: float | tuple[float, float], tol: float,
 
 
 def fmt(x: float | tuple[float, float]) -> str:
-    """A value or an interval, 6 significant digits."""
+    """Return a value or an interval, 6 significant digits."""
     if isinstance(x, tuple):
         return f"[{x[0]:.4g}, {x[1]:.4g}]"
     return f"{x:.6g}"
 
 
 def cells(c: Comparison) -> tuple[str, str, str, str, str, str]:
-    """The six cells of a row: quantity, measured (± se), predicted, tol, route, verdict."""
+    """Return the six cells of a row: quantity, measured (± se), predicted, tol, route, verdict."""
     name = " ".join(x for x in (f"[{c.section}]" if c.section else "", c.quantity, c.param) if x)
     meas = fmt(c.measured) + (f" ± {c.se:.2g}" if c.se > 0 else "")
     return (name, meas, f"{c.relation} {fmt(c.predicted)}", f"{c.tolerance:.2g}", c.route,

@@ -31,5 +31,5 @@ def set_num_threads(n: int) -> None:
 
 
 def get_num_threads() -> int:
-    """Number of threads parallel kernels currently use."""
+    """Return the number of threads parallel kernels currently use."""
     return int(numba.get_num_threads())

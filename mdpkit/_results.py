@@ -24,7 +24,7 @@ SOLVE_STATUS: dict[int, str] = {
 
 
 def as_frame(columns: dict[str, Any]) -> Any:
-    """A :class:`pandas.DataFrame` from equal-length columns (pandas is imported lazily).
+    """Return a :class:`pandas.DataFrame` from equal-length columns (pandas is imported lazily).
 
     Every result object's ``to_frame()`` goes through here, so the error for a missing
     pandas is the same everywhere.
@@ -47,7 +47,9 @@ def policy_frame(**arrays: Any) -> Any:
 
 
 class RegretTraces:
-    """Run-axis statistics shared by the runners' results (:class:`mdpkit.bandits.BanditRun`,
+    """Hold the run-axis statistics shared by the runners' results.
+
+    Run-axis statistics shared by the runners' results (:class:`mdpkit.bandits.BanditRun`,
     :class:`mdpkit.learners.OnlineRun`): ``regret[run, checkpoint]`` and ``n_runs``.
     """
 
@@ -164,7 +166,7 @@ class SolveResult:
                 f"V in [{V.min():.6g}, {V.max():.6g}]")
 
     def to_frame(self) -> Any:
-        """The policy and values, one row per (stage, state, action) (a pandas DataFrame)."""
+        """Return the policy and values, one row per (stage, state, action) (a pandas DataFrame)."""
         pi = np.asarray(self.pi)
         V = np.asarray(self.V)
         V_sa = np.broadcast_to((V[:-1] if pi.ndim == 3 else V)[..., None], pi.shape)
@@ -223,6 +225,6 @@ class AverageRewardResult:
                 f"span {self.span:.6g}")
 
     def to_frame(self) -> Any:
-        """The policy, relative values and bias, one row per (state, action) (a pandas DataFrame)."""
+        """Return the policy, relative values and bias, one row per (state, action) (a pandas DataFrame)."""
         pi = np.asarray(self.pi)
         return policy_frame(pi=pi, Q=self.Q, bias=np.broadcast_to(np.asarray(self.bias)[:, None], pi.shape))

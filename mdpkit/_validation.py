@@ -178,7 +178,7 @@ def _check_real_kind(name: str, x: Any) -> None:
 
 
 def check_magnitude(name: str, a: FloatArray, bound: float, why: str) -> None:
-    """``|a| <= bound`` elementwise, so that the results computed from ``a`` stay finite."""
+    """Check ``|a| <= bound`` elementwise, so that the results computed from ``a`` stay finite."""
     bad = np.abs(a) > bound
     if np.any(bad):
         idx = [int(i) for i in np.argwhere(bad)[0]]
