@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -55,7 +55,12 @@ class RegretTraces:
 
     __slots__ = ()
     regret: FloatArray
-    n_runs: int
+
+    if TYPE_CHECKING:  # a field of BanditRun, a property of OnlineRun: read-only here
+
+        @property
+        def n_runs(self) -> int:
+            """Number of independent runs."""
 
     @property
     def mean_regret(self) -> FloatArray:

@@ -177,12 +177,13 @@ class CalibratedPolicy:
         check_choice("mode", mode, _MODES)
         u, q = _U, self._q
         m = n if against == "bon" else 1
-        Q, S = self._tails if n > 1 else (None, None)
+        dens = q
+        if n > 1:  # density of the best (worst) of n: n Q^(n-1) q (n S^(n-1) q)
+            tail = self._tails[0 if mode == "best" else 1]
+            dens = n * np.exp((n - 1) * np.log(np.maximum(tail, 1e-300))) * q
         if mode == "best":
-            dens = n * np.exp((n - 1) * np.log(np.maximum(Q, 1e-300))) * q if n > 1 else q
             ref_cdf = u**m
         else:
-            dens = n * np.exp((n - 1) * np.log(np.maximum(S, 1e-300))) * q if n > 1 else q
             with np.errstate(divide="ignore"):
                 ref_cdf = -np.expm1(m * np.log1p(-u))
         return float(np.sum(_WU * dens * ref_cdf))

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -114,6 +114,13 @@ class Discrete:
     """
 
     __slots__ = ("_probs", "_log_probs", "_atoms", "_linear_ok", "_levels", "_sorted")
+    # set once in _init through object.__setattr__ (the law is immutable)
+    _probs: FloatArray
+    _log_probs: FloatArray
+    _atoms: _Atoms
+    _linear_ok: bool
+    _levels: tuple[FloatArray, FloatArray] | None
+    _sorted: tuple[FloatArray, FloatArray] | None
 
     def __init__(self, probs: npt.ArrayLike, rewards: npt.ArrayLike):
         p = as_float_array("probs", probs, ndim=1)
@@ -197,10 +204,12 @@ class Discrete:
 
     def _sorted_arrays(self) -> tuple[FloatArray, FloatArray]:
         """Return probs and log_probs in ascending reward order (cached: one gather per law)."""
-        if self._sorted is None:
+        s = self._sorted
+        if s is None:
             o = self._atoms.order
-            object.__setattr__(self, "_sorted", (self._probs[o], self._log_probs[o]))
-        return self._sorted
+            s = (self._probs[o], self._log_probs[o])
+            object.__setattr__(self, "_sorted", s)
+        return s
 
     def _level_arrays(self) -> tuple[FloatArray, FloatArray]:
         if self._levels is None:
@@ -215,6 +224,7 @@ class Discrete:
                 _k.segment_logsumexp(lps, a.level_starts, llp)
                 lpr = np.exp(llp)
             object.__setattr__(self, "_levels", (_readonly(lpr), _readonly(llp)))
+        assert self._levels is not None  # set just above (mypy cannot see object.__setattr__)
         return self._levels
 
     @property
@@ -290,8 +300,7 @@ class Continuous:
 class OrderStatistic:
     r"""Law of the best or worst of N draws of a :class:`Continuous` reference.
 
-    Law of the best (``kind="max"``) or worst (``kind="min"``) of N draws of a
-    :class:`Continuous` reference.
+    ``kind="max"``: the best of N draws; ``kind="min"``: the worst.
 
     In calibrated coordinates :math:`u = F(x)` its CDF is :math:`u^N` (max) or
     :math:`1 - (1-u)^N` (min), whatever the reference.
@@ -427,6 +436,12 @@ def _order_stat(ref: Discrete, n_float: float, log_n: float, ties: str, kind: st
 
 
 # --------------------------------------------------------------------------- public
+@overload
+def best_of_n(ref: Discrete, n: int | None = ..., ties: str = ..., *,
+              log_n: float | None = ...) -> Discrete: ...
+@overload
+def best_of_n(ref: Continuous, n: int | None = ..., ties: str = ..., *,
+              log_n: float | None = ...) -> OrderStatistic: ...
 def best_of_n(ref: Discrete | Continuous, n: int | None = None, ties: str = "random", *,
               log_n: float | None = None) -> Discrete | OrderStatistic:
     r"""Exact law of best-of-N sampling from ``ref``.
@@ -475,6 +490,12 @@ def best_of_n(ref: Discrete | Continuous, n: int | None = None, ties: str = "ran
     return _order_stat(ref, n_float, ln, ties, "max")
 
 
+@overload
+def worst_of_n(ref: Discrete, n: int | None = ..., ties: str = ..., *,
+               log_n: float | None = ...) -> Discrete: ...
+@overload
+def worst_of_n(ref: Continuous, n: int | None = ..., ties: str = ..., *,
+               log_n: float | None = ...) -> OrderStatistic: ...
 def worst_of_n(ref: Discrete | Continuous, n: int | None = None, ties: str = "random", *,
                log_n: float | None = None) -> Discrete | OrderStatistic:
     r"""Return the exact law of worst-of-N sampling.

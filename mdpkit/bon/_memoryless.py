@@ -261,7 +261,7 @@ class Memoryless:
             _k.log_convolve_power(self._lp, self._steps, n, out)
             self._pmf_cache = {n: out}  # keep one length: the arrays can be large
         lp = self._pmf_cache[n]
-        values = n * self.r_min + self.lattice_step * np.arange(lp.shape[0])
+        values = n * self.r_min + self.lattice_step * np.arange(lp.shape[0], dtype=np.float64)
         return values, lp
 
     def _bon_level_law(self, n: int, delta: float) -> tuple[FloatArray, FloatArray, FloatArray]:

@@ -178,6 +178,7 @@ def tilted(ref: Discrete, beta: float | None = None, kl: float | None = None) ->
     if beta is not None:
         lam = 1.0 / check_positive("beta", beta)
     else:
+        assert kl is not None  # exactly one of beta, kl (checked above)
         lam = _lam_for_kl(ref, _check_budget(ref, kl))
     return _atom_law(ref, lam)
 

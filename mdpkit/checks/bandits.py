@@ -192,8 +192,8 @@ def check_minimax_slope(ctx: CheckContext) -> None:
         from mdpkit import plotting
 
         fig, ax = plotting.subplots()
-        for i, (name, (means, fit)) in enumerate(fits.items()):
-            ax.plot(Ts, means, "o", color=f"C{i}", label=f"{name}: slope {fit.slope:.3f}")
+        for i, (name, (mean_curve, fit)) in enumerate(fits.items()):
+            ax.plot(Ts, mean_curve, "o", color=f"C{i}", label=f"{name}: slope {fit.slope:.3f}")
             ax.plot(Ts, np.exp(fit.intercept) * Ts ** fit.slope, "-", color=f"C{i}", lw=1)
         ax.plot(Ts, np.sqrt(K * Ts), "k--", label=r"$\sqrt{KT}$")
         ax.set_xscale("log")

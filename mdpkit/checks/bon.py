@@ -85,11 +85,11 @@ def check_bon_kl_upper_bound(ctx: CheckContext) -> None:
     ref = bon.Discrete(p, r)
     err = 0.0
     for n in (1, 2, 3, 4) if ctx.quick else (1, 2, 3, 4, 5, 6):
-        for ties in ("random", "first"):
+        for tie_rule in ("random", "first"):
             for kind, f in (("max", bon.best_of_n), ("min", bon.worst_of_n)):
-                q = _enumerate_max(p, r, n, ties, kind)
-                err = max(err, float(np.max(np.abs(f(ref, n, ties=ties).probs - q))))
-                err = max(err, abs(bon.kl(f(ref, n, ties=ties), ref) - _np_kl(q, p)))
+                q = _enumerate_max(p, r, n, tie_rule, kind)
+                err = max(err, float(np.max(np.abs(f(ref, n, ties=tie_rule).probs - q))))
+                err = max(err, abs(bon.kl(f(ref, n, ties=tie_rule), ref) - _np_kl(q, p)))
     # tolerance: rounding of the K^N-term enumeration sums (5^6 terms x 1.1e-16)
     ctx.compare("max |exact - enumerated| (laws and KL)", err, 0.0, tol=2e-12,
                 route="brute-force enumeration of N-tuples")
@@ -317,8 +317,8 @@ def check_bon_exact_laws(ctx: CheckContext) -> None:
         for tup in itertools.product(range(4), repeat=n):
             w = np.prod(p[list(tup)])
             e = np.exp(r[list(tup)] / tau)
-            for i, y in enumerate(tup):
-                q[y] += w * e[i] / e.sum()
+            for i, atom in enumerate(tup):
+                q[atom] += w * e[i] / e.sum()
         err = max(err, float(np.max(np.abs(bon.soft_best_of_n(ref, n, tau).probs - q))))
     ctx.compare("max |soft best-of-N - enumerated|", err, 0.0, tol=1e-12,
                 route="brute-force enumeration of N-tuples")
@@ -579,9 +579,9 @@ def check_infalign_calibrated_frontier(ctx: CheckContext) -> None:
         for n in nlist:
             w_id = bon.calibrated_frontier(bon.identity_transform(), n, kgrid)
             t, _ = bon.tune_exp_transform(n, 1.0)
-            w_t = bon.calibrated_frontier(bon.exp_transform(t), n, kgrid)
+            w_exp = bon.calibrated_frontier(bon.exp_transform(t), n, kgrid)
             line, = ax.plot(kgrid, w_id, "--", lw=1)
-            ax.plot(kgrid, w_t, "-", color=line.get_color(), label=f"N={n}: exp(tu), t={t:.2g}")
+            ax.plot(kgrid, w_exp, "-", color=line.get_color(), label=f"N={n}: exp(tu), t={t:.2g}")
         ax.set(xlabel="KL to reference", ylabel="BoN-vs-BoN win rate",
                title="InfAlign calibrated frontiers (dashed: identity)")
         ax.legend(fontsize=7)
@@ -647,15 +647,15 @@ def check_gibbs_identity(ctx: CheckContext) -> None:
         for _ in range(steps):
             z = (1 - eta * beta) * z + eta * beta * np.log(p0) + eta * r
             z -= logsumexp(z)
-            pi = np.exp(z)
-            hist.append(-float(pi @ z))
+            pi_t = np.exp(z)
+            hist.append(-float(pi_t @ z))
         ent[beta] = hist
         if beta == 0.0:
             ctx.compare("entropy of PG iterate at beta = 0", hist[-1], 0.0, tol=1e-3,
                         route="distribution collapse (point mass on argmax r)")
         else:
             star = np.exp(np.log(p0) + r / beta - logsumexp(np.log(p0) + r / beta))
-            ctx.compare("KL(pi_T || pi*) at beta = 0.5", _np_kl(pi, star), 0.0, tol=1e-6,
+            ctx.compare("KL(pi_T || pi*) at beta = 0.5", _np_kl(pi_t, star), 0.0, tol=1e-6,
                         route="closed-form Gibbs posterior")
             h_star = -float(star @ np.log(star))
             ctx.compare("entropy of the limit at beta = 0.5", hist[-1], h_star, tol=1e-5,
@@ -678,7 +678,7 @@ def check_gibbs_identity(ctx: CheckContext) -> None:
 
 def _token_tree(rng: np.random.Generator, v: int, depth: int):
     """Conditionals p(a | prefix) for every prefix of a V-ary tree, and leaf rewards."""
-    cond = {(): rng.dirichlet(np.ones(v))}
+    cond: dict[tuple[int, ...], np.ndarray] = {(): rng.dirichlet(np.ones(v))}
     for d in range(1, depth):
         for pre in itertools.product(range(v), repeat=d):
             cond[pre] = rng.dirichlet(np.ones(v))

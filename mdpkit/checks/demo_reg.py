@@ -511,8 +511,8 @@ def demo_reg_rlhf_pairs(ctx: CheckContext) -> None:
         from mdpkit.plotting import subplots
 
         fig, ax = subplots()
-        for label, (m, se) in curves.items():
-            ax.errorbar(pairs, m, yerr=se, marker="o", label=f"{label} BT reward")
+        for label, (m_curve, se_curve) in curves.items():
+            ax.errorbar(pairs, m_curve, yerr=se_curve, marker="o", label=f"{label} BT reward")
         ax.axhline(float(floor_m), color="k", ls=":", label=r"$\beta\,KL_{traj}(\pi^E\|\pi^{BC})$")
         ax.set(xscale="log", xlabel="preference pairs", ylabel=r"$V^* - V^{\hat\pi}$")
         ax.legend()

@@ -183,7 +183,7 @@ def check_pass_at_k(ctx: CheckContext) -> None:
         ctx.compare(f"E[pass@k estimator], n=20, p=0.3, k={k}",
                     float(w @ pg.pass_at_k(n, c, k)), 1 - (1 - p) ** k, tol=1e-12,
                     route="closed form 1-(1-p)^k with scipy binomial weights")
-    worst = 0.0
+    worst = Fraction(0)
     for n_, c_, k_ in ((10_000, 1, 1), (10_000, 3, 500), (10_000, 9_000, 999), (10_000, 2, 9_998)):
         exact = _passk_fraction(n_, c_, k_)
         worst = max(worst, abs(Fraction(pg.pass_at_k(n_, c_, k_)) - exact) / max(exact, Fraction(1, 10**300)))
@@ -583,13 +583,13 @@ def check_llm_entropy(ctx: CheckContext) -> None:
                         res[0] / res[1], 1.0, tol=0.05, route="O(eta^2) residual (CLAIMS C11: < 5%)")
         etas = (2e-3, 1e-3, 5e-4)
         steps = [llm.lm_entropy_step(lm, r, L, e) for e in etas]
-    res = np.array([s.residual() for s in steps])
-    slope = float(np.polyfit(np.log(etas), np.log(res), 1)[0])
+    resid = np.array([s.residual() for s in steps])
+    slope = float(np.polyfit(np.log(etas), np.log(resid), 1)[0])
     # local slope 2 + O(eta): the eta^3 term changes residual/eta^2 by < 3% over [5e-4, 2e-3]
     ctx.compare("network-weights step: slope of log residual vs log eta", slope, 2.0, tol=0.1,
                 route="rate test (constant unknown): residual = c eta^2 + O(eta^3)")
     total = sum((d * np.abs(h)).sum() for d, h in zip(steps[-1].prefix_prob, steps[-1].dH, strict=True))
-    ctx.compare("network-weights step, eta=5e-4: residual / sum d(s)|dH_s|", res[-1] / total, 0.05,
+    ctx.compare("network-weights step, eta=5e-4: residual / sum d(s)|dH_s|", resid[-1] / total, 0.05,
                 relation="<=", route="first-order identity (Cui et al., Lemma 1)",
                 note=f"device {steps[-1].device}, {lm.vocab_size ** L} sequences, gradient step "
                      f"{steps[-1].seconds:.3f}s ({lm.vocab_size ** L / steps[-1].seconds:.3g} seq/s)")

@@ -184,9 +184,9 @@ def pref_token_tree_dpo(ctx: CheckContext) -> None:
                                for t in range(L)))
         z = seq_ref + r / beta
         logZ = float(np.logaddexp.reduce(z))
-        lp = pref.sequence_log_probs([np.log(a) for a in pi])
-        e_law = max(e_law, float(np.abs(np.exp(lp) - np.exp(z - logZ)).max()))
-        e_tel = max(e_tel, float(np.abs(beta * (lp - seq_ref) - (r - soft.V[0, 0])).max()))
+        seq_lp = pref.sequence_log_probs([np.log(a) for a in pi])
+        e_law = max(e_law, float(np.abs(np.exp(seq_lp) - np.exp(z - logZ)).max()))
+        e_tel = max(e_tel, float(np.abs(beta * (seq_lp - seq_ref) - (r - soft.V[0, 0])).max()))
         pt, _, _ = pref.minimize_token_loss(ref, W, beta, loss="tdpo")
         lpt = [np.log(a) for a in pt]
         seqkl = np.zeros(V**L)
@@ -197,7 +197,7 @@ def pref_token_tree_dpo(ctx: CheckContext) -> None:
                 n = n * V + a
         e_tdpo = max(e_tdpo, float(np.ptp(beta * (pref.sequence_log_probs(lpt) - seq_ref + seqkl) - r)))
         ctx.compare(f"beta={beta}: KL(TDPO minimizer || DPO minimizer) > 0 (they differ)",
-                    float(np.sum(np.exp(pref.sequence_log_probs(lpt)) * (pref.sequence_log_probs(lpt) - lp))),
+                    float(np.sum(np.exp(pref.sequence_log_probs(lpt)) * (pref.sequence_log_probs(lpt) - seq_lp))),
                     1e-6, relation=">=", route="brute-force enumeration")
     # minimizers are Newton-polished to gradient <= 1e-10 (about 1e-15 in practice); divided by the
     # smallest curvature (~1e-4 here) that bounds the log-ratio error by 1e-6

@@ -204,6 +204,7 @@ def f_divergence_regularized_optimum(ctx: CheckContext) -> None:
             beta = float(rng.choice([0.2, 1.0]))
             M, pi = div.regularized_max(r, p, beta)
             opt = regularized_max_program(div.name, r, p, beta)
+            assert opt is not None  # every divergence of this loop has a cvxpy (DCP) form
             gap = max(gap, abs(float(M) - opt) / (1 + abs(opt)))
             if div.name != "tv":  # f' is invertible: KKT gives a constant implied reward on the support
                 supp = pi > 1e-12

@@ -9,6 +9,7 @@ worst-case kernels, and closed-form rates for the learners.
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 
@@ -117,15 +118,16 @@ def rrmdp_dual_closed_forms(ctx: CheckContext) -> None:
         rho = float(rng.uniform(0.01, 1.0))
         for name in _DIVS:
             div = _div(name)
-            for ball, par, fn in ((False, lam, penalized_inf), (True, rho, ball_inf)):
-                val, q = fn(div, v, p, par)
+            for ball, par in ((False, lam), (True, rho)):
+                val_, q = (ball_inf if ball else penalized_inf)(div, v, p, par)
+                val = float(val_)  # v is one vector: a scalar value
                 err[name, ball] = max(err[name, ball], abs(val - primal_inner(name, v, p, par, ball)))
                 D = float(div.value(q, p))
                 obj = float(q @ v) + (0.0 if ball else par * D)
                 slack = max(D - par, 0.0) if ball else 0.0
                 attain = max(attain, abs(obj - val), slack)
             # Lagrangian link: ball(rho) = sup_{lam >= 0} pen(lam) - lam rho (concave in lam)
-            ball_val = ball_inf(div, v, p, rho)[0]
+            ball_val = float(ball_inf(div, v, p, rho)[0])
             lag = _lagrangian_ball(name, v, p, rho)
             lagr[name] = max(lagr[name], abs(ball_val - lag))
     for (name, ball), e in err.items():
@@ -183,7 +185,8 @@ def robust_mdp_limits_and_contraction(ctx: CheckContext) -> None:
         pmin_row = np.where(P > 0, P, 1.0).min(axis=2)  # smallest positive mass per row
         for name in _DIVS:
             div = _div(name)
-            for kw in ({"lam": 0.5}, {"rho": 0.2}):
+            penalties: tuple[dict[str, Any], ...] = ({"lam": 0.5}, {"rho": 0.2})  # lam= or rho=
+            for kw in penalties:
                 for _ in range(5):
                     V1, V2 = rng.normal(size=S) * 5, rng.normal(size=S) * 5
                     T1 = robust_bellman(V1, mdp, div=div, **kw)
@@ -268,6 +271,7 @@ def d_rectangular_exact_vi(ctx: CheckContext) -> None:
             div = _div(name)
             for lam in (0.1, 1.0):
                 res = solve_linear_robust(lin, div=div, lam=lam)
+                assert res.trace is not None  # solve_linear_robust always records its trace
                 mu_w = res.trace["mu_worst"]
                 pen = np.stack([div.value(mu_w[h], lin.mu[h]) for h in range(lin.horizon)])  # (H, d)
                 r_pen = tab.r + lam * np.einsum("sai,hi->hsa", lin.phi, pen)
@@ -290,7 +294,8 @@ def d_rectangular_exact_vi(ctx: CheckContext) -> None:
     theta = base.r.reshape(H, S * A)
     lin = mk.LinearMDP(phi, mu, theta, mu0=base.mu0)
     for name in _DIVS:
-        for kw in ({"lam": 0.4}, {"rho": 0.3}):
+        penalties: tuple[dict[str, Any], ...] = ({"lam": 0.4}, {"rho": 0.3})  # lam= or rho=
+        for kw in penalties:
             a = solve_linear_robust(lin, div=_div(name), **kw).V
             b = mk.solve_robust(base, div=_div(name), **kw).V
             onehot_gap = max(onehot_gap, float(np.abs(a - b).max()))

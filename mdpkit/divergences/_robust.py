@@ -61,13 +61,14 @@ if TYPE_CHECKING:  # _divergences imports this module: no import back at run tim
 
 def check_robust_div(div: object) -> int:
     """Return the kernel code of ``div``, which must be KL, ChiSquare or TotalVariation."""
-    if not (isinstance(getattr(div, "code", None), int) and callable(getattr(div, "value", None))):
+    code = getattr(div, "code", None)
+    if not (isinstance(code, int) and callable(getattr(div, "value", None))):
         raise TypeError(f"`div` must be an mdpkit.divergences.FDivergence instance (KL(), ChiSquare() or "
                         f"TotalVariation()); got {type(div).__name__}.")
-    if div.code not in RK.ROBUST_CODES:
+    if code not in RK.ROBUST_CODES:
         raise NotImplementedError(f"robust duals are implemented for KL, ChiSquare and TotalVariation; "
                                   f"got {type(div).__name__}.")
-    return int(div.code)
+    return code
 
 
 def _prepare(v: npt.ArrayLike, p: npt.ArrayLike) -> tuple[FloatArray, FloatArray, tuple[int, ...]]:

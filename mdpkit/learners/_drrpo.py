@@ -58,7 +58,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.special import logsumexp
 
-from .._typing import FloatArray
+from .._typing import FloatArray, IntArray
 from .._validation import (
     as_float_array,
     as_generator,
@@ -327,7 +327,7 @@ class DRRPO:
         return (f"DRRPO(rho={self.rho}, beta={self.beta}, eta={self.eta}, bonus_scale={self.bonus_scale}, "
                 f"ridge={self.ridge})")
 
-    def _estimate_q(self, lin: LinearMDP, data: tuple[FloatArray, FloatArray], pi: FloatArray,
+    def _estimate_q(self, lin: LinearMDP, data: tuple[FloatArray, IntArray], pi: FloatArray,
                     log_ref: FloatArray) -> FloatArray:
         """Optimistic robust Q of ``pi`` from ``data = (phi_taken (k, H, d), next_states (k, H))``."""
         H, S, A, d = lin.horizon, lin.n_states, lin.n_actions, lin.dim

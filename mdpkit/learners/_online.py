@@ -374,6 +374,7 @@ class KLRegularizedUCBVI:
              ref_name: str = "pi_ref") -> OnlineRun:
         m = _check_mdp(mdp)
         if self.pi_ref is None:
+            assert m.horizon is not None  # _check_mdp admits finite-horizon MDPs only
             ref = np.full((m.horizon, m.n_states, m.n_actions), 1.0 / m.n_actions)
         else:
             ref = m.check_policy(self.pi_ref, name=ref_name)

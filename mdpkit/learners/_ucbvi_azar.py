@@ -30,6 +30,7 @@ AZAR_BONUSES = {"azar_ch": AK.AZAR_CH, "azar_bf": AK.AZAR_BF}
 def _one_azar_run(seed: int, mdp: TabularMDP, K: int, code: int, L: float, v_star: float):
     """One seeded run of the compiled UCBVI-CH / -BF episode loop; returns its traces."""
     S, A, H = mdp.n_states, mdp.n_actions, mdp.horizon
+    assert H is not None  # a validated finite-horizon MDP (run_azar's contract)
     P4 = np.ascontiguousarray(mdp.P if mdp.P.ndim == 4 else mdp.P[None])
     r3 = np.ascontiguousarray(mdp.r if mdp.r.ndim == 3 else mdp.r[None])
     mu0 = np.ascontiguousarray(mdp.mu0)
@@ -54,6 +55,7 @@ def run_azar(mdp: TabularMDP, K: int, seeds: np.ndarray, *, bonus: str, delta: f
     from ._online import OnlineRun
 
     S, A, H = mdp.n_states, mdp.n_actions, mdp.horizon
+    assert H is not None  # validated finite-horizon MDP
     v_star = float(np.asarray(mdp.mu0) @ solve(mdp).V[0])
     L = azar_log_term(S, A, H, K, delta, layered=True)
     seeds = np.asarray(seeds, dtype=np.int64)

@@ -99,7 +99,7 @@ class CausalLM:
             raise TypeError("`model` must be a transformers PreTrainedModel (a causal LM); got "
                             f"{type(model).__name__}.")
         if device is not None:
-            model = model.to(pick_device(device))
+            model = model.to(pick_device(device))  # type: ignore[arg-type]  # transformers wraps .to; its stub misreads the bound call
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.device = next(model.parameters()).device

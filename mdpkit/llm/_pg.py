@@ -32,6 +32,7 @@ from .._validation import check_choice, check_int, check_positive
 from ._device import exact_matmul
 from ._model import CausalLM
 from ._space import SequenceSpace
+from .rewards import Reward
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ def _entropy(lp: np.ndarray) -> np.ndarray:
 def _tree_values(node_logp: tuple[np.ndarray, ...], R: np.ndarray, V: int):
     """Q_t(s, a) = E[R | s a] and prefix probabilities d_t(s), by recursion on the tree."""
     L = len(node_logp)
-    Q = [np.empty(0)] * L
+    Q: list[np.ndarray] = [np.empty(0)] * L
     nxt = R.reshape(V ** (L - 1), V)
     for t in range(L - 1, -1, -1):
         Q[t] = nxt
@@ -122,7 +123,7 @@ def _weights_step(lm: CausalLM, space: SequenceSpace, R: np.ndarray, eta: float)
     return SequenceSpace(lm64, space.length)
 
 
-def lm_entropy_step(lm: CausalLM, reward: Callable[..., Any] | np.ndarray, length: int, eta: float, *,
+def lm_entropy_step(lm: CausalLM, reward: Reward | Callable[..., Any] | np.ndarray, length: int, eta: float, *,
                     parametrization: str = "weights", natural: bool = False) -> LMEntropyStep:
     r"""One exact policy-gradient step on a language model and its per-token entropy change.
 

@@ -25,7 +25,7 @@ from scipy.special import logsumexp
 from .._validation import check_int, check_positive
 from ._device import exact_matmul
 from ._model import CausalLM
-from .rewards import evaluate_reward
+from .rewards import Reward, evaluate_reward
 
 DEFAULT_MAX_SIZE = 2**22
 
@@ -185,11 +185,11 @@ class SequenceSpace:
         stride = np.array([self.vocab_size ** (self.length - 1 - k) for k in range(self.length)])
         return pos @ stride
 
-    def rewards(self, reward: Callable[..., Any], *, batch_size: int | None = None) -> np.ndarray:
+    def rewards(self, reward: Reward | Callable[..., Any], *, batch_size: int | None = None) -> np.ndarray:
         """Reward of every sequence, float64, shape ``(size,)`` (validated: finite)."""
         return evaluate_reward(reward, self.lm, self.tokens, batch_size=batch_size)
 
-    def reference(self, reward: Callable[..., Any] | np.ndarray) -> Any:
+    def reference(self, reward: Reward | Callable[..., Any] | np.ndarray) -> Any:
         """Return the model's sequence law as a :class:`mdpkit.bon.Discrete` with rewards.
 
         Every exact prediction of :mod:`mdpkit.bon` (best-of-N law, KL, win rate,

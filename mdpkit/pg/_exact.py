@@ -283,6 +283,7 @@ def exact_dynamics_mdp(mdp: Any, z0: npt.ArrayLike, *, eta: float, n_steps: int,
     S, A = mdp.n_states, mdp.n_actions
     z = as_float_array("z0", z0, ndim=(2, 3))
     if mdp.is_finite_horizon:
+        assert mdp.horizon is not None  # narrowing for mypy
         if z.shape == (S, A):
             z = np.ascontiguousarray(np.broadcast_to(z, (mdp.horizon, S, A)))
         if z.shape != (mdp.horizon, S, A):

@@ -44,7 +44,7 @@ def subplots(*args: Any, **kwargs: Any):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    with plt.rc_context(STYLE):
+    with plt.rc_context(STYLE):  # type: ignore[arg-type]  # rc keys typed as a Literal union; STYLE keys are valid rcParams
         return plt.subplots(*args, **kwargs)
 
 

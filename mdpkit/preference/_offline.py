@@ -63,6 +63,7 @@ def _kl_grad(theta: FloatArray, log_ref: FloatArray, g: np.random.Generator | No
     kl = float(p @ lr)
     if n_samples is None:
         return kl, p * (lr - kl)
+    assert g is not None  # a sampled gradient comes with its generator
     y = g.choice(p.size, size=n_samples, p=p)
     # REINFORCE with the batch mean as baseline: unbiased for sum_y p (lr - kl)(e_y - p) up to n/(n-1)
     adv = lr[y] - lr[y].mean()

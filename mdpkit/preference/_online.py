@@ -186,5 +186,6 @@ def xpo(
                 reward_bound, n_inner, checkpoints, rng)
 
 
-online_dpo.__doc__ = online_dpo.__doc__.replace("{params}", _PARAMS_DOC)
-xpo.__doc__ = xpo.__doc__.replace("{params}", _PARAMS_DOC).replace("{{ref}}", "{ref}")
+if online_dpo.__doc__ and xpo.__doc__:  # docstrings are None under python -OO
+    online_dpo.__doc__ = online_dpo.__doc__.replace("{params}", _PARAMS_DOC)
+    xpo.__doc__ = xpo.__doc__.replace("{params}", _PARAMS_DOC).replace("{{ref}}", "{ref}")

@@ -25,6 +25,7 @@ Gradients with respect to the per-node logits follow the tree: with
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -186,7 +187,7 @@ def minimize_token_loss(
     return [np.exp(t - np.logaddexp.reduce(t, axis=1, keepdims=True)) for t in th], gn, ok
 
 
-def token_policy_to_mdp(pi: list[npt.ArrayLike]) -> FloatArray:
+def token_policy_to_mdp(pi: Sequence[npt.ArrayLike]) -> FloatArray:
     """Token policy as a policy ``(L, S, V)`` of :func:`mdpkit.token_tree_mdp` (uniform off-depth).
 
     >>> token_policy_to_mdp([np.array([[0.25, 0.75]])]).tolist()

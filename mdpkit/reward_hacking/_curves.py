@@ -262,8 +262,11 @@ def gold_reward_curve(law: Any, method: str = "best_of_n", *, transform: Any = N
             raise ValueError("method='regularized' needs `div` (an mdpkit.divergences object); "
                              "method='tilted' is the KL tilt and takes none.")
         param, pname = _betas(L, method, beta, kl, kl_max, n_points), "beta"
-        pts = (_tilt_points(L, 1.0 / param) if method == "tilted"
-               else _regularized_points(law.probs, reward, law.gold, div, param))
+        if method == "tilted":
+            pts = _tilt_points(L, 1.0 / param)
+        else:
+            assert div is not None  # checked above
+            pts = _regularized_points(law.probs, reward, law.gold, div, param)
     return GoldCurve(method, pname, param, pts[:, 0], pts[:, 1], pts[:, 2],
                      float(law.probs @ law.gold), float(law.probs @ reward))
 

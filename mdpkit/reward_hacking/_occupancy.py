@@ -318,6 +318,7 @@ def chi2_occupancy_planner(mdp: TabularMDP, pi_ref: npt.ArrayLike, R_proxy: npt.
         )
     S, A = Rt.shape
     P = np.asarray(mdp.P)
+    assert mdp.gamma is not None  # _check_discounted above
     g = float(mdp.gamma)
     mu = cp.Variable((S, A), nonneg=True)
     w = np.where(null, 0.0, 1.0 / np.sqrt(np.where(null, 1.0, mu_ref)))

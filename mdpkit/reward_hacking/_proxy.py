@@ -140,7 +140,7 @@ class JointLaw:
         >>> JointLaw([0.5, 0.5], [0.0, 1.0], [0.0, 1.0]).with_proxy([1.0, 0.0]).correlation
         -1.0
         """
-        return JointLaw(self.probs, self.gold, proxy)
+        return JointLaw(self.probs, self.gold, as_float_array("proxy", proxy, ndim=1))
 
 
 @dataclass(frozen=True, eq=False)

@@ -82,6 +82,7 @@ def potential_shaping(mdp: TabularMDP, R: npt.ArrayLike, phi: npt.ArrayLike) -> 
     [-0.5, -1.0, -1.0]
     """
     _check_mdp(mdp)
+    assert mdp.gamma is not None  # discounted (_check_mdp)
     x = _reward3(mdp, R, "R")
     p = as_float_array("phi", phi, shape=(mdp.n_states,))
     return x + mdp.gamma * p[None, None, :] - p[:, None, None]
@@ -162,6 +163,7 @@ def starc_regret_bound(mdp: TabularMDP, R1: npt.ArrayLike, R2: npt.ArrayLike) ->
     from ..solvers import solve
 
     _check_mdp(mdp)
+    assert mdp.gamma is not None  # discounted (_check_mdp)
     d = starc_distance(mdp, R1, R2)
     _, n1 = _standardized(mdp, R1)
     r1, r2 = expected_reward(mdp, R1), expected_reward(mdp, R2)

@@ -69,7 +69,9 @@ class TomatoGridworld:
 
 
 def _parse(layout: tuple[str, ...]) -> tuple[list, list, int, int]:
-    cells, tomatoes, start, spr = [], [], -1, -1
+    cells: list[tuple[int, int]] = []
+    tomatoes: list[int] = []
+    start, spr = -1, -1
     for i, row in enumerate(layout):
         for j, ch in enumerate(row):
             if ch == "#":

@@ -71,10 +71,10 @@ _DUMMY_F1 = np.zeros(1)
 _DUMMY_I1 = np.zeros(1, dtype=np.int32)
 _DUMMY_P1 = np.zeros(2, dtype=np.int64)
 
-_cache: weakref.WeakKeyDictionary[TabularMDP, dict[str, Any]] = weakref.WeakKeyDictionary()
+_cache: weakref.WeakKeyDictionary[TabularMDP, dict[Any, Any]] = weakref.WeakKeyDictionary()
 
 
-def _model_cache(mdp: TabularMDP) -> dict[str, Any]:
+def _model_cache(mdp: TabularMDP) -> dict[Any, Any]:
     c = _cache.get(mdp)
     if c is None:
         c = {}

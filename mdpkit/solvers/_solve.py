@@ -154,6 +154,7 @@ class _Problem:
             self.indptr = self.indices = np.zeros(1, dtype=np.int64)
             self.data = np.zeros(1)
         stationary = self.H is None or mdp.is_stationary
+        self.st: tuple[Any, ...] | None
         self.st, self.work = MM.storage(mdp) if stationary else (None, self.S * self.A * self.S)
         work = self.work + (20 * self.S * self.A if self.kind != "max" else 0)  # exp/log per entry
         self.parallel = work >= PARALLEL_MIN_WORK and get_num_threads() > 1

@@ -323,7 +323,7 @@ class _Dask:
         def submit(batch):
             return self.client.submit(run_batch, self.payload_future, batch, pure=False)
 
-        first = []
+        first: list[Any] = []
         while len(first) < window and (batch := batcher.next()) is not None:
             first.append(submit(batch))
         ac = as_completed(first, loop=self.client.loop)

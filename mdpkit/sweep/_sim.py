@@ -324,7 +324,7 @@ def load_sim(
         mod = sim
         path = getattr(mod, "__file__", None) or f"<{mod.__name__}>"
         try:
-            source = Path(mod.__file__).read_text() if getattr(mod, "__file__", None) else ""
+            source = Path(path).read_text() if getattr(mod, "__file__", None) else ""
         except OSError:
             source = ""
     elif isinstance(sim, (str, Path)):
