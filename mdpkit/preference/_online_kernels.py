@@ -110,7 +110,9 @@ def _reweight(theta, c, w, tree, y, total):
 # XPO's dense round: weights w = exp(theta - c) in blocks of _BLOCK, with their block sums and
 # the block sums' running totals (sampling: bisection over blocks, then a scan inside one)
 _BLOCK = 32  # 4 rows of 8 (see _block_totals)
-_TAYLOR_MAX = 1e-3   # exp(x) by a degree-4 Taylor polynomial when every |x| <= this (error < 1e-17)
+# exp(x) for 0 <= x <= eta alpha by a Taylor polynomial of degree 3 (x <= 1e-4) or 4 (x <= 1e-3):
+# the remainder x^(d+1)/(d+1)! e^x is below 5e-18, under half an ulp of 1
+_TAYLOR3_MAX, _TAYLOR4_MAX = 1e-4, 1e-3
 _SCALE_HI = 2.0**64  # rescale the weights by a power of 2 (exact) when their total leaves
 _SCALE_LO = 2.0**-64  # [_SCALE_LO, _SCALE_HI]
 
@@ -125,12 +127,12 @@ def _block_totals(w, bsum, bcum, lanes):
     """
     Y, nb = w.size, bsum.size
     nfull = Y // _BLOCK
-    w2 = w[: nfull * _BLOCK].reshape((nfull * 4, 8))
     acc = 0.0
     for b in range(nb):
         if b < nfull:
+            i = b * _BLOCK
             for j in range(8):
-                lanes[j] = (w2[4 * b, j] + w2[4 * b + 1, j]) + (w2[4 * b + 2, j] + w2[4 * b + 3, j])
+                lanes[j] = (w[i + j] + w[i + 8 + j]) + (w[i + 16 + j] + w[i + 24 + j])
             s = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]))
         else:
             s = 0.0
@@ -157,17 +159,23 @@ def _block_draw(w, bsum, bcum, x):
 
 
 @njit(cache=True)
-def _exp_step(x, taylor):
-    """exp(x), by its degree-4 Taylor polynomial when ``taylor`` (caller ensures |x| <= _TAYLOR_MAX)."""
-    if taylor:
+def _exp_step(x, deg):
+    """exp(x) by its Taylor polynomial of degree ``deg`` (3 or 4), or ``np.exp`` when ``deg == 0``."""
+    if deg == 3:
+        return 1.0 + x * (1.0 + x * (0.5 + x * (1.0 / 6.0)))
+    if deg == 4:
         return 1.0 + x * (1.0 + x * (0.5 + x * (1.0 / 6.0 + x * (1.0 / 24.0))))
     return np.exp(x)
 
 
 @njit(cache=True, fastmath={"contract"})
-def _tilt_all(w, a, taylor):
-    """w_y <- w_y exp(a w_y) for every y (the loop LLVM vectorizes, with fused multiply-adds, when ``taylor``)."""
-    if taylor:
+def _tilt_all(w, a, deg):
+    """w_y <- w_y exp(a w_y) for every y, exp as in :func:`_exp_step` (the Taylor loops vectorize)."""
+    if deg == 3:
+        for y in range(w.size):
+            x = a * w[y]
+            w[y] += (w[y] * x) * (1.0 + x * (0.5 + x * (1.0 / 6.0)))
+    elif deg == 4:
         for y in range(w.size):
             x = a * w[y]
             w[y] += (w[y] * x) * (1.0 + x * (0.5 + x * (1.0 / 6.0 + x * (1.0 / 24.0))))
@@ -194,7 +202,7 @@ def _xpo_sgd_run(log_ref, r, beta, alpha, eta, u, cref, ck, eps, j_star, gap_row
 
     XPO's term theta += eta alpha (pi - e_y') is the multiplicative update
     w_y *= exp(eta alpha w_y / S), S = sum w: one vectorized pass per round (a Taylor
-    polynomial when eta alpha <= 1e-3, since w_y / S <= 1), then the two responses of the
+    polynomial when eta alpha <= 1e-3, since a w_y = eta alpha w_y / S <= eta alpha), then the two responses of the
     pair are set from their pre-round weights and the block sums are rebuilt for the next
     draw. Nothing else is done per round: no maximum (S bounds every weight; the weights are
     rescaled by a power of 2, exactly, when S leaves [2^-64, 2^64]), no gap except at the
@@ -205,7 +213,8 @@ def _xpo_sgd_run(log_ref, r, beta, alpha, eta, u, cref, ck, eps, j_star, gap_row
     w = np.exp(log_ref - log_ref.max())
     bsum, bcum, lanes = np.empty(nb), np.empty(nb), np.empty(8)
     S = _block_totals(w, bsum, bcum, lanes)
-    taylor = eta * alpha <= _TAYLOR_MAX
+    ea = eta * alpha
+    deg = 3 if ea <= _TAYLOR3_MAX else (4 if ea <= _TAYLOR4_MAX else 0)
     pen = np.exp(-eta * alpha)
     k, rounds = 0, T + 1
     for t in range(T + 1):
@@ -225,12 +234,13 @@ def _xpo_sgd_run(log_ref, r, beta, alpha, eta, u, cref, ck, eps, j_star, gap_row
         # every factor below is evaluated at theta_t (one SGD step); y2 is w_ or l_
         dw, dl = 1.0, 1.0
         if w_ != l_:
-            h = beta * ((np.log(w[w_]) - log_ref[w_]) - (np.log(w[l_]) - log_ref[l_]))
+            h = beta * (np.log(w[w_] / w[l_]) - (log_ref[w_] - log_ref[l_]))
             hw = -beta / (1.0 + np.exp(h))
-            dw, dl = np.exp(-eta * hw), np.exp(eta * hw)
-        new_w = w[w_] * _exp_step(a * w[w_], taylor) * dw * (pen if y2 == w_ else 1.0)
-        new_l = w[l_] * _exp_step(a * w[l_], taylor) * dl * (pen if y2 == l_ else 1.0)
-        _tilt_all(w, a, taylor)
+            dw = np.exp(-eta * hw)
+            dl = 1.0 / dw
+        new_w = w[w_] * _exp_step(a * w[w_], deg) * dw * (pen if y2 == w_ else 1.0)
+        new_l = w[l_] * _exp_step(a * w[l_], deg) * dl * (pen if y2 == l_ else 1.0)
+        _tilt_all(w, a, deg)
         w[w_], w[l_] = new_w, new_l
         S = _block_totals(w, bsum, bcum, lanes)
         if S > _SCALE_HI or S < _SCALE_LO:
