@@ -184,3 +184,17 @@ def test_parallel_runs_equal_serial_runs(from_ref, alpha):
     K.online_sgd_par(*args, *out2)
     for a, b in zip(out1, out2, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("kw", [dict(beta=-1.0), dict(pi_ref=[1.0, 0.0]), dict(reward=[0.0, np.nan]),
+                                dict(checkpoints=[20])])
+def test_bad_input_is_rejected_before_any_kernel_runs(monkeypatch, kw):
+    def boom(*a):
+        raise AssertionError("a kernel ran on bad input")
+
+    for name in ("online_sgd", "online_sgd_par", "online_argmin"):
+        monkeypatch.setattr(K, name, boom)
+    args = dict(pi_ref=[0.5, 0.5], reward=[0.0, 1.0], beta=1.0, alpha=0.1, n_rounds=10)
+    args.update(kw)
+    with pytest.raises(ValueError, match=next(iter(kw))):
+        pref.xpo(**args)
