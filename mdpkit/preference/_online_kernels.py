@@ -170,7 +170,11 @@ def _exp_step(x, deg):
 
 @njit(cache=True, fastmath={"contract"})
 def _tilt_all(w, a, deg):
-    """w_y <- w_y exp(a w_y) for every y, exp as in :func:`_exp_step` (the Taylor loops vectorize)."""
+    """w_y <- w_y exp(a w_y) for every y, exp as in :func:`_exp_step` (the Taylor loops vectorize).
+
+    Contraction into fused multiply-adds is allowed here (no reassociation): a CPU without
+    FMA would round the last bit differently; the thread count never changes a result.
+    """
     if deg == 3:
         for y in range(w.size):
             x = a * w[y]
