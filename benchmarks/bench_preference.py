@@ -19,12 +19,16 @@ the speed: at ``--law-rounds`` rounds the mean final gap J_beta(pi*) - J_beta(pi
 package and of each baseline (independent random streams) must agree within 4 standard
 errors of the difference.
 
-Measured on the shared 2-core machine (load average 5.9 to 6.9, best of 3, interleaved):
-online DPO 0.40 s (42x NumPy logits, 12x NumPy weights); XPO 1.03 s (17x NumPy logits,
-9.7x NumPy weights: XPO's term moves every logit, so a round is one O(Y) pass in every
-implementation, and the kernel's gain is fusing ~10 NumPy passes into two L1-resident
-vectorized ones). Both means agree with the baselines' (|z| < 0.6). A second thread did
-not help under this load (the runs are spread over threads only for work >= 1e8).
+Measured on the shared 2-core machine (load average 5.2 to 6.4, best of 3, interleaved;
+wall-clock, and in brackets the CPU-time ratio with one thread, steadier under load):
+online DPO 0.28 s, 32x NumPy logits (35x), 9.1x NumPy weights (10.5x); XPO 0.75 s, 11x NumPy
+logits (12x), 6.9x NumPy weights (7.2x). Earlier runs the same day at load 6-7 gave XPO
+16-17x and 9.7-11.3x: the ratios move by about 1.5x with the load. XPO's term moves every
+logit, so a round is one O(Y) pass in every implementation, and the kernel's gain is fusing
+about ten NumPy passes over (runs, responses) into two vectorized passes over one run's
+responses in L1 (a Taylor exponential with fused multiply-adds, then fixed-order block sums).
+All means agree with the baselines' (|z| < 1.4). A second thread did not help under this load
+(runs are spread over threads only for work >= 1e8).
 
 Run: ``PYTHONPATH=. python benchmarks/bench_preference.py`` (about 2 minutes on 2 cores).
 Results go to ``benchmarks/results/preference.json``; the load average is recorded, since
@@ -163,18 +167,19 @@ def _ours(ref, r, beta, alpha, eta, n_rounds, n_runs, seed, xpo):
     return mk.preference.online_dpo(ref, r, beta, **kw).gap[:, 0]
 
 
-def _timed(f) -> float:
-    t0 = time.perf_counter()
+def _timed(f) -> tuple[float, float]:
+    """(wall-clock, CPU) seconds of one call: on a loaded machine the CPU time is the steadier."""
+    t0, c0 = time.perf_counter(), time.process_time()
     f()
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, time.process_time() - c0
 
 
-def _law(args, n_runs, n_law):
+def _law(ref, r, hyper, xpo, n_runs, n_law):
     """Mean final gap of each implementation at ``n_law`` rounds and the z-score of each baseline."""
     means, out = {}, {}
     for k, (name, f) in enumerate((("mdpkit", _ours), ("numpy_logits", numpy_logits),
                                    ("numpy_weights", numpy_weights))):
-        gaps = f(*args[:5], n_law, n_runs, 100 + k, args[5])
+        gaps = f(ref, r, *hyper, n_law, n_runs, 100 + k, xpo)
         means[name] = (float(gaps.mean()), float(gaps.std(ddof=1) / np.sqrt(gaps.size)))
         out[f"{name}_mean_gap"], out[f"{name}_se"] = means[name]
     m0, s0 = means["mdpkit"]
@@ -196,18 +201,31 @@ def _one(name, xpo, ref, r, hyper, n_rounds, n_runs, repeats, n_law):
         mk.set_num_threads(threads)
         for base in (numpy_logits, numpy_weights):
             dt = _timed(lambda b=base: b(*args[:5], n_np, n_runs, 0, xpo))
-            t[base.__name__].append(dt * n_rounds / n_np)
-    best = {k: min(v) for k, v in t.items()}
-    res = {"threads": threads, **{f"seconds_{k}": v for k, v in best.items()}}
+            t[base.__name__].append(tuple(x * n_rounds / n_np for x in dt))
+    best = {k: min(w for w, _ in v) for k, v in t.items()}
+    cpu = {k: min(c for _, c in v) for k, v in t.items()}
+    res = {"threads": threads, **{f"seconds_{k}": v for k, v in best.items()},
+           **{f"cpu_seconds_{k}": v for k, v in cpu.items()}}
     for base in ("numpy_logits", "numpy_weights"):
         res[f"ratio_{base}"] = best[base] / best["mdpkit"]
         res[f"ratio_{base}_1thread"] = best[base] / best["mdpkit_1thread"]
-    res.update(_law(args, n_runs, n_law))
+        res[f"cpu_ratio_{base}_1thread"] = cpu[base] / cpu["mdpkit_1thread"]
+    res.update(_law(ref, r, hyper, xpo, n_runs, n_law))
+    # the timed learner moves slowly (the gap falls ~0.1%); the law is also compared where it learns:
+    # 100 responses, beta = 0.5, alpha = 1e-3, eta = 0.5, 200 runs (the gap falls ~90%)
+    lref, lr = instance(100, 1)
+    gap0 = 0.5 * logsumexp(np.log(lref) + lr / 0.5) - lref @ lr   # J(pi*) - J(pi_ref), closed form
+    res["learning_instance"] = {"gap_at_round_0": float(gap0),
+                                **_law(lref, lr, (0.5, 1e-3, 0.5), xpo, 200, n_law)}
+    li = res["learning_instance"]
     print(f"{name:>10}: {n_runs} runs x {n_rounds} rounds x {ref.size} responses, {threads} threads: "
           f"{best['mdpkit']:.2f} s (1 thread {best['mdpkit_1thread']:.2f} s; target < 10 s); "
-          f"NumPy logits {best['numpy_logits']:.1f} s ({res['ratio_numpy_logits']:.0f}x), "
-          f"NumPy weights {best['numpy_weights']:.1f} s ({res['ratio_numpy_weights']:.1f}x); target >= 10x. "
-          f"Law at {n_law} rounds: z = {res['numpy_logits_z']:+.2f}, {res['numpy_weights_z']:+.2f}")
+          f"NumPy logits {best['numpy_logits']:.1f} s ({res['ratio_numpy_logits']:.0f}x; CPU time, 1 thread: "
+          f"{res['cpu_ratio_numpy_logits_1thread']:.0f}x), NumPy weights {best['numpy_weights']:.1f} s "
+          f"({res['ratio_numpy_weights']:.1f}x; CPU {res['cpu_ratio_numpy_weights_1thread']:.1f}x); target >= 10x. "
+          f"Law at {n_law} rounds: z = {res['numpy_logits_z']:+.2f}, {res['numpy_weights_z']:+.2f}; "
+          f"learning instance: gap {li['gap_at_round_0']:.3f} -> {li['mdpkit_mean_gap']:.3f}, "
+          f"z = {li['numpy_logits_z']:+.2f}, {li['numpy_weights_z']:+.2f}")
     return res
 
 
