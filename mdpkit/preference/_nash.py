@@ -227,6 +227,13 @@ def nash_mp(
     return GameTrajectory(pi=out, queries=2 * np.arange(T + 1), eta=e)
 
 
+def _check_inpo_eta(eta: float, beta: float) -> float:
+    e = check_positive("eta", eta)
+    if e * beta >= 1:
+        raise ValueError(f"`eta * beta` must be < 1 (the weight of pi_t is 1 - eta beta); got {e * beta!r}.")
+    return e
+
+
 def inpo_step(pi_t: npt.ArrayLike, pi_ref: npt.ArrayLike, P: npt.ArrayLike, beta: float, eta: float) -> FloatArray:
     r"""INPO's online-mirror-descent step :math:`\pi_{t+1} \propto \pi_t^{1-\eta\beta}\pi_{ref}^{\eta\beta} e^{\eta P(\cdot\succ\pi_t)}`.
 
@@ -237,20 +244,39 @@ def inpo_step(pi_t: npt.ArrayLike, pi_ref: npt.ArrayLike, P: npt.ArrayLike, beta
     """
     Pm, ref, b = _check_game(P, pi_ref, beta)
     p = check_distribution("pi_t", pi_t, positive=True, ndim=1)
-    e = check_positive("eta", eta)
-    if e * b >= 1:
-        raise ValueError(f"`eta * beta` must be < 1 (the weight of pi_t is 1 - eta beta); got {e * b!r}.")
+    e = _check_inpo_eta(eta, b)
     return _softmax((1 - e * b) * np.log(p) + e * b * np.log(ref) + e * (Pm @ p))
 
 
-def inpo_base(pi_t: FloatArray, pi_ref: FloatArray, beta: float, eta: float) -> FloatArray:
-    r"""Return INPO's "reference" :math:`\propto \pi_t^{1-\eta\beta}\pi_{ref}^{\eta\beta}`.
-
-    INPO's "reference" :math:`\propto \pi_t^{1-\eta\beta}\pi_{ref}^{\eta\beta}`: the squared loss
-    :math:`\mathbb E[(\log\frac{\pi(y)}{\pi(y')} - \log\frac{b(y)}{b(y')} - \eta(o - \tfrac12))^2]`
-    is IPO's loss with this reference and strength :math:`1/\eta` (:func:`inpo`).
-    """
+def _inpo_base(pi_t: FloatArray, pi_ref: FloatArray, beta: float, eta: float) -> FloatArray:
     return _softmax((1 - eta * beta) * np.log(pi_t) + eta * beta * np.log(pi_ref))
+
+
+def inpo_base(pi_t: npt.ArrayLike, pi_ref: npt.ArrayLike, beta: float, eta: float) -> FloatArray:
+    r"""INPO's "reference" :math:`b \propto \pi_t^{1-\eta\beta}\pi_{ref}^{\eta\beta}`.
+
+    The squared loss :math:`\mathbb E[(\log\frac{\pi(y)}{\pi(y')} - \log\frac{b(y)}{b(y')}
+    - \eta(o - \tfrac12))^2]` is IPO's loss with this reference and strength :math:`1/\eta`
+    (:func:`inpo`).
+
+    Parameters
+    ----------
+    pi_t, pi_ref : array_like, shape (Y,)
+        Current and reference policies, strictly positive.
+    beta, eta : float
+        KL strength and step size, ``> 0`` with ``eta * beta < 1``.
+
+    Examples
+    --------
+    >>> inpo_base([0.8, 0.2], [0.5, 0.5], 1.0, 0.5).round(6).tolist()   # sqrt(0.8) : sqrt(0.2)
+    [0.666667, 0.333333]
+    """
+    p = check_distribution("pi_t", pi_t, positive=True, ndim=1)
+    ref = check_distribution("pi_ref", pi_ref, positive=True, ndim=1)
+    if p.shape != ref.shape:
+        raise ValueError(f"`pi_t` and `pi_ref` must have one shape; got {p.shape} and {ref.shape}.")
+    b = check_positive("beta", beta)
+    return _inpo_base(p, ref, b, _check_inpo_eta(eta, b))
 
 
 def inpo(
@@ -296,9 +322,7 @@ def inpo(
     from ._problems import sample_pairs
 
     Pm, ref, b = _check_game(P, pi_ref, beta)
-    e = check_positive("eta", eta)
-    if e * b >= 1:
-        raise ValueError(f"`eta * beta` must be < 1 (the weight of pi_t is 1 - eta beta); got {e * b!r}.")
+    e = _check_inpo_eta(eta, b)
     T = check_int("n_iter", n_iter, lo=0)
     n = None if n_pairs is None else check_int("n_pairs", n_pairs, lo=1)
     g = as_generator(rng)
@@ -307,6 +331,6 @@ def inpo(
     out[0] = p
     for t in range(T):
         W = population_counts(Pm, p) if n is None else sample_pairs(Pm, p, n, rng=g).counts()
-        p = ipo_minimizer(inpo_base(p, ref, b, e), W, 1.0 / e)
+        p = ipo_minimizer(_inpo_base(p, ref, b, e), W, 1.0 / e)
         out[t + 1] = p
     return GameTrajectory(pi=out, queries=np.arange(T + 1), eta=e)

@@ -31,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.special import logsumexp
 
+from .._config import PARALLEL_MIN_WORK, get_num_threads
 from .._typing import FloatArray, IntArray, RNGLike
 from .._validation import (
     as_float_array,
@@ -100,7 +101,10 @@ def _run(pi_ref, reward, beta, alpha, from_ref, n_rounds, n_runs, eta, method, e
     rounds = np.empty(R, dtype=np.int64)
     pi = np.empty((R, ref.size))
     if method == "sgd":
-        K.online_sgd(log_ref, r, b, alpha, eta, from_ref, u, ck, e, j_star, gap, rounds, pi)
+        # runs over threads only for large work: waking a second thread costs 4-8 ms under load
+        par = R > 1 and R * T * ref.size >= PARALLEL_MIN_WORK and get_num_threads() > 1
+        (K.online_sgd_par if par else K.online_sgd)(log_ref, r, b, alpha, eta, from_ref, u, ck, e, j_star,
+                                                     gap, rounds, pi)
     else:
         K.online_argmin(log_ref, r, b, alpha, ridge, bound, n_inner, from_ref, u, ck, e, j_star,
                         gap, rounds, pi)

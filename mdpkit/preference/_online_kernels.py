@@ -8,7 +8,7 @@ uniforms of the first response, the second response and the label of round ``t``
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from .._sampling_kernels import inverse_cdf_index
 
@@ -107,12 +107,97 @@ def _reweight(theta, c, w, tree, y, total):
     return total
 
 
+# XPO's dense round: weights w = exp(theta - c) in blocks of _BLOCK, with their block sums and
+# the block sums' running totals (sampling: bisection over blocks, then a scan inside one)
+_BLOCK = 32  # 4 rows of 8 (see _block_totals)
+# exp(x) for 0 <= x <= eta alpha by a Taylor polynomial of degree 3 (x <= 1e-4) or 4 (x <= 1e-3):
+# the remainder x^(d+1)/(d+1)! e^x is below 5e-18, under half an ulp of 1
+_TAYLOR3_MAX, _TAYLOR4_MAX = 1e-4, 1e-3
+_SCALE_HI = 2.0**64  # rescale the weights by a power of 2 (exact) when their total leaves
+_SCALE_LO = 2.0**-64  # [_SCALE_LO, _SCALE_HI]
+
+
 @njit(cache=True)
-def _exp_small(x):
-    """exp(x): degree-4 Taylor polynomial for |x| <= 1e-3 (truncation < 1e-17, below rounding)."""
-    if abs(x) <= 1e-3:
+def _block_totals(w, bsum, bcum, lanes):
+    """Block sums of ``w`` and their running totals; returns the total.
+
+    A full block is 4 rows of 8: ``lanes[j]`` adds column j of the 4 rows (one 8-wide
+    vector add, no reassociation needed), then the 8 lanes by a fixed tree; the summation
+    order is fixed, so the result does not depend on the machine's vector width.
+    """
+    Y, nb = w.size, bsum.size
+    nfull = Y // _BLOCK
+    acc = 0.0
+    for b in range(nb):
+        if b < nfull:
+            i = b * _BLOCK
+            for j in range(8):
+                lanes[j] = (w[i + j] + w[i + 8 + j]) + (w[i + 16 + j] + w[i + 24 + j])
+            s = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]))
+        else:
+            s = 0.0
+            for i in range(nfull * _BLOCK, Y):
+                s += w[i]
+        bsum[b] = s
+        acc += s
+        bcum[b] = acc
+    return acc
+
+
+@njit(cache=True)
+def _block_draw(w, bsum, bcum, x):
+    """Inverse CDF of ``w`` at ``x`` in [0, total): the block by bisection, then a scan inside it."""
+    b = inverse_cdf_index(bcum, x)
+    x -= bcum[b] - bsum[b]
+    lo, hi = b * _BLOCK, min((b + 1) * _BLOCK, w.size)
+    acc = 0.0
+    for y in range(lo, hi - 1):
+        acc += w[y]
+        if acc > x:
+            return y
+    return hi - 1
+
+
+@njit(cache=True)
+def _exp_step(x, deg):
+    """exp(x) by its Taylor polynomial of degree ``deg`` (3 or 4), or ``np.exp`` when ``deg == 0``."""
+    if deg == 3:
+        return 1.0 + x * (1.0 + x * (0.5 + x * (1.0 / 6.0)))
+    if deg == 4:
         return 1.0 + x * (1.0 + x * (0.5 + x * (1.0 / 6.0 + x * (1.0 / 24.0))))
     return np.exp(x)
+
+
+@njit(cache=True, fastmath={"contract"})
+def _tilt_all(w, a, deg):
+    """w_y <- w_y exp(a w_y) for every y, exp as in :func:`_exp_step` (the Taylor loops vectorize).
+
+    Contraction into fused multiply-adds is allowed here (no reassociation): a CPU without
+    FMA would round the last bit differently; the thread count never changes a result.
+    """
+    if deg == 3:
+        for y in range(w.size):
+            x = a * w[y]
+            w[y] += (w[y] * x) * (1.0 + x * (0.5 + x * (1.0 / 6.0)))
+    elif deg == 4:
+        for y in range(w.size):
+            x = a * w[y]
+            w[y] += (w[y] * x) * (1.0 + x * (0.5 + x * (1.0 / 6.0 + x * (1.0 / 24.0))))
+    else:
+        for y in range(w.size):
+            w[y] *= np.exp(a * w[y])
+
+
+@njit(cache=True)
+def _gap_weights(w, total, log_ref, r, beta, j_star):
+    """J_beta(pi*) - J_beta(pi) for pi = w / total (entries with w = 0 contribute 0)."""
+    lt = np.log(total)
+    j = 0.0
+    for y in range(w.size):
+        if w[y] > 0.0:
+            lp = np.log(w[y]) - lt
+            j += (w[y] / total) * (r[y] - beta * (lp - log_ref[y]))
+    return j_star - j
 
 
 @njit(cache=True)
@@ -120,20 +205,25 @@ def _xpo_sgd_run(log_ref, r, beta, alpha, eta, u, cref, ck, eps, j_star, gap_row
     """One XPO run of :func:`online_sgd` on the weights w = exp(theta - c) (returns rounds to eps).
 
     XPO's term theta += eta alpha (pi - e_y') is the multiplicative update
-    w_y *= exp(eta alpha w_y / S): one pass per round that also rebuilds the cumulative
-    weights for sampling; the exponential of the tiny exponent is a Taylor polynomial.
+    w_y *= exp(eta alpha w_y / S), S = sum w: one vectorized pass per round (a Taylor
+    polynomial when eta alpha <= 1e-3, since a w_y = eta alpha w_y / S <= eta alpha), then the two responses of the
+    pair are set from their pre-round weights and the block sums are rebuilt for the next
+    draw. Nothing else is done per round: no maximum (S bounds every weight; the weights are
+    rescaled by a power of 2, exactly, when S leaves [2^-64, 2^64]), no gap except at the
+    checkpoints (and every round while ``eps`` is unmet).
     """
     T, Y = u.shape[0], log_ref.size
+    nb = (Y + _BLOCK - 1) // _BLOCK
     w = np.exp(log_ref - log_ref.max())
-    c = log_ref.max()
-    cdf = np.cumsum(w)
-    theta = np.empty(Y)
+    bsum, bcum, lanes = np.empty(nb), np.empty(nb), np.empty(8)
+    S = _block_totals(w, bsum, bcum, lanes)
+    ea = eta * alpha
+    deg = 3 if ea <= _TAYLOR3_MAX else (4 if ea <= _TAYLOR4_MAX else 0)
+    pen = np.exp(-eta * alpha)
     k, rounds = 0, T + 1
     for t in range(T + 1):
         if (eps > 0.0 and rounds > T) or (k < ck.size and ck[k] == t):
-            for y in range(Y):
-                theta[y] = np.log(w[y]) + c
-            g = _gap(theta, log_ref, r, beta, j_star)
+            g = _gap_weights(w, S, log_ref, r, beta, j_star)
             if eps > 0.0 and rounds > T and g <= eps:
                 rounds = t
             while k < ck.size and ck[k] == t:
@@ -141,40 +231,83 @@ def _xpo_sgd_run(log_ref, r, beta, alpha, eta, u, cref, ck, eps, j_star, gap_row
                 k += 1
         if t == T:
             break
-        a = eta * alpha / cdf[-1]
-        y1 = _draw(cdf, u[t, 0])
+        a = eta * alpha / S
+        y1 = _block_draw(w, bsum, bcum, u[t, 0] * S)
         y2 = _draw(cref, u[t, 1])
         w_, l_ = _label(r, y1, y2, u[t, 2])
         # every factor below is evaluated at theta_t (one SGD step); y2 is w_ or l_
         dw, dl = 1.0, 1.0
         if w_ != l_:
-            h = beta * ((np.log(w[w_]) - log_ref[w_]) - (np.log(w[l_]) - log_ref[l_]))
+            h = beta * (np.log(w[w_] / w[l_]) - (log_ref[w_] - log_ref[l_]))
             hw = -beta / (1.0 + np.exp(h))
-            dw, dl = np.exp(-eta * hw), np.exp(eta * hw)
-        pen = np.exp(-eta * alpha)
-        new_w = w[w_] * _exp_small(a * w[w_]) * dw * (pen if y2 == w_ else 1.0)
-        new_l = w[l_] * _exp_small(a * w[l_]) * dl * (pen if y2 == l_ else 1.0)
-        m, acc = 0.0, 0.0
-        for y in range(Y):
-            if y == w_:
-                w[y] = new_w
-            elif y == l_:
-                w[y] = new_l
-            else:
-                w[y] *= _exp_small(a * w[y])
-            m = max(m, w[y])
-            acc += w[y]
-            cdf[y] = acc
-        if m > 1e30 or m < 1e-30:
-            c += np.log(m)
-            acc = 0.0
+            dw = np.exp(-eta * hw)
+            dl = 1.0 / dw
+        new_w = w[w_] * _exp_step(a * w[w_], deg) * dw * (pen if y2 == w_ else 1.0)
+        new_l = w[l_] * _exp_step(a * w[l_], deg) * dl * (pen if y2 == l_ else 1.0)
+        _tilt_all(w, a, deg)
+        w[w_], w[l_] = new_w, new_l
+        S = _block_totals(w, bsum, bcum, lanes)
+        if S > _SCALE_HI or S < _SCALE_LO:
+            f = 2.0 ** -np.round(np.log2(S))
             for y in range(Y):
-                w[y] /= m
-                acc += w[y]
-                cdf[y] = acc
+                w[y] *= f
+            S = _block_totals(w, bsum, bcum, lanes)
     for y in range(Y):
-        pi_row[y] = w[y] / cdf[-1]
+        pi_row[y] = w[y] / S
     return rounds
+
+
+@njit(cache=True)
+def _dpo_sgd_run(log_ref, r, beta, eta, from_ref, u, cref, ck, eps, j_star, gap_row, pi_row):
+    """One run of :func:`online_sgd` without XPO's term (returns rounds to eps).
+
+    A round changes two logits, so pi_t is sampled from a Fenwick tree of exp(theta - c) in
+    O(log Y), rebuilt exactly every Y rounds (or when a logit runs 30 above c).
+    """
+    T, Y = u.shape[0], log_ref.size
+    theta = log_ref.copy()
+    pi, cdf, w, tree = np.empty(Y), np.empty(Y), np.empty(Y), np.empty(Y + 1)
+    c, total, k, rebuild = 0.0, 0.0, 0, True
+    rounds = T + 1
+    for t in range(T):
+        if rebuild or t % Y == 0:
+            c = theta.max()
+            total = _fenwick_build(theta, c, w, tree)
+            rebuild = False
+        if eps > 0.0 and rounds > T and _gap(theta, log_ref, r, beta, j_star) <= eps:
+            rounds = t
+        while k < ck.size and ck[k] == t:
+            gap_row[k] = _gap(theta, log_ref, r, beta, j_star)
+            k += 1
+        y1 = _fenwick_draw(tree, u[t, 0] * total)
+        if from_ref:
+            y2 = _draw(cref, u[t, 1])
+        else:
+            y2 = _fenwick_draw(tree, u[t, 1] * total)
+        w_, l_ = _label(r, y1, y2, u[t, 2])
+        if w_ != l_:
+            h = beta * ((theta[w_] - log_ref[w_]) - (theta[l_] - log_ref[l_]))
+            hw = -beta / (1.0 + np.exp(h))  # d/dg_w of -log sigma(h); the softmax shift cancels
+            theta[w_] -= eta * hw
+            theta[l_] += eta * hw
+            total = _reweight(theta, c, w, tree, w_, total)
+            total = _reweight(theta, c, w, tree, l_, total)
+            rebuild = theta[w_] - c > 30.0
+    while k < ck.size:
+        gap_row[k] = _gap(theta, log_ref, r, beta, j_star)
+        k += 1
+    if eps > 0.0 and rounds > T and _gap(theta, log_ref, r, beta, j_star) <= eps:
+        rounds = T
+    _softmax_into(theta, pi, cdf)
+    pi_row[:] = pi
+    return rounds
+
+
+@njit(cache=True)
+def _sgd_run(log_ref, r, beta, alpha, eta, from_ref, u, cref, ck, eps, j_star, gap_row, pi_row):
+    if from_ref and alpha > 0.0:
+        return _xpo_sgd_run(log_ref, r, beta, alpha, eta, u, cref, ck, eps, j_star, gap_row, pi_row)
+    return _dpo_sgd_run(log_ref, r, beta, eta, from_ref, u, cref, ck, eps, j_star, gap_row, pi_row)
 
 
 @njit(cache=True)
@@ -184,54 +317,23 @@ def online_sgd(log_ref, r, beta, alpha, eta, from_ref, u, ck, eps, j_star, gap_o
     Round t: y ~ pi_t, y' ~ pi_t (or pi_ref when ``from_ref``), BT label, then
     theta -= eta * grad[-log sigma(beta (g_w - g_l)) + alpha log pi(y')] (the alpha term only
     with ``from_ref``, y' being XPO's reference sample). Without the alpha term a round
-    changes two logits, so pi_t is sampled from a Fenwick tree of exp(theta - c) in
-    O(log Y) (rebuilt exactly every Y rounds); XPO's term moves every logit: one O(Y) pass
-    per round (:func:`_xpo_sgd_run`).
+    changes two logits (:func:`_dpo_sgd_run`, O(log Y) a round); XPO's term moves every
+    logit (:func:`_xpo_sgd_run`, one vectorized O(Y) pass). Runs one after another; run
+    ``i`` depends only on ``u[i]``.
     """
-    n_runs, T = u.shape[0], u.shape[1]
-    Y = log_ref.size
     cref = np.cumsum(np.exp(log_ref))
-    dense = from_ref and alpha > 0.0
-    for run in range(n_runs):
-        if dense:
-            rounds_out[run] = _xpo_sgd_run(log_ref, r, beta, alpha, eta, u[run], cref, ck, eps, j_star,
-                                           gap_out[run], pi_out[run])
-            continue
-        theta = log_ref.copy()
-        pi, cdf, w, tree = np.empty(Y), np.empty(Y), np.empty(Y), np.empty(Y + 1)
-        c, total, k, rebuild = 0.0, 0.0, 0, True
-        rounds_out[run] = T + 1
-        for t in range(T):
-            if rebuild or t % Y == 0:
-                c = theta.max()
-                total = _fenwick_build(theta, c, w, tree)
-                rebuild = False
-            if eps > 0.0 and rounds_out[run] > T and _gap(theta, log_ref, r, beta, j_star) <= eps:
-                rounds_out[run] = t
-            while k < ck.size and ck[k] == t:
-                gap_out[run, k] = _gap(theta, log_ref, r, beta, j_star)
-                k += 1
-            y1 = _fenwick_draw(tree, u[run, t, 0] * total)
-            if from_ref:
-                y2 = _draw(cref, u[run, t, 1])
-            else:
-                y2 = _fenwick_draw(tree, u[run, t, 1] * total)
-            w_, l_ = _label(r, y1, y2, u[run, t, 2])
-            if w_ != l_:
-                h = beta * ((theta[w_] - log_ref[w_]) - (theta[l_] - log_ref[l_]))
-                hw = -beta / (1.0 + np.exp(h))  # d/dg_w of -log sigma(h); the softmax shift cancels
-                theta[w_] -= eta * hw
-                theta[l_] += eta * hw
-                total = _reweight(theta, c, w, tree, w_, total)
-                total = _reweight(theta, c, w, tree, l_, total)
-                rebuild = theta[w_] - c > 30.0
-        while k < ck.size:
-            gap_out[run, k] = _gap(theta, log_ref, r, beta, j_star)
-            k += 1
-        if eps > 0.0 and rounds_out[run] > T and _gap(theta, log_ref, r, beta, j_star) <= eps:
-            rounds_out[run] = T
-        _softmax_into(theta, pi, cdf)
-        pi_out[run] = pi
+    for run in range(u.shape[0]):
+        rounds_out[run] = _sgd_run(log_ref, r, beta, alpha, eta, from_ref, u[run], cref, ck, eps, j_star,
+                                   gap_out[run], pi_out[run])
+
+
+@njit(cache=True, parallel=True)
+def online_sgd_par(log_ref, r, beta, alpha, eta, from_ref, u, ck, eps, j_star, gap_out, rounds_out, pi_out):
+    """:func:`online_sgd` with the runs spread over threads (same numbers for any thread count)."""
+    cref = np.cumsum(np.exp(log_ref))
+    for run in prange(u.shape[0]):
+        rounds_out[run] = _sgd_run(log_ref, r, beta, alpha, eta, from_ref, u[run], cref, ck, eps, j_star,
+                                   gap_out[run], pi_out[run])
 
 
 @njit(cache=True)

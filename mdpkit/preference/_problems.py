@@ -41,8 +41,25 @@ def check_distribution(name: str, p: npt.ArrayLike, *, positive: bool = False, n
     a = as_float_array(name, p, ndim=ndim)
     check_simplex(name, a, atol=1e-8)
     if positive:
-        check_support("the loss", a, ref_name=name)
+        zero = a <= 0
+        if np.any(zero):
+            idx = tuple(int(i) for i in np.argwhere(zero)[0])
+            raise ValueError(f"`{name}` must be strictly positive (log {name} enters the objective on every "
+                             f"response); `{name}{list(idx)}` = {float(a[idx])!r}.")
+        check_support("the loss", a, ref_name=name)  # masses so small that the ratio underflows
     return a
+
+
+def _index_array(name: str, a: npt.ArrayLike, n: int, what: str) -> IntArray:
+    """Return ``a`` as int64 after checking it is 1-d, integer, with entries in [0, n) (``what``: their name)."""
+    arr = np.asarray(a)
+    if arr.ndim != 1 or not (np.issubdtype(arr.dtype, np.integer) or arr.size == 0):
+        raise TypeError(f"`{name}` must be a 1-d array of integers; got dtype {arr.dtype}, shape {arr.shape}.")
+    bad = (arr < 0) | (arr >= n)
+    if np.any(bad):
+        i = int(np.argmax(bad))
+        raise ValueError(f"`{name}` must hold {what} in [0, {n}); `{name}[{i}]` = {int(arr[i])}.")
+    return arr.astype(np.int64)
 
 
 def check_preference_matrix(P: npt.ArrayLike, name: str = "P") -> FloatArray:
@@ -231,6 +248,22 @@ class PreferencePairs:
     n_responses: int
     n_contexts: int
 
+    def __post_init__(self) -> None:
+        Y = check_int("n_responses", self.n_responses, lo=1)
+        X = check_int("n_contexts", self.n_contexts, lo=1)
+        fields = {}
+        for name, n, what in (("chosen", Y, "response indices (the support)"),
+                              ("rejected", Y, "response indices (the support)"),
+                              ("context", X, "context indices")):
+            fields[name] = _index_array(name, getattr(self, name), n, what)
+        sizes = {k: v.size for k, v in fields.items()}
+        if len(set(sizes.values())) != 1:
+            raise ValueError(f"`chosen`, `rejected` and `context` must have one length; got {sizes}.")
+        for name, v in fields.items():
+            object.__setattr__(self, name, v)
+        object.__setattr__(self, "n_responses", Y)
+        object.__setattr__(self, "n_contexts", X)
+
     @property
     def n_pairs(self) -> int:
         return int(self.chosen.shape[0])
@@ -245,7 +278,11 @@ class PreferencePairs:
 
     def check_support(self, pi_ref: npt.ArrayLike) -> None:
         """Raise if a response in the data has zero reference probability (its log-ratio is undefined)."""
-        ref = np.asarray(pi_ref, dtype=np.float64).reshape(self.n_contexts, self.n_responses)
+        ref = np.asarray(pi_ref, dtype=np.float64)
+        if ref.shape not in ((self.n_responses,), (self.n_contexts, self.n_responses)):
+            raise ValueError(f"`pi_ref` must have shape ({self.n_responses},) or ({self.n_contexts}, "
+                             f"{self.n_responses}) (the dataset's responses); got {ref.shape}.")
+        ref = np.broadcast_to(ref, (self.n_contexts, self.n_responses))
         for name, y in (("chosen", self.chosen), ("rejected", self.rejected)):
             bad = ref[self.context, y] <= 0
             if np.any(bad):

@@ -191,3 +191,43 @@ def test_losses_with_contexts_are_sums_over_contexts():
     Wp = np.stack([pref.population_counts(pref.bradley_terry_matrix(r[x]), ref[x]) for x in range(3)])
     m = pref.minimize_loss(ref, Wp, 0.6)
     np.testing.assert_allclose(m.pi, pref.tilted_policy(ref, r, 0.6), atol=1e-9)
+
+
+def _pairs(chosen=(0, 1), rejected=(1, 0), context=(0, 0), n_responses=2, n_contexts=1):
+    return pref.PreferencePairs(chosen=np.asarray(chosen), rejected=np.asarray(rejected),
+                                context=np.asarray(context), n_responses=n_responses, n_contexts=n_contexts)
+
+
+@pytest.mark.parametrize(
+    "call,match",
+    [
+        # responses outside the support [0, n_responses): IndexError or, for -1, silent wrap before
+        (lambda: _pairs(chosen=(0, 5)), r"`chosen` must hold response indices .* \[0, 2\); `chosen\[1\]` = 5"),
+        (lambda: _pairs(rejected=(-1, 0)), r"`rejected` must hold response indices .* `rejected\[0\]` = -1"),
+        (lambda: _pairs(context=(0, 3)), r"`context` must hold context indices in \[0, 1\); `context\[1\]` = 3"),
+        (lambda: _pairs(chosen=(0.0, 1.0)), r"`chosen` must be a 1-d array of integers; got dtype float64"),
+        (lambda: _pairs(chosen=(0, 1, 1)), r"one length; got \{'chosen': 3, 'rejected': 2"),
+        (lambda: _pairs(n_responses=0), r"`n_responses` must be >= 1; got 0"),
+        (lambda: pref.offline_dpo(_pairs(), [0.3, 0.3, 0.4], 1.0), r"`pi_ref` must have shape \(2,\) or \(1, 2\)"),
+        (lambda: pref.offline_dpo(_pairs(), [1.0, 0.0], 1.0), r"pair 1 has `chosen` response 1 .* outside the support"),
+        # pi_ref zeros where a loss needs support: the argument, the requirement and the value
+        (lambda: pref.minimize_loss([0.5, 0.0, 0.5], np.zeros((3, 3)), 1.0),
+         r"`pi_ref` must be strictly positive .*; `pi_ref\[1\]` = 0.0"),
+        (lambda: pref.hypo(np.zeros((2, 2)), [0.0, 1.0], 1.0, beta_kl=1.0), r"`pi_ref\[0\]` = 0.0"),
+        (lambda: pref.inpo_base([0.5, 0.5], [1.0, 0.0], 1.0, 0.5), r"`pi_ref\[1\]` = 0.0"),
+        (lambda: pref.inpo_base([0.5, 0.5], [0.5, 0.5], 0.0, 0.5), r"`beta` must be > 0; got 0.0"),
+        (lambda: pref.inpo_base([0.5, 0.5], [0.5, 0.5], 1.0, 1.0), r"`eta \* beta` must be < 1"),
+        (lambda: pref.ipo_minimizer([0.5, 0.5], np.zeros((2, 2)), -1.0), r"`beta` must be > 0; got -1.0"),
+        (lambda: pref.population_counts([[0.5, 0.7], [0.4, 0.5]], [0.5, 0.5]), r"P \+ P\^T = 1 .* = 1.1"),
+        (lambda: pref.sample_pairs([[0.6, 0.5], [0.5, 0.4]], [0.5, 0.5], 3), r"at \[0, 0\] P \+ P\^T = 1.2"),
+        (lambda: pref.sample_pairs([[0.5, np.nan], [np.nan, 0.5]], [0.5, 0.5], 3), r"`P` must be finite"),
+    ],
+)
+def test_bad_datasets_and_supports(call, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        call()
+
+
+def test_sampled_pairs_pass_the_dataset_checks():
+    d = pref.sample_pairs(np.stack([np.full((3, 3), 0.5)] * 2), np.full((2, 3), 1 / 3), 40, rng=0)
+    assert d.chosen.dtype == np.int64 and d.n_pairs == 40 and d.counts().shape == (2, 3, 3)

@@ -141,3 +141,60 @@ def test_xpo_weight_update_equals_the_logit_sgd_step():
     pi_out, gap, rounds = np.empty((1, 6)), np.empty((1, 1)), np.empty(1, dtype=np.int64)
     K.online_sgd(np.log(ref), r, 0.3, 0.05, 0.5, True, u, np.array([300]), 0.0, 0.0, gap, rounds, pi_out)
     np.testing.assert_allclose(pi_out[0], _xpo_sgd_reference(np.log(ref), r, 0.3, 0.05, 0.5, u[0]), rtol=1e-10)
+
+
+@pytest.mark.parametrize("Y,alpha,eta", [(70, 1e-4, 0.5), (70, 1e-3, 0.5), (33, 0.2, 0.5), (40, 1e-3, 60.0)])
+def test_xpo_blocked_weights_equal_the_logit_sgd_step(Y, alpha, eta):
+    # (70, 1e-4 or 1e-3, 0.5): Taylor exponential of degree 3 or 4, two full blocks of 32 and a partial one;
+    # (33, 0.2, 0.5): np.exp path; (40, 1e-3, 60): huge DPO steps, the weights are rescaled
+    g = np.random.default_rng(Y)
+    ref = g.dirichlet(np.ones(Y))
+    r = 3.0 * g.normal(size=Y)
+    u = g.random((1, 400, 3))
+    pi_out, gap, rounds = np.empty((1, Y)), np.empty((1, 1)), np.empty(1, dtype=np.int64)
+    K.online_sgd(np.log(ref), r, 1.0, alpha, eta, True, u, np.array([400]), 0.0, 0.0, gap, rounds, pi_out)
+    want = _xpo_sgd_reference(np.log(ref), r, 1.0, alpha, eta, u[0])
+    np.testing.assert_allclose(pi_out[0], want, rtol=1e-8, atol=1e-300)
+
+
+@pytest.mark.parametrize("n", [5, 32, 100])
+def test_block_draw_matches_cumulative_search(n):
+    g = np.random.default_rng(n)
+    w = g.random(n) * np.where(g.random(n) < 0.3, 0.0, 1.0) + 1e-3
+    nb = (n + K._BLOCK - 1) // K._BLOCK
+    bsum, bcum = np.empty(nb), np.empty(nb)
+    total = K._block_totals(w, bsum, bcum, np.empty(8))
+    b2, c2 = np.empty(nb), np.empty(nb)
+    assert total == K._block_totals.py_func(w, b2, c2, np.empty(8)) == pytest.approx(w.sum(), rel=1e-14)
+    np.testing.assert_array_equal(bcum, c2)
+    cum = np.cumsum(w)
+    for x in g.random(300) * total:
+        expect = min(int(np.searchsorted(cum, x, side="right")), n - 1)
+        got = K._block_draw(w, bsum, bcum, x)
+        assert got == K._block_draw.py_func(w, bsum, bcum, x)
+        # the block order of summation may move a boundary by an ulp of the total
+        assert got == expect or abs(cum[min(got, expect)] - x) <= 1e-12 * total
+
+
+@pytest.mark.parametrize("from_ref,alpha", [(False, 0.0), (True, 0.01)])
+def test_parallel_runs_equal_serial_runs(from_ref, alpha):
+    args, out1 = _args("sgd", from_ref, alpha)
+    _, out2 = _args("sgd", from_ref, alpha)
+    K.online_sgd(*args, *out1)
+    K.online_sgd_par(*args, *out2)
+    for a, b in zip(out1, out2, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("kw", [dict(beta=-1.0), dict(pi_ref=[1.0, 0.0]), dict(reward=[0.0, np.nan]),
+                                dict(checkpoints=[20])])
+def test_bad_input_is_rejected_before_any_kernel_runs(monkeypatch, kw):
+    def boom(*a):
+        raise AssertionError("a kernel ran on bad input")
+
+    for name in ("online_sgd", "online_sgd_par", "online_argmin"):
+        monkeypatch.setattr(K, name, boom)
+    args = dict(pi_ref=[0.5, 0.5], reward=[0.0, 1.0], beta=1.0, alpha=0.1, n_rounds=10)
+    args.update(kw)
+    with pytest.raises(ValueError, match=next(iter(kw))):
+        pref.xpo(**args)
