@@ -25,6 +25,7 @@ import numpy as np
 from numba import njit, prange
 
 from .._sampling_kernels import sample_categorical
+from ._rng_kernels import N_DOUBLES, mt_refill, mt_state, standard_normal, uniform
 
 # ---------------------------------------------------------------- algorithm codes
 # index family (run_index)
@@ -42,78 +43,93 @@ ENV_BERNOULLI, ENV_GAUSSIAN, ENV_BETA, ENV_TABLE = 0, 1, 2, 3
 
 
 # ---------------------------------------------------------------- random variates
-@njit(cache=True)
-def _marsaglia_tsang(kk):
+# ``rng`` is ``None`` (Numba's ``np.random``) or a run-owned ``(mt, buf, ix)`` state of
+# ``_rng_kernels``; both give NumPy's legacy stream.
+@njit(cache=True, _nrt=False)
+def _marsaglia_tsang(kk, rng=None):
     """(d, v) with d * v ~ Gamma(kk, 1) for kk >= 1, Marsaglia & Tsang (2000), squeeze first."""
     d = kk - 1.0 / 3.0
     c = 1.0 / np.sqrt(9.0 * d)
     while True:
-        x = np.random.standard_normal()
+        x = standard_normal(rng)
         v = 1.0 + c * x
         if v <= 0.0:
             continue
         v = v * v * v
-        u = np.random.random()
+        u = uniform(rng)
         if u < 1.0 - 0.0331 * x * x * x * x:
             return d, v
         if np.log(u) < 0.5 * x * x + d * (1.0 - v + np.log(v)):
             return d, v
 
 
-@njit(cache=True)
-def log_gamma_variate(k):
+@njit(cache=True, _nrt=False)
+def log_gamma_variate(k, rng=None):
     """log of a Gamma(k, 1) variate; k < 1 by the boost G(k) = G(k + 1) U^(1/k), in log space."""
     if k >= 1.0:
-        d, v = _marsaglia_tsang(k)
+        d, v = _marsaglia_tsang(k, rng)
         return np.log(d * v)
-    d, v = _marsaglia_tsang(k + 1.0)
-    return np.log(d * v) + np.log(np.random.random()) / k
+    d, v = _marsaglia_tsang(k + 1.0, rng)
+    return np.log(d * v) + np.log(uniform(rng)) / k
 
 
-@njit(cache=True)
-def beta_cheng(a, b):
+@njit(cache=True, inline="always")
+def cheng_setup(a, b):
+    """Constants (a0, b0, alpha, beta, gamma) of Cheng's BB for Beta(a, b), min(a, b) > 1."""
+    a0 = min(a, b)
+    b0 = max(a, b)
+    alpha = a0 + b0
+    beta = np.sqrt((alpha - 2.0) / (2.0 * a0 * b0 - alpha))
+    return a0, b0, alpha, beta, a0 + 1.0 / beta
+
+
+@njit(cache=True, inline="always")
+def cheng_try(u1, u2, a0, b0, alpha, beta, gamma):
+    """One trial of Cheng's BB with uniforms (u1, u2): (accepted, w); Beta = w / (b0 + w)."""
+    if u1 <= 0.0 or u1 >= 1.0:
+        return False, 0.0
+    v = beta * np.log(u1 / (1.0 - u1))
+    w = a0 * np.exp(v)
+    z = u1 * u1 * u2
+    r = gamma * v - 1.3862943611198906  # log 4
+    t = a0 + r - w
+    if t + 2.6094379124341003 >= 5.0 * z:  # 1 + log 5
+        return True, w
+    lz = np.log(z)
+    if t > lz:
+        return True, w
+    return r + alpha * np.log(alpha / (b0 + w)) >= lz, w
+
+
+@njit(cache=True, _nrt=False)
+def beta_cheng(a, b, rng=None):
     """Beta(a, b) for min(a, b) > 1 by Cheng's (1978) algorithm BB: two uniforms per trial.
 
     R. C. H. Cheng, "Generating beta variates with nonintegral shape parameters",
     Comm. ACM 21 (1978), 317-322.
     """
-    a0 = min(a, b)
-    b0 = max(a, b)
-    alpha = a0 + b0
-    beta = np.sqrt((alpha - 2.0) / (2.0 * a0 * b0 - alpha))
-    gamma = a0 + 1.0 / beta
+    a0, b0, alpha, beta, gamma = cheng_setup(a, b)
     while True:
-        u1 = np.random.random()
-        u2 = np.random.random()
-        if u1 <= 0.0 or u1 >= 1.0:
-            continue
-        v = beta * np.log(u1 / (1.0 - u1))
-        w = a0 * np.exp(v)
-        z = u1 * u1 * u2
-        r = gamma * v - 1.3862943611198906  # log 4
-        t = a0 + r - w
-        if t + 2.6094379124341003 >= 5.0 * z:  # 1 + log 5
-            break
-        lz = np.log(z)
-        if t > lz:
-            break
-        if r + alpha * np.log(alpha / (b0 + w)) >= lz:
+        u1 = uniform(rng)
+        u2 = uniform(rng)
+        ok, w = cheng_try(u1, u2, a0, b0, alpha, beta, gamma)
+        if ok:
             break
     return w / (b0 + w) if a == a0 else b0 / (b0 + w)
 
 
-@njit(cache=True)
-def beta_variate(a, b):
+@njit(cache=True, _nrt=False)
+def beta_variate(a, b, rng=None):
     """Beta(a, b): Cheng's BB when min(a, b) > 1, else G_a / (G_a + G_b) (log space below 1)."""
     if a > 1.0 and b > 1.0:
-        return beta_cheng(a, b)
+        return beta_cheng(a, b, rng)
     if a >= 1.0 and b >= 1.0:
-        da, va = _marsaglia_tsang(a)
-        db, vb = _marsaglia_tsang(b)
+        da, va = _marsaglia_tsang(a, rng)
+        db, vb = _marsaglia_tsang(b, rng)
         ga = da * va
         return ga / (ga + db * vb)
-    la = log_gamma_variate(a)
-    lb = log_gamma_variate(b)
+    la = log_gamma_variate(a, rng)
+    lb = log_gamma_variate(b, rng)
     return 1.0 / (1.0 + np.exp(lb - la))
 
 
@@ -195,44 +211,185 @@ def record(t, j, ck, table_env, best_ck, cum_gap, cum_rew, regret_out, reward_ou
 
 
 # ---------------------------------------------------------------- index family
-@njit(cache=True)
-def run_ucb1_bernoulli(c, means, gaps, horizon, ck, regret_out, reward_out, pulls_out):
-    """UCB1 on Bernoulli arms: the ``run_index`` loop without its generality (same stream).
+@njit(cache=True, _nrt=False)
+def _next_double(mt, buf, pos):
+    """(next double of the run's block, next position), twisting when the block is spent."""
+    if pos == N_DOUBLES:
+        mt_refill(mt, buf)
+        pos = 0
+    return buf[pos], pos + 1
 
-    Called by ``run_index`` after seeding; the result is identical to the general path.
+
+#: Largest table of per-step / per-count constants shared by the runs (8 bytes an entry).
+TABLE_MAX = 1 << 20
+
+
+@njit(cache=True)
+def ucb1_tables(c, size):
+    """Tabulate ``sqrt(c log t)`` and ``1 / sqrt(n)`` for ``t, n < size``.
+
+    UCB1's transcendental functions, computed once for all runs with the kernel's own
+    expressions (so a table entry is bit-identical to the value it replaces).
     """
+    ct = np.zeros(size)
+    isq = np.zeros(size)
+    for t in range(1, size):
+        ct[t] = np.sqrt(c * np.log(t))
+        isq[t] = 1.0 / np.sqrt(np.float64(t))
+    return ct, isq
+
+
+@njit(cache=True)
+def run_ucb1_bernoulli(c, ct_tab, isq_tab, means, gaps, horizon, ck, seed,
+                       regret_out, reward_out, pulls_out):
+    """UCB1 on Bernoulli arms, pull for pull the ``run_index`` UCB1 run (same stream, same sums).
+
+    Only the pulled arm's statistics change; ``sqrt(c log t)`` and ``1/sqrt(n)`` come from
+    the shared tables (:func:`ucb1_tables`) below their size; the uniforms come from the
+    run's own Mersenne-Twister block (``_rng_kernels``); no helper that takes an array is
+    called per step (its reference counting would cost more than the step).
+    """
+    mt, buf, _ = mt_state(seed)
+    pos = N_DOUBLES
     K = gaps.size
+    size = ct_tab.size
     n = np.zeros(K)
     s = np.zeros(K)
     mean = np.zeros(K)
     isq = np.zeros(K)
-    idx = np.zeros(K)
     cum_gap = 0.0
     cum_rew = 0.0
     j = 0
+    next_ck = ck[0]
     for t in range(horizon):
         a = t
         if t >= K:
-            # two passes (max, then its first index): same argmax, fewer branch misses
-            ct = np.sqrt(c * np.log(t))
+            ct = ct_tab[t] if t < size else np.sqrt(c * np.log(t))
+            # two passes (max, then its first index): the first-index argmax, fewer branch misses
             best = -np.inf
             for k in range(K):
-                idx[k] = mean[k] + ct * isq[k]
-                best = max(best, idx[k])
+                best = max(best, mean[k] + ct * isq[k])
             for k in range(K):
-                if idx[k] == best:
+                if mean[k] + ct * isq[k] == best:
                     a = k
                     break
-        x = 1.0 if np.random.random() < means[a] else 0.0
-        n[a] += 1.0
+        if pos == N_DOUBLES:
+            mt_refill(mt, buf)
+            pos = 0
+        x = 1.0 if buf[pos] < means[a] else 0.0
+        pos += 1
+        na = n[a] + 1.0
+        n[a] = na
         s[a] += x
-        mean[a] = s[a] / n[a]
-        isq[a] = 1.0 / np.sqrt(n[a])
+        mean[a] = s[a] / na
+        isq[a] = isq_tab[int(na)] if na < size else 1.0 / np.sqrt(na)
         cum_gap += gaps[a]
         cum_rew += x
-        j = record(t, j, ck, False, ck, cum_gap, cum_rew, regret_out, reward_out)
+        if t + 1 == next_ck:
+            regret_out[j] = cum_gap
+            reward_out[j] = cum_rew
+            j += 1
+            next_ck = ck[j] if j < ck.size else -1
     for k in range(K):
         pulls_out[k] = n[k]
+
+
+@njit(cache=True, parallel=True)
+def simulate_ucb1_bernoulli(c, ct_tab, isq_tab, means, gaps, horizon, ck, seeds,
+                            regret_out, reward_out, pulls_out):
+    """``run_ucb1_bernoulli`` for every run, in parallel."""
+    for r in prange(seeds.size):
+        run_ucb1_bernoulli(c, ct_tab, isq_tab, means, gaps, horizon, ck, seeds[r],
+                           regret_out[r], reward_out[r], pulls_out[r])
+
+
+@njit(cache=True, _nrt=False)
+def _ts_posterior_draw(pa, pb, cst, k, mt, buf, ix, pos):
+    """Beta(pa, pb) draw of arm ``k``: (value, next read position in ``buf``).
+
+    Cheng's BB from the arm's cached constants ``cst[k]`` when both shapes exceed 1,
+    reading the uniforms in place; otherwise ``beta_variate`` on the run's state.
+    """
+    if pa > 1.0 and pb > 1.0:
+        while True:
+            if pos >= N_DOUBLES - 1:  # 0 or 1 double left: the pair may straddle a twist
+                u1, pos = _next_double(mt, buf, pos)
+                u2, pos = _next_double(mt, buf, pos)
+            else:
+                u1, u2 = buf[pos], buf[pos + 1]
+                pos += 2
+            ok, w = cheng_try(u1, u2, cst[k, 0], cst[k, 1], cst[k, 2], cst[k, 3], cst[k, 4])
+            if ok:
+                b0 = cst[k, 1]
+                return (w / (b0 + w) if pa == cst[k, 0] else b0 / (b0 + w)), pos
+    ix[0] = pos
+    v = beta_variate(pa, pb, (mt, buf, ix))
+    return v, ix[0]
+
+
+@njit(cache=True, _nrt=False)
+def _ts_bernoulli_loop(a0, b0, means, gaps, horizon, ck, mt, buf, ix, succ, fail, cst,
+                       regret_out, reward_out):
+    """Run the pulls of ``run_ts_bernoulli`` on its allocated state (borrowed arrays, no NRT)."""
+    K = gaps.size
+    pos = N_DOUBLES
+    cum_gap = 0.0
+    cum_rew = 0.0
+    j = 0
+    next_ck = ck[0]
+    for t in range(horizon):
+        a = 0
+        best = -1.0
+        for k in range(K):
+            v, pos = _ts_posterior_draw(a0 + succ[k], b0 + fail[k], cst, k, mt, buf, ix, pos)
+            if v > best:
+                best = v
+                a = k
+        u, pos = _next_double(mt, buf, pos)
+        x = 1.0 if u < means[a] else 0.0
+        succ[a] += x
+        fail[a] += 1.0 - x
+        pa, pb = a0 + succ[a], b0 + fail[a]
+        if pa > 1.0 and pb > 1.0:
+            cst[a, 0], cst[a, 1], cst[a, 2], cst[a, 3], cst[a, 4] = cheng_setup(pa, pb)
+        cum_gap += gaps[a]
+        cum_rew += x
+        if t + 1 == next_ck:
+            regret_out[j] = cum_gap
+            reward_out[j] = cum_rew
+            j += 1
+            next_ck = ck[j] if j < ck.size else -1
+
+
+@njit(cache=True)
+def run_ts_bernoulli(a0, b0, means, gaps, horizon, ck, seed, regret_out, reward_out, pulls_out):
+    """Beta-Bernoulli Thompson sampling, pull for pull the ``run_index`` TS_BETA run.
+
+    Only the pulled arm's posterior changes, so Cheng's constants are cached per arm
+    (``cst[k]``); the uniforms come from the run's own Mersenne-Twister block
+    (``_rng_kernels``).
+    """
+    mt, buf, ix = mt_state(seed)
+    K = gaps.size
+    succ = np.zeros(K)
+    fail = np.zeros(K)
+    cst = np.zeros((K, 5))
+    for k in range(K):
+        if a0 > 1.0 and b0 > 1.0:
+            cst[k, 0], cst[k, 1], cst[k, 2], cst[k, 3], cst[k, 4] = cheng_setup(a0, b0)
+    _ts_bernoulli_loop(a0, b0, means, gaps, horizon, ck, mt, buf, ix, succ, fail, cst,
+                       regret_out, reward_out)
+    for k in range(K):
+        pulls_out[k] = succ[k] + fail[k]
+
+
+@njit(cache=True, parallel=True)
+def simulate_ts_bernoulli(a0, b0, means, gaps, horizon, ck, seeds, regret_out, reward_out,
+                          pulls_out):
+    """``run_ts_bernoulli`` for every run, in parallel."""
+    for r in prange(seeds.size):
+        run_ts_bernoulli(a0, b0, means, gaps, horizon, ck, seeds[r], regret_out[r],
+                         reward_out[r], pulls_out[r])
 
 
 @njit(cache=True)
@@ -240,9 +397,6 @@ def run_index(code, prm, env_kind, p1, p2, table, gaps, best_ck, horizon, ck, se
               regret_out, reward_out, pulls_out):
     """One run of an index/sampling policy (UCB1, UCB-V, KL-UCB, MOSS, SE, ETC, eps-greedy, TS)."""
     np.random.seed(seed)
-    if code == UCB1 and env_kind == ENV_BERNOULLI:
-        run_ucb1_bernoulli(prm[0], p1, gaps, horizon, ck, regret_out, reward_out, pulls_out)
-        return
     K = gaps.size
     n = np.zeros(K)
     s = np.zeros(K)
