@@ -133,7 +133,7 @@ def beta_variate(a, b, rng=None):
     return 1.0 / (1.0 + np.exp(lb - la))
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def env_reward(env_kind, a, t, p1, p2, table):
     """Reward of arm ``a`` at step ``t``: Bernoulli(p1), N(p1, p2^2), Beta(p1, p2) or table."""
     if env_kind == ENV_BERNOULLI:
@@ -146,7 +146,7 @@ def env_reward(env_kind, a, t, p1, p2, table):
 
 
 # ---------------------------------------------------------------- KL-UCB index
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def klucb_bernoulli_index(p, d, q_low):
     """max{q in [p, 1] : kl(p, q) <= d}, by Newton's method in y = -log(1 - q), to 1e-12 in y.
 
@@ -193,13 +193,13 @@ def klucb_bernoulli_index(p, d, q_low):
 
 
 # ---------------------------------------------------------------- checkpoints
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", _nrt=False)
 def at_checkpoint(t, j, ck):
     """True when ``t + 1`` pulls is the next checkpoint ``ck[j]``."""
     return j < ck.size and t + 1 == ck[j]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", _nrt=False)
 def record(t, j, ck, table_env, best_ck, cum_gap, cum_rew, regret_out, reward_out):
     """At checkpoint ``j`` write the regret (``best_ck[j] - cum_rew`` for a table
     environment, else the cumulative gap) and the reward; returns the next ``j``."""
@@ -392,23 +392,163 @@ def simulate_ts_bernoulli(a0, b0, means, gaps, horizon, ck, seeds, regret_out, r
                          reward_out[r], pulls_out[r])
 
 
-@njit(cache=True)
-def run_index(code, prm, env_kind, p1, p2, table, gaps, best_ck, horizon, ck, seed,
-              regret_out, reward_out, pulls_out):
-    """One run of an index/sampling policy (UCB1, UCB-V, KL-UCB, MOSS, SE, ETC, eps-greedy, TS)."""
-    np.random.seed(seed)
+# rows of the index family's per-arm state ``st`` (one (11, K) array per run)
+_N, _S, _S2, _MEAN, _ISQ, _UB, _QC, _DC, _FAILS, _FRESH, _ACTIVE = range(11)
+# _ISQ: 1 / sqrt(n_a), refreshed only for the pulled arm; _QC: KL-UCB's cached index of
+# each arm, computed at level _DC; _FRESH: 1 while that cache is valid; _FAILS: Beta-TS
+# failures; _ACTIVE: 1 while successive elimination keeps the arm.
+
+
+@njit(cache=True, _nrt=False)
+def _choose_thompson(code, prm, st):
+    """Thompson sampling: the arm of the largest posterior draw (Beta or Gaussian)."""
+    a = 0
+    best = -np.inf
+    for k in range(st.shape[1]):
+        if code == TS_BETA:
+            v = beta_variate(prm[0] + st[_S, k], prm[1] + st[_FAILS, k])
+        else:
+            v = st[_S, k] / (st[_N, k] + 1.0) + prm[0] / np.sqrt(st[_N, k] + 1.0) * np.random.standard_normal()
+        if v > best:
+            best = v
+            a = k
+    return a
+
+
+@njit(cache=True, _nrt=False)
+def _choose_elimination(st, pos, log_T):
+    """Pick the next active arm of successive elimination's phase: (arm, next position).
+
+    At a phase end (every active arm has the same count) the arms whose UCB is below the
+    best LCB are dropped first.
+    """
+    K = st.shape[1]
+    while pos < K and st[_ACTIVE, pos] == 0.0:
+        pos += 1
+    if pos == K:
+        best_lcb = -np.inf
+        for k in range(K):
+            if st[_ACTIVE, k] != 0.0:
+                best_lcb = max(best_lcb, st[_MEAN, k] - np.sqrt(2.0 * log_T / st[_N, k]))
+        for k in range(K):
+            if st[_ACTIVE, k] != 0.0 and st[_MEAN, k] + np.sqrt(2.0 * log_T / st[_N, k]) < best_lcb:
+                st[_ACTIVE, k] = 0.0
+        pos = 0
+        while st[_ACTIVE, pos] == 0.0:
+            pos += 1
+    return pos, pos + 1
+
+
+@njit(cache=True, _nrt=False)
+def _choose_optimistic(code, prm, t, horizon, st):
+    """Largest closed-form index: UCB1, MOSS, UCB-V or Gaussian KL-UCB (first index on ties)."""
+    K = st.shape[1]
+    n, mean = st[_N], st[_MEAN]
+    lt = np.log(t)
+    ct = np.sqrt(prm[0] * lt)
+    e = prm[0] * lt
+    f = lt + prm[0] * np.log(max(lt, 1.0))
+    a = 0
+    best = -np.inf
+    for k in range(K):
+        if code == UCB1:
+            v = mean[k] + ct * st[_ISQ, k]
+        elif code == MOSS:
+            v = mean[k] + np.sqrt(max(np.log(horizon / (K * n[k])), 0.0) / n[k])
+        elif code == UCBV:
+            # Note: max(., 0) only removes round-off in s2/n - mean^2.
+            var = max(st[_S2, k] / n[k] - mean[k] * mean[k], 0.0)
+            v = mean[k] + np.sqrt(2.0 * var * e / n[k]) + 3.0 * prm[1] * prm[2] * e / n[k]
+        else:  # KLUCB_GAUSSIAN
+            v = mean[k] + prm[1] * np.sqrt(2.0 * f / n[k])
+        if v > best:
+            best = v
+            a = k
+    return a
+
+
+@njit(cache=True, _nrt=False)
+def _choose_klucb(prm, t, st):
+    """Bernoulli KL-UCB: exact argmax of the KL indices, with pruning.
+
+    For an arm not pulled since its index qc was computed at level dc <= d, the index is
+    >= qc (monotone in d) and, kl(p, .) being convex, <= qc + (d - dc) / kl'(qc), the
+    tangent bound. Arms whose bound is below the best exact index so far cannot win and
+    are skipped.
+    """
+    K = st.shape[1]
+    n, mean, ub, qc, dc = st[_N], st[_MEAN], st[_UB], st[_QC], st[_DC]
+    lt = np.log(t)
+    f = lt + prm[0] * np.log(max(lt, 1.0))
+    for k in range(K):
+        d = f / n[k]
+        if st[_FRESH, k] == 0.0:
+            qc[k] = klucb_bernoulli_index(mean[k], d, -1.0)
+            dc[k] = d
+            st[_FRESH, k] = 1.0
+            ub[k] = qc[k]
+        elif qc[k] >= 1.0:
+            ub[k] = 1.0
+        else:
+            slope = (qc[k] - mean[k]) / (qc[k] * (1.0 - qc[k]))
+            ub[k] = qc[k] + (d - dc[k]) / slope + 1e-12 if slope > 0.0 else 1.0
+    a0 = 0
+    for k in range(1, K):
+        if ub[k] > ub[a0]:
+            a0 = k
+    a = 0
+    best = -np.inf
+    for i in range(K + 1):
+        k = a0 if i == 0 else i - 1  # the most promising arm first
+        if (i > 0 and k == a0) or ub[k] < best:
+            continue
+        d = f / n[k]
+        if dc[k] != d:
+            qc[k] = klucb_bernoulli_index(mean[k], d, qc[k])
+            dc[k] = d
+        if qc[k] > best or (qc[k] == best and k < a):
+            best = qc[k]
+            a = k
+    return a
+
+
+@njit(cache=True, _nrt=False)
+def _choose_greedy(code, prm, t, st):
+    """Epsilon-greedy (fixed or decaying eps): a uniform arm with probability eps, else the best mean."""
+    K = st.shape[1]
+    eps = prm[0] if code == EPS_GREEDY else min(1.0, prm[0] * (K * np.log(t) / t) ** (1.0 / 3.0))
+    if np.random.random() < eps:
+        return int(np.random.random() * K)
+    a = 0
+    for k in range(1, K):
+        if st[_MEAN, k] > st[_MEAN, a]:
+            a = k
+    return a
+
+
+@njit(cache=True, _nrt=False)
+def _index_update(code, st, a, x):
+    """Statistics of the pulled arm ``a`` after reward ``x`` (Beta-TS: Bernoulli(x) success)."""
+    st[_N, a] += 1.0
+    st[_S, a] += x
+    st[_S2, a] += x * x
+    st[_MEAN, a] = st[_S, a] / st[_N, a]
+    st[_ISQ, a] = 1.0 / np.sqrt(st[_N, a])
+    st[_FRESH, a] = 0.0
+    if code == TS_BETA:
+        # Agrawal & Goyal (2012): a reward in (0, 1) counts as a Bernoulli(x) success.
+        succ = x
+        if 0.0 < x < 1.0:
+            succ = 1.0 if np.random.random() < x else 0.0
+        st[_S, a] += succ - x
+        st[_FAILS, a] += 1.0 - succ
+
+
+@njit(cache=True, _nrt=False)
+def _index_loop(code, prm, env_kind, p1, p2, table, gaps, best_ck, horizon, ck, st,
+                regret_out, reward_out):
+    """Run the pulls of ``run_index`` on its allocated state ``st`` (borrowed arrays, no NRT)."""
     K = gaps.size
-    n = np.zeros(K)
-    s = np.zeros(K)
-    s2 = np.zeros(K)
-    mean = np.zeros(K)
-    isq = np.zeros(K)  # 1 / sqrt(n_a), refreshed only for the pulled arm
-    ub = np.zeros(K)
-    qc = np.zeros(K)  # KL-UCB: cached index of each arm, computed at level dc
-    dc = np.zeros(K)
-    fresh = np.zeros(K, dtype=np.bool_)  # False once the arm is pulled (cache invalid)
-    active = np.ones(K, dtype=np.bool_)
-    fails = np.zeros(K)  # Beta-TS failures
     pos = 0  # successive elimination: next arm of the current phase
     commit = -1  # explore-then-commit: committed arm
     log_T = np.log(horizon)
@@ -416,150 +556,45 @@ def run_index(code, prm, env_kind, p1, p2, table, gaps, best_ck, horizon, ck, se
     cum_rew = 0.0
     j = 0
     for t in range(horizon):
-        a = 0
-        if code == TS_BETA:
-            best = -1.0
-            for k in range(K):
-                v = beta_variate(prm[0] + s[k], prm[1] + fails[k])
-                if v > best:
-                    best = v
-                    a = k
-        elif code == TS_GAUSSIAN:
-            best = -np.inf
-            for k in range(K):
-                v = s[k] / (n[k] + 1.0) + prm[0] / np.sqrt(n[k] + 1.0) * np.random.standard_normal()
-                if v > best:
-                    best = v
-                    a = k
+        if code == TS_BETA or code == TS_GAUSSIAN:
+            a = _choose_thompson(code, prm, st)
         elif code == EXPLORE_THEN_COMMIT:
-            if t < prm[0] * K:
-                a = t % K
-            else:
-                if commit < 0:
-                    commit = 0
-                    for k in range(1, K):
-                        if mean[k] > mean[commit]:
-                            commit = k
-                a = commit
+            if t >= prm[0] * K and commit < 0:
+                commit = 0
+                for k in range(1, K):
+                    if st[_MEAN, k] > st[_MEAN, commit]:
+                        commit = k
+            a = t % K if t < prm[0] * K else commit
         elif code == SUCCESSIVE_ELIMINATION:
-            while pos < K and not active[pos]:
-                pos += 1
-            if pos == K:  # a phase is complete: every active arm has the same count
-                best_lcb = -np.inf
-                for k in range(K):
-                    if active[k]:
-                        r = np.sqrt(2.0 * log_T / n[k])
-                        if mean[k] - r > best_lcb:
-                            best_lcb = mean[k] - r
-                for k in range(K):
-                    if active[k] and mean[k] + np.sqrt(2.0 * log_T / n[k]) < best_lcb:
-                        active[k] = False
-                pos = 0
-                while not active[pos]:
-                    pos += 1
-            a = pos
-            pos += 1
+            a, pos = _choose_elimination(st, pos, log_T)
         elif t < K:  # every remaining index policy starts with one pull of each arm
             a = t
-        elif code == UCB1:
-            ct = np.sqrt(prm[0] * np.log(t))
-            best = -np.inf
-            for k in range(K):
-                v = mean[k] + ct * isq[k]
-                if v > best:
-                    best = v
-                    a = k
-        elif code == MOSS:
-            best = -np.inf
-            for k in range(K):
-                v = mean[k] + np.sqrt(max(np.log(horizon / (K * n[k])), 0.0) / n[k])
-                if v > best:
-                    best = v
-                    a = k
-        elif code == UCBV:
-            e = prm[0] * np.log(t)
-            best = -np.inf
-            for k in range(K):
-                # Note: max(., 0) only removes round-off in s2/n - mean^2.
-                var = max(s2[k] / n[k] - mean[k] * mean[k], 0.0)
-                v = mean[k] + np.sqrt(2.0 * var * e / n[k]) + 3.0 * prm[1] * prm[2] * e / n[k]
-                if v > best:
-                    best = v
-                    a = k
-        elif code == KLUCB_GAUSSIAN:
-            lt = np.log(t)
-            f = lt + prm[0] * np.log(max(lt, 1.0))
-            best = -np.inf
-            for k in range(K):
-                v = mean[k] + prm[1] * np.sqrt(2.0 * f / n[k])
-                if v > best:
-                    best = v
-                    a = k
         elif code == KLUCB_BERNOULLI:
-            lt = np.log(t)
-            f = lt + prm[0] * np.log(max(lt, 1.0))
-            # Exact argmax with pruning. For an arm not pulled since its index qc was computed
-            # at level dc <= d, the index is >= qc (monotone in d) and, kl(p, .) being convex,
-            # <= qc + (d - dc) / kl'(qc), the tangent bound. Arms whose bound is below the
-            # best exact index so far cannot win and are skipped.
-            for k in range(K):
-                d = f / n[k]
-                if not fresh[k]:
-                    qc[k] = klucb_bernoulli_index(mean[k], d, -1.0)
-                    dc[k] = d
-                    fresh[k] = True
-                    ub[k] = qc[k]
-                elif qc[k] >= 1.0:
-                    ub[k] = 1.0
-                else:
-                    slope = (qc[k] - mean[k]) / (qc[k] * (1.0 - qc[k]))
-                    ub[k] = qc[k] + (d - dc[k]) / slope + 1e-12 if slope > 0.0 else 1.0
-            a0 = 0
-            for k in range(1, K):
-                if ub[k] > ub[a0]:
-                    a0 = k
-            best = -np.inf
-            for i in range(K + 1):
-                k = a0 if i == 0 else i - 1  # the most promising arm first
-                if (i > 0 and k == a0) or ub[k] < best:
-                    continue
-                d = f / n[k]
-                if dc[k] != d:
-                    qc[k] = klucb_bernoulli_index(mean[k], d, qc[k])
-                    dc[k] = d
-                if qc[k] > best or (qc[k] == best and k < a):
-                    best = qc[k]
-                    a = k
+            a = _choose_klucb(prm, t, st)
         elif code == EPS_GREEDY or code == EPS_GREEDY_DECAYING:
-            if code == EPS_GREEDY:
-                eps = prm[0]
-            else:
-                eps = min(1.0, prm[0] * (K * np.log(t) / t) ** (1.0 / 3.0))
-            if np.random.random() < eps:
-                a = int(np.random.random() * K)
-            else:
-                for k in range(1, K):
-                    if mean[k] > mean[a]:
-                        a = k
+            a = _choose_greedy(code, prm, t, st)
+        else:
+            a = _choose_optimistic(code, prm, t, horizon, st)
         x = env_reward(env_kind, a, t, p1, p2, table)
-        n[a] += 1.0
-        s[a] += x
-        s2[a] += x * x
-        mean[a] = s[a] / n[a]
-        isq[a] = 1.0 / np.sqrt(n[a])
-        fresh[a] = False
-        if code == TS_BETA:
-            # Agrawal & Goyal (2012): a reward in (0, 1) counts as a Bernoulli(x) success.
-            succ = x
-            if 0.0 < x < 1.0:
-                succ = 1.0 if np.random.random() < x else 0.0
-            s[a] += succ - x
-            fails[a] += 1.0 - succ
+        _index_update(code, st, a, x)
         cum_gap += gaps[a]
         cum_rew += x
         j = record(t, j, ck, env_kind == ENV_TABLE, best_ck, cum_gap, cum_rew, regret_out, reward_out)
+
+
+@njit(cache=True)
+def run_index(code, prm, env_kind, p1, p2, table, gaps, best_ck, horizon, ck, seed,
+              regret_out, reward_out, pulls_out):
+    """One run of an index/sampling policy (UCB1, UCB-V, KL-UCB, MOSS, SE, ETC, eps-greedy, TS)."""
+    np.random.seed(seed)
+    K = gaps.size
+    st = np.zeros((11, K))
     for k in range(K):
-        pulls_out[k] = n[k]
+        st[_ACTIVE, k] = 1.0
+    _index_loop(code, prm, env_kind, p1, p2, table, gaps, best_ck, horizon, ck, st,
+                regret_out, reward_out)
+    for k in range(K):
+        pulls_out[k] = st[_N, k]
 
 
 @njit(cache=True, parallel=True)
@@ -572,7 +607,7 @@ def simulate_index(code, prm, env_kind, p1, p2, table, gaps, best_ck, horizon, c
 
 
 # ---------------------------------------------------------------- weights family
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def softmax_into(z, scale, out):
     """out = softmax(scale * z), stable (max subtracted)."""
     m = -np.inf
@@ -677,6 +712,143 @@ def simulate_weights(code, prm, log_ref, env_kind, p1, p2, table, gaps, best_ck,
 
 
 # ---------------------------------------------------------------- linear family
+@njit(cache=True, _nrt=False)
+def _draw_actions(X, action_kind):
+    """Draw a fresh action set in place: normal rows, on the unit sphere or scaled by 1/sqrt(d)."""
+    K, d = X.shape
+    for k in range(K):
+        nrm = 0.0
+        for i in range(d):
+            X[k, i] = np.random.standard_normal()
+            nrm += X[k, i] * X[k, i]
+        scale = 1.0 / np.sqrt(nrm) if action_kind == ACTIONS_SPHERE else 1.0 / np.sqrt(d)
+        for i in range(d):
+            X[k, i] *= scale
+
+
+@njit(cache=True, _nrt=False)
+def _lints_parameter(Vinv, L, th, v, zz, tt):
+    """Linear Thompson sampling's draw ``tt = th + v L z``, ``L L^T = V^-1``, ``z ~ N(0, I)``.
+
+    ``L`` is filled by the outer-product (right-looking) Cholesky of the lower triangle,
+    LAPACK's order of operations for small matrices.
+    """
+    d = th.size
+    for i in range(d):
+        for m in range(d):
+            L[i, m] = Vinv[i, m] if m <= i else 0.0
+    for k in range(d):
+        L[k, k] = np.sqrt(L[k, k])
+        for i in range(k + 1, d):
+            L[i, k] /= L[k, k]
+        for m in range(k + 1, d):
+            for i in range(m, d):
+                L[i, m] -= L[i, k] * L[m, k]
+    for i in range(d):
+        zz[i] = np.random.standard_normal()
+    for i in range(d):
+        acc = th[i]
+        for m in range(i + 1):
+            acc += v * L[i, m] * zz[m]
+        tt[i] = acc
+
+
+@njit(cache=True, _nrt=False)
+def _linear_choose(code, theta, X, th, tt, Vinv, width):
+    """Pick an action: (its index, the best mean reward of the set).
+
+    The argmax of x^T tt (LinTS) or of the optimistic index x^T th + width ||x||_{V^-1}
+    (LinUCB, OFUL).
+    """
+    K, d = X.shape
+    a = 0
+    best = -np.inf
+    opt = -np.inf
+    for k in range(K):
+        mu = 0.0
+        for i in range(d):
+            mu += theta[i] * X[k, i]
+        opt = max(opt, mu)
+        v = 0.0
+        if code == LINTS:
+            for i in range(d):
+                v += tt[i] * X[k, i]
+        else:
+            q = 0.0
+            for i in range(d):
+                v += th[i] * X[k, i]
+                acc = 0.0
+                for m in range(d):
+                    acc += Vinv[i, m] * X[k, m]
+                q += X[k, i] * acc
+            v += width * np.sqrt(max(q, 0.0))
+        if v > best:
+            best = v
+            a = k
+    return a, opt
+
+
+@njit(cache=True, _nrt=False)
+def _ridge_update(Vinv, bvec, th, u, X, a, x):
+    """Add the pulled action ``X[a]`` with reward ``x`` to the ridge regression.
+
+    Sherman-Morrison on ``V^-1``, then ``th = V^-1 b``. Returns ``log(1 + x^T V^-1 x)``,
+    the increment of ``log det V``.
+    """
+    d = th.size
+    den = 1.0
+    for i in range(d):
+        acc = 0.0
+        for m in range(d):
+            acc += Vinv[i, m] * X[a, m]
+        u[i] = acc
+        den += X[a, i] * acc
+    for i in range(d):
+        for m in range(d):
+            Vinv[i, m] -= u[i] * u[m] / den
+    for i in range(d):
+        bvec[i] += x * X[a, i]
+    for i in range(d):
+        acc = 0.0
+        for m in range(d):
+            acc += Vinv[i, m] * bvec[m]
+        th[i] = acc
+    return np.log(den)
+
+
+@njit(cache=True, _nrt=False)
+def _linear_loop(code, prm, theta, X, action_kind, sigma, horizon, ck, Vinv, L, work,
+                 regret_out, reward_out, pulls_out):
+    """Run the steps of ``run_linear`` on its allocated state (borrowed arrays, no NRT).
+
+    ``work`` rows: b, theta_hat, Sherman-Morrison vector, LinTS parameter and noise.
+    """
+    d = theta.size
+    bvec, th, u, tt, zz = work[0], work[1], work[2], work[3], work[4]
+    logdet = 0.0
+    cum_gap = 0.0
+    cum_rew = 0.0
+    j = 0
+    for t in range(horizon):
+        if action_kind != ACTIONS_FIXED:
+            _draw_actions(X, action_kind)
+        if code == LINTS:
+            _lints_parameter(Vinv, L, th, prm[1], zz, tt)
+        width = prm[1]
+        if code == OFUL:
+            width = sigma * np.sqrt(logdet + 2.0 * prm[2]) + np.sqrt(prm[0]) * prm[3]
+        a, opt = _linear_choose(code, theta, X, th, tt, Vinv, width)
+        mu_a = 0.0
+        for i in range(d):
+            mu_a += theta[i] * X[a, i]
+        x = mu_a + sigma * np.random.standard_normal()
+        logdet += _ridge_update(Vinv, bvec, th, u, X, a, x)
+        pulls_out[a] += 1.0
+        cum_gap += opt - mu_a
+        cum_rew += x
+        j = record(t, j, ck, False, ck, cum_gap, cum_rew, regret_out, reward_out)
+
+
 @njit(cache=True)
 def run_linear(code, prm, theta, actions, action_kind, sigma, horizon, ck, seed,
                regret_out, reward_out, pulls_out):
@@ -686,95 +858,10 @@ def run_linear(code, prm, theta, actions, action_kind, sigma, horizon, ck, seed,
     Abbasi-Yadkori et al. (2011): sigma sqrt(log det(V_t)/det(ridge I) + 2 log(1/delta)) + sqrt(ridge) S.
     """
     np.random.seed(seed)
-    K = pulls_out.size
     d = theta.size
-    ridge = prm[0]
-    Vinv = np.eye(d) / ridge
-    bvec = np.zeros(d)
-    th = np.zeros(d)
-    X = actions.copy()
-    u = np.zeros(d)
-    tt = np.zeros(d)
-    zz = np.zeros(d)
-    logdet = 0.0
-    cum_gap = 0.0
-    cum_rew = 0.0
-    j = 0
-    for t in range(horizon):
-        if action_kind != ACTIONS_FIXED:
-            for k in range(K):
-                nrm = 0.0
-                for i in range(d):
-                    X[k, i] = np.random.standard_normal()
-                    nrm += X[k, i] * X[k, i]
-                scale = 1.0 / np.sqrt(nrm) if action_kind == ACTIONS_SPHERE else 1.0 / np.sqrt(d)
-                for i in range(d):
-                    X[k, i] *= scale
-        if code == LINTS:
-            L = np.linalg.cholesky(Vinv)
-            for i in range(d):
-                zz[i] = np.random.standard_normal()
-            for i in range(d):
-                acc = th[i]
-                for m in range(i + 1):
-                    acc += prm[1] * L[i, m] * zz[m]
-                tt[i] = acc
-        width = prm[1]
-        if code == OFUL:
-            width = sigma * np.sqrt(logdet + 2.0 * prm[2]) + np.sqrt(ridge) * prm[3]
-        a = 0
-        best = -np.inf
-        opt = -np.inf
-        for k in range(K):
-            mu = 0.0
-            for i in range(d):
-                mu += theta[i] * X[k, i]
-            if mu > opt:
-                opt = mu
-            if code == LINTS:
-                v = 0.0
-                for i in range(d):
-                    v += tt[i] * X[k, i]
-            else:
-                v = 0.0
-                q = 0.0
-                for i in range(d):
-                    v += th[i] * X[k, i]
-                    acc = 0.0
-                    for m in range(d):
-                        acc += Vinv[i, m] * X[k, m]
-                    q += X[k, i] * acc
-                v += width * np.sqrt(max(q, 0.0))
-            if v > best:
-                best = v
-                a = k
-        mu_a = 0.0
-        for i in range(d):
-            mu_a += theta[i] * X[a, i]
-        x = mu_a + sigma * np.random.standard_normal()
-        # Sherman-Morrison: V <- V + x x^T
-        den = 1.0
-        for i in range(d):
-            acc = 0.0
-            for m in range(d):
-                acc += Vinv[i, m] * X[a, m]
-            u[i] = acc
-            den += X[a, i] * acc
-        for i in range(d):
-            for m in range(d):
-                Vinv[i, m] -= u[i] * u[m] / den
-        logdet += np.log(den)
-        for i in range(d):
-            bvec[i] += x * X[a, i]
-        for i in range(d):
-            acc = 0.0
-            for m in range(d):
-                acc += Vinv[i, m] * bvec[m]
-            th[i] = acc
-        pulls_out[a] += 1.0
-        cum_gap += opt - mu_a
-        cum_rew += x
-        j = record(t, j, ck, False, ck, cum_gap, cum_rew, regret_out, reward_out)
+    _linear_loop(code, prm, theta, actions.copy(), action_kind, sigma, horizon, ck,
+                 np.eye(d) / prm[0], np.zeros((d, d)), np.zeros((5, d)),
+                 regret_out, reward_out, pulls_out)
 
 
 @njit(cache=True, parallel=True)
