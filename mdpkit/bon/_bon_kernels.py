@@ -111,20 +111,20 @@ def _log_q_small_nx(n_float, x, log_F, log_n, log_p, n_terms):
 
 
 @njit(cache=True)
-def max_law_tails(p, n_float, S, G, x):
-    """Tabulate the strict upper tails ``S`` and ``x = p / F`` of units in ascending rank.
+def max_law_tails(p, n_float, G):
+    """Tabulate the CDF of units in ascending rank for :func:`max_law_combine`.
 
-    F is the inclusive CDF. Returns ``i0``, the first unit with ``S < 1/2``, the number
-    of units with ``N x >= 0.01`` and the largest ``N x`` below 0.01.
-
-    ``G`` receives ``F`` below ``i0`` and ``-S`` from ``i0`` on, so that ``log F`` is
-    ``log(G[:i0])`` and ``log1p(G[i0:])`` (both tails keep full relative precision, as in
-    :func:`max_law_from_probs`); the logarithms are left to vectorised NumPy.
+    ``G`` receives the inclusive CDF ``F`` below ``i0`` (the first unit whose strict upper
+    tail ``S`` is below 1/2) and ``-S`` from ``i0`` on, so that ``log F`` is
+    ``log(G[:i0])`` and ``log1p(G[i0:])``: both tails keep full relative precision, as in
+    :func:`max_law_from_probs`; the logarithms are left to vectorised NumPy. Returns
+    ``i0``, the number of units with ``N x >= 0.01`` (``x = p / F``) and the largest
+    ``N x`` below 0.01.
     """
     m = p.shape[0]
     acc = 0.0
     for i in range(m - 1, -1, -1):
-        S[i] = acc
+        G[i] = -acc
         acc += p[i]
     cdf = 0.0
     i0 = m
@@ -132,15 +132,13 @@ def max_law_tails(p, n_float, S, G, x):
     nx_small = 0.0
     for i in range(m):
         cdf += p[i]
-        if S[i] < 0.5:
+        if G[i] > -0.5:  # S < 1/2
             i0 = min(i0, i)
-            G[i] = -S[i]
-            F = 1.0 - S[i]
+            F = 1.0 + G[i]
         else:
             G[i] = cdf
             F = cdf
-        x[i] = p[i] / F if p[i] > 0.0 else 0.0
-        nx = n_float * x[i]
+        nx = n_float * (p[i] / F) if p[i] > 0.0 else 0.0
         if nx >= 0.01:
             n_big += 1
         elif nx > nx_small:
@@ -156,8 +154,9 @@ def _log_q_large_nx(n_float, x, log_F):
 
 
 @njit(cache=True)
-def max_law_combine(p, log_p, S, G, log_F, x, tail, n_float, log_n, n_terms, out):
-    """Assemble :func:`max_law_from_probs` for finite N from precomputed ``log F``.
+def max_law_combine(p, log_p, G, i0, log_F, tail, n_float, log_n, n_terms, out):
+    """Assemble :func:`max_law_from_probs` for finite N from ``max_law_tails``' ``G`` and
+    ``i0`` and the precomputed ``log F``.
 
     ``tail``, if not empty, holds ``log(1 - (1 - x)^N)`` where ``N x >= 0.01`` (else it
     is computed here); masses below 1e-290 take the exact log-space route.
@@ -165,13 +164,17 @@ def max_law_combine(p, log_p, S, G, log_F, x, tail, n_float, log_n, n_terms, out
     for i in range(p.shape[0]):
         if p[i] == 0.0:
             out[i] = -np.inf
-        elif p[i] < 1e-290:
-            lS = np.log(S[i]) if S[i] > 0.0 else -np.inf
-            out[i] = _unit_log_q(log_p[i], lS, np.log(1.0 - S[i] if S[i] < 0.5 else G[i]), log_n)
-        elif n_float * x[i] < 0.01:
-            out[i] = _log_q_small_nx(n_float, x[i], log_F[i], log_n, log_p[i], n_terms)
+            continue
+        F = G[i] if i < i0 else 1.0 + G[i]
+        x = p[i] / F
+        if p[i] < 1e-290:
+            # only the upper tail's log enters where S < 1/2 (0 stands for "not below 1/2")
+            lS = 0.0 if i < i0 else (np.log(-G[i]) if G[i] < 0.0 else -np.inf)
+            out[i] = _unit_log_q(log_p[i], lS, np.log(F), log_n)
+        elif n_float * x < 0.01:
+            out[i] = _log_q_small_nx(n_float, x, log_F[i], log_n, log_p[i], n_terms)
         elif tail.shape[0] == 0:
-            out[i] = _log_q_large_nx(n_float, x[i], log_F[i])
+            out[i] = _log_q_large_nx(n_float, x, log_F[i])
         else:
             out[i] = n_float * log_F[i] + tail[i]
 
