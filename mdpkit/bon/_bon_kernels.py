@@ -83,24 +83,25 @@ def max_law_from_probs(p, log_p, n_float, log_n, out):
             log_F = np.log(F)
             x = p[i] / F
         if n_float * x < 0.01:
-            out[i] = _log_q_small_nx(n_float, x, log_F, log_n, log_p[i], 8)
+            out[i] = _log_q_small_nx(n_float, x, log_F, log_n, log_p[i])
         else:
             out[i] = _log_q_large_nx(n_float, x, log_F)
 
 
 @njit(cache=True, inline="always")
-def _log_q_small_nx(n_float, x, log_F, log_n, log_p, n_terms):
+def _log_q_small_nx(n_float, x, log_F, log_n, log_p):
     """log[F^N - (F - p)^N] when N x < 0.01 (x = p / F), by series: no transcendental.
 
-    log(1 - (1-x)^N) = log(N x) + log1p(sum_k t_k), t_k = t_{k-1} (-(N-k) x/(k+1)),
-    |t_k| <= (N x)^k / (k+1)!; eight terms reach (Nx)^9 / 10! < 1e-24. ``n_terms`` (<= 8)
-    is fixed by the caller from the largest N x (no data-dependent exit: no mispredicts).
+    log(1 - (1-x)^N) = log(N x) + log1p(sum_k t_k), t_k = t_{k-1} (-(N-k) x/(k+1));
+    eight terms reach (Nx)^9 / 10! < 1e-24.
     """
     t = 1.0
     z = 0.0
-    for k in range(1, n_terms + 1):  # multiplications only
+    for k in range(1, 9):  # multiplications only; stop once terms are below rounding
         t *= -(n_float - k) * x * _INV[k]
         z += t
+        if abs(t) < 1e-18:
+            break
     # log1p(z) by its series: |z| < 0.005, so z^8/8 < 5e-20 (z^4/4 < 3e-21 if |z| < 1e-5)
     if abs(z) < 1e-5:
         l1p = z * (1.0 - z * (0.5 - z * (1.0 / 3.0)))
@@ -112,7 +113,7 @@ def _log_q_small_nx(n_float, x, log_F, log_n, log_p, n_terms):
 
 @njit(cache=True)
 def max_law_tails(p, n_float, G):
-    """Tabulate the CDF of units in ascending rank for :func:`max_law_combine`.
+    """Tabulate the CDF of units in ascending rank for :func:`max_law_series`.
 
     ``G`` receives the inclusive CDF ``F`` below ``i0`` (the first unit whose strict upper
     tail ``S`` is below 1/2) and ``-S`` from ``i0`` on, so that ``log F`` is
@@ -153,13 +154,48 @@ def _log_q_large_nx(n_float, x, log_F):
     return n_float * log_F + (0.0 if nd < -40.0 else np.log(-np.expm1(nd)))
 
 
-@njit(cache=True)
-def max_law_combine(p, log_p, G, i0, log_F, tail, n_float, log_n, n_terms, out):
-    """Assemble :func:`max_law_from_probs` for finite N from ``max_law_tails``' ``G`` and
-    ``i0`` and the precomputed ``log F``.
+@njit(cache=True, error_model="numpy")
+def max_law_series(p, log_p, G, i0, log_F, coef, n_float, log_n, out):
+    """Write the small-``N x`` form of :func:`max_law_from_probs` for every unit, branch-free.
 
-    ``tail``, if not empty, holds ``log(1 - (1 - x)^N)`` where ``N x >= 0.01`` (else it
-    is computed here); masses below 1e-290 take the exact log-space route.
+    ``log q = (N - 1) log F + log N + log p + log1p(z)``, ``z = sum_k coef[k-1] x^k`` by
+    Horner (``coef`` from :func:`series_coefficients`, eight entries) and ``log1p(z)`` by
+    its series (|z| < 0.005: seven terms, error below z^8/8 < 5e-20). No branch and a
+    fixed number of terms, so the loop vectorises; :func:`max_law_fix` then rewrites
+    the units where this form does not apply.
+    """
+    for i in range(p.shape[0]):
+        F = G[i] if i < i0 else 1.0 + G[i]
+        x = p[i] / F
+        z = coef[7]
+        for k in range(6, -1, -1):
+            z = coef[k] + x * z
+        z *= x
+        l1p = z * (1.0 - z * (0.5 - z * (1.0 / 3.0 - z * (0.25 - z * (0.2 - z * (
+            1.0 / 6.0 - z * (1.0 / 7.0)))))))
+        out[i] = (n_float - 1.0) * log_F[i] + log_n + log_p[i] + l1p
+
+
+@njit(cache=True)
+def series_coefficients(n_float):
+    """Return the series coefficients ``c_k = prod_{m <= k} -(N - m) / (m + 1)``, k = 1..8.
+
+    ``(1 - (1 - x)^N) / (N x) - 1 = sum_k c_k x^k``.
+    """
+    coef = np.empty(8)
+    c = 1.0
+    for k in range(1, 9):
+        c *= -(n_float - k) * _INV[k]
+        coef[k - 1] = c
+    return coef
+
+
+@njit(cache=True)
+def max_law_fix(p, log_p, G, i0, log_F, tail, n_float, log_n, out):
+    """Rewrite the units where :func:`max_law_series` does not apply.
+
+    Zero mass (``-inf``), masses below 1e-290 (exact log-space route) and ``N x >= 0.01``
+    (``N log F + tail``, ``tail = log(1 - (1 - x)^N)`` precomputed if not empty).
     """
     for i in range(p.shape[0]):
         if p[i] == 0.0:
@@ -171,12 +207,11 @@ def max_law_combine(p, log_p, G, i0, log_F, tail, n_float, log_n, n_terms, out):
             # only the upper tail's log enters where S < 1/2 (0 stands for "not below 1/2")
             lS = 0.0 if i < i0 else (np.log(-G[i]) if G[i] < 0.0 else -np.inf)
             out[i] = _unit_log_q(log_p[i], lS, np.log(F), log_n)
-        elif n_float * x < 0.01:
-            out[i] = _log_q_small_nx(n_float, x, log_F[i], log_n, log_p[i], n_terms)
-        elif tail.shape[0] == 0:
-            out[i] = _log_q_large_nx(n_float, x, log_F[i])
-        else:
-            out[i] = n_float * log_F[i] + tail[i]
+        elif n_float * x >= 0.01:
+            if tail.shape[0] == 0:
+                out[i] = _log_q_large_nx(n_float, x, log_F[i])
+            else:
+                out[i] = n_float * log_F[i] + tail[i]
 
 
 @njit(cache=True)

@@ -446,33 +446,36 @@ def _max_law_from_probs(p: FloatArray, log_p: FloatArray, n_float: float, log_n:
     Numba calls the scalar libm ``log``/``log1p``/``expm1`` (no SIMD); NumPy's are
     vectorised, and they are the whole cost on 1e6 units. Same formulas: tails and CDF
     by ``max_law_tails``, ``log F`` and, where ``N x >= 0.01``, ``log(1 - (1 - x)^N)``
-    here, the series and the assembly by ``max_law_combine``.
+    here, the series for every unit by ``max_law_series`` (branch-free, vectorised) and
+    the other units by ``max_law_fix``.
     """
     if not math.isfinite(n_float):  # every product with N goes through log N
         _k.max_law_from_probs(p, log_p, n_float, log_n, out)
         return
     G = np.empty_like(p)
-    i0, n_big, nx_small = _k.max_law_tails(p, n_float, G)
-    n_terms, bound = 1, nx_small / 2.0  # terms of the series until (N x)^k / (k+1)! < 1e-20
-    while n_terms < 8 and bound >= 1e-20:
-        n_terms += 1
-        bound *= nx_small / (n_terms + 1)
+    i0, n_big, _ = _k.max_law_tails(p, n_float, G)
     log_F = np.empty_like(p)
     tail = np.empty(0)  # few units with N x >= 0.01: the kernel takes their logs itself
     with np.errstate(divide="ignore", invalid="ignore"):
         np.log(G[:i0], out=log_F[:i0])
         np.log1p(G[i0:], out=log_F[i0:])
         if n_big > p.shape[0] // 8:
-            tail = np.empty_like(p)  # x = p / F, then log(1 - (1 - x)^N)
+            # x = p / F, then log(1 - (1 - x)^N) = log(-expm1(N log1p(-x))), in place
+            # (where N log1p(-x) < -37, -expm1 rounds to 1 and the log to 0 exactly)
+            tail = np.empty_like(p)
             np.divide(p[:i0], G[:i0], out=tail[:i0])
             np.divide(p[i0:], 1.0 + G[i0:], out=tail[i0:])
             np.minimum(tail, 1.0, out=tail)
-            np.log1p(-tail, out=tail)
+            np.negative(tail, out=tail)
+            np.log1p(tail, out=tail)
             tail *= n_float
-            small = tail < -40.0
-            np.log(-np.expm1(tail, out=tail), out=tail)
-            tail[small] = 0.0
-    _k.max_law_combine(p, log_p, G, i0, log_F, tail, n_float, log_n, n_terms, out)
+            np.expm1(tail, out=tail)
+            np.negative(tail, out=tail)
+            np.log(tail, out=tail)
+    if n_big < p.shape[0]:
+        _k.max_law_series(p, log_p, G, i0, log_F, _k.series_coefficients(n_float), n_float,
+                          log_n, out)
+    _k.max_law_fix(p, log_p, G, i0, log_F, tail, n_float, log_n, out)
 
 
 def _order_stat(ref: Discrete, n_float: float, log_n: float, ties: str, kind: str) -> Discrete:

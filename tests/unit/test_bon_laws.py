@@ -337,11 +337,14 @@ def test_order_and_max_law_kernels_match_py_func():
     lp = np.log(np.where(p > 0, p, 1.0))
     lp[2] = -np.inf
     res = []
-    for tails, comb in ((K.max_law_tails, K.max_law_combine),
-                        (K.max_law_tails.py_func, K.max_law_combine.py_func)):
+    for tails, series, fix, coef in (
+            (K.max_law_tails, K.max_law_series, K.max_law_fix, K.series_coefficients),
+            (K.max_law_tails.py_func, K.max_law_series.py_func, K.max_law_fix.py_func,
+             K.series_coefficients.py_func)):
         G, out = np.empty(5), np.empty(5)
         i0, n_big, nx = tails(p, 3.0, G)
         lF = np.where(np.arange(5) < i0, np.log(np.abs(G)), np.log1p(np.minimum(G, 0.0)))
-        comb(p, lp, G, i0, lF, np.empty(0), 3.0, np.log(3.0), 8, out)
+        series(p, lp, G, i0, lF, coef(3.0), 3.0, np.log(3.0), out)
+        fix(p, lp, G, i0, lF, np.empty(0), 3.0, np.log(3.0), out)
         res.append((i0, n_big, nx, G.tolist(), out.tolist()))
     assert res[0] == res[1]
