@@ -15,6 +15,13 @@ Random-number order within one step, shared by every kernel:
 
 Outputs are written at the checkpoints ``ck`` (numbers of pulls, increasing), so memory
 is proportional to the number of checkpoints, not to the horizon.
+
+UCB1 and Beta-Thompson sampling on Bernoulli arms have dedicated kernels
+(``run_ucb1_bernoulli``, ``run_ts_bernoulli``) that reproduce the general run pull for
+pull from a run-owned copy of the same stream (``_rng_kernels``). A run allocates its
+state and hands it to a loop compiled with ``_nrt=False``: the per-step helpers then
+borrow their arrays, with no reference-count atomics per call (those cost more than a
+bandit step and contend between threads that share the environment's arrays).
 """
 
 # ruff: noqa: NPY002  (Numba compiles only the legacy np.random API; its stream is the
