@@ -297,7 +297,9 @@ def simulate(
     r"""Simulate ``n_runs`` independent runs of ``algorithm`` on ``env`` for ``horizon`` pulls.
 
     Runs execute in parallel threads (Numba ``prange``) in one compiled kernel per
-    algorithm family; each run is seeded from ``SeedSequence(root).spawn(n_runs)``, so
+    algorithm family (UCB1 and Beta-Thompson sampling on Bernoulli arms in dedicated
+    kernels that give the same pulls); each run is seeded from
+    ``SeedSequence(root).spawn(n_runs)``, so
     the result is the same for any thread count. Memory is :math:`O(n_\mathrm{runs}
     (n_\mathrm{checkpoints} + K))`, independent of the horizon (oblivious reward tables,
     which are inputs, excepted).
