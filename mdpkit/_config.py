@@ -6,6 +6,8 @@ Small problems run serially regardless: on 2-core machines a parallel region cos
 
 from __future__ import annotations
 
+from typing import Any
+
 import numba
 
 from ._validation import check_int
@@ -33,3 +35,20 @@ def set_num_threads(n: int) -> None:
 def get_num_threads() -> int:
     """Return the number of threads parallel kernels currently use."""
     return int(numba.get_num_threads())
+
+
+def _no_nrt_options() -> dict[str, Any]:
+    """Return the njit option that compiles a kernel without Numba's reference counting.
+
+    Helpers that allocate nothing, called once per draw in the bandit loops, pay an atomic
+    reference-count update per array argument under the NRT; ``_nrt=False`` removes it.
+    The option is private to Numba, so it is used only where this Numba version has it;
+    elsewhere the kernels compile as usual (same results, slower).
+    """
+    from numba.core.cpu import CPUTargetOptions
+
+    return {"_nrt": False} if hasattr(CPUTargetOptions, "_nrt") else {}
+
+
+#: ``njit`` keyword options for kernels that allocate nothing (see :func:`_no_nrt_options`).
+NO_NRT: dict[str, Any] = _no_nrt_options()

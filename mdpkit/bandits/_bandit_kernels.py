@@ -15,6 +15,13 @@ Random-number order within one step, shared by every kernel:
 
 Outputs are written at the checkpoints ``ck`` (numbers of pulls, increasing), so memory
 is proportional to the number of checkpoints, not to the horizon.
+
+UCB1 and Beta-Thompson sampling on Bernoulli arms have dedicated kernels
+(``run_ucb1_bernoulli``, ``run_ts_bernoulli``) that reproduce the general run pull for
+pull from a run-owned copy of the same stream (``_rng_kernels``). A run allocates its
+state and hands it to a loop compiled with ``_nrt=False``: the per-step helpers then
+borrow their arrays, with no reference-count atomics per call (those cost more than a
+bandit step and contend between threads that share the environment's arrays).
 """
 
 # ruff: noqa: NPY002  (Numba compiles only the legacy np.random API; its stream is the
@@ -24,7 +31,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from .._config import NO_NRT
 from .._sampling_kernels import sample_categorical
+from ._rng_kernels import N_DOUBLES, mt_refill, mt_state, standard_normal, uniform
 
 # ---------------------------------------------------------------- algorithm codes
 # index family (run_index)
@@ -42,82 +51,97 @@ ENV_BERNOULLI, ENV_GAUSSIAN, ENV_BETA, ENV_TABLE = 0, 1, 2, 3
 
 
 # ---------------------------------------------------------------- random variates
-@njit(cache=True)
-def _marsaglia_tsang(kk):
+# ``rng`` is ``None`` (Numba's ``np.random``) or a run-owned ``(mt, buf, ix)`` state of
+# ``_rng_kernels``; both give NumPy's legacy stream.
+@njit(cache=True, **NO_NRT)
+def _marsaglia_tsang(kk, rng=None):
     """(d, v) with d * v ~ Gamma(kk, 1) for kk >= 1, Marsaglia & Tsang (2000), squeeze first."""
     d = kk - 1.0 / 3.0
     c = 1.0 / np.sqrt(9.0 * d)
     while True:
-        x = np.random.standard_normal()
+        x = standard_normal(rng)
         v = 1.0 + c * x
         if v <= 0.0:
             continue
         v = v * v * v
-        u = np.random.random()
+        u = uniform(rng)
         if u < 1.0 - 0.0331 * x * x * x * x:
             return d, v
         if np.log(u) < 0.5 * x * x + d * (1.0 - v + np.log(v)):
             return d, v
 
 
-@njit(cache=True)
-def log_gamma_variate(k):
+@njit(cache=True, **NO_NRT)
+def log_gamma_variate(k, rng=None):
     """Draw the log of a Gamma(k, 1) variate; k < 1 by the boost G(k) = G(k + 1) U^(1/k), in log space."""
     if k >= 1.0:
-        d, v = _marsaglia_tsang(k)
+        d, v = _marsaglia_tsang(k, rng)
         return np.log(d * v)
-    d, v = _marsaglia_tsang(k + 1.0)
-    return np.log(d * v) + np.log(np.random.random()) / k
+    d, v = _marsaglia_tsang(k + 1.0, rng)
+    return np.log(d * v) + np.log(uniform(rng)) / k
 
 
-@njit(cache=True)
-def beta_cheng(a, b):
+@njit(cache=True, inline="always")
+def cheng_setup(a, b):
+    """Constants (a0, b0, alpha, beta, gamma) of Cheng's BB for Beta(a, b), min(a, b) > 1."""
+    a0 = min(a, b)
+    b0 = max(a, b)
+    alpha = a0 + b0
+    beta = np.sqrt((alpha - 2.0) / (2.0 * a0 * b0 - alpha))
+    return a0, b0, alpha, beta, a0 + 1.0 / beta
+
+
+@njit(cache=True, inline="always")
+def cheng_try(u1, u2, a0, b0, alpha, beta, gamma):
+    """One trial of Cheng's BB with uniforms (u1, u2): (accepted, w); Beta = w / (b0 + w)."""
+    if u1 <= 0.0 or u1 >= 1.0:
+        return False, 0.0
+    v = beta * np.log(u1 / (1.0 - u1))
+    w = a0 * np.exp(v)
+    z = u1 * u1 * u2
+    r = gamma * v - 1.3862943611198906  # log 4
+    t = a0 + r - w
+    if t + 2.6094379124341003 >= 5.0 * z:  # 1 + log 5
+        return True, w
+    lz = np.log(z)
+    if t > lz:
+        return True, w
+    return r + alpha * np.log(alpha / (b0 + w)) >= lz, w
+
+
+@njit(cache=True, **NO_NRT)
+def beta_cheng(a, b, rng=None):
     """Beta(a, b) for min(a, b) > 1 by Cheng's (1978) algorithm BB: two uniforms per trial.
 
     R. C. H. Cheng, "Generating beta variates with nonintegral shape parameters",
     Comm. ACM 21 (1978), 317-322.
     """
-    a0 = min(a, b)
-    b0 = max(a, b)
-    alpha = a0 + b0
-    beta = np.sqrt((alpha - 2.0) / (2.0 * a0 * b0 - alpha))
-    gamma = a0 + 1.0 / beta
+    a0, b0, alpha, beta, gamma = cheng_setup(a, b)
     while True:
-        u1 = np.random.random()
-        u2 = np.random.random()
-        if u1 <= 0.0 or u1 >= 1.0:
-            continue
-        v = beta * np.log(u1 / (1.0 - u1))
-        w = a0 * np.exp(v)
-        z = u1 * u1 * u2
-        r = gamma * v - 1.3862943611198906  # log 4
-        t = a0 + r - w
-        if t + 2.6094379124341003 >= 5.0 * z:  # 1 + log 5
-            break
-        lz = np.log(z)
-        if t > lz:
-            break
-        if r + alpha * np.log(alpha / (b0 + w)) >= lz:
+        u1 = uniform(rng)
+        u2 = uniform(rng)
+        ok, w = cheng_try(u1, u2, a0, b0, alpha, beta, gamma)
+        if ok:
             break
     return w / (b0 + w) if a == a0 else b0 / (b0 + w)
 
 
-@njit(cache=True)
-def beta_variate(a, b):
+@njit(cache=True, **NO_NRT)
+def beta_variate(a, b, rng=None):
     """Beta(a, b): Cheng's BB when min(a, b) > 1, else G_a / (G_a + G_b) (log space below 1)."""
     if a > 1.0 and b > 1.0:
-        return beta_cheng(a, b)
+        return beta_cheng(a, b, rng)
     if a >= 1.0 and b >= 1.0:
-        da, va = _marsaglia_tsang(a)
-        db, vb = _marsaglia_tsang(b)
+        da, va = _marsaglia_tsang(a, rng)
+        db, vb = _marsaglia_tsang(b, rng)
         ga = da * va
         return ga / (ga + db * vb)
-    la = log_gamma_variate(a)
-    lb = log_gamma_variate(b)
+    la = log_gamma_variate(a, rng)
+    lb = log_gamma_variate(b, rng)
     return 1.0 / (1.0 + np.exp(lb - la))
 
 
-@njit(cache=True)
+@njit(cache=True, **NO_NRT)
 def env_reward(env_kind, a, t, p1, p2, table):
     """Reward of arm ``a`` at step ``t``: Bernoulli(p1), N(p1, p2^2), Beta(p1, p2) or table."""
     if env_kind == ENV_BERNOULLI:
@@ -130,7 +154,7 @@ def env_reward(env_kind, a, t, p1, p2, table):
 
 
 # ---------------------------------------------------------------- KL-UCB index
-@njit(cache=True)
+@njit(cache=True, **NO_NRT)
 def klucb_bernoulli_index(p, d, q_low):
     """max{q in [p, 1] : kl(p, q) <= d}, by Newton's method in y = -log(1 - q), to 1e-12 in y.
 
@@ -177,13 +201,13 @@ def klucb_bernoulli_index(p, d, q_low):
 
 
 # ---------------------------------------------------------------- checkpoints
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", **NO_NRT)
 def at_checkpoint(t, j, ck):
     """Return True when ``t + 1`` pulls is the next checkpoint ``ck[j]``."""
     return j < ck.size and t + 1 == ck[j]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", **NO_NRT)
 def record(t, j, ck, table_env, best_ck, cum_gap, cum_rew, regret_out, reward_out):
     """Record regret and reward at checkpoint ``j``; return the next ``j``.
 
@@ -198,66 +222,344 @@ def record(t, j, ck, table_env, best_ck, cum_gap, cum_rew, regret_out, reward_ou
 
 
 # ---------------------------------------------------------------- index family
-@njit(cache=True)
-def run_ucb1_bernoulli(c, means, gaps, horizon, ck, regret_out, reward_out, pulls_out):
-    """UCB1 on Bernoulli arms: the ``run_index`` loop without its generality (same stream).
+@njit(cache=True, **NO_NRT)
+def _next_double(mt, buf, pos):
+    """(next double of the run's block, next position), twisting when the block is spent."""
+    if pos == N_DOUBLES:
+        mt_refill(mt, buf)
+        pos = 0
+    return buf[pos], pos + 1
 
-    Called by ``run_index`` after seeding; the result is identical to the general path.
+
+#: Largest table of per-step / per-count constants shared by the runs (8 bytes an entry).
+TABLE_MAX = 1 << 20
+
+
+@njit(cache=True)
+def ucb1_tables(c, size):
+    """Tabulate ``sqrt(c log t)`` and ``1 / sqrt(n)`` for ``t, n < size``.
+
+    UCB1's transcendental functions, computed once for all runs with the kernel's own
+    expressions (so a table entry is bit-identical to the value it replaces).
     """
+    ct = np.zeros(size)
+    isq = np.zeros(size)
+    for t in range(1, size):
+        ct[t] = np.sqrt(c * np.log(t))
+        isq[t] = 1.0 / np.sqrt(np.float64(t))
+    return ct, isq
+
+
+@njit(cache=True)
+def run_ucb1_bernoulli(c, ct_tab, isq_tab, means, gaps, horizon, ck, seed,
+                       regret_out, reward_out, pulls_out):
+    """UCB1 on Bernoulli arms, pull for pull the ``run_index`` UCB1 run (same stream, same sums).
+
+    Only the pulled arm's statistics change; ``sqrt(c log t)`` and ``1/sqrt(n)`` come from
+    the shared tables (:func:`ucb1_tables`) below their size; the uniforms come from the
+    run's own Mersenne-Twister block (``_rng_kernels``); no helper that takes an array is
+    called per step (its reference counting would cost more than the step).
+    """
+    mt, buf, _ = mt_state(seed)
+    pos = N_DOUBLES
     K = gaps.size
+    size = ct_tab.size
     n = np.zeros(K)
     s = np.zeros(K)
     mean = np.zeros(K)
     isq = np.zeros(K)
-    idx = np.zeros(K)
     cum_gap = 0.0
     cum_rew = 0.0
     j = 0
+    next_ck = ck[0]
     for t in range(horizon):
         a = t
         if t >= K:
-            # two passes (max, then its first index): same argmax, fewer branch misses
-            ct = np.sqrt(c * np.log(t))
+            ct = ct_tab[t] if t < size else np.sqrt(c * np.log(t))
+            # two passes (max, then its first index): the first-index argmax, fewer branch misses
             best = -np.inf
             for k in range(K):
-                idx[k] = mean[k] + ct * isq[k]
-                best = max(best, idx[k])
+                best = max(best, mean[k] + ct * isq[k])
             for k in range(K):
-                if idx[k] == best:
+                if mean[k] + ct * isq[k] == best:
                     a = k
                     break
-        x = 1.0 if np.random.random() < means[a] else 0.0
-        n[a] += 1.0
+        if pos == N_DOUBLES:
+            mt_refill(mt, buf)
+            pos = 0
+        x = 1.0 if buf[pos] < means[a] else 0.0
+        pos += 1
+        na = n[a] + 1.0
+        n[a] = na
         s[a] += x
-        mean[a] = s[a] / n[a]
-        isq[a] = 1.0 / np.sqrt(n[a])
+        mean[a] = s[a] / na
+        isq[a] = isq_tab[int(na)] if na < size else 1.0 / np.sqrt(na)
         cum_gap += gaps[a]
         cum_rew += x
-        j = record(t, j, ck, False, ck, cum_gap, cum_rew, regret_out, reward_out)
+        if t + 1 == next_ck:
+            regret_out[j] = cum_gap
+            reward_out[j] = cum_rew
+            j += 1
+            next_ck = ck[j] if j < ck.size else -1
     for k in range(K):
         pulls_out[k] = n[k]
 
 
-@njit(cache=True)
-def run_index(code, prm, env_kind, p1, p2, table, gaps, best_ck, horizon, ck, seed,
-              regret_out, reward_out, pulls_out):
-    """One run of an index/sampling policy (UCB1, UCB-V, KL-UCB, MOSS, SE, ETC, eps-greedy, TS)."""
-    np.random.seed(seed)
-    if code == UCB1 and env_kind == ENV_BERNOULLI:
-        run_ucb1_bernoulli(prm[0], p1, gaps, horizon, ck, regret_out, reward_out, pulls_out)
-        return
+@njit(cache=True, parallel=True)
+def simulate_ucb1_bernoulli(c, ct_tab, isq_tab, means, gaps, horizon, ck, seeds,
+                            regret_out, reward_out, pulls_out):
+    """``run_ucb1_bernoulli`` for every run, in parallel."""
+    for r in prange(seeds.size):
+        run_ucb1_bernoulli(c, ct_tab, isq_tab, means, gaps, horizon, ck, seeds[r],
+                           regret_out[r], reward_out[r], pulls_out[r])
+
+
+@njit(cache=True, **NO_NRT)
+def _ts_posterior_draw(pa, pb, cst, k, mt, buf, ix, pos):
+    """Beta(pa, pb) draw of arm ``k``: (value, next read position in ``buf``).
+
+    Cheng's BB from the arm's cached constants ``cst[k]`` when both shapes exceed 1,
+    reading the uniforms in place; otherwise ``beta_variate`` on the run's state.
+    """
+    if pa > 1.0 and pb > 1.0:
+        while True:
+            if pos >= N_DOUBLES - 1:  # 0 or 1 double left: the pair may straddle a twist
+                u1, pos = _next_double(mt, buf, pos)
+                u2, pos = _next_double(mt, buf, pos)
+            else:
+                u1, u2 = buf[pos], buf[pos + 1]
+                pos += 2
+            ok, w = cheng_try(u1, u2, cst[k, 0], cst[k, 1], cst[k, 2], cst[k, 3], cst[k, 4])
+            if ok:
+                b0 = cst[k, 1]
+                return (w / (b0 + w) if pa == cst[k, 0] else b0 / (b0 + w)), pos
+    ix[0] = pos
+    v = beta_variate(pa, pb, (mt, buf, ix))
+    return v, ix[0]
+
+
+@njit(cache=True, **NO_NRT)
+def _ts_bernoulli_loop(a0, b0, means, gaps, horizon, ck, mt, buf, ix, succ, fail, cst,
+                       regret_out, reward_out):
+    """Run the pulls of ``run_ts_bernoulli`` on its allocated state (borrowed arrays, no NRT)."""
     K = gaps.size
-    n = np.zeros(K)
-    s = np.zeros(K)
-    s2 = np.zeros(K)
-    mean = np.zeros(K)
-    isq = np.zeros(K)  # 1 / sqrt(n_a), refreshed only for the pulled arm
-    ub = np.zeros(K)
-    qc = np.zeros(K)  # KL-UCB: cached index of each arm, computed at level dc
-    dc = np.zeros(K)
-    fresh = np.zeros(K, dtype=np.bool_)  # False once the arm is pulled (cache invalid)
-    active = np.ones(K, dtype=np.bool_)
-    fails = np.zeros(K)  # Beta-TS failures
+    pos = N_DOUBLES
+    cum_gap = 0.0
+    cum_rew = 0.0
+    j = 0
+    next_ck = ck[0]
+    for t in range(horizon):
+        a = 0
+        best = -1.0
+        for k in range(K):
+            v, pos = _ts_posterior_draw(a0 + succ[k], b0 + fail[k], cst, k, mt, buf, ix, pos)
+            if v > best:
+                best = v
+                a = k
+        u, pos = _next_double(mt, buf, pos)
+        x = 1.0 if u < means[a] else 0.0
+        succ[a] += x
+        fail[a] += 1.0 - x
+        pa, pb = a0 + succ[a], b0 + fail[a]
+        if pa > 1.0 and pb > 1.0:
+            cst[a, 0], cst[a, 1], cst[a, 2], cst[a, 3], cst[a, 4] = cheng_setup(pa, pb)
+        cum_gap += gaps[a]
+        cum_rew += x
+        if t + 1 == next_ck:
+            regret_out[j] = cum_gap
+            reward_out[j] = cum_rew
+            j += 1
+            next_ck = ck[j] if j < ck.size else -1
+
+
+@njit(cache=True)
+def run_ts_bernoulli(a0, b0, means, gaps, horizon, ck, seed, regret_out, reward_out, pulls_out):
+    """Beta-Bernoulli Thompson sampling, pull for pull the ``run_index`` TS_BETA run.
+
+    Only the pulled arm's posterior changes, so Cheng's constants are cached per arm
+    (``cst[k]``); the uniforms come from the run's own Mersenne-Twister block
+    (``_rng_kernels``).
+    """
+    mt, buf, ix = mt_state(seed)
+    K = gaps.size
+    succ = np.zeros(K)
+    fail = np.zeros(K)
+    cst = np.zeros((K, 5))
+    for k in range(K):
+        if a0 > 1.0 and b0 > 1.0:
+            cst[k, 0], cst[k, 1], cst[k, 2], cst[k, 3], cst[k, 4] = cheng_setup(a0, b0)
+    _ts_bernoulli_loop(a0, b0, means, gaps, horizon, ck, mt, buf, ix, succ, fail, cst,
+                       regret_out, reward_out)
+    for k in range(K):
+        pulls_out[k] = succ[k] + fail[k]
+
+
+@njit(cache=True, parallel=True)
+def simulate_ts_bernoulli(a0, b0, means, gaps, horizon, ck, seeds, regret_out, reward_out,
+                          pulls_out):
+    """``run_ts_bernoulli`` for every run, in parallel."""
+    for r in prange(seeds.size):
+        run_ts_bernoulli(a0, b0, means, gaps, horizon, ck, seeds[r], regret_out[r],
+                         reward_out[r], pulls_out[r])
+
+
+# rows of the index family's per-arm state ``st`` (one (11, K) array per run)
+_N, _S, _S2, _MEAN, _ISQ, _UB, _QC, _DC, _FAILS, _FRESH, _ACTIVE = range(11)
+# _ISQ: 1 / sqrt(n_a), refreshed only for the pulled arm; _QC: KL-UCB's cached index of
+# each arm, computed at level _DC; _FRESH: 1 while that cache is valid; _FAILS: Beta-TS
+# failures; _ACTIVE: 1 while successive elimination keeps the arm.
+
+
+@njit(cache=True, **NO_NRT)
+def _choose_thompson(code, prm, st):
+    """Thompson sampling: the arm of the largest posterior draw (Beta or Gaussian)."""
+    a = 0
+    best = -np.inf
+    for k in range(st.shape[1]):
+        if code == TS_BETA:
+            v = beta_variate(prm[0] + st[_S, k], prm[1] + st[_FAILS, k])
+        else:
+            v = st[_S, k] / (st[_N, k] + 1.0) + prm[0] / np.sqrt(st[_N, k] + 1.0) * np.random.standard_normal()
+        if v > best:
+            best = v
+            a = k
+    return a
+
+
+@njit(cache=True, **NO_NRT)
+def _choose_elimination(st, pos, log_T):
+    """Pick the next active arm of successive elimination's phase: (arm, next position).
+
+    At a phase end (every active arm has the same count) the arms whose UCB is below the
+    best LCB are dropped first.
+    """
+    K = st.shape[1]
+    while pos < K and st[_ACTIVE, pos] == 0.0:
+        pos += 1
+    if pos == K:
+        best_lcb = -np.inf
+        for k in range(K):
+            if st[_ACTIVE, k] != 0.0:
+                best_lcb = max(best_lcb, st[_MEAN, k] - np.sqrt(2.0 * log_T / st[_N, k]))
+        for k in range(K):
+            if st[_ACTIVE, k] != 0.0 and st[_MEAN, k] + np.sqrt(2.0 * log_T / st[_N, k]) < best_lcb:
+                st[_ACTIVE, k] = 0.0
+        pos = 0
+        while st[_ACTIVE, pos] == 0.0:
+            pos += 1
+    return pos, pos + 1
+
+
+@njit(cache=True, **NO_NRT)
+def _choose_optimistic(code, prm, t, horizon, st):
+    """Largest closed-form index: UCB1, MOSS, UCB-V or Gaussian KL-UCB (first index on ties)."""
+    K = st.shape[1]
+    n, mean = st[_N], st[_MEAN]
+    lt = np.log(t)
+    ct = np.sqrt(prm[0] * lt)
+    e = prm[0] * lt
+    f = lt + prm[0] * np.log(max(lt, 1.0))
+    a = 0
+    best = -np.inf
+    for k in range(K):
+        if code == UCB1:
+            v = mean[k] + ct * st[_ISQ, k]
+        elif code == MOSS:
+            v = mean[k] + np.sqrt(max(np.log(horizon / (K * n[k])), 0.0) / n[k])
+        elif code == UCBV:
+            # Note: max(., 0) only removes round-off in s2/n - mean^2.
+            var = max(st[_S2, k] / n[k] - mean[k] * mean[k], 0.0)
+            v = mean[k] + np.sqrt(2.0 * var * e / n[k]) + 3.0 * prm[1] * prm[2] * e / n[k]
+        else:  # KLUCB_GAUSSIAN
+            v = mean[k] + prm[1] * np.sqrt(2.0 * f / n[k])
+        if v > best:
+            best = v
+            a = k
+    return a
+
+
+@njit(cache=True, **NO_NRT)
+def _choose_klucb(prm, t, st):
+    """Bernoulli KL-UCB: exact argmax of the KL indices, with pruning.
+
+    For an arm not pulled since its index qc was computed at level dc <= d, the index is
+    >= qc (monotone in d) and, kl(p, .) being convex, <= qc + (d - dc) / kl'(qc), the
+    tangent bound. Arms whose bound is below the best exact index so far cannot win and
+    are skipped.
+    """
+    K = st.shape[1]
+    n, mean, ub, qc, dc = st[_N], st[_MEAN], st[_UB], st[_QC], st[_DC]
+    lt = np.log(t)
+    f = lt + prm[0] * np.log(max(lt, 1.0))
+    for k in range(K):
+        d = f / n[k]
+        if st[_FRESH, k] == 0.0:
+            qc[k] = klucb_bernoulli_index(mean[k], d, -1.0)
+            dc[k] = d
+            st[_FRESH, k] = 1.0
+            ub[k] = qc[k]
+        elif qc[k] >= 1.0:
+            ub[k] = 1.0
+        else:
+            slope = (qc[k] - mean[k]) / (qc[k] * (1.0 - qc[k]))
+            ub[k] = qc[k] + (d - dc[k]) / slope + 1e-12 if slope > 0.0 else 1.0
+    a0 = 0
+    for k in range(1, K):
+        if ub[k] > ub[a0]:
+            a0 = k
+    a = 0
+    best = -np.inf
+    for i in range(K + 1):
+        k = a0 if i == 0 else i - 1  # the most promising arm first
+        if (i > 0 and k == a0) or ub[k] < best:
+            continue
+        d = f / n[k]
+        if dc[k] != d:
+            qc[k] = klucb_bernoulli_index(mean[k], d, qc[k])
+            dc[k] = d
+        if qc[k] > best or (qc[k] == best and k < a):
+            best = qc[k]
+            a = k
+    return a
+
+
+@njit(cache=True, **NO_NRT)
+def _choose_greedy(code, prm, t, st):
+    """Epsilon-greedy (fixed or decaying eps): a uniform arm with probability eps, else the best mean."""
+    K = st.shape[1]
+    eps = prm[0] if code == EPS_GREEDY else min(1.0, prm[0] * (K * np.log(t) / t) ** (1.0 / 3.0))
+    if np.random.random() < eps:
+        return int(np.random.random() * K)
+    a = 0
+    for k in range(1, K):
+        if st[_MEAN, k] > st[_MEAN, a]:
+            a = k
+    return a
+
+
+@njit(cache=True, **NO_NRT)
+def _index_update(code, st, a, x):
+    """Statistics of the pulled arm ``a`` after reward ``x`` (Beta-TS: Bernoulli(x) success)."""
+    st[_N, a] += 1.0
+    st[_S, a] += x
+    st[_S2, a] += x * x
+    st[_MEAN, a] = st[_S, a] / st[_N, a]
+    st[_ISQ, a] = 1.0 / np.sqrt(st[_N, a])
+    st[_FRESH, a] = 0.0
+    if code == TS_BETA:
+        # Agrawal & Goyal (2012): a reward in (0, 1) counts as a Bernoulli(x) success.
+        succ = x
+        if 0.0 < x < 1.0:
+            succ = 1.0 if np.random.random() < x else 0.0
+        st[_S, a] += succ - x
+        st[_FAILS, a] += 1.0 - succ
+
+
+@njit(cache=True, **NO_NRT)
+def _index_loop(code, prm, env_kind, p1, p2, table, gaps, best_ck, horizon, ck, st,
+                regret_out, reward_out):
+    """Run the pulls of ``run_index`` on its allocated state ``st`` (borrowed arrays, no NRT)."""
+    K = gaps.size
     pos = 0  # successive elimination: next arm of the current phase
     commit = -1  # explore-then-commit: committed arm
     log_T = np.log(horizon)
@@ -265,150 +567,45 @@ def run_index(code, prm, env_kind, p1, p2, table, gaps, best_ck, horizon, ck, se
     cum_rew = 0.0
     j = 0
     for t in range(horizon):
-        a = 0
-        if code == TS_BETA:
-            best = -1.0
-            for k in range(K):
-                v = beta_variate(prm[0] + s[k], prm[1] + fails[k])
-                if v > best:
-                    best = v
-                    a = k
-        elif code == TS_GAUSSIAN:
-            best = -np.inf
-            for k in range(K):
-                v = s[k] / (n[k] + 1.0) + prm[0] / np.sqrt(n[k] + 1.0) * np.random.standard_normal()
-                if v > best:
-                    best = v
-                    a = k
+        if code == TS_BETA or code == TS_GAUSSIAN:
+            a = _choose_thompson(code, prm, st)
         elif code == EXPLORE_THEN_COMMIT:
-            if t < prm[0] * K:
-                a = t % K
-            else:
-                if commit < 0:
-                    commit = 0
-                    for k in range(1, K):
-                        if mean[k] > mean[commit]:
-                            commit = k
-                a = commit
+            if t >= prm[0] * K and commit < 0:
+                commit = 0
+                for k in range(1, K):
+                    if st[_MEAN, k] > st[_MEAN, commit]:
+                        commit = k
+            a = t % K if t < prm[0] * K else commit
         elif code == SUCCESSIVE_ELIMINATION:
-            while pos < K and not active[pos]:
-                pos += 1
-            if pos == K:  # a phase is complete: every active arm has the same count
-                best_lcb = -np.inf
-                for k in range(K):
-                    if active[k]:
-                        r = np.sqrt(2.0 * log_T / n[k])
-                        if mean[k] - r > best_lcb:
-                            best_lcb = mean[k] - r
-                for k in range(K):
-                    if active[k] and mean[k] + np.sqrt(2.0 * log_T / n[k]) < best_lcb:
-                        active[k] = False
-                pos = 0
-                while not active[pos]:
-                    pos += 1
-            a = pos
-            pos += 1
+            a, pos = _choose_elimination(st, pos, log_T)
         elif t < K:  # every remaining index policy starts with one pull of each arm
             a = t
-        elif code == UCB1:
-            ct = np.sqrt(prm[0] * np.log(t))
-            best = -np.inf
-            for k in range(K):
-                v = mean[k] + ct * isq[k]
-                if v > best:
-                    best = v
-                    a = k
-        elif code == MOSS:
-            best = -np.inf
-            for k in range(K):
-                v = mean[k] + np.sqrt(max(np.log(horizon / (K * n[k])), 0.0) / n[k])
-                if v > best:
-                    best = v
-                    a = k
-        elif code == UCBV:
-            e = prm[0] * np.log(t)
-            best = -np.inf
-            for k in range(K):
-                # Note: max(., 0) only removes round-off in s2/n - mean^2.
-                var = max(s2[k] / n[k] - mean[k] * mean[k], 0.0)
-                v = mean[k] + np.sqrt(2.0 * var * e / n[k]) + 3.0 * prm[1] * prm[2] * e / n[k]
-                if v > best:
-                    best = v
-                    a = k
-        elif code == KLUCB_GAUSSIAN:
-            lt = np.log(t)
-            f = lt + prm[0] * np.log(max(lt, 1.0))
-            best = -np.inf
-            for k in range(K):
-                v = mean[k] + prm[1] * np.sqrt(2.0 * f / n[k])
-                if v > best:
-                    best = v
-                    a = k
         elif code == KLUCB_BERNOULLI:
-            lt = np.log(t)
-            f = lt + prm[0] * np.log(max(lt, 1.0))
-            # Exact argmax with pruning. For an arm not pulled since its index qc was computed
-            # at level dc <= d, the index is >= qc (monotone in d) and, kl(p, .) being convex,
-            # <= qc + (d - dc) / kl'(qc), the tangent bound. Arms whose bound is below the
-            # best exact index so far cannot win and are skipped.
-            for k in range(K):
-                d = f / n[k]
-                if not fresh[k]:
-                    qc[k] = klucb_bernoulli_index(mean[k], d, -1.0)
-                    dc[k] = d
-                    fresh[k] = True
-                    ub[k] = qc[k]
-                elif qc[k] >= 1.0:
-                    ub[k] = 1.0
-                else:
-                    slope = (qc[k] - mean[k]) / (qc[k] * (1.0 - qc[k]))
-                    ub[k] = qc[k] + (d - dc[k]) / slope + 1e-12 if slope > 0.0 else 1.0
-            a0 = 0
-            for k in range(1, K):
-                if ub[k] > ub[a0]:
-                    a0 = k
-            best = -np.inf
-            for i in range(K + 1):
-                k = a0 if i == 0 else i - 1  # the most promising arm first
-                if (i > 0 and k == a0) or ub[k] < best:
-                    continue
-                d = f / n[k]
-                if dc[k] != d:
-                    qc[k] = klucb_bernoulli_index(mean[k], d, qc[k])
-                    dc[k] = d
-                if qc[k] > best or (qc[k] == best and k < a):
-                    best = qc[k]
-                    a = k
+            a = _choose_klucb(prm, t, st)
         elif code == EPS_GREEDY or code == EPS_GREEDY_DECAYING:
-            if code == EPS_GREEDY:
-                eps = prm[0]
-            else:
-                eps = min(1.0, prm[0] * (K * np.log(t) / t) ** (1.0 / 3.0))
-            if np.random.random() < eps:
-                a = int(np.random.random() * K)
-            else:
-                for k in range(1, K):
-                    if mean[k] > mean[a]:
-                        a = k
+            a = _choose_greedy(code, prm, t, st)
+        else:
+            a = _choose_optimistic(code, prm, t, horizon, st)
         x = env_reward(env_kind, a, t, p1, p2, table)
-        n[a] += 1.0
-        s[a] += x
-        s2[a] += x * x
-        mean[a] = s[a] / n[a]
-        isq[a] = 1.0 / np.sqrt(n[a])
-        fresh[a] = False
-        if code == TS_BETA:
-            # Agrawal & Goyal (2012): a reward in (0, 1) counts as a Bernoulli(x) success.
-            succ = x
-            if 0.0 < x < 1.0:
-                succ = 1.0 if np.random.random() < x else 0.0
-            s[a] += succ - x
-            fails[a] += 1.0 - succ
+        _index_update(code, st, a, x)
         cum_gap += gaps[a]
         cum_rew += x
         j = record(t, j, ck, env_kind == ENV_TABLE, best_ck, cum_gap, cum_rew, regret_out, reward_out)
+
+
+@njit(cache=True)
+def run_index(code, prm, env_kind, p1, p2, table, gaps, best_ck, horizon, ck, seed,
+              regret_out, reward_out, pulls_out):
+    """One run of an index/sampling policy (UCB1, UCB-V, KL-UCB, MOSS, SE, ETC, eps-greedy, TS)."""
+    np.random.seed(seed)
+    K = gaps.size
+    st = np.zeros((11, K))
     for k in range(K):
-        pulls_out[k] = n[k]
+        st[_ACTIVE, k] = 1.0
+    _index_loop(code, prm, env_kind, p1, p2, table, gaps, best_ck, horizon, ck, st,
+                regret_out, reward_out)
+    for k in range(K):
+        pulls_out[k] = st[_N, k]
 
 
 @njit(cache=True, parallel=True)
@@ -421,7 +618,7 @@ def simulate_index(code, prm, env_kind, p1, p2, table, gaps, best_ck, horizon, c
 
 
 # ---------------------------------------------------------------- weights family
-@njit(cache=True)
+@njit(cache=True, **NO_NRT)
 def softmax_into(z, scale, out):
     """Write ``out = softmax(scale * z)``, stable (max subtracted)."""
     m = -np.inf
@@ -526,6 +723,143 @@ def simulate_weights(code, prm, log_ref, env_kind, p1, p2, table, gaps, best_ck,
 
 
 # ---------------------------------------------------------------- linear family
+@njit(cache=True, **NO_NRT)
+def _draw_actions(X, action_kind):
+    """Draw a fresh action set in place: normal rows, on the unit sphere or scaled by 1/sqrt(d)."""
+    K, d = X.shape
+    for k in range(K):
+        nrm = 0.0
+        for i in range(d):
+            X[k, i] = np.random.standard_normal()
+            nrm += X[k, i] * X[k, i]
+        scale = 1.0 / np.sqrt(nrm) if action_kind == ACTIONS_SPHERE else 1.0 / np.sqrt(d)
+        for i in range(d):
+            X[k, i] *= scale
+
+
+@njit(cache=True, **NO_NRT)
+def _lints_parameter(Vinv, L, th, v, zz, tt):
+    """Linear Thompson sampling's draw ``tt = th + v L z``, ``L L^T = V^-1``, ``z ~ N(0, I)``.
+
+    ``L`` is filled by the outer-product (right-looking) Cholesky of the lower triangle,
+    LAPACK's order of operations for small matrices.
+    """
+    d = th.size
+    for i in range(d):
+        for m in range(d):
+            L[i, m] = Vinv[i, m] if m <= i else 0.0
+    for k in range(d):
+        L[k, k] = np.sqrt(L[k, k])
+        for i in range(k + 1, d):
+            L[i, k] /= L[k, k]
+        for m in range(k + 1, d):
+            for i in range(m, d):
+                L[i, m] -= L[i, k] * L[m, k]
+    for i in range(d):
+        zz[i] = np.random.standard_normal()
+    for i in range(d):
+        acc = th[i]
+        for m in range(i + 1):
+            acc += v * L[i, m] * zz[m]
+        tt[i] = acc
+
+
+@njit(cache=True, **NO_NRT)
+def _linear_choose(code, theta, X, th, tt, Vinv, width):
+    """Pick an action: (its index, the best mean reward of the set).
+
+    The argmax of x^T tt (LinTS) or of the optimistic index x^T th + width ||x||_{V^-1}
+    (LinUCB, OFUL).
+    """
+    K, d = X.shape
+    a = 0
+    best = -np.inf
+    opt = -np.inf
+    for k in range(K):
+        mu = 0.0
+        for i in range(d):
+            mu += theta[i] * X[k, i]
+        opt = max(opt, mu)
+        v = 0.0
+        if code == LINTS:
+            for i in range(d):
+                v += tt[i] * X[k, i]
+        else:
+            q = 0.0
+            for i in range(d):
+                v += th[i] * X[k, i]
+                acc = 0.0
+                for m in range(d):
+                    acc += Vinv[i, m] * X[k, m]
+                q += X[k, i] * acc
+            v += width * np.sqrt(max(q, 0.0))
+        if v > best:
+            best = v
+            a = k
+    return a, opt
+
+
+@njit(cache=True, **NO_NRT)
+def _ridge_update(Vinv, bvec, th, u, X, a, x):
+    """Add the pulled action ``X[a]`` with reward ``x`` to the ridge regression.
+
+    Sherman-Morrison on ``V^-1``, then ``th = V^-1 b``. Returns ``log(1 + x^T V^-1 x)``,
+    the increment of ``log det V``.
+    """
+    d = th.size
+    den = 1.0
+    for i in range(d):
+        acc = 0.0
+        for m in range(d):
+            acc += Vinv[i, m] * X[a, m]
+        u[i] = acc
+        den += X[a, i] * acc
+    for i in range(d):
+        for m in range(d):
+            Vinv[i, m] -= u[i] * u[m] / den
+    for i in range(d):
+        bvec[i] += x * X[a, i]
+    for i in range(d):
+        acc = 0.0
+        for m in range(d):
+            acc += Vinv[i, m] * bvec[m]
+        th[i] = acc
+    return np.log(den)
+
+
+@njit(cache=True, **NO_NRT)
+def _linear_loop(code, prm, theta, X, action_kind, sigma, horizon, ck, Vinv, L, work,
+                 regret_out, reward_out, pulls_out):
+    """Run the steps of ``run_linear`` on its allocated state (borrowed arrays, no NRT).
+
+    ``work`` rows: b, theta_hat, Sherman-Morrison vector, LinTS parameter and noise.
+    """
+    d = theta.size
+    bvec, th, u, tt, zz = work[0], work[1], work[2], work[3], work[4]
+    logdet = 0.0
+    cum_gap = 0.0
+    cum_rew = 0.0
+    j = 0
+    for t in range(horizon):
+        if action_kind != ACTIONS_FIXED:
+            _draw_actions(X, action_kind)
+        if code == LINTS:
+            _lints_parameter(Vinv, L, th, prm[1], zz, tt)
+        width = prm[1]
+        if code == OFUL:
+            width = sigma * np.sqrt(logdet + 2.0 * prm[2]) + np.sqrt(prm[0]) * prm[3]
+        a, opt = _linear_choose(code, theta, X, th, tt, Vinv, width)
+        mu_a = 0.0
+        for i in range(d):
+            mu_a += theta[i] * X[a, i]
+        x = mu_a + sigma * np.random.standard_normal()
+        logdet += _ridge_update(Vinv, bvec, th, u, X, a, x)
+        pulls_out[a] += 1.0
+        cum_gap += opt - mu_a
+        cum_rew += x
+        j = record(t, j, ck, False, ck, cum_gap, cum_rew, regret_out, reward_out)
+
+
 @njit(cache=True)
 def run_linear(code, prm, theta, actions, action_kind, sigma, horizon, ck, seed,
                regret_out, reward_out, pulls_out):
@@ -535,95 +869,10 @@ def run_linear(code, prm, theta, actions, action_kind, sigma, horizon, ck, seed,
     Abbasi-Yadkori et al. (2011): sigma sqrt(log det(V_t)/det(ridge I) + 2 log(1/delta)) + sqrt(ridge) S.
     """
     np.random.seed(seed)
-    K = pulls_out.size
     d = theta.size
-    ridge = prm[0]
-    Vinv = np.eye(d) / ridge
-    bvec = np.zeros(d)
-    th = np.zeros(d)
-    X = actions.copy()
-    u = np.zeros(d)
-    tt = np.zeros(d)
-    zz = np.zeros(d)
-    logdet = 0.0
-    cum_gap = 0.0
-    cum_rew = 0.0
-    j = 0
-    for t in range(horizon):
-        if action_kind != ACTIONS_FIXED:
-            for k in range(K):
-                nrm = 0.0
-                for i in range(d):
-                    X[k, i] = np.random.standard_normal()
-                    nrm += X[k, i] * X[k, i]
-                scale = 1.0 / np.sqrt(nrm) if action_kind == ACTIONS_SPHERE else 1.0 / np.sqrt(d)
-                for i in range(d):
-                    X[k, i] *= scale
-        if code == LINTS:
-            L = np.linalg.cholesky(Vinv)
-            for i in range(d):
-                zz[i] = np.random.standard_normal()
-            for i in range(d):
-                acc = th[i]
-                for m in range(i + 1):
-                    acc += prm[1] * L[i, m] * zz[m]
-                tt[i] = acc
-        width = prm[1]
-        if code == OFUL:
-            width = sigma * np.sqrt(logdet + 2.0 * prm[2]) + np.sqrt(ridge) * prm[3]
-        a = 0
-        best = -np.inf
-        opt = -np.inf
-        for k in range(K):
-            mu = 0.0
-            for i in range(d):
-                mu += theta[i] * X[k, i]
-            if mu > opt:
-                opt = mu
-            if code == LINTS:
-                v = 0.0
-                for i in range(d):
-                    v += tt[i] * X[k, i]
-            else:
-                v = 0.0
-                q = 0.0
-                for i in range(d):
-                    v += th[i] * X[k, i]
-                    acc = 0.0
-                    for m in range(d):
-                        acc += Vinv[i, m] * X[k, m]
-                    q += X[k, i] * acc
-                v += width * np.sqrt(max(q, 0.0))
-            if v > best:
-                best = v
-                a = k
-        mu_a = 0.0
-        for i in range(d):
-            mu_a += theta[i] * X[a, i]
-        x = mu_a + sigma * np.random.standard_normal()
-        # Sherman-Morrison: V <- V + x x^T
-        den = 1.0
-        for i in range(d):
-            acc = 0.0
-            for m in range(d):
-                acc += Vinv[i, m] * X[a, m]
-            u[i] = acc
-            den += X[a, i] * acc
-        for i in range(d):
-            for m in range(d):
-                Vinv[i, m] -= u[i] * u[m] / den
-        logdet += np.log(den)
-        for i in range(d):
-            bvec[i] += x * X[a, i]
-        for i in range(d):
-            acc = 0.0
-            for m in range(d):
-                acc += Vinv[i, m] * bvec[m]
-            th[i] = acc
-        pulls_out[a] += 1.0
-        cum_gap += opt - mu_a
-        cum_rew += x
-        j = record(t, j, ck, False, ck, cum_gap, cum_rew, regret_out, reward_out)
+    _linear_loop(code, prm, theta, actions.copy(), action_kind, sigma, horizon, ck,
+                 np.eye(d) / prm[0], np.zeros((d, d)), np.zeros((5, d)),
+                 regret_out, reward_out, pulls_out)
 
 
 @njit(cache=True, parallel=True)

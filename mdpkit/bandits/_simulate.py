@@ -24,9 +24,11 @@ from .._typing import FloatArray, IntArray, RNGLike
 from .._validation import as_generator, check_int
 from . import _bandit_kernels as kr
 from ._algorithms import (
+    UCB1,
     Hedge,
     RegretMatching,
     SoftmaxPolicyGradient,
+    ThompsonSampling,
     _Algorithm,
     kernel_code,
 )
@@ -257,11 +259,32 @@ def _kernel_args(env: Any, algorithm: Any, horizon: int, ck: IntArray,
             and env.feedback != "full":
         raise ValueError(f"`env` must give full information for {algorithm.name}; wrap the "
                          "sequence as FullInformation(losses) (or use EXP3 for bandit feedback).")
+    fast = _bernoulli_fast_path(env, algorithm, prm, horizon)
+    if fast is not None:
+        return fast
     env_args = _env_arrays(env, horizon, ck, root)
     if family == "weights":
         log_ref = algorithm._log_ref(K) if isinstance(algorithm, SoftmaxPolicyGradient) else np.zeros(K)
         return (kernel_code(algorithm), prm, log_ref, *env_args), kr.simulate_weights, kr.run_weights
     return (kernel_code(algorithm), prm, *env_args), kr.simulate_index, kr.run_index
+
+
+def _bernoulli_fast_path(env: Any, algorithm: Any, prm: FloatArray, horizon: int):
+    """Dedicated kernels of UCB1 and Beta-Thompson sampling on Bernoulli arms, or None.
+
+    They reproduce the general index kernel pull for pull (tests/unit/test_bandit_reference.py).
+    """
+    if not isinstance(env, BernoulliBandit):
+        return None
+    means, gaps = np.array(env._kernel_spec()[1]), np.array(env.gaps)
+    if type(algorithm) is UCB1:
+        ct, isq = kr.ucb1_tables(float(prm[0]), min(horizon, kr.TABLE_MAX))
+        return ((float(prm[0]), ct, isq, means, gaps), kr.simulate_ucb1_bernoulli,
+                kr.run_ucb1_bernoulli)
+    if type(algorithm) is ThompsonSampling:
+        return ((float(prm[0]), float(prm[1]), means, gaps), kr.simulate_ts_bernoulli,
+                kr.run_ts_bernoulli)
+    return None
 
 
 def simulate(
@@ -277,7 +300,9 @@ def simulate(
     r"""Simulate ``n_runs`` independent runs of ``algorithm`` on ``env`` for ``horizon`` pulls.
 
     Runs execute in parallel threads (Numba ``prange``) in one compiled kernel per
-    algorithm family; each run is seeded from ``SeedSequence(root).spawn(n_runs)``, so
+    algorithm family (UCB1 and Beta-Thompson sampling on Bernoulli arms in dedicated
+    kernels that give the same pulls); each run is seeded from
+    ``SeedSequence(root).spawn(n_runs)``, so
     the result is the same for any thread count. Memory is :math:`O(n_\mathrm{runs}
     (n_\mathrm{checkpoints} + K))`, independent of the horizon (oblivious reward tables,
     which are inputs, excepted).

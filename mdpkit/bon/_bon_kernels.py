@@ -83,29 +83,135 @@ def max_law_from_probs(p, log_p, n_float, log_n, out):
             log_F = np.log(F)
             x = p[i] / F
         if n_float * x < 0.01:
-            # log(1 - (1-x)^N) = log(N x) + log1p(sum_k t_k), t_k = t_{k-1} (-(N-k) x/(k+1));
-            # eight terms reach (Nx)^9 / 10! < 1e-24: one transcendental instead of four
-            t = 1.0
-            z = 0.0
-            for k in range(1, 9):  # multiplications only; stop once terms are below rounding
-                t *= -(n_float - k) * x * _INV[k]
-                z += t
-                if abs(t) < 1e-18:
-                    break
-            # log1p(z) by its series: |z| < 0.005, so z^8/8 < 5e-20 (z^4/4 < 3e-21 if |z| < 1e-5)
-            if abs(z) < 1e-5:
-                l1p = z * (1.0 - z * (0.5 - z * (1.0 / 3.0)))
-            else:
-                l1p = z * (1.0 - z * (0.5 - z * (1.0 / 3.0 - z * (0.25 - z * (0.2 - z * (
-                    1.0 / 6.0 - z * (1.0 / 7.0)))))))
-            out[i] = (n_float - 1.0) * log_F + log_n + log_p[i] + l1p
+            out[i] = _log_q_small_nx(n_float, x, log_F, log_n, log_p[i])
         else:
-            if x < 1e-4:  # log1p(-x) by its series, error x^5/5 relative to x
-                nd = -n_float * x * (1.0 + x * (0.5 + x * (1.0 / 3.0 + 0.25 * x)))
+            out[i] = _log_q_large_nx(n_float, x, log_F)
+
+
+@njit(cache=True, inline="always")
+def _log_q_small_nx(n_float, x, log_F, log_n, log_p):
+    """log[F^N - (F - p)^N] when N x < 0.01 (x = p / F), by series: no transcendental.
+
+    log(1 - (1-x)^N) = log(N x) + log1p(sum_k t_k), t_k = t_{k-1} (-(N-k) x/(k+1));
+    eight terms reach (Nx)^9 / 10! < 1e-24.
+    """
+    t = 1.0
+    z = 0.0
+    for k in range(1, 9):  # multiplications only; stop once terms are below rounding
+        t *= -(n_float - k) * x * _INV[k]
+        z += t
+        if abs(t) < 1e-18:
+            break
+    # log1p(z) by its series: |z| < 0.005, so z^8/8 < 5e-20 (z^4/4 < 3e-21 if |z| < 1e-5)
+    if abs(z) < 1e-5:
+        l1p = z * (1.0 - z * (0.5 - z * (1.0 / 3.0)))
+    else:
+        l1p = z * (1.0 - z * (0.5 - z * (1.0 / 3.0 - z * (0.25 - z * (0.2 - z * (
+            1.0 / 6.0 - z * (1.0 / 7.0)))))))
+    return (n_float - 1.0) * log_F + log_n + log_p + l1p
+
+
+@njit(cache=True)
+def max_law_tails(p, n_float, G):
+    """Tabulate the CDF of units in ascending rank for :func:`max_law_series`.
+
+    ``G`` receives the inclusive CDF ``F`` below ``i0`` (the first unit whose strict upper
+    tail ``S`` is below 1/2) and ``-S`` from ``i0`` on, so that ``log F`` is
+    ``log(G[:i0])`` and ``log1p(G[i0:])``: both tails keep full relative precision, as in
+    :func:`max_law_from_probs`; the logarithms are left to vectorised NumPy. Returns
+    ``i0``, the number of units with ``N x >= 0.01`` (``x = p / F``) and the largest
+    ``N x`` below 0.01.
+    """
+    m = p.shape[0]
+    acc = 0.0
+    for i in range(m - 1, -1, -1):
+        G[i] = -acc
+        acc += p[i]
+    cdf = 0.0
+    i0 = m
+    n_big = 0
+    nx_small = 0.0
+    for i in range(m):
+        cdf += p[i]
+        if G[i] > -0.5:  # S < 1/2
+            i0 = min(i0, i)
+            F = 1.0 + G[i]
+        else:
+            G[i] = cdf
+            F = cdf
+        nx = n_float * (p[i] / F) if p[i] > 0.0 else 0.0
+        if nx >= 0.01:
+            n_big += 1
+        elif nx > nx_small:
+            nx_small = nx
+    return i0, n_big, nx_small
+
+
+@njit(cache=True, inline="always")
+def _log_q_large_nx(n_float, x, log_F):
+    """log[F^N - (F - p)^N] = N log F + log(1 - (1 - x)^N) when N x >= 0.01."""
+    nd = n_float * np.log1p(-min(x, 1.0))
+    return n_float * log_F + (0.0 if nd < -40.0 else np.log(-np.expm1(nd)))
+
+
+@njit(cache=True, error_model="numpy")
+def max_law_series(p, log_p, G, i0, log_F, coef, n_float, log_n, out):
+    """Write the small-``N x`` form of :func:`max_law_from_probs` for every unit, branch-free.
+
+    ``log q = (N - 1) log F + log N + log p + log1p(z)``, ``z = sum_k coef[k-1] x^k`` by
+    Horner (``coef`` from :func:`series_coefficients`, eight entries) and ``log1p(z)`` by
+    its series (|z| < 0.005: seven terms, error below z^8/8 < 5e-20). No branch and a
+    fixed number of terms, so the loop vectorises; :func:`max_law_fix` then rewrites
+    the units where this form does not apply.
+    """
+    for i in range(p.shape[0]):
+        F = G[i] if i < i0 else 1.0 + G[i]
+        x = p[i] / F
+        z = coef[7]
+        for k in range(6, -1, -1):
+            z = coef[k] + x * z
+        z *= x
+        l1p = z * (1.0 - z * (0.5 - z * (1.0 / 3.0 - z * (0.25 - z * (0.2 - z * (
+            1.0 / 6.0 - z * (1.0 / 7.0)))))))
+        out[i] = (n_float - 1.0) * log_F[i] + log_n + log_p[i] + l1p
+
+
+@njit(cache=True)
+def series_coefficients(n_float):
+    """Return the series coefficients ``c_k = prod_{m <= k} -(N - m) / (m + 1)``, k = 1..8.
+
+    ``(1 - (1 - x)^N) / (N x) - 1 = sum_k c_k x^k``.
+    """
+    coef = np.empty(8)
+    c = 1.0
+    for k in range(1, 9):
+        c *= -(n_float - k) * _INV[k]
+        coef[k - 1] = c
+    return coef
+
+
+@njit(cache=True)
+def max_law_fix(p, log_p, G, i0, log_F, tail, n_float, log_n, out):
+    """Rewrite the units where :func:`max_law_series` does not apply.
+
+    Zero mass (``-inf``), masses below 1e-290 (exact log-space route) and ``N x >= 0.01``
+    (``N log F + tail``, ``tail = log(1 - (1 - x)^N)`` precomputed if not empty).
+    """
+    for i in range(p.shape[0]):
+        if p[i] == 0.0:
+            out[i] = -np.inf
+            continue
+        F = G[i] if i < i0 else 1.0 + G[i]
+        x = p[i] / F
+        if p[i] < 1e-290:
+            # only the upper tail's log enters where S < 1/2 (0 stands for "not below 1/2")
+            lS = 0.0 if i < i0 else (np.log(-G[i]) if G[i] < 0.0 else -np.inf)
+            out[i] = _unit_log_q(log_p[i], lS, np.log(F), log_n)
+        elif n_float * x >= 0.01:
+            if tail.shape[0] == 0:
+                out[i] = _log_q_large_nx(n_float, x, log_F[i])
             else:
-                nd = n_float * np.log1p(-min(x, 1.0))
-            tail = 0.0 if nd < -40.0 else np.log(-np.expm1(nd))
-            out[i] = n_float * log_F + tail
+                out[i] = n_float * log_F[i] + tail[i]
 
 
 @njit(cache=True)
@@ -252,18 +358,26 @@ def kl_from_logs(p, log_p, log_q):
 
 
 @njit(cache=True)
-def spread_sorted(level_log_q, level_sorted, log_p_sorted, level_log_p, order, out):
-    """out[order[j]] = log q(level) + log p - log p(level), walking atoms in sorted order.
+def spread_levels(level_log_q, level_sorted, log_p_sorted, level_log_p, out):
+    """out[j] = log q(level of j) + log p_j - log p(level): the level mass split like p.
 
-    The level mass is split like p. Reads are sequential; only the write to
-    ``out[order[j]]`` is scattered (a random gather was ~5x slower on 1e6 atoms).
+    Atoms in sorted order (reads and writes sequential); ``-inf`` where p_j = 0.
     """
-    for j in range(order.shape[0]):
+    for j in range(level_sorted.shape[0]):
         if log_p_sorted[j] == -np.inf:
-            out[order[j]] = -np.inf
+            out[j] = -np.inf
         else:
             lv = level_sorted[j]
-            out[order[j]] = level_log_q[lv] + log_p_sorted[j] - level_log_p[lv]
+            out[j] = level_log_q[lv] + log_p_sorted[j] - level_log_p[lv]
+
+
+@njit(cache=True)
+def underflowed(log_p, p):
+    """Whether a positive mass (finite ``log_p``) became 0 in ``p = exp(log_p)``."""
+    for i in range(log_p.shape[0]):
+        if p[i] == 0.0 and log_p[i] > -np.inf:
+            return True
+    return False
 
 
 @njit(cache=True)
@@ -323,3 +437,100 @@ def tilt_stats(log_p, r, lam, c, out):
     out[1] = lam * mean_c - log_z
     out[2] = mean_c + c
     out[3] = s2 / s
+
+
+# --------------------------------------------------------------------------- atom order
+_SIGN = np.uint64(1) << np.uint64(63)
+
+
+@njit(cache=True)
+def packed_reward_keys(r, idx_bits, out):
+    """Write sortable uint64 words: a reward-key prefix above the reversed atom index.
+
+    The top ``64 - idx_bits`` bits of an order-preserving key of ``r[i]`` sit above
+    ``K - 1 - i``, so one ascending sort ranks by reward, then by descending index,
+    wherever the key prefixes differ (``order_from_packed`` does the rest).
+
+    The key of a double with bits ``b`` is ``~b`` for a negative number and ``b | 2^63``
+    otherwise; -0.0 is keyed as +0.0.
+    """
+    bits = r.view(np.uint64)
+    K = r.shape[0]
+    sh = np.uint64(idx_bits)
+    for i in range(K):
+        b = bits[i]
+        if b == _SIGN:  # -0.0
+            b = np.uint64(0)
+        key = ~b if b & _SIGN else b | _SIGN
+        out[i] = ((key >> sh) << sh) | np.uint64(K - 1 - i)
+
+
+@njit(cache=True)
+def _sort_run(order, r, lo, hi):
+    """Stable sort of ``order[lo:hi]`` by ``r`` (insertion for short runs, merge sort else)."""
+    done = True
+    for i in range(lo + 1, hi):
+        if r[order[i]] < r[order[i - 1]]:
+            done = False
+            break
+    if done:  # one tied reward (the common case)
+        return
+    if hi - lo > 32:
+        seg = order[lo:hi].copy()
+        vals = np.empty(hi - lo)
+        for i in range(hi - lo):
+            vals[i] = r[seg[i]]
+        perm = np.argsort(vals, kind="mergesort")
+        for i in range(hi - lo):
+            order[lo + i] = seg[perm[i]]
+        return
+    for i in range(lo + 1, hi):
+        o = order[i]
+        v = r[o]
+        j = i - 1
+        while j >= lo and r[order[j]] > v:
+            order[j + 1] = order[j]
+            j -= 1
+        order[j + 1] = o
+
+
+@njit(cache=True)
+def order_from_packed(packed, r, r_sorted, idx_bits, order, new_level):
+    """Atom order (ascending reward, then descending index) from the sorted packed words.
+
+    Atoms whose key prefixes differ are already ordered. A run of equal prefixes holds
+    one tied reward (already in descending index order) or rewards equal in their
+    leading bits, which are re-sorted by their full value (stable). ``r_sorted`` is
+    ``np.sort(r)``: runs and levels are read from it sequentially (random reads of ``r``
+    cost more than the sort). ``new_level[j]`` marks the first atom of each reward.
+    """
+    K = packed.shape[0]
+    sh = np.uint64(idx_bits)
+    mask = (np.uint64(1) << sh) - np.uint64(1)
+    new_level[0] = True
+    for j in range(K):
+        order[j] = K - 1 - np.int64(packed[j] & mask)
+        if j > 0:
+            new_level[j] = r_sorted[j] != r_sorted[j - 1]
+    j = 0
+    while j < K:
+        e = j + 1
+        pj = packed[j] >> sh
+        while e < K and (packed[e] >> sh) == pj:
+            e += 1
+        if e - j > 1 and r_sorted[j] != r_sorted[e - 1]:
+            _sort_run(order, r, j, e)
+        j = e
+
+
+@njit(cache=True)
+def level_structure(new_level, r_sorted, level_sorted, starts, level_r):
+    """Level of every sorted atom, first position and reward of every level; returns their number."""
+    L = -1
+    for j in range(new_level.shape[0]):
+        if new_level[j]:
+            L += 1
+            starts[L] = j
+            level_r[L] = r_sorted[j]
+        level_sorted[j] = L
+    return L + 1

@@ -94,9 +94,9 @@ def soft_best_of_n(ref: Discrete, n: int, temperature: float) -> Discrete:
     lq_level = math.log(n) + lp + log_w + out
     lq_level -= np.logaddexp.reduce(lq_level[support])  # trapezoid mass defect ~1e-16
     lq = np.empty(ref.n_atoms)
-    _k.spread_sorted(np.ascontiguousarray(lq_level), ref._atoms.level_sorted,
-                     ref._sorted_arrays()[1], llp, ref._atoms.order, lq)
-    return Discrete._new(lq, ref._atoms)
+    _k.spread_levels(np.ascontiguousarray(lq_level), ref._atoms.level_sorted,
+                     ref._sorted_arrays()[1], llp, lq)
+    return Discrete._new_sorted(lq, ref._atoms)
 
 
 @dataclass(frozen=True)
@@ -178,6 +178,26 @@ def frontier(ref: Discrete, methods: tuple[str, ...] | list[str] = ("best_of_n",
     >>> bool(np.all(fr.gain_fraction <= 1 + 1e-12)), fr["tilted"].kl[-1].round(12)
     (True, np.float64(1.0))
     """
+    methods, km = _frontier_args(ref, methods, kl_max)
+    n_points = check_int("n_points", n_points, lo=2)
+    n_max = check_int("n_max", n_max, lo=1)
+    L = _level_ref(ref)
+    curves: dict[str, FrontierCurve] = {}
+    gain = None
+    r0 = expected_reward(L)
+    if "best_of_n" in methods:
+        curves["best_of_n"] = bon = _bon_curve(L, n_points, n_max, km)
+        gain = _gain_fractions(L, bon, r0)
+    if "tilted" in methods:
+        curves["tilted"] = _tilted_curve(L, n_points, km)
+    if "soft_best_of_n" in methods:
+        curves["soft_best_of_n"] = _soft_curve(L, n_points, soft_n, km)
+    return Frontier(curves, r0, km, gain)
+
+
+def _frontier_args(ref: Discrete, methods: tuple[str, ...] | list[str] | str,
+                   kl_max: float | None) -> tuple[tuple[str, ...], float]:
+    """Validate ``methods`` and the KL budget (default ``min(5, max_kl(ref))``)."""
     _check_ref(ref)
     _check_discrete(ref)
     if isinstance(methods, str):
@@ -185,8 +205,6 @@ def frontier(ref: Discrete, methods: tuple[str, ...] | list[str] = ("best_of_n",
     for m in methods:
         if m not in _METHODS:
             raise ValueError(f"`methods` entries must be one of {sorted(_METHODS)}; got {m!r}.")
-    n_points = check_int("n_points", n_points, lo=2)
-    n_max = check_int("n_max", n_max, lo=1)
     kmax = max_kl(ref)
     if kmax == 0.0:
         raise ValueError("`ref` has a single reward level with positive mass: every policy "
@@ -196,51 +214,58 @@ def frontier(ref: Discrete, methods: tuple[str, ...] | list[str] = ("best_of_n",
     km = check_scalar("kl_max", kl_max, lo=0.0, lo_inclusive=False)
     if km > kmax * (1 + 1e-12):
         raise ValueError(f"`kl_max` must be <= log(1/p(top level)) = {kmax:.12g}; got {kl_max!r}.")
-    km = min(km, kmax)
-    L = _level_ref(ref)
-    curves: dict[str, FrontierCurve] = {}
-    gain = None
-    r0 = expected_reward(L)
-    if "best_of_n" in methods or "tilted" in methods:
-        ns = np.unique(np.round(np.geomspace(1, n_max, n_points)).astype(np.int64))
-        laws, kept = [], []
-        for n in ns:
-            q = best_of_n(L, int(n))
-            if kl(q, L) > km * (1 + 1e-12):
-                break
-            laws.append(q)
-            kept.append(float(n))
-        bon = _curve("best_of_n", laws, L, kept, "n")
-        if "best_of_n" in methods:
-            curves["best_of_n"] = bon
-            gain = np.empty(bon.kl.shape[0])
-            for i, (k_i, r_i) in enumerate(zip(bon.kl, bon.reward, strict=True)):
-                rt = float(np.dot(np.exp(_level_tilt(L, _lam_for_kl(L, k_i))[0]), L.level_rewards))
-                gain[i] = 1.0 if bon.param[i] == 1 or rt - r0 <= 0 else (r_i - r0) / (rt - r0)
-    if "tilted" in methods:
-        lam_max = _lam_for_kl(L, km)
-        if math.isinf(lam_max):
-            lam_max = 800.0 / float(np.min(np.diff(L.level_rewards[np.isfinite(L.level_log_probs)])))
-        targets = np.linspace(0.0, km, n_points)
-        lams = np.empty(n_points)
-        lams[0], lams[-1] = 0.0, lam_max
-        for i in range(1, n_points - 1):  # root search in log(lambda): exact at any reward scale
-            lams[i] = _lam_for_kl(L, float(targets[i]))
-        laws = [L if lam == 0 else Discrete._new(_level_tilt(L, lam)[0], L._atoms) for lam in lams]
-        with np.errstate(divide="ignore"):
-            curves["tilted"] = _curve("tilted", laws, L, list(1.0 / lams), "beta")
-    if "soft_best_of_n" in methods:
-        span = float(L.level_rewards[-1] - L.level_rewards[0])
-        taus = np.geomspace(100.0 * span, span / (0.999 * _SOFT_MAX_RANGE), n_points)
-        laws, kept = [], []
-        for tau in taus:
-            q = soft_best_of_n(L, soft_n, tau)
-            if kl(q, L) > km * (1 + 1e-12):
-                break
-            laws.append(q)
-            kept.append(float(tau))
-        curves["soft_best_of_n"] = _curve("soft_best_of_n", laws, L, kept, "temperature")
-    return Frontier(curves, r0, km, gain)
+    return tuple(methods), min(km, kmax)
+
+
+def _bon_curve(L: Discrete, n_points: int, n_max: int, km: float) -> FrontierCurve:
+    """Best-of-N on a geometric grid of N up to ``n_max``, while the KL stays <= ``km``."""
+    ns = np.unique(np.round(np.geomspace(1, n_max, n_points)).astype(np.int64))
+    laws, kept = [], []
+    for n in ns:
+        q = best_of_n(L, int(n))
+        if kl(q, L) > km * (1 + 1e-12):
+            break
+        laws.append(q)
+        kept.append(float(n))
+    return _curve("best_of_n", laws, L, kept, "n")
+
+
+def _gain_fractions(L: Discrete, bon: FrontierCurve, r0: float) -> FloatArray:
+    """Fraction of the tilted policy's reward gain at equal KL, for every best-of-N point."""
+    gain = np.empty(bon.kl.shape[0])
+    for i, (k_i, r_i) in enumerate(zip(bon.kl, bon.reward, strict=True)):
+        rt = float(np.dot(np.exp(_level_tilt(L, _lam_for_kl(L, k_i))[0]), L.level_rewards))
+        gain[i] = 1.0 if bon.param[i] == 1 or rt - r0 <= 0 else (r_i - r0) / (rt - r0)
+    return gain
+
+
+def _tilted_curve(L: Discrete, n_points: int, km: float) -> FrontierCurve:
+    """Tilt the reference to ``n_points`` KL values equally spaced on ``[0, km]``."""
+    lam_max = _lam_for_kl(L, km)
+    if math.isinf(lam_max):
+        lam_max = 800.0 / float(np.min(np.diff(L.level_rewards[np.isfinite(L.level_log_probs)])))
+    targets = np.linspace(0.0, km, n_points)
+    lams = np.empty(n_points)
+    lams[0], lams[-1] = 0.0, lam_max
+    for i in range(1, n_points - 1):  # root search in log(lambda): exact at any reward scale
+        lams[i] = _lam_for_kl(L, float(targets[i]))
+    laws = [L if lam == 0 else Discrete._new(_level_tilt(L, lam)[0], L._atoms) for lam in lams]
+    with np.errstate(divide="ignore"):
+        return _curve("tilted", laws, L, list(1.0 / lams), "beta")
+
+
+def _soft_curve(L: Discrete, n_points: int, soft_n: int, km: float) -> FrontierCurve:
+    """Soft best-of-N with N = ``soft_n`` on a log grid of temperatures, while KL <= ``km``."""
+    span = float(L.level_rewards[-1] - L.level_rewards[0])
+    taus = np.geomspace(100.0 * span, span / (0.999 * _SOFT_MAX_RANGE), n_points)
+    laws, kept = [], []
+    for tau in taus:
+        q = soft_best_of_n(L, soft_n, tau)
+        if kl(q, L) > km * (1 + 1e-12):
+            break
+        laws.append(q)
+        kept.append(float(tau))
+    return _curve("soft_best_of_n", laws, L, kept, "temperature")
 
 
 def bon_gain_fraction(ref: Discrete, n: int) -> float:

@@ -277,3 +277,78 @@ def _beta_many(seed, a, b, n):
     for i in range(n):
         out[i] = kr.beta_variate(a, b)
     return out
+
+
+# ----------------------------------------------------------------- run-owned stream, fast paths
+from mdpkit.bandits import _rng_kernels as rk  # noqa: E402
+
+
+@njit(cache=True)
+def _mt_draws(seed, n):
+    rng = rk.mt_state(seed)
+    out = np.empty(n)
+    for i in range(n):
+        out[i] = rk.standard_normal(rng) if i % 3 == 0 else rk.uniform(rng)
+    return out
+
+
+def test_run_owned_stream_is_numpys_legacy_stream():
+    """Doubles and polar normals (with the cached pair) of ``_rng_kernels`` are RandomState's,
+    across several 312-double blocks; the Python function gives the same."""
+    for seed in (0, 1234, 2**32 - 1):
+        rs = np.random.RandomState(seed)
+        expect = [rs.standard_normal() if i % 3 == 0 else rs.random_sample() for i in range(2000)]
+        assert _mt_draws(seed, 2000).tolist() == expect
+    assert _mt_draws.py_func(7, 400).tolist() == _mt_draws(7, 400).tolist()
+
+
+def _fast_and_general(run_fast, head, code, prm, means, h, ck, seed):
+    env = B.BernoulliBandit(means)
+    out = []
+    for fn, args in ((run_fast, head), (RUN_INDEX, _index_args(code, prm, env, h, ck)[:-2])):
+        reg, rew, pulls = np.zeros(ck.size), np.zeros(ck.size), np.zeros(len(means))
+        fn(*args, h, ck, seed, reg, rew, pulls)
+        out.append((reg, rew, pulls))
+    return out
+
+
+@pytest.mark.parametrize("table_size", [1, 60, 2000])
+def test_ucb1_fast_path_is_the_general_run(table_size):
+    """Bit for bit the general index kernel (tables smaller than the horizon included)."""
+    means = np.array([0.6, 0.5, 0.55, 0.3])
+    ck = np.array([1, 7, 311, 312, 313, 900, 1500], dtype=np.int64)
+    ct, isq = kr.ucb1_tables(2.0, table_size)
+    head = (2.0, ct, isq, means, np.max(means) - means)
+    fast, general = _fast_and_general(kr.run_ucb1_bernoulli, head, kr.UCB1, [2.0], means, 1500, ck, 99)
+    for a, b in zip(fast, general):
+        assert a.tolist() == b.tolist()
+
+
+@pytest.mark.parametrize("prior", [(1.0, 1.0), (0.5, 0.5), (2.5, 1.5)])
+def test_thompson_fast_path_is_the_general_run(prior):
+    """Cached Cheng constants and the run's own stream: the general TS_BETA run bit for bit."""
+    means = np.array([0.6, 0.5, 0.1, 0.3])
+    ck = np.array([1, 50, 400, 1200], dtype=np.int64)
+    head = (prior[0], prior[1], means, np.max(means) - means)
+    fast, general = _fast_and_general(kr.run_ts_bernoulli, head, kr.TS_BETA, list(prior), means,
+                                      1200, ck, 5)
+    for a, b in zip(fast, general):
+        assert a.tolist() == b.tolist()
+
+
+def test_fast_paths_equal_py_func(pure_python):
+    means = np.array([0.6, 0.5, 0.55])
+    gaps = np.max(means) - means
+    ck = np.array([2, 40, 330], dtype=np.int64)
+    ct, isq = kr.ucb1_tables(2.0, 100)
+    cases = [("run_ucb1_bernoulli", (2.0, ct, isq, means, gaps)),
+             ("run_ts_bernoulli", (1.0, 1.0, means, gaps))]
+    compiled = [getattr(kr, name) for name, _ in cases]  # before patching
+    outs = []
+    for fn, (name, head) in [(c, case) for case, c in zip(cases, compiled)] + \
+            [("py", case) for case in cases]:
+        fn = getattr(pure_python(), name) if fn == "py" else fn
+        reg, rew, pulls = np.zeros(3), np.zeros(3), np.zeros(3)
+        fn(*head, 330, ck, 21, reg, rew, pulls)
+        outs.append((reg.tolist(), rew.tolist(), pulls.tolist()))
+    assert outs[0] == outs[2] and outs[1] == outs[3]

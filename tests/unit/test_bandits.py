@@ -43,7 +43,7 @@ def test_same_seed_same_result_and_run_prefix():
     assert B.simulate(ENV, B.UCB1(), horizon=10, rng=gen).n_runs == 1
 
 
-@pytest.mark.parametrize("algo", [B.ThompsonSampling(), B.EXP3(), B.LinUCB()])
+@pytest.mark.parametrize("algo", [B.ThompsonSampling(), B.UCB1(), B.KLUCB(), B.EXP3(), B.LinUCB()])
 def test_results_do_not_depend_on_thread_count(algo, monkeypatch):
     from mdpkit.bandits import _simulate
 

@@ -9,6 +9,7 @@ from scipy import stats
 
 import mdpkit as mk
 from mdpkit.bon import _bon_kernels as K
+from mdpkit.bon._laws import _max_law_from_probs, _reward_order
 
 
 def brute_force(p, r, n, ties, kind="max"):
@@ -180,9 +181,11 @@ def test_kernels_match_py_func():
     assert K.kl_from_logs(p, lp, lq) == pytest.approx(K.kl_from_logs.py_func(p, lp, lq), rel=1e-14)
     lev, llev, order = np.array([0, 0, 1, 1]), np.array([-0.5, -1.5]), np.array([2, 0, 3, 1])
     o1, o2 = np.empty(4), np.empty(4)
-    K.spread_sorted(llev, lev, lp, llev, order, o1)
-    K.spread_sorted.py_func(llev, lev, lp, llev, order, o2)
+    K.spread_levels(llev, lev, lp, llev, o1)
+    K.spread_levels.py_func(llev, lev, lp, llev, o2)
     np.testing.assert_array_equal(o1, o2)
+    assert K.underflowed(lq, q) == K.underflowed.py_func(lq, q) is False
+    assert K.underflowed(np.array([-800.0]), np.array([0.0])) is True
     K.scatter(lp, order, o1)
     K.scatter.py_func(lp, order, o2)
     np.testing.assert_array_equal(o1, o2)
@@ -285,7 +288,63 @@ def test_fast_and_log_space_paths_agree(n):
     K.max_law_from_probs(p, lp, n, np.log(n), o1)
     K.max_law_from_probs(p, lp, np.inf, np.log(n), o2)
     K.max_law_from_log_probs(lp, np.log(n), o3)
+    o4 = np.empty(2000)
+    _max_law_from_probs(p, lp, n, np.log(n), o4)  # logarithms vectorised by NumPy
+    np.testing.assert_allclose(o4, o1, rtol=1e-12, atol=1e-12)
     fin = np.isfinite(o1)
     np.testing.assert_array_equal(fin, np.isfinite(o2))
     np.testing.assert_allclose(o1[fin], o2[fin], rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(o3[fin], o2[fin], rtol=1e-12, atol=1e-11)
+
+
+# ------------------------------------------------------------------ atom order and kernels
+@pytest.mark.parametrize("case", ["normal", "levels", "signed_zeros", "prefix_ties", "extremes"])
+def test_reward_order_is_the_stable_order(case):
+    """One packed-word sort plus run repair equals NumPy's stable argsort on the reversed
+    rewards (ascending reward, descending index inside a tie), with the same levels."""
+    rng = np.random.default_rng(3)
+    r = {"normal": rng.normal(size=5000),
+         "levels": rng.integers(0, 40, 5000).astype(float),
+         "signed_zeros": np.array([0.0, -0.0, 1.0, -1.0, 0.0, -0.0, 5.0, -3e300, 2.0]),
+         # equal in their leading 52 bits: every run of key prefixes must be re-sorted
+         "prefix_ties": 1.0 + 1e-15 * rng.integers(0, 60, 3000),
+         "extremes": np.array([-np.finfo(float).max, np.finfo(float).max, -5e-324, 5e-324,
+                               0.0, 1e-300, -1e-300])}[case]
+    order, new, r_sorted = _reward_order(r)
+    expect = (r.size - 1) - np.argsort(r[::-1], kind="stable")
+    np.testing.assert_array_equal(order, expect)
+    rs = r[expect]
+    np.testing.assert_array_equal(new, np.concatenate([[True], rs[1:] != rs[:-1]]))
+    np.testing.assert_array_equal(r_sorted, rs)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_order_and_max_law_kernels_match_py_func():
+    r = np.array([0.5, -0.0, 0.5, 0.0, 2.0, 1.0 + 2e-16, 1.0])
+    bits = 3
+    w1, w2 = np.empty(7, dtype=np.uint64), np.empty(7, dtype=np.uint64)
+    K.packed_reward_keys(r, bits, w1)
+    K.packed_reward_keys.py_func(r, bits, w2)
+    np.testing.assert_array_equal(w1, w2)
+    w1.sort()
+    outs = []
+    for f in (K.order_from_packed, K.order_from_packed.py_func):
+        o, nl = np.empty(7, dtype=np.int64), np.empty(7, dtype=np.bool_)
+        f(w1, r, np.sort(r), bits, o, nl)
+        outs.append((o.tolist(), nl.tolist()))
+    assert outs[0] == outs[1]
+    p = np.array([0.1, 0.2, 0.0, 0.3, 0.4])
+    lp = np.log(np.where(p > 0, p, 1.0))
+    lp[2] = -np.inf
+    res = []
+    for tails, series, fix, coef in (
+            (K.max_law_tails, K.max_law_series, K.max_law_fix, K.series_coefficients),
+            (K.max_law_tails.py_func, K.max_law_series.py_func, K.max_law_fix.py_func,
+             K.series_coefficients.py_func)):
+        G, out = np.empty(5), np.empty(5)
+        i0, n_big, nx = tails(p, 3.0, G)
+        lF = np.where(np.arange(5) < i0, np.log(np.abs(G)), np.log1p(np.minimum(G, 0.0)))
+        series(p, lp, G, i0, lF, coef(3.0), 3.0, np.log(3.0), out)
+        fix(p, lp, G, i0, lF, np.empty(0), 3.0, np.log(3.0), out)
+        res.append((i0, n_big, nx, G.tolist(), out.tolist()))
+    assert res[0] == res[1]
