@@ -203,7 +203,14 @@ def select_cov_tokens(n_tok, adv, lpold, keep_tok, cc_ratio, cc_lb, cc_ub, kc_ra
 
 @njit(cache=True)
 def bnpo_fit(gmean, M):
-    """BNPO normalizer parameters 1 + a/3, 1 + b/3 from a method-of-moments Beta(a, b) fit."""
+    """BNPO normalizer parameters max(1, 1 + a/3), max(1, 1 + b/3) from a Beta(a, b) moment fit.
+
+    a, b: method of moments on the batch's group success rates with the unbiased sample
+    variance (n - 1). Fewer than two groups, zero variance or a mean at 0 or 1 leave the
+    rule undefined (a, b infinite or 0/0): the floor (1, 1) is used there.
+    """
+    if M < 2:
+        return 1.0, 1.0
     mu = 0.0
     for m in range(M):
         mu += gmean[m]
@@ -211,11 +218,11 @@ def bnpo_fit(gmean, M):
     v = 0.0
     for m in range(M):
         v += (gmean[m] - mu) ** 2
-    v /= M
-    if v <= 0.0 or mu <= 0.0 or mu >= 1.0 or v >= mu * (1.0 - mu):
-        return 1.5, 1.5  # degenerate batch: the GRPO-like member of the family
+    v /= M - 1.0
+    if v <= 0.0 or mu <= 0.0 or mu >= 1.0:
+        return 1.0, 1.0
     c = mu * (1.0 - mu) / v - 1.0
-    return 1.0 + mu * c / 3.0, 1.0 + (1.0 - mu) * c / 3.0
+    return max(1.0, 1.0 + mu * c / 3.0), max(1.0, 1.0 + (1.0 - mu) * c / 3.0)
 
 
 @njit(cache=True)

@@ -128,3 +128,35 @@ def test_filtering_and_zero_fraction_recorded():
 def test_bad_input(call, match):
     with pytest.raises((ValueError, TypeError), match=match):
         call()
+
+
+def test_bnpo_fit_rule_hand_values():
+    # group rates with mean 0.4 and unbiased variance 0.03: c = 0.24/0.03 - 1 = 7, a = 2.8, b = 4.2
+    g = np.array([0.2, 0.4, 0.6, 0.4, 0.4, 0.2, 0.6, 0.6, 0.2])
+    assert abs(g.mean() - 0.4) < 1e-12 and abs(g.var(ddof=1) - 0.03) < 1e-12
+    c = 0.24 / 0.03 - 1.0
+    expect = (1 + 0.4 * c / 3, 1 + 0.6 * c / 3)
+    for f in (kr.bnpo_fit, kr.bnpo_fit.py_func):
+        np.testing.assert_allclose(f(g, g.size), expect)
+        # over-dispersed rates (a, b <= 0) hit the floor 1; one group or equal rates: (1, 1)
+        assert f(np.array([0.0, 1.0, 0.0, 1.0]), 4) == (1.0, 1.0)
+        assert f(np.array([0.3]), 1) == (1.0, 1.0)
+        assert f(np.array([0.5, 0.5]), 2) == (1.0, 1.0)
+
+
+@pytest.mark.parametrize("a, b", [(2.0, 3.0), (0.7, 4.0)])
+def test_bnpo_rule_minimizes_variance_proxy(a, b):
+    """1 + a/3, 1 + b/3 minimizes E_{p ~ Beta(a,b)}[p(1-p) / f(p; alpha, beta)^2] (numerical quadrature)."""
+    from scipy import integrate, optimize, stats
+
+    def proxy(x):
+        al, be = x
+        if al >= (a + 3) / 2 or be >= (b + 3) / 2 or al <= 0 or be <= 0:
+            return np.inf   # the integral diverges there
+        f = lambda p: (p * (1 - p) * stats.beta.pdf(p, a, b)  # noqa: E731
+                       / stats.beta.pdf(p, al, be) ** 2)
+        return integrate.quad(f, 0, 1, limit=200)[0]
+
+    res = optimize.minimize(proxy, x0=[1.1, 1.1], method="Nelder-Mead",
+                            options={"xatol": 1e-6, "fatol": 1e-12})
+    np.testing.assert_allclose(res.x, [1 + a / 3, 1 + b / 3], atol=1e-3)
