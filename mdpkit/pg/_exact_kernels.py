@@ -80,9 +80,13 @@ def softmax_rows(z, pi, lp, H):
         m = z[s, 0]
         for a in range(1, K):
             m = max(m, z[s, a])
-        for a in range(K):
-            x[a] = z[s, a] - m
-        exp_nonpositive(x, e, t, bits)
+        if K <= 16:   # short rows: scalar exp, same floor exp(-700): no subnormal (slow) numbers
+            for a in range(K):
+                e[a] = math.exp(max(z[s, a] - m, _EXP_MIN))
+        else:
+            for a in range(K):
+                x[a] = z[s, a] - m
+            exp_nonpositive(x, e, t, bits)
         acc = 0.0
         for a in range(K):
             acc += e[a]

@@ -123,7 +123,8 @@ def advantages(rewards: npt.ArrayLike, estimator: str, *, baseline: float | npt.
     base = np.broadcast_to(np.asarray(baseline, dtype=np.float64), rows.shape[:1])
     out = np.empty_like(rows)
     for i in range(rows.shape[0]):
-        kr.group_advantages(_CODES[est], rows[i], float(base[i]), eps, a_n, b_n, float(r_max), out[i])
+        kr.group_advantages(_CODES[est], rows[i], 0, rows.shape[1], float(base[i]), eps, a_n, b_n,
+                            float(r_max), out[i])
     return out.reshape(r.shape)
 
 
