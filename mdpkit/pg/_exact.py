@@ -241,6 +241,8 @@ def _mdp_direction(mdp: Any, pi: FloatArray, natural: bool) -> FloatArray:
     if natural:
         return scale * A
     d_sa = mdp.occupancy(pi)   # d(s) pi(a|s), normalized (discounted) or per stage
+    if mdp.is_finite_horizon and mdp.gamma is not None:   # J = sum_h gamma^h E r_h
+        d_sa = d_sa * (mdp.gamma ** np.arange(mdp.horizon))[:, None, None]
     return scale * d_sa * A
 
 
@@ -252,7 +254,8 @@ def exact_dynamics_mdp(mdp: Any, z0: npt.ArrayLike, *, eta: float, n_steps: int,
     (policy-gradient theorem with the normalized occupancy) or, natural,
     :math:`\frac{\eta}{1-\gamma}A^\pi(s,a)` (Agarwal et al. 2021). Finite horizon (e.g.
     :func:`mdpkit.token_tree_mdp`): logits ``z[h, s, a]`` per stage, :math:`\Delta z_h =
-    \eta\, d_h(s)\pi_h(a|s)A_h(s,a)` or :math:`\eta A_h`. Values and occupancies come
+    \eta\, \gamma^h d_h(s)\pi_h(a|s)A_h(s,a)` (:math:`\gamma = 1` unless the model has a
+    per-step discount) or :math:`\eta A_h`. Values and occupancies come
     from :meth:`TabularMDP.q_values` and :meth:`TabularMDP.occupancy`. Records the
     per-state entropy change and the per-state prediction of Cui et al.'s Lemma 1.
 
