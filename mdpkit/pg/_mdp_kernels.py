@@ -136,8 +136,8 @@ def mdp_step(z, pi, lp, H_row, P, pc, r, mu0, mu_c, term, dims, gamma, code, G, 
 
 @njit(cache=True)
 def run_sampled_mdp(P, pc, r, mu0, mu_c, term, dims, gamma, z0, prm_i, prm_f, n_steps, ck, seed,
-                    z_ck, mean_return, z_out):
-    """One seeded run: z at the checkpoints into z_ck[j], each step's mean sampled return, final z."""
+                    z_ck, value, mean_return, z_out):
+    """One seeded run: z and mu0 . V at the checkpoints, each step's mean sampled return, final z."""
     state = np.empty(4, dtype=np.uint64)
     rng_init(seed, state)
     code, G = prm_i[0], prm_i[1]
@@ -152,6 +152,8 @@ def run_sampled_mdp(P, pc, r, mu0, mu_c, term, dims, gamma, z0, prm_i, prm_f, n_
     for t in range(n_steps + 1):
         if j < ck.size and ck[j] == t:
             z_ck[j] = z
+            softmax_rows(z, pi, lp, H_row)
+            value[j] = start_value(P, r, mu0, term, pi, dims, gamma)
             j += 1
         if t == n_steps:
             break
@@ -163,8 +165,8 @@ def run_sampled_mdp(P, pc, r, mu0, mu_c, term, dims, gamma, z0, prm_i, prm_f, n_
 
 @njit(cache=True, parallel=True)
 def run_sampled_mdp_many(P, pc, r, mu0, mu_c, term, dims, gamma, z0, prm_i, prm_f, n_steps, ck,
-                         seeds, z_ck, mean_return, z_out):
+                         seeds, z_ck, value, mean_return, z_out):
     """Every run in parallel; run i depends only on seeds[i]."""
     for i in prange(seeds.size):
         run_sampled_mdp(P, pc, r, mu0, mu_c, term, dims, gamma, z0, prm_i, prm_f, n_steps, ck,
-                        seeds[i], z_ck[i], mean_return[i], z_out[i])
+                        seeds[i], z_ck[i], value[i], mean_return[i], z_out[i])

@@ -96,16 +96,16 @@ def _model_arrays(mdp: Any) -> tuple[tuple[np.ndarray, ...], float]:
     S, A = mdp.n_states, mdp.n_actions
     P = np.asarray(mdp.P, dtype=np.float64)
     Hp = P.shape[0] if P.ndim == 4 else 1
-    P = np.ascontiguousarray(P.reshape(Hp * S * A, S))
+    P = np.array(P.reshape(Hp * S * A, S))   # writable copies: one compiled specialization
     r = np.asarray(mdp.r, dtype=np.float64)
     Hr = r.shape[0] if r.ndim == 3 else 1
     finite = mdp.is_finite_horizon
     H = int(mdp.horizon) if finite else 0
     gamma = 1.0 if mdp.gamma is None else float(mdp.gamma)
     dims = np.array([S, A, H, H if finite else 1, Hp, Hr], dtype=np.int64)
-    term = np.ascontiguousarray(mdp.terminal_value if finite else np.zeros(S), dtype=np.float64)
-    mu0 = np.ascontiguousarray(mdp.mu0, dtype=np.float64)
-    arrays = (P, np.cumsum(P, axis=1), np.ascontiguousarray(r.ravel()), mu0,
+    term = np.array(mdp.terminal_value if finite else np.zeros(S), dtype=np.float64)
+    mu0 = np.array(mdp.mu0, dtype=np.float64)
+    arrays = (P, np.cumsum(P, axis=1), np.array(r.ravel()), mu0,
               np.cumsum(mu0)[None, :], term, dims)
     return arrays, gamma
 
@@ -196,25 +196,18 @@ def sample_dynamics_mdp(mdp: Any, z0: npt.ArrayLike, *, eta: float, n_steps: int
     z_ck = np.zeros((seeds.size, ck.size) + z2.shape)
     mean_return = np.zeros((seeds.size, n_steps))
     z_out = np.zeros((seeds.size,) + z2.shape)
+    value = np.zeros((seeds.size, ck.size))
     args = (*arrays, gamma, z2, prm_i, prm_f, n_steps, ck)
-    with _threads(n_threads):
+    small = seeds.size * n_steps * G < PARALLEL_MIN_TRAJECTORIES
+    with _threads(1 if small else n_threads):   # small work: one thread, one compiled call
         t0 = time.perf_counter()
-        if seeds.size == 1 or seeds.size * n_steps * G < PARALLEL_MIN_TRAJECTORIES:
-            for i in range(seeds.size):
-                kr.run_sampled_mdp(*args, seeds[i], z_ck[i], mean_return[i], z_out[i])
-        else:
-            kr.run_sampled_mdp_many(*args, seeds, z_ck, mean_return, z_out)
+        kr.run_sampled_mdp_many(*args, seeds, z_ck, value, mean_return, z_out)
         dt = time.perf_counter() - t0
     z_ck = z_ck.reshape((seeds.size, ck.size) + z.shape)
     pis = softmax(z_ck)
-    value = np.array([[_start_value(mdp, p) for p in run] for run in pis])
     with np.errstate(divide="ignore", invalid="ignore"):
         entropy = -np.where(pis > 0, pis * np.log(pis), 0.0).sum(-1)
     return SampledMDPRun(steps=ck, value=value, entropy=entropy, mean_return=mean_return,
                          z_checkpoints=z_ck, z=z_out.reshape((seeds.size,) + z.shape),
                          seeds=seeds, estimator=est, seconds=dt, mdp=mdp)
 
-
-def _start_value(mdp: Any, pi: FloatArray) -> float:
-    V = mdp.evaluate(pi)
-    return float(mdp.mu0 @ (V[0] if mdp.is_finite_horizon else V))

@@ -113,6 +113,7 @@ def test_seeding_prefix_and_threads(monkeypatch):
     np.testing.assert_array_equal(a.z[:2], b.z)
     monkeypatch.setattr(_sampled_mdp, "PARALLEL_MIN_TRAJECTORIES", 0)
     c = pg.sample_dynamics_mdp(mdp, np.zeros((3, 2)), n_runs=4, n_threads=2, **kw)
+    assert a.seconds >= 0
     np.testing.assert_array_equal(a.z, c.z)
     np.testing.assert_array_equal(a.mean_return, c.mean_return)
 
@@ -123,7 +124,7 @@ def test_mdp_kernel_matches_py_func():
     z0 = _z0_tree().reshape(14, 2)
     args = (*arrays, gamma, z0, np.array([3, 4]), np.array([0.4, 1e-6, 1.5, 1.5, 1.0]), 3,
             np.array([0, 3]), 9)
-    outs = [(np.zeros((2, 14, 2)), np.zeros(3), np.zeros((14, 2))) for _ in range(2)]
+    outs = [(np.zeros((2, 14, 2)), np.zeros(2), np.zeros(3), np.zeros((14, 2))) for _ in range(2)]
     kr.run_sampled_mdp(*args, *outs[0])
     with np.errstate(over="ignore"):
         kr.run_sampled_mdp.py_func(*args, *outs[1])
