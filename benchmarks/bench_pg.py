@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import time
 from pathlib import Path
@@ -104,27 +105,58 @@ def bench_exact(quick: bool) -> dict:
     return {"steps": n_exact, "arms": K, "mdpkit_s": t_mk, "numpy_s": t_np, "ratio": t_np / t_mk}
 
 
-def main(quick: bool = False) -> dict:
-    exact = bench_exact(quick)
+def numpy_success(q, z):
+    """Mean over prompts of <softmax(z_m), q_m>."""
+    pi = np.exp(z - z.max(1, keepdims=True))
+    return float((pi / pi.sum(1, keepdims=True) * q).sum(1).mean())
+
+
+def bench_grpo(quick: bool) -> dict:
+    """Sampled GRPO: throughput ratio (interleaved, short horizon) and the full case, timed once."""
     M, G, steps, runs = (200, 16, 200, 8) if quick else (1000, 16, 1000, 100)
+    short = 10 if quick else 20
     gprob = mk.pg.beta_prompts(M, 8, 1.0, 2.0, n_correct=2, rng=0)
-    mk.pg.sample_dynamics(gprob, eta=0.2, n_steps=2, G=G, n_runs=1, rng=0)
-    mk.pg.sample_dynamics(gprob, eta=0.2, n_steps=200, G=G, n_runs=12, rng=0)  # parallel path
-    run = mk.pg.sample_dynamics(gprob, eta=0.2, n_steps=steps, G=G, n_runs=runs, rng=1)
-    n_samples = steps * runs * M * G
-    np_steps = 20 if quick else 50
-    t0 = time.perf_counter()
-    numpy_grpo(gprob.reward, np.array(gprob.z0), 0.2, G, np_steps, np.random.default_rng(1))
-    t_np = time.perf_counter() - t0
-    grpo = {"prompts": M, "G": G, "steps": steps, "runs": runs, "mdpkit_s": run.seconds,
-            "numpy_s_per_sample": t_np / (np_steps * M * G),
-            "ratio": (t_np / (np_steps * M * G)) / (run.seconds / n_samples)}
+    kw = dict(eta=0.2, G=G, checkpoints=2)
+    mk.pg.sample_dynamics(gprob, n_steps=2, n_runs=1, rng=0, **kw)
+    mk.pg.sample_dynamics(gprob, n_steps=200, n_runs=12, rng=0, **kw)  # parallel path compiled
+    res = {}
+
+    def run_mk():
+        res["mk"] = mk.pg.sample_dynamics(gprob, n_steps=short, n_runs=runs, rng=1, **kw)
+
+    def run_np():
+        res["np"] = numpy_grpo(gprob.reward, np.array(gprob.z0), 0.2, G, short,
+                               np.random.default_rng(1))
+
+    t_mk, t_np = interleaved([run_mk, run_np], repeat=3)
+    # the baseline is GRPO too: its mean success after `short` steps agrees with mdpkit's runs
+    r_mk = res["mk"].reward[:, -1]
+    r_np = numpy_success(gprob.reward, res["np"])
+    tol = 5 * r_mk.std(ddof=1) * np.sqrt(1 + 1 / runs)
+    if abs(r_np - r_mk.mean()) > tol:
+        raise AssertionError(f"NumPy GRPO success {r_np:.4f} vs mdpkit {r_mk.mean():.4f} +- {tol:.4f}")
+    per_mk, per_np = t_mk / (short * runs * M * G), t_np / (short * M * G)
+    full = mk.pg.sample_dynamics(gprob, n_steps=steps, n_runs=runs, rng=1, **kw)
+    return {"prompts": M, "G": G, "steps": steps, "runs": runs, "full_case_s": full.seconds,
+            "mdpkit_s_per_sample": per_mk, "numpy_s_per_sample": per_np, "ratio": per_np / per_mk,
+            "success_mdpkit": float(r_mk.mean()), "success_numpy": r_np}
+
+
+def main(quick: bool = False) -> dict:
+    load0 = os.getloadavg()
+    exact = bench_exact(quick)
+    grpo = bench_grpo(quick)
     out = {"machine": platform.processor() or platform.machine(), "threads": numba.get_num_threads(),
-           "exact_npg": exact, "sampled_grpo": grpo}
+           "load_average": [load0, os.getloadavg()], "exact_npg": exact, "sampled_grpo": grpo}
     print(f"exact NPG, {exact['arms']} arms, {exact['steps']} steps: mdpkit {exact['mdpkit_s']:.3f} s; "
           f"NumPy {exact['numpy_s']:.3f} s; ratio {exact['ratio']:.1f}x")
-    print(f"sampled GRPO, M={M}, G={G}, {steps} steps, {runs} runs: mdpkit {run.seconds:.2f} s; "
-          f"NumPy {grpo['numpy_s_per_sample'] * n_samples:.1f} s (extrapolated); ratio {grpo['ratio']:.1f}x")
+    print(f"sampled GRPO, M={grpo['prompts']}, G={grpo['G']}: per sampled response mdpkit "
+          f"{grpo['mdpkit_s_per_sample'] * 1e9:.1f} ns ({out['threads']} threads, all runs), NumPy "
+          f"{grpo['numpy_s_per_sample'] * 1e9:.1f} ns; ratio {grpo['ratio']:.1f}x")
+    print(f"sampled GRPO full case, {grpo['steps']} steps x {grpo['runs']} runs: "
+          f"{grpo['full_case_s']:.2f} s")
+    print(f"load average (1, 5, 15 min) before {np.round(load0, 2).tolist()}, after "
+          f"{np.round(os.getloadavg(), 2).tolist()}")
     path = Path(__file__).parent / "results" / "pg.json"
     path.parent.mkdir(exist_ok=True)
     path.write_text(json.dumps(out, indent=2))
