@@ -22,6 +22,37 @@ _EXP_MIN = -700.0                      # exp(-700) ~ 1e-304: below, entries are 
 _EXP_FAST = {"contract", "nsz", "arcp"}
 
 
+@njit(cache=True, fastmath=_EXP_FAST, inline="always")
+def _exp_reduced(x, k):
+    """exp(x - k ln 2) for |x - k ln 2| <= ln2/2: Cody-Waite reduction, Taylor degree 13."""
+    r = (x - k * _LN2_HI) - k * _LN2_LO
+    p = 1.0 / 6227020800.0
+    p = p * r + 1.0 / 479001600.0
+    p = p * r + 1.0 / 39916800.0
+    p = p * r + 1.0 / 3628800.0
+    p = p * r + 1.0 / 362880.0
+    p = p * r + 1.0 / 40320.0
+    p = p * r + 1.0 / 5040.0
+    p = p * r + 1.0 / 720.0
+    p = p * r + 1.0 / 120.0
+    p = p * r + 1.0 / 24.0
+    p = p * r + 1.0 / 6.0
+    p = p * r + 0.5
+    p = p * r + 1.0
+    return p * r + 1.0
+
+
+_POW2_NEG = 2.0 ** -np.arange(1024.0)   # 2^-j, j = 0..1023 (x >= -700 needs j <= 1010)
+
+
+@njit(cache=True, fastmath=_EXP_FAST)
+def exp_neg_scalar(x):
+    """exp(max(x, -700)) for x <= 0 without libm: the polynomial of exp_shifted times a table 2^k."""
+    xi = max(x, _EXP_MIN)
+    k = (xi * _INV_LN2 + _MAGIC) - _MAGIC
+    return _exp_reduced(xi, k) * _POW2_NEG[int(-k)]
+
+
 @njit(cache=True, fastmath=_EXP_FAST)
 def exp_nonpositive(x, out, t, bits):
     """out = exp(x) for x <= 0, in loops LLVM vectorizes (no libm call); error <= 2 ulp.
@@ -43,22 +74,7 @@ def exp_shifted(z, shift, out, t, bits):
     for i in range(n):
         xi = min(max(z[i] - shift, _EXP_MIN), -_EXP_MIN)
         ti = xi * _INV_LN2 + _MAGIC
-        k = ti - _MAGIC
-        r = (xi - k * _LN2_HI) - k * _LN2_LO
-        p = 1.0 / 6227020800.0
-        p = p * r + 1.0 / 479001600.0
-        p = p * r + 1.0 / 39916800.0
-        p = p * r + 1.0 / 3628800.0
-        p = p * r + 1.0 / 362880.0
-        p = p * r + 1.0 / 40320.0
-        p = p * r + 1.0 / 5040.0
-        p = p * r + 1.0 / 720.0
-        p = p * r + 1.0 / 120.0
-        p = p * r + 1.0 / 24.0
-        p = p * r + 1.0 / 6.0
-        p = p * r + 0.5
-        p = p * r + 1.0
-        out[i] = p * r + 1.0
+        out[i] = _exp_reduced(xi, ti - _MAGIC)
         t[i] = ti
     tb = t.view(np.int64)
     for i in range(n):
@@ -82,7 +98,7 @@ def softmax_rows(z, pi, lp, H):
             m = max(m, z[s, a])
         if K <= 16:   # short rows: scalar exp, same floor exp(-700): no subnormal (slow) numbers
             for a in range(K):
-                e[a] = math.exp(max(z[s, a] - m, _EXP_MIN))
+                e[a] = exp_neg_scalar(z[s, a] - m)
         else:
             for a in range(K):
                 x[a] = z[s, a] - m

@@ -12,7 +12,13 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from ._exact_kernels import _FAST, cov_prediction, record_metrics, softmax_rows
+from ._exact_kernels import (
+    _FAST,
+    cov_prediction,
+    exp_neg_scalar,
+    record_metrics,
+    softmax_rows,
+)
 
 # estimator codes (order of mdpkit.pg.ESTIMATORS)
 REINFORCE, REINFORCE_BASELINE, RLOO, GRPO, DR_GRPO, BNPO, NGRPO = range(7)
@@ -412,7 +418,7 @@ def fused_prompt_steps(z, pi, lp, q_eff, code, binary, G, eps, bnpo_a, bnpo_b, r
             mx = max(mx, z[m, a])
         acc = 0.0
         for a in range(K):
-            pi[m, a] = math.exp(max(z[m, a] - mx, -700.0))
+            pi[m, a] = exp_neg_scalar(z[m, a] - mx)
             acc += pi[m, a]
         inv = 1.0 / acc
         lse = mx + math.log(acc)

@@ -220,3 +220,13 @@ def test_fused_row_step_recovers_from_a_bad_shift():
     np.testing.assert_allclose(out[1], out[0], rtol=1e-12)
     np.testing.assert_allclose(out[2], out[0], rtol=1e-12)
     assert np.all(np.isfinite(out))
+
+
+def test_scalar_exp_matches_numpy_within_two_ulp():
+    x = -np.abs(np.random.default_rng(1).normal(size=3000)) * np.repeat([1.0, 30.0, 650.0], 1000)
+    x[:3] = [0.0, -700.0, -800.0]
+    got = np.array([kr.exp_neg_scalar(v) for v in x])
+    ref = np.exp(np.maximum(x, -700.0))   # documented floor exp(-700)
+    assert np.max(np.abs(got - ref) / ref) <= 4.5e-16
+    np.testing.assert_allclose([kr.exp_neg_scalar.py_func(v) for v in x[:50]], got[:50],
+                               rtol=4.5e-16, atol=0)
