@@ -283,16 +283,7 @@ def exact_dynamics_mdp(mdp: Any, z0: npt.ArrayLike, *, eta: float, n_steps: int,
         raise TypeError(f"`mdp` must be a TabularMDP; got {type(mdp).__name__}.")
     eta = check_scalar("eta", eta, lo=0.0, lo_inclusive=False)
     n_steps = check_int("n_steps", n_steps, lo=1)
-    S, A = mdp.n_states, mdp.n_actions
-    z = as_float_array("z0", z0, ndim=(2, 3))
-    if mdp.is_finite_horizon:
-        if z.shape == (S, A):
-            z = np.ascontiguousarray(np.broadcast_to(z, (mdp.horizon, S, A)))
-        if z.shape != (mdp.horizon, S, A):
-            raise ValueError(f"`z0` must have shape (S, A) or (H, S, A) = {(mdp.horizon, S, A)}; got {z.shape}.")
-    elif z.shape != (S, A):
-        raise ValueError(f"`z0` must have shape (S, A) = {(S, A)}; got {z.shape}.")
-    z = z.copy()
+    z = mdp_logits(mdp, z0)
     values, ents, dH, pred = [], [], [], []
     for t in range(n_steps + 1):
         pi = softmax(z)
@@ -308,6 +299,21 @@ def exact_dynamics_mdp(mdp: Any, z0: npt.ArrayLike, *, eta: float, n_steps: int,
         dH.append(_row_entropy(z) - ents[-1])
     return MDPTrajectory(value=np.array(values), entropy=np.array(ents), dH=np.array(dH),
                          dH_pred=np.array(pred), z=z)
+
+
+def mdp_logits(mdp: Any, z0: npt.ArrayLike) -> FloatArray:
+    """A validated float64 copy of the logits: shape (S, A), or (H, S, A) for finite horizon."""
+    S, A = mdp.n_states, mdp.n_actions
+    z = as_float_array("z0", z0, ndim=(2, 3))
+    if mdp.is_finite_horizon:
+        H = mdp.horizon
+        if z.shape == (S, A):
+            z = np.broadcast_to(z, (H, S, A))
+        if z.shape != (H, S, A):
+            raise ValueError(f"`z0` must have shape (S, A) or (H, S, A) = {(H, S, A)}; got {z.shape}.")
+    elif z.shape != (S, A):
+        raise ValueError(f"`z0` must have shape (S, A) = {(S, A)}; got {z.shape}.")
+    return np.array(z, dtype=np.float64)
 
 
 def _lse(z: FloatArray) -> FloatArray:

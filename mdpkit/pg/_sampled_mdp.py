@@ -29,10 +29,10 @@ import numpy as np
 import numpy.typing as npt
 
 from .._typing import FloatArray, IntArray, RNGLike
-from .._validation import as_float_array, check_choice, check_int, check_scalar
+from .._validation import check_choice, check_int, check_scalar
 from ..bandits._simulate import _threads, run_seeds
 from . import _mdp_kernels as kr
-from ._exact import step_grid
+from ._exact import mdp_logits, step_grid
 from ._models import softmax
 from ._sampled import _CODES, ESTIMATORS, _check_G
 
@@ -77,20 +77,6 @@ class SampledMDPRun:
                 f"steps={int(self.steps[-1])}, mean final value={self.value[:, -1].mean():.4g})")
 
 
-def _logits(mdp: Any, z0: npt.ArrayLike) -> FloatArray:
-    S, A = mdp.n_states, mdp.n_actions
-    z = as_float_array("z0", z0, ndim=(2, 3))
-    if mdp.is_finite_horizon:
-        if z.shape == (S, A):
-            z = np.broadcast_to(z, (mdp.horizon, S, A))
-        if z.shape != (mdp.horizon, S, A):
-            raise ValueError(f"`z0` must have shape (S, A) or (H, S, A) = {(mdp.horizon, S, A)}; "
-                             f"got {z.shape}.")
-    elif z.shape != (S, A):
-        raise ValueError(f"`z0` must have shape (S, A) = {(S, A)}; got {z.shape}.")
-    return np.array(z, dtype=np.float64)
-
-
 def _model_arrays(mdp: Any) -> tuple[tuple[np.ndarray, ...], float]:
     """Flat dense P, cumulative P, rewards, mu0 (and its cdf), terminal value, dims, gamma."""
     S, A = mdp.n_states, mdp.n_actions
@@ -127,10 +113,12 @@ def _check_mdp(mdp: Any, est: str) -> float:
         raise ValueError(f"estimator {est!r} needs bounded returns: use a finite-horizon MDP "
                          "(discounted episodes have unbounded length).")
     g = 1.0 if mdp.gamma is None else float(mdp.gamma)
+    H = mdp.horizon
+    assert H is not None
     rr = np.asarray(mdp.r)
-    r_h = rr if rr.ndim == 3 else np.broadcast_to(rr, (mdp.horizon,) + rr.shape)
-    lo = sum(g**h * r_h[h].min() for h in range(mdp.horizon)) + g**mdp.horizon * mdp.terminal_value.min()
-    hi = sum(g**h * r_h[h].max() for h in range(mdp.horizon)) + g**mdp.horizon * mdp.terminal_value.max()
+    r_h = rr if rr.ndim == 3 else np.broadcast_to(rr, (H, *rr.shape))
+    lo = sum(g**h * r_h[h].min() for h in range(H)) + g**H * mdp.terminal_value.min()
+    hi = sum(g**h * r_h[h].max() for h in range(H)) + g**H * mdp.terminal_value.max()
     if est == "bnpo" and (lo < 0.0 or hi > 1.0):
         raise ValueError("estimator 'bnpo' needs returns in [0, 1] (a Beta-normalized success "
                          f"rate); this MDP's returns can range over [{lo:g}, {hi:g}].")
@@ -186,7 +174,7 @@ def sample_dynamics_mdp(mdp: Any, z0: npt.ArrayLike, *, eta: float, n_steps: int
     eps = check_scalar("eps", eps, lo=0.0)
     a_n = check_scalar("bnpo_params[0]", bnpo_params[0], lo=0.0, lo_inclusive=False)
     b_n = check_scalar("bnpo_params[1]", bnpo_params[1], lo=0.0, lo_inclusive=False)
-    z = _logits(mdp, z0)
+    z = mdp_logits(mdp, z0)
     seeds = run_seeds(rng, n_runs)
     ck = step_grid(n_steps, checkpoints)
     arrays, gamma = _model_arrays(mdp)
@@ -201,7 +189,7 @@ def sample_dynamics_mdp(mdp: Any, z0: npt.ArrayLike, *, eta: float, n_steps: int
     small = seeds.size * n_steps * G < PARALLEL_MIN_TRAJECTORIES
     with _threads(1 if small else n_threads):   # small work: one thread, one compiled call
         t0 = time.perf_counter()
-        kr.run_sampled_mdp_many(*args, seeds, z_ck, value, mean_return, z_out)
+        kr.run_sampled_mdp_many(*args, seeds, z_ck, value, mean_return, z_out)  # type: ignore[call-arg]
         dt = time.perf_counter() - t0
     z_ck = z_ck.reshape((seeds.size, ck.size) + z.shape)
     pis = softmax(z_ck)
