@@ -1,7 +1,7 @@
 r"""Policy-gradient dynamics of softmax policies (reasoning RL with verifiable rewards).
 
 Exact (expected) and sampled PG / natural PG on K-armed and multi-prompt softmax
-bandits and tabular softmax MDPs; the GRPO family of advantage estimators (REINFORCE,
+bandits and tabular softmax MDPs (sampled: G trajectories per step); the GRPO family of advantage estimators (REINFORCE,
 RLOO, GRPO, Dr. GRPO, BNPO, NGRPO) with PPO clipping, Clip-Cov / KL-Cov, difficulty
 filtering and GVM allocation; the entropy mechanism (Cui et al. 2025), pass@k and the
 KL estimators k1, k2, k3. See the theory page "Policy-gradient dynamics".
@@ -36,6 +36,7 @@ from ._sampled import (
     gvm_allocation,
     sample_dynamics,
 )
+from ._sampled_mdp import SampledMDPRun, sample_dynamics_mdp
 
 __all__ = [
     "ESTIMATORS",
@@ -49,6 +50,8 @@ __all__ = [
     "gradient_samples",
     "gvm_allocation",
     "sample_dynamics",
+    "sample_dynamics_mdp",
+    "SampledMDPRun",
     "KLEstimatorMoments",
     "KL_ESTIMATORS",
     "MDPTrajectory",

@@ -241,6 +241,8 @@ def _mdp_direction(mdp: Any, pi: FloatArray, natural: bool) -> FloatArray:
     if natural:
         return scale * A
     d_sa = mdp.occupancy(pi)   # d(s) pi(a|s), normalized (discounted) or per stage
+    if mdp.is_finite_horizon and mdp.gamma is not None:   # J = sum_h gamma^h E r_h
+        d_sa = d_sa * (mdp.gamma ** np.arange(mdp.horizon))[:, None, None]
     return scale * d_sa * A
 
 
@@ -252,7 +254,8 @@ def exact_dynamics_mdp(mdp: Any, z0: npt.ArrayLike, *, eta: float, n_steps: int,
     (policy-gradient theorem with the normalized occupancy) or, natural,
     :math:`\frac{\eta}{1-\gamma}A^\pi(s,a)` (Agarwal et al. 2021). Finite horizon (e.g.
     :func:`mdpkit.token_tree_mdp`): logits ``z[h, s, a]`` per stage, :math:`\Delta z_h =
-    \eta\, d_h(s)\pi_h(a|s)A_h(s,a)` or :math:`\eta A_h`. Values and occupancies come
+    \eta\, \gamma^h d_h(s)\pi_h(a|s)A_h(s,a)` (:math:`\gamma = 1` unless the model has a
+    per-step discount) or :math:`\eta A_h`. Values and occupancies come
     from :meth:`TabularMDP.q_values` and :meth:`TabularMDP.occupancy`. Records the
     per-state entropy change and the per-state prediction of Cui et al.'s Lemma 1.
 
@@ -280,17 +283,7 @@ def exact_dynamics_mdp(mdp: Any, z0: npt.ArrayLike, *, eta: float, n_steps: int,
         raise TypeError(f"`mdp` must be a TabularMDP; got {type(mdp).__name__}.")
     eta = check_scalar("eta", eta, lo=0.0, lo_inclusive=False)
     n_steps = check_int("n_steps", n_steps, lo=1)
-    S, A = mdp.n_states, mdp.n_actions
-    z = as_float_array("z0", z0, ndim=(2, 3))
-    if mdp.is_finite_horizon:
-        assert mdp.horizon is not None  # narrowing for mypy
-        if z.shape == (S, A):
-            z = np.ascontiguousarray(np.broadcast_to(z, (mdp.horizon, S, A)))
-        if z.shape != (mdp.horizon, S, A):
-            raise ValueError(f"`z0` must have shape (S, A) or (H, S, A) = {(mdp.horizon, S, A)}; got {z.shape}.")
-    elif z.shape != (S, A):
-        raise ValueError(f"`z0` must have shape (S, A) = {(S, A)}; got {z.shape}.")
-    z = z.copy()
+    z = mdp_logits(mdp, z0)
     values, ents, dH, pred = [], [], [], []
     for t in range(n_steps + 1):
         pi = softmax(z)
@@ -306,6 +299,21 @@ def exact_dynamics_mdp(mdp: Any, z0: npt.ArrayLike, *, eta: float, n_steps: int,
         dH.append(_row_entropy(z) - ents[-1])
     return MDPTrajectory(value=np.array(values), entropy=np.array(ents), dH=np.array(dH),
                          dH_pred=np.array(pred), z=z)
+
+
+def mdp_logits(mdp: Any, z0: npt.ArrayLike) -> FloatArray:
+    """Return a validated float64 copy of the logits: shape (S, A), or (H, S, A) for finite horizon."""
+    S, A = mdp.n_states, mdp.n_actions
+    z = as_float_array("z0", z0, ndim=(2, 3))
+    if mdp.is_finite_horizon:
+        H = mdp.horizon
+        if z.shape == (S, A):
+            z = np.broadcast_to(z, (H, S, A))
+        if z.shape != (H, S, A):
+            raise ValueError(f"`z0` must have shape (S, A) or (H, S, A) = {(H, S, A)}; got {z.shape}.")
+    elif z.shape != (S, A):
+        raise ValueError(f"`z0` must have shape (S, A) = {(S, A)}; got {z.shape}.")
+    return np.array(z, dtype=np.float64)
 
 
 def _lse(z: FloatArray) -> FloatArray:

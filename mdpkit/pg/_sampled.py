@@ -123,7 +123,8 @@ def advantages(rewards: npt.ArrayLike, estimator: str, *, baseline: float | npt.
     base = np.broadcast_to(np.asarray(baseline, dtype=np.float64), rows.shape[:1])
     out = np.empty_like(rows)
     for i in range(rows.shape[0]):
-        kr.group_advantages(_CODES[est], rows[i], float(base[i]), eps, a_n, b_n, float(r_max), out[i])
+        kr.group_advantages(_CODES[est], rows[i], 0, rows.shape[1], float(base[i]), eps, a_n, b_n,
+                            float(r_max), out[i])
     return out.reshape(r.shape)
 
 
@@ -258,8 +259,13 @@ def sample_dynamics(problem: PGProblem, *, eta: float, n_steps: int, G: int = 8,
 
     * ``estimator``: one of :data:`ESTIMATORS` (:func:`advantages`); ``"bnpo"`` with
       ``bnpo_params=None`` refits its Beta normalizer every step: parameters
-      :math:`1 + a/3, 1 + b/3` from a method-of-moments Beta(a, b) fit to the batch's
-      group success rates (BNPO's rule as recalled, CLAIMS row 37, not verified).
+      :math:`\alpha = \max(1, 1 + a/3)`, :math:`\beta = \max(1, 1 + b/3)` from a
+      method-of-moments Beta(a, b) fit (unbiased sample variance) to the batch's group
+      success rates, as in the BNPO authors' released code (Xiao et al. 2025,
+      arXiv 2506.02864). :math:`1 + a/3` is the exact minimizer of the variance proxy
+      :math:`\mathbb E_{p\sim\mathrm{Beta}(a,b)}[p(1-p)/f(p;\alpha,\beta)^2]` (checked
+      numerically in the tests); with fewer than two prompts or all group rates equal the
+      fit is undefined and :math:`\alpha = \beta = 1` (Dr. GRPO) is used.
     * ``clip``: PPO ratio clipping, symmetric ``eps`` or asymmetric ``(eps_low, eps_high)``
       (clip-higher); it acts when ``n_inner >= 2`` epochs reuse a batch.
     * ``clip_cov`` / ``kl_cov``: :class:`ClipCov`, :class:`KLCov` (Cui et al. 2025).

@@ -1,9 +1,9 @@
 """Compiled sampled policy-gradient dynamics: groups, advantages, clipping, Clip-Cov, KL-Cov, GVM.
 
-No validation here (the front end, :mod:`mdpkit.pg._sampled`, does it). Each run seeds
-Numba's generator with its own seed, so a run is the same on any thread.
+No validation here (the front end, :mod:`mdpkit.pg._sampled`, does it). Each run owns a
+xoshiro256+ generator (Blackman and Vigna) seeded from its own seed by splitmix64, passed
+explicitly as a ``state`` array, so a run is the same on any thread.
 """
-# ruff: noqa: NPY002  (Numba compiles only the legacy np.random API; each run seeds its own stream)
 
 from __future__ import annotations
 
@@ -12,10 +12,44 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from ._exact_kernels import cov_prediction, record_metrics, softmax_rows
+from ._exact_kernels import (
+    _FAST,
+    cov_prediction,
+    exp_neg_scalar,
+    record_metrics,
+    softmax_rows,
+)
 
 # estimator codes (order of mdpkit.pg.ESTIMATORS)
 REINFORCE, REINFORCE_BASELINE, RLOO, GRPO, DR_GRPO, BNPO, NGRPO = range(7)
+_U53 = 1.0 / 9007199254740992.0    # 2**-53
+
+
+@njit(cache=True)
+def rng_init(seed, state):
+    """Fill the 4-word xoshiro256+ ``state`` from ``seed`` by splitmix64."""
+    x = np.uint64(seed)
+    for i in range(4):
+        x = x + np.uint64(0x9E3779B97F4A7C15)
+        y = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        y = (y ^ (y >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        state[i] = y ^ (y >> np.uint64(31))
+
+
+@njit(cache=True)
+def uniform(state):
+    """Draw a U[0, 1) variate with 53 random bits (upper bits of xoshiro256+); advances ``state``."""
+    s0, s1, s2, s3 = state[0], state[1], state[2], state[3]
+    out = s0 + s3
+    t = s1 << np.uint64(17)
+    s2 ^= s0
+    s3 ^= s1
+    s1 ^= s2
+    s0 ^= s3
+    s2 ^= t
+    s3 = (s3 << np.uint64(45)) | (s3 >> np.uint64(19))
+    state[0], state[1], state[2], state[3] = s0, s1, s2, s3
+    return (out >> np.uint64(11)) * _U53
 
 
 @njit(cache=True)
@@ -26,24 +60,27 @@ def beta_pdf(x, a, b):
 
 
 @njit(cache=True)
-def group_advantages(code, r, baseline, eps, bnpo_a, bnpo_b, r_max, out):
-    """Advantages of one group of rewards r (length n >= 1) into out; see mdpkit.pg.advantages."""
-    n = r.size
+def group_advantages(code, r, lo, hi, baseline, eps, bnpo_a, bnpo_b, r_max, out):
+    """Advantages of the group r[lo:hi] (n >= 1 rewards) into out[lo:hi]; see mdpkit.pg.advantages.
+
+    Index ranges instead of slices: no array views are made in the per-group loop.
+    """
+    n = hi - lo
     mean = 0.0
-    for i in range(n):
+    for i in range(lo, hi):
         mean += r[i]
     mean /= n
     if code == REINFORCE:
-        for i in range(n):
+        for i in range(lo, hi):
             out[i] = r[i]
     elif code == REINFORCE_BASELINE:
-        for i in range(n):
+        for i in range(lo, hi):
             out[i] = r[i] - baseline
     elif code == RLOO:
-        for i in range(n):
+        for i in range(lo, hi):
             out[i] = (r[i] - mean) * n / (n - 1.0)
     elif code == DR_GRPO:
-        for i in range(n):
+        for i in range(lo, hi):
             out[i] = r[i] - mean
     elif code == GRPO or code == NGRPO:
         m = mean
@@ -52,20 +89,21 @@ def group_advantages(code, r, baseline, eps, bnpo_a, bnpo_b, r_max, out):
             m = (mean * n + r_max) / (n + 1.0)
             cnt = n + 1
         v = 0.0
-        for i in range(n):
+        for i in range(lo, hi):
             v += (r[i] - m) ** 2
         if code == NGRPO:
             v += (r_max - m) ** 2
         sd = math.sqrt(v / cnt) + eps
-        for i in range(n):
-            # an all-equal group (sd = 0) has zero numerators: its advantages are 0
-            out[i] = (r[i] - m) / sd if sd > 0.0 else 0.0
+        # an all-equal group (sd = 0) has zero numerators: its advantages are 0
+        inv = 1.0 / sd if sd > 0.0 else 0.0
+        for i in range(lo, hi):
+            out[i] = (r[i] - m) * inv
     else:  # BNPO: (r - mean) / f_Beta(mean; a, b); an all-equal group has zero advantage
-        for i in range(n):
+        for i in range(lo, hi):
             out[i] = 0.0
         if 0.0 < mean < 1.0:
             f = beta_pdf(mean, bnpo_a, bnpo_b)
-            for i in range(n):
+            for i in range(lo, hi):
                 out[i] = (r[i] - mean) / f
 
 
@@ -115,40 +153,40 @@ def allocate(sigma, budget, n_min, out):
 
 
 @njit(cache=True)
-def draw_group(cdf, q_eff_m, binary, n, act, rew, start):
-    """Draw n responses by inverse CDF and their rewards (Bernoulli(q_eff) if binary) at act/rew[start:].
+def draw_group(cdf, s, q_eff, m, binary, n, act, rew, start, state):
+    """Draw n responses of prompt m by inverse CDF of row s, with rewards (Bernoulli(q_eff) if binary).
 
-    One uniform per sample: its position inside the chosen response's CDF cell is again
-    uniform and independent of the choice, and decides the Bernoulli reward.
+    Writes act/rew[start:start + n]; one uniform per response, one more per binary reward
+    whose success probability is strictly between 0 and 1.
     """
-    K = cdf.size
+    K = cdf.shape[1]
     for i in range(n):
-        u = np.random.random() * cdf[K - 1]
+        u = uniform(state) * cdf[s, K - 1]
         a = 0
-        while a < K - 1 and cdf[a] <= u:
-            a += 1
+        for k in range(K - 1):   # branch-free count of cdf[k] <= u (cdf is nondecreasing)
+            a += cdf[s, k] <= u
         act[start + i] = a
-        if binary:
-            lo = cdf[a - 1] if a > 0 else 0.0
-            width = cdf[a] - lo
-            v = (u - lo) / width if width > 0.0 else 0.5
-            rew[start + i] = 1.0 if v < q_eff_m[a] else 0.0
+        qa = q_eff[m, a]
+        if binary and 0.0 < qa < 1.0:   # a success probability of 0 or 1 needs no draw
+            rew[start + i] = 1.0 if uniform(state) < qa else 0.0
         else:
-            rew[start + i] = q_eff_m[a]
+            rew[start + i] = qa
 
 
 @njit(cache=True)
 def gradient_samples(pi, q_eff, binary, code, G, baseline, eps, bnpo_a, bnpo_b, r_max, n_samples, seed, out):
     """n_samples i.i.d. group gradient estimates (1/G) sum_i A_i (e_{a_i} - pi) at one prompt."""
-    np.random.seed(seed)
+    state = np.empty(4, dtype=np.uint64)
+    rng_init(seed, state)
     K = pi.size
-    cdf = np.cumsum(pi)
+    cdf = np.cumsum(pi).reshape(1, K)
+    q2 = q_eff.reshape(1, K)
     act = np.empty(G, dtype=np.int64)
     rew = np.empty(G)
     adv = np.empty(G)
     for t in range(n_samples):
-        draw_group(cdf, q_eff, binary, G, act, rew, 0)
-        group_advantages(code, rew, baseline, eps, bnpo_a, bnpo_b, r_max, adv)
+        draw_group(cdf, 0, q2, 0, binary, G, act, rew, 0, state)
+        group_advantages(code, rew, 0, G, baseline, eps, bnpo_a, bnpo_b, r_max, adv)
         csum = 0.0
         for a in range(K):
             out[t, a] = 0.0
@@ -160,7 +198,8 @@ def gradient_samples(pi, q_eff, binary, code, G, baseline, eps, bnpo_a, bnpo_b, 
 
 
 @njit(cache=True)
-def select_cov_tokens(n_tok, adv, lpold, keep_tok, cc_ratio, cc_lb, cc_ub, kc_ratio, mask, klsel):
+def select_cov_tokens(n_tok, adv, lpold, keep_tok, cc_ratio, cc_lb, cc_ub, kc_ratio, mask, klsel,
+                      state):
     """Clip-Cov (random tokens with lb < cov < ub lose their gradient) and KL-Cov (top covariance).
 
     Token covariance (A - mean A)(log pi_old - mean log pi_old) over the kept tokens (Cui et al.).
@@ -191,7 +230,7 @@ def select_cov_tokens(n_tok, adv, lpold, keep_tok, cc_ratio, cc_lb, cc_ub, kc_ra
                 nc += 1
         n_sel = min(nc, int(math.ceil(cc_ratio * n_keep)))
         for j in range(n_sel):  # partial Fisher-Yates
-            k = j + np.random.randint(nc - j)
+            k = j + min(int(uniform(state) * (nc - j)), nc - j - 1)
             cand[j], cand[k] = cand[k], cand[j]
             mask[cand[j]] = 0.0
     if kc_ratio > 0.0:
@@ -203,7 +242,14 @@ def select_cov_tokens(n_tok, adv, lpold, keep_tok, cc_ratio, cc_lb, cc_ub, kc_ra
 
 @njit(cache=True)
 def bnpo_fit(gmean, M):
-    """BNPO normalizer parameters 1 + a/3, 1 + b/3 from a method-of-moments Beta(a, b) fit."""
+    """BNPO normalizer parameters max(1, 1 + a/3), max(1, 1 + b/3) from a Beta(a, b) moment fit.
+
+    a, b: method of moments on the batch's group success rates with the unbiased sample
+    variance (n - 1). Fewer than two groups, zero variance or a mean at 0 or 1 leave the
+    rule undefined (a, b infinite or 0/0): the floor (1, 1) is used there.
+    """
+    if M < 2:
+        return 1.0, 1.0
     mu = 0.0
     for m in range(M):
         mu += gmean[m]
@@ -211,15 +257,15 @@ def bnpo_fit(gmean, M):
     v = 0.0
     for m in range(M):
         v += (gmean[m] - mu) ** 2
-    v /= M
-    if v <= 0.0 or mu <= 0.0 or mu >= 1.0 or v >= mu * (1.0 - mu):
-        return 1.5, 1.5  # degenerate batch: the GRPO-like member of the family
+    v /= M - 1.0
+    if v <= 0.0 or mu <= 0.0 or mu >= 1.0:
+        return 1.0, 1.0
     c = mu * (1.0 - mu) / v - 1.0
-    return 1.0 + mu * c / 3.0, 1.0 + (1.0 - mu) * c / 3.0
+    return max(1.0, 1.0 + mu * c / 3.0), max(1.0, 1.0 + (1.0 - mu) * c / 3.0)
 
 
 @njit(cache=True)
-def sample_batch(pi, lp, q_eff, row, binary, off, act, rew, lpold, cdf):
+def sample_batch(pi, lp, q_eff, row, binary, off, act, rew, lpold, cdf, state):
     """Draw every prompt's group from its current policy; store log pi_old of each token."""
     S, K = pi.shape
     for s in range(S):
@@ -229,7 +275,7 @@ def sample_batch(pi, lp, q_eff, row, binary, off, act, rew, lpold, cdf):
             cdf[s, a] = acc
     for m in range(row.size):
         s = row[m]
-        draw_group(cdf[s], q_eff[m], binary, off[m + 1] - off[m], act, rew, off[m])
+        draw_group(cdf, s, q_eff, m, binary, off[m + 1] - off[m], act, rew, off[m], state)
         for i in range(off[m], off[m + 1]):
             lpold[i] = lp[s, act[i]]
 
@@ -251,10 +297,10 @@ def batch_advantages(code, rew, off, q_eff, row, pi, eps, bnpo_a, bnpo_b, r_max,
     n_zero = 0
     for m in range(M):
         base = 0.0
-        for a in range(K):
-            base += pi[row[m], a] * q_eff[m, a]
-        group_advantages(code, rew[off[m]:off[m + 1]], base, eps, bnpo_a, bnpo_b, r_max,
-                         adv[off[m]:off[m + 1]])
+        if code == REINFORCE_BASELINE:
+            for a in range(K):
+                base += pi[row[m], a] * q_eff[m, a]
+        group_advantages(code, rew, off[m], off[m + 1], base, eps, bnpo_a, bnpo_b, r_max, adv)
         equal = True
         for i in range(off[m] + 1, off[m + 1]):
             if rew[i] != rew[off[m]]:
@@ -316,14 +362,133 @@ def group_sizes(pi, q_eff, row, G, gvm, nm, off, sigma):
         off[m + 1] = off[m] + nm[m]
 
 
+@njit(cache=True, fastmath=_FAST)
+def one_epoch_update(z, pi, lp, row, act, adv, off, keep, cnt, scale, grad, csum):
+    """On-policy step (one epoch: every ratio is 1, so clipping never acts), in place.
+
+    z_s += scale / cnt_s * (g_s - csum_s pi_s) with g_s = sum over kept groups of row s of
+    sum_i A_i e_{a_i} / n_m. Returns the mean over prompts of Cov_pi(log pi, dz).
+    """
+    S, K = z.shape
+    grad[:, :] = 0.0
+    csum[:] = 0.0
+    for m in range(row.size):
+        if not keep[m]:
+            continue
+        s = row[m]
+        inv = 1.0 / (off[m + 1] - off[m])
+        for i in range(off[m], off[m + 1]):
+            grad[s, act[i]] += adv[i] * inv
+            csum[s] += adv[i] * inv
+    tot = 0.0
+    for s in range(S):
+        if cnt[s] == 0.0:
+            continue
+        f = scale / cnt[s]
+        e_ld = 0.0
+        e_l = 0.0
+        e_d = 0.0
+        for a in range(K):
+            d = f * (grad[s, a] - csum[s] * pi[s, a])
+            e_ld += pi[s, a] * lp[s, a] * d
+            e_l += pi[s, a] * lp[s, a]
+            e_d += pi[s, a] * d
+            z[s, a] += d
+        tot += cnt[s] * (e_ld - e_l * e_d)
+    return tot / row.size
+
+
+@njit(cache=True, fastmath=_FAST)
+def fused_prompt_steps(z, pi, lp, q_eff, code, binary, G, eps, bnpo_a, bnpo_b, r_max, scale, act,
+                       rew, adv, cdf, g, state):
+    """One on-policy step when every prompt owns its row, prompt by prompt in one pass.
+
+    Per prompt: softmax of its row, G draws, group advantages, z_m += scale (g - csum pi)
+    with g = sum_i A_i e_{a_i} / G: the same numbers, draws and update as softmax_rows,
+    sample_batch, batch_advantages and one_epoch_update (valid without filtering, with a
+    fixed group size and fixed estimator parameters). Returns (number of all-equal
+    groups, mean over prompts of Cov_pi(log pi, dz)).
+    """
+    M, K = z.shape
+    n_zero = 0
+    tot = 0.0
+    for m in range(M):
+        mx = z[m, 0]
+        for a in range(1, K):
+            mx = max(mx, z[m, a])
+        acc = 0.0
+        for a in range(K):
+            pi[m, a] = exp_neg_scalar(z[m, a] - mx)
+            acc += pi[m, a]
+        inv = 1.0 / acc
+        lse = mx + math.log(acc)
+        c = 0.0
+        base = 0.0
+        for a in range(K):
+            pi[m, a] *= inv
+            lp[m, a] = z[m, a] - lse
+            c += pi[m, a]
+            cdf[m, a] = c
+            base += pi[m, a] * q_eff[m, a]
+        draw_group(cdf, m, q_eff, m, binary, G, act, rew, 0, state)
+        group_advantages(code, rew, 0, G, base, eps, bnpo_a, bnpo_b, r_max, adv)
+        equal = True
+        for i in range(1, G):
+            equal = equal and rew[i] == rew[0]
+        n_zero += equal
+        g[:] = 0.0
+        cs = 0.0
+        for i in range(G):
+            g[act[i]] += adv[i]
+            cs += adv[i]
+        f = scale / G
+        e_ld = 0.0
+        e_l = 0.0
+        e_d = 0.0
+        for a in range(K):
+            d = f * (g[a] - cs * pi[m, a])
+            e_ld += pi[m, a] * lp[m, a] * d
+            e_l += pi[m, a] * lp[m, a]
+            e_d += pi[m, a] * d
+            z[m, a] += d
+        tot += e_ld - e_l * e_d
+    return n_zero, tot / M
+
+
+@njit(cache=True)
+def ppo_epochs(z, pi, lp, H, row, act, adv, lpold, mask, klsel, off, keep, cnt, scale, n_inner,
+               clip_lo, clip_hi, kc_coef, grad, csum, zprev, pi0, lp0):
+    """n_inner clipped-surrogate epochs on one batch; returns the mean Cov_pi0(log pi0, z - z_prev)."""
+    S, K = z.shape
+    zprev[:, :] = z
+    pi0[:, :] = pi
+    lp0[:, :] = lp
+    for e in range(n_inner):
+        if e > 0:
+            softmax_rows(z, pi, lp, H)
+        inner_update(z, pi, lp, row, act, adv, lpold, mask, klsel, off, keep, cnt, scale,
+                     clip_lo, clip_hi, kc_coef, grad, csum)
+    for s in range(S):
+        for a in range(K):
+            grad[s, a] = z[s, a] - zprev[s, a]
+    return -cov_prediction(row, pi0, lp0, grad)
+
+
 @njit(cache=True)
 def run_sampled(q_true, q_eff, row, z0, log_ref, prm_i, prm_f, n_steps, ck, ks, seed, reward, ent,
                 kl, passk, zero_frac, cov, z_out, p_scr, h_scr):
     """One seeded run of sampled PG with group advantages; see mdpkit.pg.sample_dynamics."""
-    np.random.seed(seed)
+    state = np.empty(4, dtype=np.uint64)
+    rng_init(seed, state)
     code, G, binary, n_inner, filt, gvm = prm_i[0], prm_i[1], prm_i[2] != 0, prm_i[3], prm_i[4] != 0, prm_i[5] != 0
     eta, eps, bnpo_a, bnpo_b, r_max = prm_f[0], prm_f[1], prm_f[2], prm_f[3], prm_f[4]
     clip_lo, clip_hi, cc_ratio, cc_lb, cc_ub, kc_ratio, kc_coef = prm_f[5], prm_f[6], prm_f[7], prm_f[8], prm_f[9], prm_f[10], prm_f[11]
+    token_sel = cc_ratio > 0.0 or kc_ratio > 0.0
+    own_rows = z0.shape[0] == row.size
+    for m in range(row.size):
+        own_rows = own_rows and row[m] == m
+    fused = (own_rows and n_inner == 1 and not token_sel and not filt and not gvm
+             and not (code == BNPO and bnpo_a < 0.0))
     S, K = z0.shape
     M = row.size
     N = G * M
@@ -340,38 +505,40 @@ def run_sampled(q_true, q_eff, row, z0, log_ref, prm_i, prm_f, n_steps, ck, ks, 
     pi0, lp0, grad, csum = np.empty((S, K)), np.empty((S, K)), np.empty((S, K)), np.empty(S)
     j = 0
     for t in range(n_steps + 1):
-        softmax_rows(z, pi, lp, H)
-        if j < ck.size and ck[j] == t:
+        record = j < ck.size and ck[j] == t
+        if record or not fused:   # the fused step forms its own softmax
+            softmax_rows(z, pi, lp, H)
+        if record:
             record_metrics(q_true, row, pi, lp, H, log_ref, ks, j, reward, ent, kl, passk, p_scr, h_scr)
             j += 1
         if t == n_steps:
             break
+        if fused:
+            n_zero, cov[t] = fused_prompt_steps(z, pi, lp, q_eff, code, binary, G, eps, bnpo_a,
+                                                bnpo_b, r_max, eta, act, rew, adv, cdf, grad[0],
+                                                state)
+            zero_frac[t] = n_zero / M
+            continue
         group_sizes(pi, q_eff, row, G, gvm, nm, off, sigma)
-        sample_batch(pi, lp, q_eff, row, binary, off, act, rew, lpold, cdf)
+        sample_batch(pi, lp, q_eff, row, binary, off, act, rew, lpold, cdf, state)
         n_zero = batch_advantages(code, rew, off, q_eff, row, pi, eps, bnpo_a, bnpo_b, r_max, filt,
                                   adv, keep, keep_tok)
         zero_frac[t] = n_zero / M
-        if cc_ratio > 0.0 or kc_ratio > 0.0:
-            select_cov_tokens(N, adv, lpold, keep_tok, cc_ratio, cc_lb, cc_ub, kc_ratio, mask, klsel)
+        if token_sel:
+            select_cov_tokens(N, adv, lpold, keep_tok, cc_ratio, cc_lb, cc_ub, kc_ratio, mask, klsel,
+                              state)
         n_kept = 0
         for m in range(M):
             n_kept += keep[m]
         if n_kept == 0:
             cov[t] = 0.0
-            continue
-        scale = eta * M / n_kept
-        zprev[:, :] = z
-        pi0[:, :] = pi
-        lp0[:, :] = lp
-        for e in range(n_inner):
-            if e > 0:
-                softmax_rows(z, pi, lp, H)
-            inner_update(z, pi, lp, row, act, adv, lpold, mask, klsel, off, keep, cnt, scale,
-                         clip_lo, clip_hi, kc_coef, grad, csum)
-        for s in range(S):
-            for a in range(K):
-                grad[s, a] = z[s, a] - zprev[s, a]
-        cov[t] = -cov_prediction(row, pi0, lp0, grad)
+        elif n_inner == 1 and not token_sel:
+            cov[t] = one_epoch_update(z, pi, lp, row, act, adv, off, keep, cnt, eta * M / n_kept,
+                                      grad, csum)
+        else:
+            cov[t] = ppo_epochs(z, pi, lp, H, row, act, adv, lpold, mask, klsel, off, keep, cnt,
+                                eta * M / n_kept, n_inner, clip_lo, clip_hi, kc_coef, grad, csum,
+                                zprev, pi0, lp0)
     z_out[:, :] = z
 
 

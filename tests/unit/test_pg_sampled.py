@@ -86,8 +86,8 @@ def test_small_kernels_match_py_func():
     for code in range(7):
         r = np.array([1.0, 0.0, 1.0, 1.0])
         o1, o2 = np.empty(4), np.empty(4)
-        kr.group_advantages(code, r, 0.3, 1e-6, 1.5, 2.0, 1.0, o1)
-        kr.group_advantages.py_func(code, r, 0.3, 1e-6, 1.5, 2.0, 1.0, o2)
+        kr.group_advantages(code, r, 0, r.size, 0.3, 1e-6, 1.5, 2.0, 1.0, o1)
+        kr.group_advantages.py_func(code, r, 0, r.size, 0.3, 1e-6, 1.5, 2.0, 1.0, o2)
         np.testing.assert_allclose(o1, o2, rtol=1e-14)
     s = np.array([0.3, 0.0, 1.2, 0.5])
     n1, n2 = np.empty(4, dtype=np.int64), np.empty(4, dtype=np.int64)
@@ -128,3 +128,109 @@ def test_filtering_and_zero_fraction_recorded():
 def test_bad_input(call, match):
     with pytest.raises((ValueError, TypeError), match=match):
         call()
+
+
+def test_bnpo_fit_rule_hand_values():
+    # group rates with mean 0.4 and unbiased variance 0.03: c = 0.24/0.03 - 1 = 7, a = 2.8, b = 4.2
+    g = np.array([0.2, 0.4, 0.6, 0.4, 0.4, 0.2, 0.6, 0.6, 0.2])
+    assert abs(g.mean() - 0.4) < 1e-12 and abs(g.var(ddof=1) - 0.03) < 1e-12
+    c = 0.24 / 0.03 - 1.0
+    expect = (1 + 0.4 * c / 3, 1 + 0.6 * c / 3)
+    for f in (kr.bnpo_fit, kr.bnpo_fit.py_func):
+        np.testing.assert_allclose(f(g, g.size), expect)
+        # over-dispersed rates (a, b <= 0) hit the floor 1; one group or equal rates: (1, 1)
+        assert f(np.array([0.0, 1.0, 0.0, 1.0]), 4) == (1.0, 1.0)
+        assert f(np.array([0.3]), 1) == (1.0, 1.0)
+        assert f(np.array([0.5, 0.5]), 2) == (1.0, 1.0)
+
+
+@pytest.mark.parametrize("a, b", [(2.0, 3.0), (0.7, 4.0)])
+def test_bnpo_rule_minimizes_variance_proxy(a, b):
+    """1 + a/3, 1 + b/3 minimizes E_{p ~ Beta(a,b)}[p(1-p) / f(p; alpha, beta)^2] (numerical quadrature)."""
+    from scipy import integrate, optimize, stats
+
+    def proxy(x):
+        al, be = x
+        if al >= (a + 3) / 2 or be >= (b + 3) / 2 or al <= 0 or be <= 0:
+            return np.inf   # the integral diverges there
+        f = lambda p: (p * (1 - p) * stats.beta.pdf(p, a, b)  # noqa: E731
+                       / stats.beta.pdf(p, al, be) ** 2)
+        return integrate.quad(f, 0, 1, limit=200)[0]
+
+    res = optimize.minimize(proxy, x0=[1.1, 1.1], method="Nelder-Mead",
+                            options={"xatol": 1e-6, "fatol": 1e-12})
+    np.testing.assert_allclose(res.x, [1 + a / 3, 1 + b / 3], atol=1e-3)
+
+
+def _batch_state(M=7, K=5, G=6, seed=3):
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=(M, K)) * 2
+    q = np.where(rng.random((M, K)) < 0.5, rng.random((M, K)), np.round(rng.random((M, K))))
+    state = np.empty(4, dtype=np.uint64)
+    kr.rng_init(seed, state)
+    return z, q, state, M, K, G
+
+
+@pytest.mark.parametrize("code", range(7))
+def test_fused_step_equals_general_path(code):
+    """The one-pass on-policy step = softmax, sampling, advantages and one-epoch update."""
+    from mdpkit.pg._exact_kernels import softmax_rows
+
+    z, q, st, M, K, G = _batch_state()
+    row, off, N = np.arange(M), np.arange(0, M * G + 1, G), M * G
+    z1, z2, st1, st2 = z.copy(), z.copy(), st.copy(), st.copy()
+    pi, lp, cdf = np.empty((M, K)), np.empty((M, K)), np.empty((M, K))
+    act, rew, adv = np.empty(N, dtype=np.int64), np.empty(N), np.empty(N)
+    n1, c1 = kr.fused_prompt_steps(z1, pi, lp, q, code, True, G, 1e-6, 1.5, 2.0, 1.0, 0.3,
+                                   act, rew, adv, cdf, np.empty(K), st1)
+    softmax_rows(z2, pi, lp, np.empty(M))
+    lpold, keep, keep_tok = np.empty(N), np.ones(M, dtype=np.bool_), np.ones(N, dtype=np.bool_)
+    kr.sample_batch(pi, lp, q, row, True, off, act, rew, lpold, cdf, st2)
+    n2 = kr.batch_advantages(code, rew, off, q, row, pi, 1e-6, 1.5, 2.0, 1.0, False, adv, keep,
+                             keep_tok)
+    c2 = kr.one_epoch_update(z2, pi, lp, row, act, adv, off, keep, np.ones(M), 0.3,
+                             np.empty((M, K)), np.empty(M))
+    assert n1 == n2 and np.array_equal(st1, st2)
+    np.testing.assert_allclose(z1, z2, rtol=1e-14, atol=1e-14)
+    np.testing.assert_allclose(c1, c2, rtol=1e-12, atol=1e-16)
+
+
+def test_one_epoch_update_equals_ppo_epoch_with_ratio_one():
+    z, q, st, M, K, G = _batch_state(M=4, K=3, G=5)
+    row, off, N = np.array([0, 1, 0, 2]), np.arange(0, 4 * 5 + 1, 5), 20
+    rng = np.random.default_rng(0)
+    act, adv = rng.integers(0, K, N), rng.normal(size=N)
+    from mdpkit.pg._exact_kernels import softmax_rows
+
+    pi, lp = np.empty((M, K)), np.empty((M, K))
+    softmax_rows(z, pi, lp, np.empty(M))
+    lpold = lp[row.repeat(5), act]
+    keep, cnt = np.array([True, True, False, True]), np.array([2.0, 1.0, 1.0, 0.0])
+    z1, z2 = z.copy(), z.copy()
+    c1 = kr.one_epoch_update(z1, pi, lp, row, act, adv, off, keep, cnt, 0.4, np.empty((M, K)),
+                             np.empty(M))
+    c2 = kr.ppo_epochs(z2, pi.copy(), lp.copy(), np.empty(M), row, act, adv, lpold, np.ones(N),
+                       np.zeros(N, dtype=np.bool_), off, keep, cnt, 0.4, 1, 0.2, 0.2, 1.0,
+                       np.empty((M, K)), np.empty(M), np.empty((M, K)), np.empty((M, K)),
+                       np.empty((M, K)))
+    np.testing.assert_allclose(z1, z2, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(c1, c2, rtol=1e-9, atol=1e-15)
+
+
+def test_uniform_generator_compiled_equals_python_and_is_uniform():
+    s1, s2 = np.empty(4, dtype=np.uint64), np.empty(4, dtype=np.uint64)
+    kr.rng_init(123, s1)
+    with np.errstate(over="ignore"):
+        kr.rng_init.py_func(123, s2)
+        u2 = [kr.uniform.py_func(s2) for _ in range(50)]
+    u1 = [kr.uniform(s1) for _ in range(50)]
+    assert u1 == u2 and np.array_equal(s1, s2)
+    out = np.empty(200_000)
+    st = np.empty(4, dtype=np.uint64)
+    kr.rng_init(7, st)
+    for i in range(out.size):
+        out[i] = kr.uniform(st)
+    # mean 1/2 and variance 1/12 within 5 standard errors; no value outside [0, 1)
+    assert abs(out.mean() - 0.5) < 5 * math.sqrt(1 / 12 / out.size)
+    assert abs(out.var() - 1 / 12) < 5 * math.sqrt(1 / 180 / out.size)
+    assert out.min() >= 0.0 and out.max() < 1.0
