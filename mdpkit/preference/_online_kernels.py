@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .._sampling_kernels import inverse_cdf_index
+from .._sampling_kernels import inverse_cdf_index, sample_categorical
 
 
 @njit(cache=True)
@@ -111,10 +111,15 @@ def _reweight(theta, c, w, tree, y, total):
 # the block sums' running totals (sampling: bisection over blocks, then a scan inside one)
 _BLOCK = 32  # 4 rows of 8 (see _block_totals)
 # exp(x) for 0 <= x <= eta alpha by a Taylor polynomial of degree 3 (x <= 1e-4) or 4 (x <= 1e-3):
-# the remainder x^(d+1)/(d+1)! e^x is below 5e-18, under half an ulp of 1
+# the relative remainder x^(d+1)/(d+1)! e^x is at most 4.2e-18 (d = 3, x = 1e-4) or 8.4e-18
+# (d = 4, x = 1e-3), under a tenth of half an ulp of 1 (1.1e-16)
 _TAYLOR3_MAX, _TAYLOR4_MAX = 1e-4, 1e-3
 _SCALE_HI = 2.0**64  # rescale the weights by a power of 2 (exact) when their total leaves
 _SCALE_LO = 2.0**-64  # [_SCALE_LO, _SCALE_HI]
+# A round multiplies a weight by at most e^(eta (alpha + beta)); with the total at most 2^64 = e^44.4
+# that stays finite (below e^709) while eta (alpha + beta) <= 600. Larger steps: the run is done on
+# the logits (_xpo_logit_run), which never overflow
+_WEIGHT_STEP_MAX = 600.0
 
 
 @njit(cache=True)
@@ -146,16 +151,17 @@ def _block_totals(w, bsum, bcum, lanes):
 
 @njit(cache=True)
 def _block_draw(w, bsum, bcum, x):
-    """Inverse CDF of ``w`` at ``x`` in [0, total): the block by bisection, then a scan inside it."""
+    """Inverse CDF of ``w`` at ``x`` in [0, total): the block by bisection, then a scan inside it.
+
+    On round-off (``x`` at or past the total) the draw is the last entry of positive weight,
+    never a zero-weight one (whose log-ratio in the DPO step would be 0/0).
+    """
     b = inverse_cdf_index(bcum, x)
+    while b > 0 and bsum[b] == 0.0:  # only a clamped (round-off) index can have a zero block
+        b -= 1
     x -= bcum[b] - bsum[b]
     lo, hi = b * _BLOCK, min((b + 1) * _BLOCK, w.size)
-    acc = 0.0
-    for y in range(lo, hi - 1):
-        acc += w[y]
-        if acc > x:
-            return y
-    return hi - 1
+    return lo + sample_categorical(w[lo:hi], x)
 
 
 @njit(cache=True)
@@ -190,14 +196,58 @@ def _tilt_all(w, a, deg):
 
 @njit(cache=True)
 def _gap_weights(w, total, log_ref, r, beta, j_star):
-    """J_beta(pi*) - J_beta(pi) for pi = w / total (entries with w = 0 contribute 0)."""
+    """J_beta(pi*) - J_beta(pi) for pi = w / total (entries with w = 0 contribute 0; a NaN propagates)."""
     lt = np.log(total)
     j = 0.0
     for y in range(w.size):
-        if w[y] > 0.0:
+        if w[y] != 0.0:
             lp = np.log(w[y]) - lt
             j += (w[y] / total) * (r[y] - beta * (lp - log_ref[y]))
     return j_star - j
+
+
+@njit(cache=True)
+def _record(g, t, T, eps, rounds, ck, k, gap_row):
+    """Store the gap ``g`` of round ``t`` at its checkpoints and as the first round to eps."""
+    if eps > 0.0 and rounds > T and g <= eps:
+        rounds = t
+    while k < ck.size and ck[k] == t:
+        gap_row[k] = g
+        k += 1
+    return rounds, k
+
+
+@njit(cache=True)
+def _xpo_logit_run(log_ref, r, beta, alpha, eta, u, cref, ck, eps, j_star, gap_row, pi_row):
+    """One XPO run of :func:`online_sgd` on the logits: O(Y) exponentials a round, no overflow.
+
+    The same SGD step as :func:`_xpo_sgd_run`, theta += eta alpha (pi - e_y') - eta grad of
+    the DPO loss, for steps too large for the weights (eta (alpha + beta) > 600).
+    """
+    T, Y = u.shape[0], log_ref.size
+    theta = log_ref.copy()
+    pi, cdf = np.empty(Y), np.empty(Y)
+    k, rounds = 0, T + 1
+    for t in range(T + 1):
+        if (eps > 0.0 and rounds > T) or (k < ck.size and ck[k] == t):
+            rounds, k = _record(_gap(theta, log_ref, r, beta, j_star), t, T, eps, rounds, ck, k, gap_row)
+        if t == T:
+            break
+        _softmax_into(theta, pi, cdf)
+        y1 = _draw(cdf, u[t, 0])
+        y2 = _draw(cref, u[t, 1])
+        w_, l_ = _label(r, y1, y2, u[t, 2])
+        hw = 0.0
+        if w_ != l_:  # evaluated at theta_t, before the optimism term moves the logits
+            hw = -beta / (1.0 + np.exp(beta * ((theta[w_] - log_ref[w_]) - (theta[l_] - log_ref[l_]))))
+        for y in range(Y):
+            theta[y] += eta * alpha * pi[y]
+        theta[y2] -= eta * alpha
+        theta[w_] -= eta * hw
+        theta[l_] += eta * hw
+    _softmax_into(theta, pi, cdf)
+    pi_row[:] = pi
+    return rounds
 
 
 @njit(cache=True)
@@ -223,12 +273,7 @@ def _xpo_sgd_run(log_ref, r, beta, alpha, eta, u, cref, ck, eps, j_star, gap_row
     k, rounds = 0, T + 1
     for t in range(T + 1):
         if (eps > 0.0 and rounds > T) or (k < ck.size and ck[k] == t):
-            g = _gap_weights(w, S, log_ref, r, beta, j_star)
-            if eps > 0.0 and rounds > T and g <= eps:
-                rounds = t
-            while k < ck.size and ck[k] == t:
-                gap_row[k] = g
-                k += 1
+            rounds, k = _record(_gap_weights(w, S, log_ref, r, beta, j_star), t, T, eps, rounds, ck, k, gap_row)
         if t == T:
             break
         a = eta * alpha / S
@@ -305,6 +350,8 @@ def _dpo_sgd_run(log_ref, r, beta, eta, from_ref, u, cref, ck, eps, j_star, gap_
 
 @njit(cache=True)
 def _sgd_run(log_ref, r, beta, alpha, eta, from_ref, u, cref, ck, eps, j_star, gap_row, pi_row):
+    if from_ref and alpha > 0.0 and eta * (alpha + beta) > _WEIGHT_STEP_MAX:
+        return _xpo_logit_run(log_ref, r, beta, alpha, eta, u, cref, ck, eps, j_star, gap_row, pi_row)
     if from_ref and alpha > 0.0:
         return _xpo_sgd_run(log_ref, r, beta, alpha, eta, u, cref, ck, eps, j_star, gap_row, pi_row)
     return _dpo_sgd_run(log_ref, r, beta, eta, from_ref, u, cref, ck, eps, j_star, gap_row, pi_row)
@@ -318,7 +365,8 @@ def online_sgd(log_ref, r, beta, alpha, eta, from_ref, u, ck, eps, j_star, gap_o
     theta -= eta * grad[-log sigma(beta (g_w - g_l)) + alpha log pi(y')] (the alpha term only
     with ``from_ref``, y' being XPO's reference sample). Without the alpha term a round
     changes two logits (:func:`_dpo_sgd_run`, O(log Y) a round); XPO's term moves every
-    logit (:func:`_xpo_sgd_run`, one vectorized O(Y) pass). Runs one after another; run
+    logit (:func:`_xpo_sgd_run`, one vectorized O(Y) pass; :func:`_xpo_logit_run` when
+    eta (alpha + beta) > 600, where the weights could overflow). Runs one after another; run
     ``i`` depends only on ``u[i]``.
     """
     cref = np.cumsum(np.exp(log_ref))
