@@ -47,38 +47,13 @@ def bench_mdpkit(algo, horizon, n_runs, n_threads):
 
 
 def numpy_ucb1(horizon, n_runs, rng):
-    """UCB1 for all runs at once: one vectorised step per round."""
-    idx = np.arange(n_runs)
-    n = np.zeros((n_runs, K))
-    s = np.zeros((n_runs, K))
-    regret = np.zeros(n_runs)
-    gaps = MEANS.max() - MEANS
-    for t in range(horizon):
-        if t < K:
-            a = np.full(n_runs, t)
-        else:
-            a = np.argmax(s / n + np.sqrt(2.0 * math.log(t) / n), axis=1)
-        x = rng.random(n_runs) < MEANS[a]
-        n[idx, a] += 1
-        s[idx, a] += x
-        regret += gaps[a]
-    return regret
+    """UCB1 for all runs at once on MEANS: one vectorised step per round."""
+    return _numpy_ucb1_k(MEANS, horizon, n_runs, rng)
 
 
 def numpy_thompson(horizon, n_runs, rng):
-    """Beta-Bernoulli Thompson sampling for all runs at once."""
-    idx = np.arange(n_runs)
-    succ = np.zeros((n_runs, K))
-    fail = np.zeros((n_runs, K))
-    regret = np.zeros(n_runs)
-    gaps = MEANS.max() - MEANS
-    for _ in range(horizon):
-        a = np.argmax(rng.beta(succ + 1.0, fail + 1.0), axis=1)
-        x = rng.random(n_runs) < MEANS[a]
-        succ[idx, a] += x
-        fail[idx, a] += ~x
-        regret += gaps[a]
-    return regret
+    """Beta-Bernoulli Thompson sampling for all runs at once on MEANS."""
+    return _numpy_thompson_k(MEANS, horizon, n_runs, rng)
 
 
 def bench_numpy(fn, horizon, n_runs):

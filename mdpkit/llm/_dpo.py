@@ -91,6 +91,41 @@ def _weighted_corr(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
     return float(cov / np.sqrt((w @ (x - mx) ** 2) * (w @ (y - my) ** 2)))
 
 
+def _train_dpo(model: Any, lm: CausalLM, pairs: tuple[torch.Tensor, ...], b: float, n_steps: int,
+               batch_size: int, eta: float, g: np.random.Generator) -> np.ndarray:
+    """Adam on the DPO loss over mini-batches of the labelled ``pairs``; returns the losses."""
+    win, lose, ref_w, ref_l = pairs
+    n_pairs = win.shape[0]
+    opt = torch.optim.Adam(model.parameters(), lr=eta)
+    losses = np.empty(n_steps)
+    with exact_matmul():
+        for k in range(n_steps):
+            sel = torch.from_numpy(g.integers(0, n_pairs, size=min(batch_size, n_pairs))).to(lm.device)
+            h = b * ((_seq_logprob(model, lm, win[sel]) - ref_w[sel].float())
+                     - (_seq_logprob(model, lm, lose[sel]) - ref_l[sel].float()))
+            loss = torch.nn.functional.softplus(-h).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses[k] = float(loss.detach())
+    return losses
+
+
+def _compare_with_tilt(space: SequenceSpace, logp: np.ndarray, r: np.ndarray,
+                       b: float) -> tuple[np.ndarray, float, float, float]:
+    """Log-probabilities of pi*, KL(pi* || pi_ref), KL(pi* || pi) and the pi*-weighted implied-reward correlation."""
+    from mdpkit.preference import tilted_policy
+
+    star = tilted_policy(np.exp(space.logp), r, b)
+    with np.errstate(divide="ignore"):
+        logp_star = np.log(star)
+    m = star > 0
+    kl = float(np.sum(star[m] * (logp_star[m] - logp[m])))
+    kl_ref = float(np.sum(star[m] * (logp_star[m] - space.logp[m])))
+    corr = _weighted_corr(b * (logp - space.logp), r, star)
+    return logp_star, kl_ref, kl, corr
+
+
 def dpo_finetune(
     lm: CausalLM, reward: Any, beta: float, *, length: int, n_pairs: int = 4096, n_steps: int = 300,
     batch_size: int = 512, eta: float = 1e-2, rng: Any = None,
@@ -143,34 +178,15 @@ def dpo_finetune(
     n_steps = check_int("n_steps", n_steps, lo=1)
     batch_size = check_int("batch_size", batch_size, lo=1)
     eta = check_positive("eta", eta)
-    from mdpkit.preference import tilted_policy
-
     t0 = time.perf_counter()
     space = SequenceSpace(lm, length)
     r = space.rewards(reward)
     g = as_generator(rng)
-    win, lose, ref_w, ref_l = _labelled_pairs(lm, space, r, n_pairs, length, g)
+    pairs = _labelled_pairs(lm, space, r, n_pairs, length, g)
     model = copy.deepcopy(lm.model).train()
-    opt = torch.optim.Adam(model.parameters(), lr=eta)
-    losses = np.empty(n_steps)
-    with exact_matmul():
-        for k in range(n_steps):
-            sel = torch.from_numpy(g.integers(0, n_pairs, size=min(batch_size, n_pairs))).to(lm.device)
-            h = b * ((_seq_logprob(model, lm, win[sel]) - ref_w[sel].float())
-                     - (_seq_logprob(model, lm, lose[sel]) - ref_l[sel].float()))
-            loss = torch.nn.functional.softplus(-h).mean()
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            losses[k] = float(loss.detach())
+    losses = _train_dpo(model, lm, pairs, b, n_steps, batch_size, eta, g)
     tuned = CausalLM(model.eval(), tokenizer=lm.tokenizer, prompt=list(lm.prompt), alphabet=list(lm.alphabet))
     logp = SequenceSpace(tuned, length).logp
-    star = tilted_policy(np.exp(space.logp), r, b)
-    with np.errstate(divide="ignore"):
-        logp_star = np.log(star)
-    m = star > 0
-    kl = float(np.sum(star[m] * (logp_star[m] - logp[m])))
-    kl_ref = float(np.sum(star[m] * (logp_star[m] - space.logp[m])))
-    corr = _weighted_corr(b * (logp - space.logp), r, star)
+    logp_star, kl_ref, kl, corr = _compare_with_tilt(space, logp, r, b)
     return DPORun(lm=tuned, logp_ref=space.logp, logp_star=logp_star, logp=logp, rewards=r, kl_star_ref=kl_ref,
                   kl_star=kl, implied_reward_corr=corr, loss=losses, seconds=time.perf_counter() - t0)
