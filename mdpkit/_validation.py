@@ -227,6 +227,16 @@ def check_simplex(name: str, x: FloatArray, *, atol: float = SIMPLEX_ATOL) -> No
         )
 
 
+def as_probability_vector(name: str, x: FloatArray, *, atol: float = SIMPLEX_ATOL) -> FloatArray:
+    """Check a 1-d probability vector with :func:`check_simplex`; return it divided by its sum.
+
+    The division puts a vector accepted within ``atol`` of the simplex exactly on it (up to
+    round-off), so downstream sums of masses are 1 to an ulp.
+    """
+    check_simplex(name, x, atol=atol)
+    return x / x.sum()
+
+
 def check_policy(
     name: str, pi: npt.ArrayLike, n_states: int, n_actions: int, horizon: int | None = None
 ) -> FloatArray:

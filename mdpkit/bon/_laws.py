@@ -29,6 +29,7 @@ from .._typing import FloatArray, IntArray
 from .._validation import (
     SIMPLEX_ATOL,
     as_float_array,
+    as_probability_vector,
     check_choice,
     check_int,
     check_magnitude,
@@ -152,13 +153,7 @@ class Discrete:
         r = as_float_array("rewards", rewards, ndim=1)
         check_magnitude("rewards", r, REWARD_BOUND, "reward gaps and tilts must stay finite in float64")
         _check_pair(p, r, "probs")
-        if np.any(p < 0):
-            i = int(np.argmax(p < 0))
-            raise ValueError(f"`probs` must be non-negative; `probs[{i}]` = {p[i]!r}.")
-        s = float(p.sum())
-        if abs(s - 1.0) > _SIMPLEX_ATOL:
-            raise ValueError(f"`probs` must sum to 1 (atol={_SIMPLEX_ATOL:g}); it sums to {s:.12g}.")
-        p = p / s
+        p = as_probability_vector("probs", p)
         with np.errstate(divide="ignore"):
             lp = np.log(p)
         self._init(p, lp, _Atoms(_readonly(r.copy())), True)  # log p is -inf exactly where p = 0

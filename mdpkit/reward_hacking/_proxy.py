@@ -25,13 +25,13 @@ from scipy import stats
 from .._typing import FloatArray
 from .._validation import (
     as_float_array,
+    as_probability_vector,
     check_choice,
     check_int,
     check_positive,
     check_scalar,
 )
 
-_SIMPLEX_ATOL = 1e-9
 _NOISES = ("gaussian", "student_t")
 _MAX_ATOMS = 4_000_000
 
@@ -52,13 +52,7 @@ def _check_probs(probs: Any, k: int | None = None) -> FloatArray:
         raise ValueError("`probs` must not be empty.")
     if k is not None and p.shape[0] != k:
         raise ValueError(f"`probs` must have {k} entries to match `gold`; got {p.shape[0]}.")
-    if np.any(p < 0):
-        i = int(np.argmax(p < 0))
-        raise ValueError(f"`probs` must be non-negative; `probs[{i}]` = {p[i]!r}.")
-    s = float(p.sum())
-    if abs(s - 1.0) > _SIMPLEX_ATOL:
-        raise ValueError(f"`probs` must sum to 1 (atol={_SIMPLEX_ATOL:g}); it sums to {s:.12g}.")
-    return p / s
+    return as_probability_vector("probs", p)
 
 
 def _check_nondegenerate(name: str, p: FloatArray, x: FloatArray) -> float:

@@ -241,7 +241,7 @@ def test_empty_ensemble_is_an_error():
 
 def test_other_bad_inputs():
     law = _small_law()
-    with pytest.raises(ValueError, match="`probs` must sum to 1"):
+    with pytest.raises(ValueError, match=r"`probs\[:\]` must sum to 1 \(atol=1e-09\); it sums to 1.1"):
         rh.JointLaw([0.5, 0.6], [0.0, 1.0], [0.0, 1.0])
     with pytest.raises(ValueError, match="`method` must be one of"):
         rh.gold_reward_curve(law, "ppo")

@@ -204,3 +204,19 @@ def test_solve_result_status_codes():
     assert fh.status == 0 and fh.message.startswith("converged")
     with pytest.raises(ValueError, match="`status` must be one of"):
         mk.SolveResult(V=ok.V, Q=ok.Q, pi=ok.pi, converged=True, n_iter=1, residual=0.0, method="x", status=7)
+
+
+def test_as_probability_vector_is_the_one_probs_rule_of_bon_and_reward_hacking():
+    # Discrete and JointLaw share this helper (they had two copies); same message, same renormalization
+    from mdpkit._validation import as_probability_vector
+
+    p = as_probability_vector("probs", np.array([0.5, 0.5 + 5e-10]))
+    assert p.sum() == pytest.approx(1.0, abs=2e-16)
+    for bad, msg in [([1.5, -0.5], r"`probs` must have non-negative entries; `probs\[1\]` = .*-0.5"),
+                     ([0.5, 0.6], r"`probs\[:\]` must sum to 1 \(atol=1e-09\); it sums to 1.1")]:
+        for make in (lambda q: as_probability_vector("probs", np.array(q)),
+                     lambda q: mk.bon.Discrete(q, [0.0, 1.0]),
+                     lambda q: mk.reward_hacking.JointLaw(q, [0.0, 1.0], [0.0, 1.0])):
+            with pytest.raises(ValueError, match=msg):
+                make(bad)
+    np.testing.assert_array_equal(mk.bon.Discrete([0.5, 0.5 + 5e-10], [0.0, 1.0]).probs, p)
