@@ -170,6 +170,10 @@ def test_xpo_large_steps_are_finite_and_equal_the_logit_sgd_step(eta):
     pi_out, gap, rounds = np.empty((1, 3)), np.empty((1, 2)), np.empty(1, dtype=np.int64)
     K.online_sgd(np.log(ref), r, 1.0, 0.1, eta, True, u, np.array([0, T]), 0.0, 0.0, gap, rounds, pi_out)
     assert np.all(np.isfinite(gap)) and np.all(np.isfinite(pi_out))
+    outs = np.empty((1, 3)), np.empty((1, 2)), np.empty(1, dtype=np.int64)
+    K.online_sgd.py_func(np.log(ref), r, 1.0, 0.1, eta, True, u, np.array([0, T]), 0.0, 0.0, outs[1], outs[2], outs[0])
+    for a, b in zip((pi_out, gap, rounds), outs, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-300)  # the compiled logit run equals its py_func
     L = np.abs(np.log(ref)).max() + eta * 1.1 * T  # the bound of the test above
     with np.errstate(over="ignore"):  # exp(h) = inf gives the exact 1 / (1 + inf) = 0
         want = _xpo_sgd_reference(np.log(ref), r, 1.0, 0.1, eta, u[0])
