@@ -315,27 +315,9 @@ def load_sim(
     >>> load_sim(m)
     Sim('toy', 2 settings x 2 seeds, root_seed=0)
     """
-    if isinstance(sim, Sim):
-        if sim.quick == quick and (root_seed is None or root_seed == sim.root_seed):
-            return sim
-        mod = module_from_source(sim.source, sim.path)
-        source, path = sim.source, sim.path
-    elif isinstance(sim, types.ModuleType):
-        mod = sim
-        path = getattr(mod, "__file__", None) or f"<{mod.__name__}>"
-        try:
-            source = Path(mod.__file__).read_text() if getattr(mod, "__file__", None) else ""
-        except OSError:
-            source = ""
-    elif isinstance(sim, (str, Path)):
-        f = _find_sim_file(str(sim))
-        path = str(f.resolve())
-        source = f.read_text()
-        mod = module_from_source(source, path)
-    else:
-        raise TypeError(
-            f"`sim` must be a path, a sim name, a module or a Sim; got {type(sim).__name__}."
-        )
+    if isinstance(sim, Sim) and sim.quick == quick and (root_seed is None or root_seed == sim.root_seed):
+        return sim
+    mod, source, path = _sim_module(sim)
     default_name = Path(path).stem if path and not path.startswith("<") else mod.__name__
     name = getattr(mod, "NAME", default_name)
     if not isinstance(name, str) or not name:
@@ -343,6 +325,35 @@ def load_sim(
     fn = getattr(mod, "run_cell", None)
     if not callable(fn):
         raise TypeError(f"sim {name!r} ({path}) must define a function `run_cell(settings, seed)`.")
+    grid, n_seeds = _sim_grid(mod, name, path, quick)
+    rs = getattr(mod, "ROOT_SEED", 0) if root_seed is None else root_seed
+    rs = check_int("root_seed", rs, lo=0)
+    return Sim(name, tuple(grid), n_seeds, rs, bool(quick), source, path, fn)
+
+
+def _sim_module(sim: Any) -> tuple[types.ModuleType, str, str]:
+    """The module of a sim (a :class:`Sim`, a module, a file or a name), its source and path."""
+    if isinstance(sim, Sim):
+        return module_from_source(sim.source, sim.path), sim.source, sim.path
+    if isinstance(sim, types.ModuleType):
+        path = getattr(sim, "__file__", None) or f"<{sim.__name__}>"
+        try:
+            source = Path(sim.__file__).read_text() if getattr(sim, "__file__", None) else ""
+        except OSError:
+            source = ""
+        return sim, source, path
+    if isinstance(sim, (str, Path)):
+        f = _find_sim_file(str(sim))
+        path = str(f.resolve())
+        source = f.read_text()
+        return module_from_source(source, path), source, path
+    raise TypeError(
+        f"`sim` must be a path, a sim name, a module or a Sim; got {type(sim).__name__}."
+    )
+
+
+def _sim_grid(mod: types.ModuleType, name: str, path: str, quick: bool) -> tuple[list[dict[str, Any]], int]:
+    """The settings grid and the number of seeds of a sim module (``QUICK_*`` when ``quick``)."""
     if quick:
         if not hasattr(mod, "QUICK_GRID"):
             raise ValueError(f"sim {name!r} defines no `QUICK_GRID`, so it cannot run with quick=True.")
@@ -353,10 +364,7 @@ def load_sim(
             raise ValueError(f"sim {name!r} ({path}) must define `GRID`.")
         grid = expand_grid(mod.GRID, name="GRID")
         n_seeds = getattr(mod, "N_SEEDS", 1)
-    n_seeds = check_int("N_SEEDS", n_seeds, lo=1)
-    rs = getattr(mod, "ROOT_SEED", 0) if root_seed is None else root_seed
-    rs = check_int("root_seed", rs, lo=0)
-    return Sim(name, tuple(grid), n_seeds, rs, bool(quick), source, path, fn)
+    return grid, check_int("N_SEEDS", n_seeds, lo=1)
 
 
 def check_outputs(name: str, settings: dict[str, Any], out: Any) -> dict[str, Any]:
