@@ -235,6 +235,27 @@ class Sim:
         return (f"Sim({self.name!r}, {len(self.cells)} settings x {self.n_seeds} seeds"
                 f"{q}, root_seed={self.root_seed})")
 
+    def summary(self) -> str:
+        """One line: name, grid size, seeds and root seed."""
+        keys = sorted({k for c in self.cells for k in c})
+        return (f"Sim {self.name!r}: {len(self.cells)} settings x {self.n_seeds} seeds = "
+                f"{len(self.cells) * self.n_seeds} cells over {keys}{' (quick grid)' if self.quick else ''}, "
+                f"root_seed={self.root_seed}")
+
+    def to_frame(self) -> Any:
+        """The cells to run, in grid order: the settings (lists and dicts as canonical JSON),
+        ``seed_index``, ``seed``, ``settings_hash`` (a pandas DataFrame)."""
+        from .._results import as_frame
+
+        tasks = self.tasks()
+        keys = list(dict.fromkeys(k for c in self.cells for k in c))
+        cols: dict[str, Any] = {
+            k: [v if isinstance(v, (int, float, str, bool)) or v is None else canonical_json(v)
+                for v in (t[0].get(k) for t in tasks)] for k in keys}
+        cols.update(seed_index=[t[1] for t in tasks], seed=[t[2] for t in tasks],
+                    settings_hash=[t[3] for t in tasks])
+        return as_frame(cols)
+
 
 _MODULE_CACHE: dict[str, types.ModuleType] = {}
 
