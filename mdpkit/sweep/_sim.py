@@ -357,12 +357,12 @@ def _sim_module(sim: Any) -> tuple[types.ModuleType, str, str]:
     if isinstance(sim, Sim):
         return module_from_source(sim.source, sim.path), sim.source, sim.path
     if isinstance(sim, types.ModuleType):
-        path = getattr(sim, "__file__", None) or f"<{sim.__name__}>"
+        file = getattr(sim, "__file__", None)
         try:
-            source = Path(sim.__file__).read_text() if getattr(sim, "__file__", None) else ""
+            source = Path(file).read_text() if file else ""
         except OSError:
             source = ""
-        return sim, source, path
+        return sim, source, file or f"<{sim.__name__}>"
     if isinstance(sim, (str, Path)):
         f = _find_sim_file(str(sim))
         path = str(f.resolve())
