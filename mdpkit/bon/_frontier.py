@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
+from .._results import as_frame
 from .._typing import FloatArray
 from .._validation import check_int, check_positive, check_scalar
 from . import _bon_kernels as _k
@@ -120,6 +122,20 @@ class FrontierCurve:
     param: FloatArray
     param_name: str
 
+    def summary(self) -> str:
+        """One line: the method, its number of points and its KL and reward ranges."""
+        return (f"{self.method} frontier: {self.kl.size} points, KL in [{self.kl.min():.4g}, {self.kl.max():.4g}], "
+                f"reward in [{self.reward.min():.4g}, {self.reward.max():.4g}]")
+
+    def to_frame(self) -> Any:
+        """Return the curve as a pandas DataFrame, one row per point.
+
+        Columns: ``method``, the parameter (named ``param_name``), ``kl``, ``reward``,
+        ``win_rate``.
+        """
+        return as_frame({"method": np.full(self.kl.size, self.method), self.param_name: self.param,
+                         "kl": self.kl, "reward": self.reward, "win_rate": self.win_rate})
+
 
 @dataclass(frozen=True)
 class Frontier:
@@ -142,6 +158,22 @@ class Frontier:
 
     def __getitem__(self, method: str) -> FrontierCurve:
         return self.curves[method]
+
+    def summary(self) -> str:
+        """One line: the methods, the KL range and the reference reward."""
+        return (f"Frontier of {', '.join(self.curves)} up to KL {self.kl_max:.4g} "
+                f"(reference reward {self.reference_reward:.4g})")
+
+    def to_frame(self) -> Any:
+        """Return all curves stacked as a pandas DataFrame.
+
+        Columns: ``method``, ``param``, ``kl``, ``reward``, ``win_rate``; the parameter's
+        meaning per method is the curve's ``param_name``.
+        """
+        cs = list(self.curves.values())
+        return as_frame({"method": np.concatenate([np.full(c.kl.size, c.method) for c in cs]),
+                         "param": np.concatenate([c.param for c in cs]),
+                         **{k: np.concatenate([getattr(c, k) for c in cs]) for k in ("kl", "reward", "win_rate")}})
 
 
 _METHODS = ("best_of_n", "soft_best_of_n", "tilted")

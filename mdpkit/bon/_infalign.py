@@ -21,12 +21,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from scipy import optimize
 from scipy.special import logsumexp
 
+from .._results import as_frame
 from .._typing import FloatArray
 from .._validation import (
     as_float_array,
@@ -163,6 +165,19 @@ class CalibratedPolicy:
         0.1515959239
         """
         return max(float(np.sum(_WU * self._q * self._logq)), 0.0)
+
+    def summary(self) -> str:
+        """One line: the transform, ``beta``, the KL and the standard win rate."""
+        return (f"Calibrated policy: {self.transform.kind} transform (t={self.transform.t:g}), beta={self.beta:g}, "
+                f"KL={self.kl:.6g}, win rate vs one reference sample {self.win_rate(1):.6g}")
+
+    def to_frame(self, n_points: int = 11) -> Any:
+        """Return the density on ``n_points`` calibrated rewards as a pandas DataFrame.
+
+        Columns ``u`` (evenly spaced in ``[0, 1]``) and ``pdf``.
+        """
+        u = np.linspace(0.0, 1.0, check_int("n_points", n_points, lo=2))
+        return as_frame({"u": u, "pdf": self.pdf(u)})
 
     def win_rate(self, n: int = 1, *, against: str = "bon", mode: str = "best") -> float:
         r"""Inference-time win rate of the policy's best- (or worst-) of-N.

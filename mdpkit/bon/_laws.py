@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import integrate, stats
 
+from .._results import as_frame
 from .._typing import FloatArray, IntArray
 from .._validation import (
     SIMPLEX_ATOL,
@@ -291,6 +292,16 @@ class Discrete:
         return (f"Discrete(n_atoms={self.n_atoms}, n_levels={self.n_levels}, "
                 f"expected_reward={expected_reward(self):.6g})")
 
+    def summary(self) -> str:
+        """One line: atoms, levels, expected reward and the reward range."""
+        r = self._atoms.rewards
+        return (f"Discrete law: {self.n_atoms} atoms, {self.n_levels} reward levels, "
+                f"E r = {expected_reward(self):.6g}, rewards in [{r.min():.4g}, {r.max():.4g}]")
+
+    def to_frame(self) -> Any:
+        """One row per atom: ``reward``, ``prob``, ``log_prob`` (a pandas DataFrame)."""
+        return as_frame({"reward": self._atoms.rewards, "prob": self.probs, "log_prob": self.log_probs})
+
 
 def _check_mass(total: float) -> None:
     """Every computed law is re-checked: a NaN or a mass defect is a bug, never a result."""
@@ -346,6 +357,20 @@ class Continuous:
 
     def mean(self) -> float:
         return float(self.dist.mean())
+
+    def summary(self) -> str:
+        """One line: the scipy distribution and its mean."""
+        return f"Continuous reference: {self.dist.dist.name}{tuple(self.dist.args)}, E r = {self.mean():.6g}"
+
+    def to_frame(self, n_points: int = 11) -> Any:
+        """Return a quantile table as a pandas DataFrame.
+
+        At levels ``u`` evenly spaced in ``[0.01, 0.99]``: columns ``level``, ``reward``
+        (``F^{-1}(u)``) and ``pdf``.
+        """
+        u = np.linspace(0.01, 0.99, check_int("n_points", n_points, lo=2))
+        x = self.dist.ppf(u)
+        return as_frame({"level": u, "reward": x, "pdf": self.dist.pdf(x)})
 
 
 @dataclass(frozen=True, eq=False)
@@ -420,6 +445,21 @@ class OrderStatistic:
                 return float(d.ppf(-math.expm1(math.log(w) * inv_n)))
         val, _ = integrate.quad(f, 0.0, 1.0, limit=400, epsabs=1e-12, epsrel=1e-11)
         return float(val)
+
+    def summary(self) -> str:
+        """One line: best or worst of how many draws of which reference, and the mean."""
+        return (f"{'Best' if self.kind == 'max' else 'Worst'}-of-{self.n:.6g} of "
+                f"{self.base.dist.dist.name}{tuple(self.base.dist.args)}: E r = {self.mean():.6g}")
+
+    def to_frame(self, n_points: int = 11) -> Any:
+        """Return a quantile table as a pandas DataFrame.
+
+        At levels ``u`` evenly spaced in ``[0.01, 0.99]``: columns ``level``, ``reward``
+        (:meth:`ppf`) and ``pdf``.
+        """
+        u = np.linspace(0.01, 0.99, check_int("n_points", n_points, lo=2))
+        x = self.ppf(u)
+        return as_frame({"level": u, "reward": x, "pdf": self.pdf(x)})
 
 
 # --------------------------------------------------------------------------- helpers

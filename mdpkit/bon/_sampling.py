@@ -33,6 +33,14 @@ class Estimate:
         """Whether ``|mean - value| <= z * se + slack``."""
         return abs(self.mean - value) <= z * self.se + slack
 
+    def summary(self) -> str:
+        """One line: mean +- standard error (samples)."""
+        return f"{self.mean:.6g} +- {self.se:.2g} ({self.n_samples} samples)"
+
+    def to_frame(self) -> Any:
+        """One row: ``mean``, ``se``, ``n_samples`` (a pandas DataFrame)."""
+        return as_frame({"mean": [self.mean], "se": [self.se], "n_samples": [self.n_samples]})
+
 
 def _estimate(x: FloatArray) -> Estimate:
     n = x.shape[0]

@@ -493,9 +493,20 @@ def _x_space_policy(dist, transform, beta: float, n: int):
               "dominates the identity, and N = 1 reduces to the standard win rate.",
 )
 def check_infalign_calibrated_frontier(ctx: CheckContext) -> None:
+    _infalign_invariance(ctx)
+    _infalign_identity_closed_forms(ctx)
+    nlist = (1, 2, 4) if ctx.quick else (1, 2, 4, 32)
+    _infalign_tuned_exp_dominates(ctx, nlist)
+    _infalign_worst_of_n(ctx)
+    if ctx.figures_enabled:
+        _infalign_figure(ctx, nlist)
+
+
+def _infalign_invariance(ctx: CheckContext) -> None:
+    """(i) Two references, two reward models: the same calibrated numbers."""
     from scipy import stats
 
-    # (i) two references, two reward models, same calibrated numbers (quadrature in reward space)
+    # quadrature in reward space
     tr = bon.exp_transform(3.0)
     pol = bon.CalibratedPolicy(tr, beta=2.0)
     for name, dist in (("normal reward", stats.norm(1.0, 2.0)), ("Gumbel reward", stats.gumbel_r())):
@@ -517,7 +528,9 @@ def check_infalign_calibrated_frontier(ctx: CheckContext) -> None:
                     bon.win_rate(bon.best_of_n(q, 4), bon.best_of_n(ref, 4)), pol.win_rate(4), tol=2e-3,
                     route="calibrated quadrature (atoms <= 1e-4)")
 
-    # (iii) N = 1 and identity: closed forms
+
+def _infalign_identity_closed_forms(ctx: CheckContext) -> None:
+    """(iii) N = 1 and the identity transform: closed forms."""
     ident = bon.CalibratedPolicy(bon.identity_transform(), beta=0.5)
     ctx.compare("identity KL, lambda = 2", ident.kl, theory.calibrated_identity_kl(2.0), tol=1e-12,
                 route="closed form")
@@ -531,23 +544,23 @@ def check_infalign_calibrated_frontier(ctx: CheckContext) -> None:
                     bon.calibrated_policy(bon.identity_transform(), kl=klb).win_rate(1),
                     theory.bon_win_rate_bound(n), relation=">=", route="closed form N/(N+1)")
 
-    # (ii) tuned exp transform dominates the identity for N >= 2, never for N = 1
+
+def _infalign_tuned_exp_dominates(ctx: CheckContext, nlist: tuple[int, ...]) -> None:
+    """(ii) The tuned exp transform dominates the identity for N >= 2, never for N = 1."""
+    from scipy import integrate
+
     budgets = (0.5, 1.5) if ctx.quick else (0.25, 0.5, 1.0, 2.0, 3.0)
-    nlist = (1, 2, 4) if ctx.quick else (1, 2, 4, 32)
-    table = {}
     for n in nlist:
         for kb in budgets:
             lam = 1.0 / bon.calibrated_policy(bon.identity_transform(), kl=kb).beta
-            # identity win rate by an independent closed-form CDF and scipy quad
-            from scipy import integrate
 
+            # identity win rate by an independent closed-form CDF and scipy quad
             def dens(u: float, lam: float = lam, n: int = n) -> float:
                 Q = math.expm1(lam * u) / math.expm1(lam)
                 return u**n * n * Q ** (n - 1) * lam * math.exp(lam * u) / math.expm1(lam)
 
             w_id = integrate.quad(dens, 0.0, 1.0, epsabs=1e-13)[0]
             t, w_t = bon.tune_exp_transform(n, kb)
-            table[(n, kb)] = (w_id, w_t)
             if n == 1:
                 ctx.compare(f"tuned exp - identity, N=1, KL={kb}", w_t - w_id, 0.0, relation="<=",
                             tol=1e-9, route="closed form (identity is optimal for N = 1)")
@@ -555,8 +568,13 @@ def check_infalign_calibrated_frontier(ctx: CheckContext) -> None:
                 ctx.compare(f"tuned exp - identity, N={n}, KL={kb}", w_t - w_id, 1e-4, relation=">=",
                             route="identity by closed-form CDF + scipy quad")
 
-    # worst-of-N mirror: the tuned -exp(-tu) beats the identity for worst-of-4 vs worst-of-4,
-    # checked on a fine discrete reference (independent of the calibrated quadrature)
+
+def _infalign_worst_of_n(ctx: CheckContext) -> None:
+    """Check the worst-of-N mirror: tuned -exp(-tu) beats the identity for worst-of-4.
+
+    Worst-of-4 vs worst-of-4, checked on a fine discrete reference (independent of the
+    calibrated quadrature).
+    """
     k = 20_000
     ref = bon.Discrete(np.full(k, 1.0 / k), np.arange(k, dtype=float))
     t, w_t = bon.tune_exp_transform(4, 0.5, mode="worst")
@@ -571,21 +589,22 @@ def check_infalign_calibrated_frontier(ctx: CheckContext) -> None:
     ctx.compare("worst-of-4: tuned -exp(-tu) - identity (discrete)", w_disc_t - w_disc_i, 1e-4,
                 relation=">=", route="discrete reference with 2e4 equal atoms")
 
-    if ctx.figures_enabled:
-        from mdpkit.plotting import subplots
 
-        fig, ax = subplots()
-        kgrid = np.linspace(0.05, 3.0, 25 if ctx.quick else 60)
-        for n in nlist:
-            w_id = bon.calibrated_frontier(bon.identity_transform(), n, kgrid)
-            t, _ = bon.tune_exp_transform(n, 1.0)
-            w_exp = bon.calibrated_frontier(bon.exp_transform(t), n, kgrid)
-            line, = ax.plot(kgrid, w_id, "--", lw=1)
-            ax.plot(kgrid, w_exp, "-", color=line.get_color(), label=f"N={n}: exp(tu), t={t:.2g}")
-        ax.set(xlabel="KL to reference", ylabel="BoN-vs-BoN win rate",
-               title="InfAlign calibrated frontiers (dashed: identity)")
-        ax.legend(fontsize=7)
-        ctx.savefig(fig, "infalign_frontiers")
+def _infalign_figure(ctx: CheckContext, nlist: tuple[int, ...]) -> None:
+    from mdpkit.plotting import subplots
+
+    fig, ax = subplots()
+    kgrid = np.linspace(0.05, 3.0, 25 if ctx.quick else 60)
+    for n in nlist:
+        w_id = bon.calibrated_frontier(bon.identity_transform(), n, kgrid)
+        t, _ = bon.tune_exp_transform(n, 1.0)
+        w_t = bon.calibrated_frontier(bon.exp_transform(t), n, kgrid)
+        line, = ax.plot(kgrid, w_id, "--", lw=1)
+        ax.plot(kgrid, w_t, "-", color=line.get_color(), label=f"N={n}: exp(tu), t={t:.2g}")
+    ax.set(xlabel="KL to reference", ylabel="BoN-vs-BoN win rate",
+           title="InfAlign calibrated frontiers (dashed: identity)")
+    ax.legend(fontsize=7)
+    ctx.savefig(fig, "infalign_frontiers")
 
 
 # ----------------------------------------------------------------- C1

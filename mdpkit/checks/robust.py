@@ -163,12 +163,7 @@ def _worst_support_values(mdp, gamma: float, tv: bool, n_iter: int = 2000) -> np
     "penalty); the doubly regularized solution solves beta-logsumexp(r + gamma * robust dual).",
 )
 def robust_mdp_limits_and_contraction(ctx: CheckContext) -> None:
-    import itertools
-
-    from scipy.special import logsumexp
-
     import mdpkit as mk
-    from mdpkit.solvers import robust_bellman, robust_policy_evaluation
 
     gamma = 0.9
     S, A = (4, 2) if ctx.quick else (5, 3)
@@ -176,65 +171,104 @@ def robust_mdp_limits_and_contraction(ctx: CheckContext) -> None:
     mdps = [mk.random_mdp(n_states=S, n_actions=A, gamma=gamma, rng=ctx.seed + i, concentration=0.5)
             for i in range(2 if ctx.quick else 4)]
     tol = 1e-10
-    ratio, lim_inf, lim_zero, nominal_gap, worst_gap, dom = 0.0, 0.0, 0.0, 0.0, 0.0, -np.inf
-    lim_inf_tol, lim_zero_tol = 0.0, 0.0
+    st = {"ratio": 0.0, "lim_inf": 0.0, "lim_zero": 0.0, "nominal_gap": 0.0, "worst_gap": 0.0, "dom": -np.inf,
+          "lim_inf_tol": 0.0, "lim_zero_tol": 0.0}
     for mdp in mdps:
         nom = mk.solve(mdp, tol=tol)
-        span = float(np.ptp(nom.V))
-        P = mdp.P
-        pmin_row = np.where(P > 0, P, 1.0).min(axis=2)  # smallest positive mass per row
         for name in _DIVS:
-            div = _div(name)
-            penalties: tuple[dict[str, Any], ...] = ({"lam": 0.5}, {"rho": 0.2})  # lam= or rho=
-            for kw in penalties:
-                for _ in range(5):
-                    V1, V2 = rng.normal(size=S) * 5, rng.normal(size=S) * 5
-                    T1 = robust_bellman(V1, mdp, div=div, **kw)
-                    T2 = robust_bellman(V2, mdp, div=div, **kw)
-                    ratio = max(ratio, np.abs(T1 - T2).max() / np.abs(V1 - V2).max())
-                res = mk.solve_robust(mdp, div=div, **kw, tol=tol, return_worst_case=True)
-                # the robust value is the nominal value of pi* under P_worst (+ the penalty)
-                Pw = res.trace["P_worst"]
-                r_eff = mdp.r.copy()
-                if "lam" in kw:
-                    r_eff = r_eff + gamma * kw["lam"] * div.value(Pw, P)
-                V_w = mk.TabularMDP(Pw, r_eff, gamma=gamma).evaluate(res.pi)
-                worst_gap = max(worst_gap, float(np.abs(V_w - res.V).max()))
-                # robust <= nominal for every deterministic policy
-                for acts in itertools.product(range(A), repeat=S):
-                    pi = np.array(acts)
-                    Vr = robust_policy_evaluation(mdp, pi, div=div, **kw, tol=tol)
-                    dom = max(dom, float((Vr - mdp.evaluate(pi)).max()))
-            # lam -> inf: |pen - E v| <= span^2 / (8 lam) (Hoeffding), so |V - V_nom| <= gamma span^2/(8 lam (1-gamma))
-            lam_big = 1e6
-            V_big = mk.solve_robust(mdp, div=div, lam=lam_big, tol=tol).V
-            lim_inf = max(lim_inf, float(np.abs(V_big - nom.V).max()))
-            lim_inf_tol = max(lim_inf_tol, gamma * span**2 / (8 * lam_big * (1 - gamma)) + 4 * tol)
-            # rho = 0: nominal
-            nominal_gap = max(nominal_gap, float(np.abs(mk.solve_robust(mdp, div=div, rho=0.0, tol=tol).V
-                                                        - nom.V).max()))
-            # lam -> 0: worst case over the support (TV: over all states); the gap is at most
-            # lam * C / (1 - gamma) with C = -log p_min (KL), (1 - p_min)/p_min (chi2), 1 (TV)
-            lam_small = 1e-9
-            V_small = mk.solve_robust(mdp, div=div, lam=lam_small, tol=tol).V
-            V_w0 = _worst_support_values(mdp, gamma, tv=name == "tv")
-            lim_zero = max(lim_zero, float(np.abs(V_small - V_w0).max()))
-            C = {"tv": 1.0, "kl": float(-np.log(pmin_row).max()),
-                 "chi2": float(((1 - pmin_row) / pmin_row).max())}[name]
-            lim_zero_tol = max(lim_zero_tol, gamma * lam_small * C / (1 - gamma) + 4 * tol)
-    ctx.compare("max ||T V1 - T V2|| / ||V1 - V2||", ratio, gamma, tol=1e-12, relation="<=",
+            _robust_operator_stats(st, mdp, name, rng, tol)
+            _robust_limit_stats(st, mdp, name, nom.V, tol)
+    ctx.compare("max ||T V1 - T V2|| / ||V1 - V2||", st["ratio"], gamma, tol=1e-12, relation="<=",
                 route="closed form (gamma)")
-    ctx.compare("max |V_(lam=1e6) - V_nominal|", lim_inf, 0.0, tol=lim_inf_tol,
+    ctx.compare("max |V_(lam=1e6) - V_nominal|", st["lim_inf"], 0.0, tol=st["lim_inf_tol"],
                 route="nominal VI; Hoeffding bound span^2/(8 lam)")
-    ctx.compare("max |V_(rho=0) - V_nominal|", nominal_gap, 0.0, tol=4 * tol, route="nominal VI")
-    ctx.compare("max |V_(lam=1e-9) - V_worst-support|", lim_zero, 0.0, tol=lim_zero_tol,
+    ctx.compare("max |V_(rho=0) - V_nominal|", st["nominal_gap"], 0.0, tol=4 * tol, route="nominal VI")
+    ctx.compare("max |V_(lam=1e-9) - V_worst-support|", st["lim_zero"], 0.0, tol=st["lim_zero_tol"],
                 route="brute-force min over the support (TV: all states)")
-    ctx.compare("max_pi max_s V_robust^pi - V_nominal^pi", dom, 0.0, tol=1e-9, relation="<=",
+    ctx.compare("max_pi max_s V_robust^pi - V_nominal^pi", st["dom"], 0.0, tol=1e-9, relation="<=",
                 route="exact nominal policy evaluation, all deterministic policies")
-    ctx.compare("max |V_robust - V^pi*(P_worst, r + penalty)|", worst_gap, 0.0, tol=1e-8,
+    ctx.compare("max |V_robust - V^pi*(P_worst, r + penalty)|", st["worst_gap"], 0.0, tol=1e-8,
                 route="linear solve under the returned worst-case kernel")
-    # doubly regularized: policy KL (beta) toward pi_ref + KL-penalized transitions (lam)
-    mdp = mdps[0]
+    _doubly_regularized_vs_numpy(ctx, mdps[0], rng)
+
+
+def _robust_operator_stats(st: dict[str, float], mdp: Any, name: str, rng: np.random.Generator,
+                           tol: float) -> None:
+    """Accumulate one divergence's operator statistics as maxima into ``st``.
+
+    Contraction ratio, worst-case-kernel consistency and robust <= nominal, penalized and
+    ball.
+    """
+    import itertools
+
+    import mdpkit as mk
+    from mdpkit.solvers import robust_bellman, robust_policy_evaluation
+
+    S, A, gamma, P = mdp.n_states, mdp.n_actions, mdp.gamma, mdp.P
+    div = _div(name)
+    kws: tuple[dict[str, Any], ...] = ({"lam": 0.5}, {"rho": 0.2})
+    for kw in kws:
+        for _ in range(5):
+            V1, V2 = rng.normal(size=S) * 5, rng.normal(size=S) * 5
+            T1 = robust_bellman(V1, mdp, div=div, **kw)
+            T2 = robust_bellman(V2, mdp, div=div, **kw)
+            st["ratio"] = max(st["ratio"], np.abs(T1 - T2).max() / np.abs(V1 - V2).max())
+        res = mk.solve_robust(mdp, div=div, **kw, tol=tol, return_worst_case=True)
+        # the robust value is the nominal value of pi* under P_worst (+ the penalty)
+        Pw = res.trace["P_worst"]
+        r_eff = mdp.r.copy()
+        if "lam" in kw:
+            r_eff = r_eff + gamma * kw["lam"] * div.value(Pw, P)
+        V_w = mk.TabularMDP(Pw, r_eff, gamma=gamma).evaluate(res.pi)
+        st["worst_gap"] = max(st["worst_gap"], float(np.abs(V_w - res.V).max()))
+        # robust <= nominal for every deterministic policy
+        for acts in itertools.product(range(A), repeat=S):
+            pi = np.array(acts)
+            Vr = robust_policy_evaluation(mdp, pi, div=div, **kw, tol=tol)
+            st["dom"] = max(st["dom"], float((Vr - mdp.evaluate(pi)).max()))
+
+
+def _robust_limit_stats(st: dict[str, float], mdp: Any, name: str, V_nom: np.ndarray, tol: float) -> None:
+    """Accumulate one divergence's limit errors as maxima into ``st``.
+
+    The ``lam -> inf``, ``rho = 0`` and ``lam -> 0`` limits, with their theoretical
+    tolerances.
+    """
+    import mdpkit as mk
+
+    gamma, div = mdp.gamma, _div(name)
+    span = float(np.ptp(V_nom))
+    pmin_row = np.where(mdp.P > 0, mdp.P, 1.0).min(axis=2)  # smallest positive mass per row
+    # lam -> inf: |pen - E v| <= span^2 / (8 lam) (Hoeffding), so |V - V_nom| <= gamma span^2/(8 lam (1-gamma))
+    lam_big = 1e6
+    V_big = mk.solve_robust(mdp, div=div, lam=lam_big, tol=tol).V
+    st["lim_inf"] = max(st["lim_inf"], float(np.abs(V_big - V_nom).max()))
+    st["lim_inf_tol"] = max(st["lim_inf_tol"], gamma * span**2 / (8 * lam_big * (1 - gamma)) + 4 * tol)
+    # rho = 0: nominal
+    V_rho0 = mk.solve_robust(mdp, div=div, rho=0.0, tol=tol).V
+    st["nominal_gap"] = max(st["nominal_gap"], float(np.abs(V_rho0 - V_nom).max()))
+    # lam -> 0: worst case over the support (TV: over all states); the gap is at most
+    # lam * C / (1 - gamma) with C = -log p_min (KL), (1 - p_min)/p_min (chi2), 1 (TV)
+    lam_small = 1e-9
+    V_small = mk.solve_robust(mdp, div=div, lam=lam_small, tol=tol).V
+    V_w0 = _worst_support_values(mdp, gamma, tv=name == "tv")
+    st["lim_zero"] = max(st["lim_zero"], float(np.abs(V_small - V_w0).max()))
+    C = {"tv": 1.0, "kl": float(-np.log(pmin_row).max()),
+         "chi2": float(((1 - pmin_row) / pmin_row).max())}[name]
+    st["lim_zero_tol"] = max(st["lim_zero_tol"], gamma * lam_small * C / (1 - gamma) + 4 * tol)
+
+
+def _doubly_regularized_vs_numpy(ctx: CheckContext, mdp: Any, rng: np.random.Generator) -> None:
+    """Compare the doubly regularized solver with a NumPy/SciPy value iteration.
+
+    Policy KL (beta) toward pi_ref + KL-penalized transitions (lam), against the closed
+    forms.
+    """
+    from scipy.special import logsumexp
+
+    import mdpkit as mk
+
+    S, A, gamma = mdp.n_states, mdp.n_actions, mdp.gamma
     pi_ref = rng.dirichlet(np.ones(A), size=S)
     beta, lam = 0.3, 0.7
     res = mk.solve_robust(mdp, div=_div("kl"), lam=lam, tol=1e-12,

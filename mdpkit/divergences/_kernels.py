@@ -226,48 +226,97 @@ def divergence_value(code, alpha, q, p):
     return total
 
 
+@njit(cache=True, inline="always")
+def _mass(p, log_p, a):
+    """Return the reference mass ``p_a``: the caller's precomputed ``p[a]``, or ``exp(log_p[a])``."""
+    return np.exp(log_p[a]) if p is None else p[a]
+
+
+@njit(cache=True, inline="always")
+def _live(p, log_p, a):
+    """Whether action ``a`` carries reference mass (read from ``p`` when given: one array less)."""
+    return log_p[a] > -np.inf if p is None else p[a] > 0.0
+
+
+@njit(cache=True, inline="always")
+def _log_mass(p, log_p, a):
+    """``log p_a`` (from ``p`` when given: a row that never reads ``log_p`` compiles faster code)."""
+    return log_p[a] if p is None else np.log(p[a])
+
+
+@njit(cache=True, inline="always")
+def _tilted_mass(p, log_p, a, x):
+    """``p_a e^x`` with one exponential (``x <= 0``: no overflow)."""
+    return np.exp(x + log_p[a]) if p is None else p[a] * np.exp(x)
+
+
 @njit(cache=True, inline="always")  # inlined into every action part: no call per state
-def kl_max_row(q, log_p, beta, pi_out, write_pi):
+def kl_max_row(q, log_p, beta, pi_out, write_pi, p=None):
     """KL row ``beta * log sum_a p_a exp(q_a / beta)`` and its softmax; returns the value.
 
-    Stable from ``beta = 1e-12`` to ``1e12`` and for any finite scores: for large ``beta``
-    (``max q - c <= beta`` with ``c = E_p q``) it is centred at the reference mean,
-    ``c + beta * log1p(sum_a p_a expm1((q_a - c)/beta))`` (no cancellation); otherwise a
-    log-sum-exp centred at the top score, ``max q + beta * log sum_a p_a e^{(q_a - max q)/beta}``
-    (exponents <= 0: nothing overflows, however small ``beta``). Actions with
-    ``log_p = -inf`` (masked) carry no mass.
+    Centred at the top score ``M = max q`` (over actions with mass), one exponential per
+    action for the value and the policy together, stable from ``beta = 1e-12`` to ``1e12``
+    for any finite scores:
+
+    * ``max q - min q <= beta / 16``: ``M + beta * log1p(sum_a p_a expm1((q_a - M)/beta))``;
+      the exponents lie in ``[-1/16, 0]``, and ``log1p`` keeps the small difference to ``M``
+      exact however large ``beta`` (no cancellation, the limit is ``E_p q``);
+    * otherwise the log-sum-exp ``M + beta * log sum_a p_a e^{(q_a - M)/beta}``: exponents
+      ``<= 0`` (nothing overflows, however small ``beta``), the sum is at least the top
+      action's mass, and its rounding error, ``beta`` ulps, is below 16 ulps of the score
+      range; only if the top mass is below ``1e-290`` is the sum rescaled by the largest
+      ``log p_a + (q_a - M)/beta`` first.
+
+    Actions with ``log_p = -inf`` (masked) carry no mass. ``p``, optional, is ``exp(log_p)``
+    precomputed by a caller that applies many rows with one reference (the online learners,
+    once per run; then ``p_a = 0`` marks a masked action); without it the masses are
+    exponentiated here.
     """
     A = q.shape[0]
-    c = 0.0
+    inv = 1.0 / beta
     qmax = -np.inf
+    qmin = np.inf
     for a in range(A):
-        if log_p[a] > -np.inf:
-            c += np.exp(log_p[a]) * q[a]
-            qmax = max(qmax, q[a])
-    large_beta = qmax - c <= beta
-    shift = c if large_beta else qmax
-    m = -np.inf
-    for a in range(A):
-        m = max(m, (q[a] - shift) / beta + log_p[a])
-    if large_beta:
+        live = _live(p, log_p, a)
+        qmax = max(qmax, q[a] if live else -np.inf)
+        qmin = min(qmin, q[a] if live else np.inf)
+    tot = 0.0
+    if qmax - qmin <= 0.0625 * beta:
         acc = 0.0
         for a in range(A):
-            if log_p[a] > -np.inf:
-                acc += np.exp(log_p[a]) * np.expm1((q[a] - c) / beta)
-        v = c + beta * np.log1p(acc)
+            if _live(p, log_p, a):
+                pa = _mass(p, log_p, a)
+                t = np.expm1((q[a] - qmax) * inv)
+                acc += pa * t
+                if write_pi:
+                    e = pa + pa * t  # p_a e^x with 1 + t >= e^(-1/16): no cancellation
+                    pi_out[a] = e
+                    tot += e
+            elif write_pi:
+                pi_out[a] = 0.0
+        v = qmax + beta * np.log1p(acc)
     else:
-        acc = 0.0
+        m = 0.0
         for a in range(A):
-            acc += np.exp((q[a] - shift) / beta + log_p[a] - m)
-        v = shift + beta * (m + np.log(acc))
-    if write_pi:
-        tot = 0.0
-        for a in range(A):
-            e = np.exp((q[a] - shift) / beta + log_p[a] - m)
-            pi_out[a] = e
+            e = _tilted_mass(p, log_p, a, min((q[a] - qmax) * inv, 0.0))  # masked: 0, not 0 * inf
             tot += e
+            if write_pi:
+                pi_out[a] = e
+        if tot < 1e-290:  # the top action's mass is tiny: rescale (never for a usable reference)
+            m = -np.inf
+            for a in range(A):
+                m = max(m, (q[a] - qmax) * inv + _log_mass(p, log_p, a))
+            tot = 0.0
+            for a in range(A):
+                e = np.exp((q[a] - qmax) * inv + _log_mass(p, log_p, a) - m)
+                tot += e
+                if write_pi:
+                    pi_out[a] = e
+        v = qmax + beta * (m + np.log(tot))
+    if write_pi:
+        r = 1.0 / tot
         for a in range(A):
-            pi_out[a] /= tot
+            pi_out[a] *= r
     return v
 
 

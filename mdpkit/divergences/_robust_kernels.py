@@ -294,6 +294,75 @@ def tv_ball_row(v, p, rho, order, jmin, q, write_q):
     return val
 
 
+_SKIP, _ALL_ON_MIN, _CANDIDATE = 0, 1, 2
+
+
+@njit(cache=True, inline="always")
+def _next_mass(p, order, k):
+    """First position ``>= k`` in ``order`` with positive mass (``len(order)`` if none)."""
+    n = order.shape[0]
+    while k < n and not p[order[k]] > 0.0:
+        k += 1
+    return k
+
+
+@njit(cache=True, inline="always")
+def _add_tie_group(v, p, order, k, m, u, tot, mass, s1, s2):
+    """Add the tie group of value ``u`` (from position ``k``) to the prefix's sums.
+
+    The sums are the mass and the first and second moments of ``v - m``; returns the
+    position after the group and the updated sums.
+    """
+    n = order.shape[0]
+    while k < n:
+        j = order[k]
+        if v[j] - m != u:
+            break
+        if p[j] > 0.0:
+            w = p[j] / tot
+            mass += w
+            s1 += w * u
+            s2 += w * u * u
+        k += 1
+    return k, mass, s1, s2
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _chi2_prefix(mass, s1, s2, rest, u, u_next, rho):
+    """Return the ball's KKT candidate on one prefix: ``(status, c, eta, viol, ma, va)``.
+
+    ``_ALL_ON_MIN``: no variance and all mass on the prefix's values fits in the ball;
+    ``_SKIP``: the prefix cannot be feasible; ``_CANDIDATE``: ``c``, ``eta`` and the KKT
+    violation ``viol`` (``q >= 0`` on the prefix, ``(1 + c(eta - u))_+ = 0`` beyond it).
+    """
+    ma = s1 / mass
+    va = max(s2 / mass - ma * ma, 0.0)
+    need = rest / mass
+    if va == 0.0:
+        return (_ALL_ON_MIN if rho >= need else _SKIP), 0.0, 0.0, 0.0, ma, va
+    if rho <= need:
+        return _SKIP, 0.0, 0.0, 0.0, ma, va
+    c = np.sqrt((rho - need) / (mass * va))
+    if rest > 0.0 and c == 0.0:  # rho - need underflows: this prefix cannot be feasible
+        return _SKIP, 0.0, 0.0, 0.0, ma, va
+    eta = ma + (rest / (c * mass) if rest > 0.0 else 0.0)
+    viol = max(-(1.0 + c * (eta - u)), 0.0)
+    if np.isfinite(u_next):
+        viol = max(viol, 1.0 + c * (eta - u_next))
+    return _CANDIDATE, c, eta, viol, ma, va
+
+
+@njit(cache=True, inline="always")
+def _chi2_write_q(v, p, tot, m, c, eta, u_top, q):
+    """``q_j = p_j (1 + c (eta - (v_j - m)))_+`` on the active prefix ``v_j - m <= u_top``, else 0."""
+    for j in range(v.shape[0]):
+        uj = v[j] - m
+        if p[j] > 0.0 and uj <= u_top:
+            q[j] = max(p[j] / tot * (1.0 + c * (eta - uj)), 0.0)
+        else:
+            q[j] = 0.0
+
+
 @njit(cache=True, error_model="numpy")
 def chi2_ball_row(v, p, rho, order, q, write_q):
     """Exact active-set solution of ``min <q, v>`` s.t. ``chi2(q || p) <= rho``.
@@ -303,7 +372,7 @@ def chi2_ball_row(v, p, rho, order, q, write_q):
     ``va`` (under ``p`` restricted and renormalized), ``Pi = 1 - Pa``:
     ``c^2 = (rho - Pi/Pa)/(Pa va)``, ``eta = ma + Pi/(c Pa)`` and the value is
     ``ma - sqrt(va (Pa rho - Pi))``. The unique prefix satisfying the KKT sign
-    conditions is found by one pass over the sorted support.
+    conditions (:func:`_chi2_prefix`) is found by one pass over the sorted support.
     """
     n = v.shape[0]
     m, tot = _support_min(v, p)
@@ -314,80 +383,30 @@ def chi2_ball_row(v, p, rho, order, q, write_q):
             if write_q:
                 q[j] = p[j] / tot
         return val
-    mass = 0.0
-    s1 = 0.0
-    s2 = 0.0
+    mass, s1, s2 = 0.0, 0.0, 0.0
     best_viol, best_c, best_eta, best_u, best_val = np.inf, 0.0, 0.0, 0.0, 0.0
-    k = 0
-    # skip leading zero-mass entries
+    k = _next_mass(p, order, 0)
     while k < n:
-        j = order[k]
-        if p[j] > 0.0:
-            break
-        k += 1
-    while k < n:
-        j = order[k]
-        u = v[j] - m
-        # add the whole tie group of value u
-        while k < n:
-            j2 = order[k]
-            if v[j2] - m != u:
+        u = v[order[k]] - m
+        k, mass, s1, s2 = _add_tie_group(v, p, order, k, m, u, tot, mass, s1, s2)
+        kk = _next_mass(p, order, k)  # the next support value strictly above u
+        u_next = v[order[kk]] - m if kk < n else np.inf
+        rest = max(1.0 - mass, 0.0) if kk < n else 0.0
+        status, c, eta, viol, ma, va = _chi2_prefix(mass, s1, s2, rest, u, u_next, rho)
+        if status == _ALL_ON_MIN:  # all mass on the minimizers fits in the ball
+            if write_q:
+                for j in range(n):
+                    q[j] = p[j] / tot / mass if (p[j] > 0.0 and v[j] - m <= u) else 0.0
+            return m + ma
+        if status == _CANDIDATE:
+            if viol < best_viol:
+                best_viol, best_c, best_eta, best_u = viol, c, eta, u
+                best_val = ma - np.sqrt(va * (mass * rho - rest))
+            if viol <= 1e-12:
                 break
-            if p[j2] > 0.0:
-                w = p[j2] / tot
-                mass += w
-                s1 += w * u
-                s2 += w * u * u
-            k += 1
-        # next support value strictly above u
-        u_next = np.inf
-        kk = k
-        while kk < n:
-            j3 = order[kk]
-            if p[j3] > 0.0:
-                u_next = v[j3] - m
-                break
-            kk += 1
-        rest = max(1.0 - mass, 0.0)
-        if not np.isfinite(u_next):
-            rest = 0.0
-        ma = s1 / mass
-        va = max(s2 / mass - ma * ma, 0.0)
-        need = rest / mass
-        if va == 0.0:
-            if rho >= need:  # all mass on the minimizers fits in the ball
-                val = ma
-                if write_q:
-                    for jj in range(n):
-                        q[jj] = p[jj] / tot / mass if (p[jj] > 0.0 and v[jj] - m <= u) else 0.0
-                return m + val
-            k = kk
-            continue
-        if rho <= need:
-            k = kk
-            continue
-        c = np.sqrt((rho - need) / (mass * va))
-        if rest > 0.0 and c == 0.0:  # rho - need underflows: this prefix cannot be feasible
-            k = kk
-            continue
-        eta = ma + (rest / (c * mass) if rest > 0.0 else 0.0)
-        # KKT sign conditions: q >= 0 on the prefix, (1 + c(eta - u))_+ = 0 beyond it
-        viol = max(-(1.0 + c * (eta - u)), 0.0)
-        if np.isfinite(u_next):
-            viol = max(viol, 1.0 + c * (eta - u_next))
-        if viol < best_viol:
-            best_viol, best_c, best_eta, best_u = viol, c, eta, u
-            best_val = ma - np.sqrt(va * (mass * rho - rest))
-        if viol <= 1e-12:
-            break
         k = kk
     if write_q:
-        for jj in range(n):
-            uj = v[jj] - m
-            if p[jj] > 0.0 and uj <= best_u:
-                q[jj] = max(p[jj] / tot * (1.0 + best_c * (best_eta - uj)), 0.0)
-            else:
-                q[jj] = 0.0
+        _chi2_write_q(v, p, tot, m, best_c, best_eta, best_u, q)
     return m + best_val
 
 

@@ -41,7 +41,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.special import expit, log_expit
 
-from .._results import SolveResult, policy_frame
+from .._results import SolveResult, as_frame, policy_frame
 from .._typing import FloatArray, RNGLike
 from .._validation import as_float_array, as_generator, check_int, check_positive
 from ..mdp import TabularMDP, Trajectories
@@ -68,6 +68,19 @@ class Preferences:
     @property
     def n_pairs(self) -> int:
         return int(self.prefer_first.shape[0])
+
+    def summary(self) -> str:
+        """One line: pairs, horizon and how often the first trajectory is preferred."""
+        return (f"Preferences: {self.n_pairs} pairs of {self.first.horizon}-step trajectories, "
+                f"first preferred in {float(self.prefer_first.mean()):.3g} of them")
+
+    def to_frame(self) -> Any:
+        """Return the pairs as a pandas DataFrame, one row per pair.
+
+        Columns: ``pair``, ``return_first``, ``return_second``, ``prefer_first``.
+        """
+        return as_frame({"pair": np.arange(self.n_pairs), "return_first": self.first.returns,
+                         "return_second": self.second.returns, "prefer_first": self.prefer_first})
 
 
 def preference_pairs(mdp: Any, pi: npt.ArrayLike, n_pairs: int, *, rng: RNGLike = None) -> Preferences:

@@ -21,12 +21,14 @@ is ``P(. | s, a)``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from .._results import as_frame
 from .._typing import FloatArray, IntArray, RNGLike
 from .._validation import (
     SIMPLEX_ATOL,
@@ -75,6 +77,24 @@ class Trajectories:
     def returns(self) -> FloatArray:
         """Undiscounted return of each episode."""
         return self.rewards.sum(axis=1)
+
+    def summary(self) -> str:
+        """One line: episodes, horizon and the mean return with its standard error."""
+        ret = self.returns
+        se = float(ret.std(ddof=1) / np.sqrt(ret.size)) if ret.size > 1 else float("nan")
+        return (f"Trajectories: {self.n_episodes} episodes of {self.horizon} steps, "
+                f"mean return {float(ret.mean()):.6g} +- {se:.2g}")
+
+    def to_frame(self) -> Any:
+        """Return the trajectories as a pandas DataFrame, one row per step.
+
+        Columns: ``episode``, ``t``, ``state``, ``action``, ``reward``, ``next_state``.
+        """
+        n, T = self.actions.shape
+        ep, t = np.meshgrid(np.arange(n), np.arange(T), indexing="ij")
+        return as_frame({"episode": ep.ravel(), "t": t.ravel(), "state": self.states[:, :-1].ravel(),
+                         "action": self.actions.ravel(), "reward": self.rewards.ravel(),
+                         "next_state": self.states[:, 1:].ravel()})
 
 
 def _check_gamma_horizon(gamma: float | None, horizon: int | None) -> tuple[float | None, int | None]:

@@ -98,11 +98,12 @@ def q_csr_into_par(indptr, indices, data, r2, gamma, V, Q2):
 
 # -- action part -----------------------------------------------------------------------
 @njit(cache=True, inline="always")  # inlined: a call per state costs more than a small row
-def action_row(kind, q, log_ref, beta, pi_out, write_pi):
+def action_row(kind, q, log_ref, beta, pi_out, write_pi, p=None):
     """Compute the action part of one state; return the value.
 
-    The action part is ``max_a q`` (greedy one-hot policy, first maximizer on
-    ties) or ``beta * logsumexp(q/beta + log_ref)`` (softmax policy); returns the value.
+    The action part is ``max_a q`` (greedy one-hot policy, first maximizer on ties) or
+    ``beta * logsumexp(q/beta + log_ref)`` (softmax policy). ``p``, optional, is
+    ``exp(log_ref)`` precomputed (see :func:`kl_max_row`).
     """
     if kind == ACT_MAX:
         best = 0
@@ -114,14 +115,26 @@ def action_row(kind, q, log_ref, beta, pi_out, write_pi):
                 pi_out[a] = 0.0
             pi_out[best] = 1.0
         return q[best]
-    return kl_max_row(q, log_ref, beta, pi_out, write_pi)
+    return kl_max_row(q, log_ref, beta, pi_out, write_pi, p)
+
+
+@njit(cache=True, inline="always")
+def _row_of(ref, s):
+    """Row ``s`` of an optional array (``None`` stays ``None``; the branch is pruned at compile time)."""
+    if ref is None:
+        return None
+    return ref[s]
 
 
 @njit(cache=True)
-def action_into(kind, Q, log_ref, beta, V_out, pi_out, write_pi):
-    """Row-wise action part (:func:`action_row`) over all states."""
+def action_into(kind, Q, log_ref, beta, V_out, pi_out, write_pi, ref=None):
+    """Apply the row-wise action part (:func:`action_row`) over all states.
+
+    ``ref``, optional, is ``exp(log_ref)`` precomputed by a caller that applies it many
+    times.
+    """
     for s in range(Q.shape[0]):
-        V_out[s] = action_row(kind, Q[s], log_ref[s], beta, pi_out[s], write_pi)
+        V_out[s] = action_row(kind, Q[s], log_ref[s], beta, pi_out[s], write_pi, _row_of(ref, s))
 
 
 @njit(cache=True, parallel=True)

@@ -411,27 +411,42 @@ def solve_linear_robust(
     """
     if not isinstance(lin, LinearMDP):
         raise TypeError(f"`lin` must be a LinearMDP; got {type(lin).__name__}.")
-    spec = _spec(div, lam, rho)
-    tab = lin.to_tabular()
-    prob = _Problem(tab, policy_reg, None)
-    H, S, A, d = lin.horizon, lin.n_states, lin.n_actions, lin.dim
-    V = np.zeros((H + 1, S))
-    Q = np.empty((H, S, A))
-    pi = np.empty((H, S, A))
-    W = np.empty((H, d))
-    mu_worst = np.empty((H, d, S))
-    phi2 = lin.phi.reshape(S * A, d)
-    for h in range(H - 1, -1, -1):
-        Vn = np.ascontiguousarray(V[h + 1])
-        order = np.ascontiguousarray(np.tile(np.argsort(Vn, kind="stable"), (d, 1)))
-        jmin = np.full(d, int(np.argmin(Vn)))
-        w = np.empty(d)
-        DRK.robust_rows(spec.div.code, spec.is_ball, np.ascontiguousarray(np.tile(Vn, (d, 1))),
-                        np.ascontiguousarray(lin.mu[h]), spec.param, order, jmin, w, mu_worst[h], True)
-        W[h] = lin.theta[h] + w
-        Q[h] = (phi2 @ W[h]).reshape(S, A)
-        V[h], pi[h] = prob.act(Q[h], h)
-    ok = bool(np.all(np.isfinite(V)))
-    return SolveResult(V=V, Q=Q, pi=pi, converged=ok, n_iter=H, residual=0.0 if ok else np.nan,
-                       method="backward_induction", status=0 if ok else 2,
-                       trace={"w": W, "mu_worst": mu_worst})
+    drect = _DRectangular(lin, _spec(div, lam, rho))
+    # the one generic backward induction: Q_h = r_h + T_h[V_{h+1}] with r_h = phi theta_h and the
+    # d-rectangular transition part T_h[V] = phi w_h(V)
+    res = solve(lin.to_tabular(), policy_reg=policy_reg, robust=drect)
+    return dataclasses.replace(res, trace={"w": lin.theta + drect.w, "mu_worst": drect.mu_worst})
+
+
+class _DRectangular:
+    """The d-rectangular robust transition part of a :class:`LinearMDP` (Tang, Liu, Xu 2025).
+
+    ``transition_operator(mdp, stage)`` gives the operator of stage ``h``:
+    ``op(V, out)`` solves one robust dual per coordinate,
+    ``w_{h,i} = min_mu <mu, V> + lam D(mu || mu_{h,i})`` (or the ball form), and writes
+    ``out[s, a] = phi(s, a) . w_h``; it records ``w[h]`` and the minimizers ``mu_worst[h]``.
+    """
+
+    def __init__(self, lin: LinearMDP, spec: Robust) -> None:
+        H, S, A, d = lin.horizon, lin.n_states, lin.n_actions, lin.dim
+        self.lin, self.spec = lin, spec
+        self.phi2 = np.ascontiguousarray(lin.phi.reshape(S * A, d))
+        self.mu = np.ascontiguousarray(lin.mu)
+        self.w = np.zeros((H, d))
+        self.mu_worst = np.zeros((H, d, S))
+        # the kernel takes one row per coordinate: V, its sort order and argmin, repeated d times
+        self.V_rows = np.empty((d, S))
+        self.order = np.empty((d, S), dtype=np.int64)
+        self.jmin = np.empty(d, dtype=np.int64)
+
+    def transition_operator(self, mdp: TabularMDP, stage: int = 0) -> Any:
+        """Return the operator ``op(V, out)`` of stage ``stage`` (``mdp`` is ``lin.to_tabular()``)."""
+        return lambda V, out: self._apply(stage, V, out)
+
+    def _apply(self, h: int, V: FloatArray, out: FloatArray) -> None:
+        self.V_rows[:] = V
+        self.order[:] = np.argsort(V, kind="stable")
+        self.jmin[:] = int(np.argmin(V))
+        DRK.robust_rows(self.spec.div.code, self.spec.is_ball, self.V_rows, self.mu[h], self.spec.param,
+                        self.order, self.jmin, self.w[h], self.mu_worst[h], True)
+        np.matmul(self.phi2, self.w[h], out=out.reshape(-1))

@@ -397,113 +397,97 @@ def _sigterm_as_exit() -> Iterator[None]:
         signal.signal(signal.SIGTERM, old)
 
 
-def run(
-    sim: Any,
-    *,
-    executor: Any = "local",
-    n_workers: int | None = None,
-    scheduler: str | None = None,
-    out: str | os.PathLike[str] | None = None,
-    quick: bool | None = None,
-    root_seed: int | None = None,
-    progress: bool = True,
-    flush_seconds: float = 0.5,
-    retry_failed: bool = False,
-):
+def run(sim: Any, *, executor: Any = "local", n_workers: int | None = None, scheduler: str | None = None,
+        out: str | os.PathLike[str] | None = None, quick: bool | None = None, root_seed: int | None = None,
+        progress: bool = True, flush_seconds: float = 0.5, retry_failed: bool = False):
     r"""Run a sim's grid and return the results table (one row per cell and seed).
 
-    Each *cell* is one call ``run_cell(settings, seed)`` for one settings point and one
-    replicate ``seed_index`` :math:`r \in \{0, \dots, N_{seeds}-1\}`. Its seed comes from
-    ``np.random.SeedSequence(root_seed)`` spawned at a key made of the settings hash and
-    :math:`r` (:func:`cell_seed`), so a row never depends on the executor, the number of
-    workers, the completion order or on interruptions.
-
-    With ``out``, finished rows are streamed to Parquet part files in that folder
-    (atomically, every ``flush_seconds``; on Ctrl-C or SIGTERM at once), beside a
-    ``manifest.json`` that identifies the sweep. Running again with the same ``out``
-    resumes: stored rows are read back, verified, and never recomputed. A run killed
-    with SIGKILL loses at most the cells in flight and the last ``flush_seconds`` of
-    finished ones.
+    A *cell* is one call ``run_cell(settings, seed)`` for a settings point and a replicate
+    :math:`r < N_{seeds}`, seeded from ``SeedSequence(root_seed)`` at a key of the settings
+    hash and :math:`r` (:func:`cell_seed`): no row depends on the executor, the workers, the
+    order or interruptions. With ``out``, finished rows stream atomically to Parquet parts
+    (every ``flush_seconds``; at once on Ctrl-C or SIGTERM) beside a ``manifest.json``, and
+    the same call again resumes (stored rows are verified, never recomputed): :doc:`/sweeps`.
 
     Parameters
     ----------
     sim : str, Path, module or Sim
-        A sim file, the name of a sim in ``./sims/``, a module, or a :class:`Sim`
-        (see :func:`load_sim`).
+        A sim file, the name of a sim in ``./sims/``, a module, or a :class:`Sim` (:func:`load_sim`).
     executor : {"local", "serial", "dask"} or distributed.Client
-        ``"local"``: a process pool of ``n_workers`` processes (default: all cores),
-        each pinned to one BLAS/Numba thread. ``"serial"``: this process, one cell
-        after another (for debugging). ``"dask"``: Dask distributed, connecting to
-        ``scheduler`` if given, otherwise starting a ``LocalCluster`` of ``n_workers``
-        single-threaded worker processes on the loopback interface (dashboard off). A
-        ``distributed.Client`` is used as is (and not closed).
-    n_workers : int, optional
-        Worker processes for ``"local"`` and for a new ``LocalCluster``.
-    scheduler : str, optional
-        Address of a running Dask scheduler, e.g. ``"tcp://10.0.0.5:8786"``; implies
-        ``executor="dask"``. An unreachable scheduler raises ``ConnectionError`` after
-        :data:`CONNECT_TIMEOUT` seconds, before anything is written.
+        ``"local"``: ``n_workers`` processes (default: all cores), one BLAS/Numba thread each;
+        ``"serial"``: this process; ``"dask"``: the Dask scheduler at ``scheduler`` (an address,
+        ``"tcp://10.0.0.5:8786"``, which implies ``"dask"``), else a new loopback
+        ``LocalCluster`` of ``n_workers`` single-threaded workers. A Client is used as is.
+    n_workers, scheduler : int, str, optional
+        Worker processes for ``"local"`` and for a new ``LocalCluster``; see ``executor``.
     out : str or Path, optional
-        Results folder of this sweep. ``None`` keeps results in memory only.
-    quick : bool, optional
-        Use the sim's ``QUICK_GRID``. Default: as loaded for a :class:`Sim`, else False.
-    root_seed : int, optional
-        Override the sim's ``ROOT_SEED``.
-    progress : bool
-        Show a progress bar (cells done, rate, ETA) on stderr.
-    flush_seconds : float
-        Longest time a finished row waits in memory before it is written.
-    retry_failed : bool
-        Rerun the cells recorded as failed in ``out/failures.json`` (by default a resumed
-        run skips them and reports them again).
+        Results folder of this sweep; ``None`` keeps results in memory only.
+    quick, root_seed : bool, int, optional
+        Use the sim's ``QUICK_GRID`` (default: as loaded for a :class:`Sim`, else False);
+        override the sim's ``ROOT_SEED``.
+    progress, flush_seconds, retry_failed : bool, float, bool
+        Progress bar on stderr; longest wait of a finished row before it is written; rerun
+        the cells recorded as failed in ``out/failures.json`` (by default skipped, reported).
 
     Returns
     -------
     pandas.DataFrame
-        Settings columns (lists and dicts as canonical JSON), ``seed_index``, ``seed``,
-        the outputs of ``run_cell``, then ``settings_hash``, ``mdpkit_version`` and
-        ``row_hash`` (a content hash of the row), in grid order. ``df.attrs["sweep"]``
-        holds the manifest (sim name, grid hash, seeds, version), the results
-        ``folder``, and ``n_computed`` / ``n_stored_before``: cells computed by this
-        call and cells read back.
+        Settings columns (lists and dicts as canonical JSON), ``seed_index``, ``seed``, the
+        outputs of ``run_cell``, ``settings_hash``, ``mdpkit_version``, ``row_hash``, in grid
+        order; ``df.attrs["sweep"]``: the manifest, ``folder``, ``n_computed``, ``n_stored_before``.
 
     Raises
     ------
     ValueError, TypeError
         Unknown sim, settings that are not plain data, bad executor arguments.
-    ResultsError
-        ``out`` holds another sweep, is not a sweep folder, or is corrupted; the
-        folder is left untouched.
-    ConnectionError
-        The Dask scheduler cannot be reached.
-    CellError
-        ``run_cell`` failed for some cells: raised after every other cell ran and was
-        stored; the failures (with tracebacks) are in ``out/failures.json`` and in the
-        exception's ``failures``.
-    SweepInterrupted
-        Ctrl-C (a ``KeyboardInterrupt``): finished rows are stored, the message says how
-        many and how to resume. A second sweep into a folder in use raises
-        :class:`ResultsError` (``out/.lock``).
+    ResultsError, ConnectionError, CellError, SweepInterrupted
+        ``out`` holds another sweep, is corrupted or in use; the scheduler is unreachable
+        (after :data:`CONNECT_TIMEOUT` s); ``run_cell`` failed for some cells (after all
+        others ran and were stored); Ctrl-C (finished rows are stored).
 
     Examples
     --------
-    >>> import types
+    >>> import types, numpy as np
     >>> m = types.ModuleType("coin")
-    >>> m.GRID = {"p": [0.25, 0.75]}
-    >>> m.N_SEEDS = 2
-    >>> def run_cell(settings, seed):
-    ...     import numpy as np
-    ...     x = np.random.default_rng(seed).random(2000) < settings["p"]
-    ...     return {"mean": x.mean()}
-    >>> m.run_cell = run_cell
+    >>> m.GRID, m.N_SEEDS = {"p": [0.25, 0.75]}, 2
+    >>> m.run_cell = lambda settings, seed: {"mean": (np.random.default_rng(seed).random(2000) < settings["p"]).mean()}
     >>> df = run(m, executor="serial", progress=False)
-    >>> df["p"].tolist(), df["seed_index"].tolist()
-    ([0.25, 0.25, 0.75, 0.75], [0, 1, 0, 1])
-    >>> bool((abs(df["mean"] - df["p"]) < 0.05).all())
-    True
+    >>> df["p"].tolist(), df["seed_index"].tolist(), bool((abs(df["mean"] - df["p"]) < 0.05).all())
+    ([0.25, 0.25, 0.75, 0.75], [0, 1, 0, 1], True)
     """
+    executor, is_client, n_workers, flush_seconds = _check_run_args(executor, scheduler, n_workers, flush_seconds,
+                                                                    retry_failed)
+    s = load_sim(sim, quick=(sim.quick if isinstance(sim, Sim) else False) if quick is None else quick,
+                 root_seed=root_seed)
+    version = _version()
+    store = ResultStore(out, manifest_for(s, version)) if out is not None else None
+    exists = store.validate() if store is not None else False  # read-only: refusals write nothing
+    with store.lock() if store is not None else contextlib.nullcontext():
+        tasks = s.tasks()
+        key_to_pos = {(h, r): i for i, (_, r, _, h) in enumerate(tasks)}
+        failures, done, todo = _pending(store if exists else None, tasks, key_to_pos, retry_failed)
+        writer = _Writer(store, flush_seconds, s.name)
+        if todo:
+            backend = _backend(s, executor, is_client, scheduler, n_workers, len(todo))
+            _execute(s, backend, store, writer, tasks, todo, failures, len(done), progress, version)
+        elif store is not None:
+            store.create()
+        df = _assemble(s, store, writer.rows, tasks, key_to_pos)
+    df.attrs["sweep"].update(n_computed=len(writer.rows), n_stored_before=len(done))
+    if failures:
+        raise _cell_error(s.name, failures, out, len(df), len(tasks))
+    return df
+
+
+def _version() -> str:
     import mdpkit
 
+    return mdpkit.__version__
+
+
+def _check_run_args(executor: Any, scheduler: str | None, n_workers: int | None, flush_seconds: float,
+                    retry_failed: bool) -> tuple[Any, bool, int | None, float]:
+    """Validate the arguments of :func:`run`; returns ``(executor, is_client, n_workers, flush_seconds)``."""
     is_client = type(executor).__module__.startswith("distributed") and hasattr(executor, "submit")
     if not is_client:
         check_choice("executor", executor, _EXECUTORS)
@@ -519,41 +503,30 @@ def run(
         if scheduler is not None or is_client:
             raise ValueError("`n_workers` applies to a local pool or a new LocalCluster; "
                              "it cannot be combined with `scheduler` or a Client.")
-    flush_seconds = check_positive("flush_seconds", flush_seconds)
     if not isinstance(retry_failed, bool):
         raise TypeError(f"`retry_failed` must be True or False; got {retry_failed!r}.")
-    if quick is None:
-        quick = sim.quick if isinstance(sim, Sim) else False
-    s = load_sim(sim, quick=quick, root_seed=root_seed)
-    version = mdpkit.__version__
+    return executor, is_client, n_workers, check_positive("flush_seconds", flush_seconds)
 
-    store = ResultStore(out, manifest_for(s, version)) if out is not None else None
-    exists = store.validate() if store is not None else False  # read-only: refusals write nothing
-    with store.lock() if store is not None else contextlib.nullcontext():
-        stored = store.read_frame() if store is not None and exists else None
-        failures = store.read_failures() if store is not None and exists else {}
-        tasks = s.tasks()
-        key_to_pos = {(h, r): i for i, (_, r, _, h) in enumerate(tasks)}
-        done: set[int] = set()
-        if stored is not None:
-            for h, r in zip(stored["settings_hash"], stored["seed_index"], strict=True):
-                pos = key_to_pos.get((h, int(r)))
-                if pos is not None:
-                    done.add(pos)
-        skip = set() if retry_failed else {key_to_pos[k] for k in map(_unkey, failures) if k in key_to_pos}
-        todo = [(i, t[0], t[2]) for i, t in enumerate(tasks) if i not in done and i not in skip]
-        writer = _Writer(store, flush_seconds, s.name)
-        if todo:
-            backend = _backend(s, executor, is_client, scheduler, n_workers, len(todo))
-            _execute(s, backend, store, writer, tasks, todo, failures, len(done), progress, version)
-        elif store is not None:
-            store.create()
-        df = _assemble(s, store, writer.rows, tasks, key_to_pos)
-    df.attrs["sweep"]["n_computed"] = len(writer.rows)
-    df.attrs["sweep"]["n_stored_before"] = len(done)
-    if failures:
-        raise _cell_error(s.name, failures, out, len(df), len(tasks))
-    return df
+
+def _pending(store: ResultStore | None, tasks: list, key_to_pos: dict[tuple[str, int], int],
+             retry_failed: bool) -> tuple[dict[str, dict[str, Any]], set[int], list[tuple[int, dict, int]]]:
+    """Return what a run still has to do: ``(failures, done, todo)`` from an existing ``store`` (or none).
+
+    ``done``: task positions whose rows are stored; ``failures``: the recorded failed cells;
+    ``todo``: ``(position, settings, seed)`` of the cells neither stored nor (unless
+    ``retry_failed``) recorded as failed.
+    """
+    stored = store.read_frame() if store is not None else None
+    failures = store.read_failures() if store is not None else {}
+    done: set[int] = set()
+    if stored is not None:
+        for h, r in zip(stored["settings_hash"], stored["seed_index"], strict=True):
+            pos = key_to_pos.get((h, int(r)))
+            if pos is not None:
+                done.add(pos)
+    skip = set() if retry_failed else {key_to_pos[k] for k in map(_unkey, failures) if k in key_to_pos}
+    todo = [(i, t[0], t[2]) for i, t in enumerate(tasks) if i not in done and i not in skip]
+    return failures, done, todo
 
 
 def _key(settings_hash: str, seed_index: int) -> str:

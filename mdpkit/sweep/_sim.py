@@ -235,6 +235,30 @@ class Sim:
         return (f"Sim({self.name!r}, {len(self.cells)} settings x {self.n_seeds} seeds"
                 f"{q}, root_seed={self.root_seed})")
 
+    def summary(self) -> str:
+        """One line: name, grid size, seeds and root seed."""
+        keys = sorted({k for c in self.cells for k in c})
+        return (f"Sim {self.name!r}: {len(self.cells)} settings x {self.n_seeds} seeds = "
+                f"{len(self.cells) * self.n_seeds} cells over {keys}{' (quick grid)' if self.quick else ''}, "
+                f"root_seed={self.root_seed}")
+
+    def to_frame(self) -> Any:
+        """Return the cells to run, in grid order, as a pandas DataFrame.
+
+        Columns: the settings (lists and dicts as canonical JSON), ``seed_index``, ``seed``,
+        ``settings_hash``.
+        """
+        from .._results import as_frame
+
+        tasks = self.tasks()
+        keys = list(dict.fromkeys(k for c in self.cells for k in c))
+        cols: dict[str, Any] = {
+            k: [v if isinstance(v, (int, float, str, bool)) or v is None else canonical_json(v)
+                for v in (t[0].get(k) for t in tasks)] for k in keys}
+        cols.update(seed_index=[t[1] for t in tasks], seed=[t[2] for t in tasks],
+                    settings_hash=[t[3] for t in tasks])
+        return as_frame(cols)
+
 
 _MODULE_CACHE: dict[str, types.ModuleType] = {}
 
@@ -315,27 +339,9 @@ def load_sim(
     >>> load_sim(m)
     Sim('toy', 2 settings x 2 seeds, root_seed=0)
     """
-    if isinstance(sim, Sim):
-        if sim.quick == quick and (root_seed is None or root_seed == sim.root_seed):
-            return sim
-        mod = module_from_source(sim.source, sim.path)
-        source, path = sim.source, sim.path
-    elif isinstance(sim, types.ModuleType):
-        mod = sim
-        path = getattr(mod, "__file__", None) or f"<{mod.__name__}>"
-        try:
-            source = Path(path).read_text() if getattr(mod, "__file__", None) else ""
-        except OSError:
-            source = ""
-    elif isinstance(sim, (str, Path)):
-        f = _find_sim_file(str(sim))
-        path = str(f.resolve())
-        source = f.read_text()
-        mod = module_from_source(source, path)
-    else:
-        raise TypeError(
-            f"`sim` must be a path, a sim name, a module or a Sim; got {type(sim).__name__}."
-        )
+    if isinstance(sim, Sim) and sim.quick == quick and (root_seed is None or root_seed == sim.root_seed):
+        return sim
+    mod, source, path = _sim_module(sim)
     default_name = Path(path).stem if path and not path.startswith("<") else mod.__name__
     name = getattr(mod, "NAME", default_name)
     if not isinstance(name, str) or not name:
@@ -343,6 +349,35 @@ def load_sim(
     fn = getattr(mod, "run_cell", None)
     if not callable(fn):
         raise TypeError(f"sim {name!r} ({path}) must define a function `run_cell(settings, seed)`.")
+    grid, n_seeds = _sim_grid(mod, name, path, quick)
+    rs = getattr(mod, "ROOT_SEED", 0) if root_seed is None else root_seed
+    rs = check_int("root_seed", rs, lo=0)
+    return Sim(name, tuple(grid), n_seeds, rs, bool(quick), source, path, fn)
+
+
+def _sim_module(sim: Any) -> tuple[types.ModuleType, str, str]:
+    """Return the module of a sim (a :class:`Sim`, a module, a file or a name), its source and path."""
+    if isinstance(sim, Sim):
+        return module_from_source(sim.source, sim.path), sim.source, sim.path
+    if isinstance(sim, types.ModuleType):
+        file = getattr(sim, "__file__", None)
+        try:
+            source = Path(file).read_text() if file else ""
+        except OSError:
+            source = ""
+        return sim, source, file or f"<{sim.__name__}>"
+    if isinstance(sim, (str, Path)):
+        f = _find_sim_file(str(sim))
+        path = str(f.resolve())
+        source = f.read_text()
+        return module_from_source(source, path), source, path
+    raise TypeError(
+        f"`sim` must be a path, a sim name, a module or a Sim; got {type(sim).__name__}."
+    )
+
+
+def _sim_grid(mod: types.ModuleType, name: str, path: str, quick: bool) -> tuple[list[dict[str, Any]], int]:
+    """Return the settings grid and the number of seeds of a sim module (``QUICK_*`` when ``quick``)."""
     if quick:
         if not hasattr(mod, "QUICK_GRID"):
             raise ValueError(f"sim {name!r} defines no `QUICK_GRID`, so it cannot run with quick=True.")
@@ -353,10 +388,7 @@ def load_sim(
             raise ValueError(f"sim {name!r} ({path}) must define `GRID`.")
         grid = expand_grid(mod.GRID, name="GRID")
         n_seeds = getattr(mod, "N_SEEDS", 1)
-    n_seeds = check_int("N_SEEDS", n_seeds, lo=1)
-    rs = getattr(mod, "ROOT_SEED", 0) if root_seed is None else root_seed
-    rs = check_int("root_seed", rs, lo=0)
-    return Sim(name, tuple(grid), n_seeds, rs, bool(quick), source, path, fn)
+    return grid, check_int("N_SEEDS", n_seeds, lo=1)
 
 
 def check_outputs(name: str, settings: dict[str, Any], out: Any) -> dict[str, Any]:

@@ -213,3 +213,46 @@ def test_the_categorical_sampler():
     u = np.random.default_rng(0).random(20_000)
     draws = np.array([SK.sample_categorical(p, x) for x in u])
     assert abs((draws == 3).mean() - 0.75) < 4 * np.sqrt(0.75 * 0.25 / u.size)   # 4 binomial SE
+
+
+@pytest.mark.parametrize("beta", [1e-12, 0.05, 1.0, 1e12])
+def test_kl_row_with_precomputed_masses_matches_the_log_space_formula(beta):
+    """``kl_max_row`` with ``p = exp(log_p)`` given (the online learners) equals the row without
+    it and the direct log-sum-exp ``beta * logsumexp(q / beta + log p)`` (scipy, independent),
+    also with a masked action (``log p = -inf``) whose score is the largest, and with a top
+    action of mass ``e^-700`` (below 1e-290: the rescaled path)."""
+    from scipy.special import logsumexp
+
+    from mdpkit.divergences._kernels import kl_max_row
+
+    rng = np.random.default_rng(3)
+    cases = []
+    for _ in range(5):
+        q = rng.normal(size=6) * 3.0
+        cases.append((q, np.log(rng.dirichlet(np.ones(6)))))
+    q = np.array([0.3, 2.0, 50.0, -1.0])
+    lp = np.log(np.array([0.5, 0.25, 1.0, 0.25]))
+    lp[2] = -np.inf  # masked: carries no mass although its score is the top one
+    cases.append((q, lp))
+    lp2 = np.array([-700.0, np.log(0.5), np.log(0.5)])
+    cases.append((np.array([1.0, 0.0, 0.0]), lp2))
+    for q, lp in cases:
+        p = np.exp(lp)
+        outs = []
+        for f in (kl_max_row, kl_max_row.py_func):
+            for extra in ((), (p,)):
+                pi = np.empty_like(q)
+                outs.append((f(q, lp, beta, pi, True, *extra), pi))
+        live = lp > -np.inf
+        exact = beta * logsumexp(q[live] / beta + lp[live])
+        pi_exact = np.zeros_like(q)
+        pi_exact[live] = np.exp(q[live] / beta + lp[live] - exact / beta)
+        scale = max(1.0, float(np.abs(q[live]).max()))
+        for v, pi in outs:
+            # centred forms: a few ulps of the scores' scale (1e12 beta: scipy's own rounding is
+            # beta * 1e-16, so compare against the mean + variance expansion there instead)
+            ref = exact if beta < 1e6 else float(np.exp(lp[live]) @ q[live])
+            assert v == pytest.approx(ref, rel=0, abs=1e-13 * scale + (q[live].var() / beta if beta >= 1e6 else 0))
+            np.testing.assert_allclose(pi, pi_exact, rtol=1e-9, atol=1e-15)
+            assert np.isfinite(pi).all() and pi.sum() == pytest.approx(1.0, abs=1e-14)
+        assert outs[0][0] == pytest.approx(outs[1][0], rel=1e-14, abs=1e-15)

@@ -156,6 +156,35 @@ def test_linear_robust_soft_and_limits():
         assert np.all(res.pi > 0)
 
 
+@pytest.mark.parametrize("beta", [None, 0.2])
+def test_linear_robust_kl_penalized_equals_the_closed_form_recursion(beta):
+    """``solve_linear_robust`` runs through the generic backward induction with the d-rectangular
+    transition part; against an independent NumPy/SciPy recursion of the closed forms,
+    ``w_{h,i} = -lam log E_{mu_{h,i}} e^{-V_{h+1}/lam}``, ``Q_h = phi (theta_h + w_h)`` and
+    ``V_h = max_a Q_h`` (or ``beta log E_{pi_ref} e^{Q_h/beta}``). Only summation orders differ:
+    a few ulps of the value scale ``H``."""
+    from scipy.special import logsumexp
+
+    lin = mk.random_linear_mdp(7, 3, 4, 5, rng=2)
+    H, S, A, lam = lin.horizon, lin.n_states, lin.n_actions, 0.4
+    pi_ref = np.random.default_rng(0).dirichlet(np.ones(A), size=S)
+    reg = None if beta is None else mk.PolicyRegularizer(KL(), pi_ref, beta)
+    res = solve_linear_robust(lin, div=KL(), lam=lam, policy_reg=reg)
+    V = np.zeros((H + 1, S))
+    for h in range(H - 1, -1, -1):
+        w = -lam * logsumexp(-V[h + 1][None, :] / lam, b=lin.mu[h], axis=1)
+        Q = lin.phi @ (lin.theta[h] + w)
+        V[h] = Q.max(axis=1) if beta is None else beta * logsumexp(Q / beta, b=pi_ref, axis=1)
+        np.testing.assert_allclose(res.trace["w"][h], lin.theta[h] + w, rtol=0, atol=1e-13 * H)
+        np.testing.assert_allclose(res.Q[h], Q, rtol=0, atol=1e-13 * H)
+    np.testing.assert_allclose(res.V, V, rtol=0, atol=1e-13 * H)
+    assert res.method == "backward_induction" and res.converged
+    # the returned worst-case factors are the Gibbs laws mu e^{-V/lam} / Z of the same recursion
+    Vn = res.V[H - 1]
+    gibbs = lin.mu[H - 2] * np.exp(-(Vn - Vn.min()) / lam)
+    np.testing.assert_allclose(res.trace["mu_worst"][H - 2], gibbs / gibbs.sum(axis=1, keepdims=True), atol=1e-12)
+
+
 _MDP = mk.random_mdp(n_states=7, n_actions=3, gamma=0.9, rng=3)
 ERRORS = [
     (lambda: mk.Robust(KL()), ValueError, "exactly one of `lam`"),
