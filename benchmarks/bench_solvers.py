@@ -236,11 +236,12 @@ def kernel_row(mdp, bw):
     r2 = np.ascontiguousarray(mdp.r.ravel())
     V = np.random.default_rng(0).normal(size=S)
     Vn, g = np.empty(S), np.empty(S, dtype=np.int64)
-    log_ref = np.full((S, A), -np.log(A))
+    ref = np.full((S, A), 1.0 / A)
+    log_ref = np.log(ref)
     par = work >= mk._config.PARALLEL_MIN_WORK and mk.get_num_threads() > 1
     sw = BK.sweep_par if par else BK.sweep
-    t_hard = best_of(lambda: sw(st, A, r2, 0.99, BK.ACT_MAX, log_ref, 1.0, V, Vn, g))
-    t_soft = best_of(lambda: sw(st, A, r2, 0.99, BK.ACT_KL, log_ref, 0.1, V, Vn, g))
+    t_hard = best_of(lambda: sw(st, A, r2, 0.99, BK.ACT_MAX, ref, log_ref, 1.0, V, Vn, g))
+    t_soft = best_of(lambda: sw(st, A, r2, 0.99, BK.ACT_KL, ref, log_ref, 0.1, V, Vn, g))
     row = {"hard_ms": t_hard * 1e3, "soft_ms": t_soft * 1e3, "soft/hard": t_soft / t_hard, "parallel": par}
     if mdp.is_sparse:
         csr = mdp.P_csr

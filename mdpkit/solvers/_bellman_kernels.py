@@ -127,61 +127,115 @@ def action_into_par(kind, Q, log_ref, beta, V_out, pi_out, write_pi):
 
 # -- fused sweep: V_new = M[r + gamma P V], greedy actions -----------------------------
 @njit(cache=True, fastmath=True)
-def backup_block(st, lo, hi, A, r2, gamma, act, log_ref, beta, V, V_new, greedy, qbuf):
+def q_rows(st, i0, i1, r2, gamma, V, out):
+    """``out[i - i0] = r2[i] + gamma * (P V)[i]`` for the rows ``i0 <= i < i1`` (``gamma = 0``:
+    ``r2``). One storage branch per call: a branch per row inside a loop that also stores
+    to a buffer measured 20x slower on sparse rows (the compiler reloads the storage)."""
+    kind, P2, idx, p, indptr, indices, data = st
+    if gamma == 0.0:
+        for i in range(i0, i1):
+            out[i - i0] = r2[i]
+    elif kind == FIXED:
+        for i in range(i0, i1):
+            acc = 0.0
+            for j in range(idx.shape[1]):
+                acc += p[i, j] * V[idx[i, j]]
+            out[i - i0] = r2[i] + gamma * acc
+    elif kind == DENSE:
+        for i in range(i0, i1):
+            out[i - i0] = r2[i] + gamma * dense_row(P2, i, V)
+    else:
+        for i in range(i0, i1):
+            out[i - i0] = r2[i] + gamma * csr_row(indptr, indices, data, i, V)
+
+
+@njit(cache=True, fastmath=True, inline="always")
+def kl_value(q, o, A, p, log_p, inv_beta, beta):
+    """Soft value ``beta * log sum_a p_a exp(q[o + a] / beta)`` of one state, with the reference
+    probabilities ``p = exp(log_p)`` precomputed once per solve (no exponential of ``log_p``
+    per sweep). Same two centrings as :func:`~mdpkit.divergences._kernels.kl_max_row`
+    (at the reference mean when ``max q - E_p q <= beta``, else at the top score, all
+    exponents <= 0), to which it falls back when the mass near the top underflows."""
+    c = 0.0
+    qmax = -np.inf
+    for a in range(A):
+        c += p[a] * q[o + a]
+        if p[a] > 0.0:
+            qmax = max(qmax, q[o + a])
+    acc = 0.0
+    if qmax - c <= beta:
+        for a in range(A):
+            acc += p[a] * np.expm1((q[o + a] - c) * inv_beta)
+        return c + beta * np.log1p(acc)
+    for a in range(A):
+        acc += p[a] * np.exp((q[o + a] - qmax) * inv_beta)
+    if acc > 1e-290:
+        return qmax + beta * np.log(acc)
+    return kl_max_row(q[o:o + A], log_p, beta, q[:0], False)
+
+
+@njit(cache=True, fastmath=True)
+def backup_block(st, lo, hi, A, r2, gamma, act, ref, log_ref, beta, V, V_new, greedy, qbuf):
     """States ``lo <= s < hi``: ``V_new[s]`` and (hard max) ``greedy[s] = argmax_a Q(s, a)``.
 
-    ``gamma = 0`` skips the transitions (``Q = r``: the backup of ``V = 0``)."""
-    dummy = qbuf[:0]
+    ``gamma = 0`` skips the transitions (``Q = r``: the backup of ``V = 0``). The soft max
+    (``ref = exp(log_ref)``) computes ``Q`` by chunks of ``len(qbuf) // A`` states with
+    :func:`q_rows`, then the values."""
     kind, P2, idx, p, indptr, indices, data = st
     if gamma == 0.0:
         kind = -1
+    if act == ACT_KL:
+        ch = qbuf.shape[0] // A
+        inv_beta = 1.0 / beta
+        for c0 in range(lo, hi, ch):
+            c1 = min(hi, c0 + ch)
+            q_rows(st, c0 * A, c1 * A, r2, gamma, V, qbuf)
+            for s in range(c0, c1):
+                V_new[s] = kl_value(qbuf, (s - c0) * A, A, ref[s], log_ref[s], inv_beta, beta)
+        return
     for s in range(lo, hi):
         base = s * A
-        if act == ACT_MAX:
-            best = 0
-            vb = -np.inf
-            for a in range(A):
-                q = r2[base + a] + gamma * q_row(kind, P2, idx, p, indptr, indices, data, base + a, V)
-                if q > vb:
-                    vb = q
-                    best = a
-            V_new[s] = vb
-            greedy[s] = best
-        else:
-            for a in range(A):
-                qbuf[a] = r2[base + a] + gamma * q_row(kind, P2, idx, p, indptr, indices, data, base + a, V)
-            V_new[s] = kl_max_row(qbuf, log_ref[s], beta, dummy, False)
+        best = 0
+        vb = -np.inf
+        for a in range(A):
+            q = r2[base + a] + gamma * q_row(kind, P2, idx, p, indptr, indices, data, base + a, V)
+            if q > vb:
+                vb = q
+                best = a
+        V_new[s] = vb
+        greedy[s] = best
 
 
 @njit(cache=True)
-def sweep(st, A, r2, gamma, act, log_ref, beta, V, V_new, greedy):
+def sweep(st, A, r2, gamma, act, ref, log_ref, beta, V, V_new, greedy):
     """One Bellman sweep over all states (serial)."""
-    backup_block(st, 0, V.shape[0], A, r2, gamma, act, log_ref, beta, V, V_new, greedy, np.empty(A))
+    backup_block(st, 0, V.shape[0], A, r2, gamma, act, ref, log_ref, beta, V, V_new, greedy, np.empty(BLOCK * A))
 
 
 @njit(cache=True, parallel=True)
-def sweep_par(st, A, r2, gamma, act, log_ref, beta, V, V_new, greedy):
+def sweep_par(st, A, r2, gamma, act, ref, log_ref, beta, V, V_new, greedy):
     """Parallel twin of :func:`sweep`: blocks of ``BLOCK`` states in a ``prange``."""
     S = V.shape[0]
     nb = (S + BLOCK - 1) // BLOCK
     for b in prange(nb):
         hi = min(S, (b + 1) * BLOCK)
-        backup_block(st, b * BLOCK, hi, A, r2, gamma, act, log_ref, beta, V, V_new, greedy, np.empty(A))
+        backup_block(st, b * BLOCK, hi, A, r2, gamma, act, ref, log_ref, beta, V, V_new, greedy,
+                     np.empty(BLOCK * A))
 
 
 @njit(cache=True)
-def _sweep(st, A, r2, gamma, act, log_ref, beta, V, V_new, greedy, parallel):
+def _sweep(st, A, r2, gamma, act, ref, log_ref, beta, V, V_new, greedy, parallel):
     zero = True
     for s in range(V.shape[0]):
         if V[s] != 0.0:
             zero = False
             break
     if zero:  # T 0 = M[r]: no need to read P (saves the first sweep from V = 0)
-        sweep(st, A, r2, 0.0, act, log_ref, beta, V, V_new, greedy)
+        sweep(st, A, r2, 0.0, act, ref, log_ref, beta, V, V_new, greedy)
     elif parallel:
-        sweep_par(st, A, r2, gamma, act, log_ref, beta, V, V_new, greedy)
+        sweep_par(st, A, r2, gamma, act, ref, log_ref, beta, V, V_new, greedy)
     else:
-        sweep(st, A, r2, gamma, act, log_ref, beta, V, V_new, greedy)
+        sweep(st, A, r2, gamma, act, ref, log_ref, beta, V, V_new, greedy)
 
 
 @njit(cache=True)
@@ -197,7 +251,7 @@ def span_of_change(V_new, V):
 
 
 @njit(cache=True)
-def value_iteration_kernel(st, A, r2, gamma, act, log_ref, beta, V, tol, max_iter, parallel,
+def value_iteration_kernel(st, A, r2, gamma, act, ref, log_ref, beta, V, tol, max_iter, parallel,
                            V_new, greedy, residuals):
     """Compiled value iteration with MacQueen span-based stopping (Puterman Sec. 6.6.3).
 
@@ -211,7 +265,7 @@ def value_iteration_kernel(st, A, r2, gamma, act, log_ref, beta, V, tol, max_ite
     """
     c = gamma / (1.0 - gamma)
     for it in range(max_iter):
-        _sweep(st, A, r2, gamma, act, log_ref, beta, V, V_new, greedy, parallel)
+        _sweep(st, A, r2, gamma, act, ref, log_ref, beta, V, V_new, greedy, parallel)
         lo, hi = span_of_change(V_new, V)
         residuals[it] = max(abs(lo), abs(hi))
         if c * (hi - lo) <= 2.0 * tol:
@@ -272,8 +326,9 @@ def modified_policy_iteration_kernel(st, A, r2, gamma, V, tol, max_iter, max_eva
     """
     c = gamma / (1.0 - gamma)
     S = V.shape[0]
+    hard = r2.reshape((-1, A))  # (ref and log_ref: unused by the hard max)
     for it in range(max_iter):
-        _sweep(st, A, r2, gamma, ACT_MAX, r2.reshape((-1, A)), 1.0, V, V_new, greedy, parallel)
+        _sweep(st, A, r2, gamma, ACT_MAX, hard, hard, 1.0, V, V_new, greedy, parallel)
         lo, hi = span_of_change(V_new, V)
         residuals[it] = max(abs(lo), abs(hi))
         if c * (hi - lo) <= 2.0 * tol:
@@ -395,7 +450,7 @@ def policy_iteration_band_kernel(st, A, r2, gamma, b, V, max_iter, parallel, V_n
     W = np.zeros((S, A))
     rhs = np.empty(S)
     dummy = np.zeros((1, 1))
-    _sweep(st, A, r2, gamma, ACT_MAX, dummy, 1.0, V, V_new, greedy, parallel)
+    _sweep(st, A, r2, gamma, ACT_MAX, dummy, dummy, 1.0, V, V_new, greedy, parallel)
     pol[:] = greedy
     for it in range(max_iter):
         for s in range(S):
@@ -404,7 +459,7 @@ def policy_iteration_band_kernel(st, A, r2, gamma, b, V, max_iter, parallel, V_n
             rhs[s] = r2[s * A + pol[s]]
         band_matrix(st, A, W, gamma, b, M)
         band_solve(M, b, rhs, V)
-        _sweep(st, A, r2, gamma, ACT_MAX, dummy, 1.0, V, V_new, greedy, parallel)
+        _sweep(st, A, r2, gamma, ACT_MAX, dummy, dummy, 1.0, V, V_new, greedy, parallel)
         vmax = 0.0
         res = 0.0
         for s in range(S):

@@ -311,7 +311,8 @@ def _value_iteration(prob: _Problem, V: FloatArray, tol: float, max_iter: int, t
         V_new, greedy, hist = np.empty(S), np.empty(S, dtype=np.int64), np.empty(max_iter)
         n = BK.value_iteration_kernel(
             prob.st, A, prob.r2s[0], prob.gamma, BK.ACT_MAX if prob.kind == "max" else BK.ACT_KL,
-            prob.log_ref[0], prob.beta, V, tol, max_iter, prob.parallel, V_new, greedy, hist,
+            np.ascontiguousarray(prob.ref[0]), prob.log_ref[0], prob.beta, V, tol, max_iter, prob.parallel, V_new,
+            greedy, hist,
         )
         converged, n = n > 0, abs(int(n))
         return _finish(prob, V, "value_iteration", n, converged, hist[:n], tol, max_iter, trace)

@@ -79,7 +79,7 @@ def test_sweep_kernels(data, rng, kind):
     for st in _stores(P2, A):
         for f in (BK.sweep, BK.sweep.py_func, BK.sweep_par, BK.sweep_par.py_func):
             Vn, g = np.empty(S), np.empty(S, np.int64)
-            f(st, A, r2, 0.9, kind, log_ref, 0.3, V, Vn, g)
+            f(st, A, r2, 0.9, kind, np.exp(log_ref), log_ref, 0.3, V, Vn, g)
             np.testing.assert_allclose(Vn, V_ref, rtol=1e-12, atol=1e-12)
             if kind == BK.ACT_MAX:
                 np.testing.assert_array_equal(g, Q.argmax(axis=1))
@@ -99,7 +99,8 @@ def test_value_iteration_kernels(data):
         res = []
         for f in (BK.value_iteration_kernel, BK.value_iteration_kernel.py_func):
             V = np.zeros(S)
-            n = f(st, A, r2, 0.9, BK.ACT_KL, np.full((S, A), -np.log(A)), 0.5, V, 1e-10, 10_000, False,
+            n = f(st, A, r2, 0.9, BK.ACT_KL, np.full((S, A), 1 / A), np.full((S, A), -np.log(A)), 0.5, V, 1e-10,
+                  10_000, False,
                   np.empty(S), np.empty(S, np.int64), np.empty(10_000))
             res.append((n, V))
         assert res[0][0] == res[1][0] > 0

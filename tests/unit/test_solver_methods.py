@@ -121,7 +121,7 @@ def test_thread_count_changes_nothing():
             V = np.zeros(300)
             args = (np.empty(300), np.empty(300, np.int64), np.empty(10_000))
             if kernel == "vi":
-                BK.value_iteration_kernel(prob.st, 4, prob.r2s[0], 0.95, BK.ACT_MAX, prob.log_ref[0], 1.0, V, 1e-9,
+                BK.value_iteration_kernel(prob.st, 4, prob.r2s[0], 0.95, BK.ACT_MAX, prob.ref[0], prob.log_ref[0], 1.0, V, 1e-9,
                                           10_000, parallel, *args)
             else:
                 BK.modified_policy_iteration_kernel(prob.st, 4, prob.r2s[0], 0.95, V, 1e-9, 10_000, 100, 1e-4, 0.5,
