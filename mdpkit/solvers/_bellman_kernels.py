@@ -475,3 +475,95 @@ def policy_iteration_band_kernel(st, A, r2, gamma, b, V, max_iter, parallel, V_n
         if not changed:
             return it + 1
     return -max_iter
+
+
+# -- symmetric Gauss-Seidel with a Jacobi certificate -------------------------------------
+@njit(cache=True, fastmath=True)
+def gs_sweep(st, A, r2, gamma, act, ref, log_ref, beta, V, forward, qbuf):
+    """One in-place (Gauss-Seidel) Bellman sweep, states in increasing order (``forward``)
+    or decreasing; each state's update reads the values already updated in this sweep.
+    Returns ``max_s |V_new(s) - V_old(s)|``."""
+    S = V.shape[0]
+    inv_beta = 1.0 / beta
+    diff = 0.0
+    for k in range(S):
+        s = k if forward else S - 1 - k
+        q_rows(st, s * A, s * A + A, r2, gamma, V, qbuf)
+        if act == ACT_KL:
+            v = kl_value(qbuf, 0, A, ref[s], log_ref[s], inv_beta, beta)
+        else:
+            v = qbuf[0]
+            for a in range(1, A):
+                v = max(v, qbuf[a])
+        diff = max(diff, abs(v - V[s]))
+        V[s] = v
+    return diff
+
+
+@njit(cache=True)
+def symmetric_gauss_seidel_kernel(st, A, r2, gamma, act, ref, log_ref, beta, V, tol, max_iter,
+                                  V_new, greedy, residuals):
+    """Gauss-Seidel value iteration, sweeps alternating in increasing and decreasing state order,
+    stopped by the MacQueen span rule of one Jacobi sweep (:func:`value_iteration_kernel`).
+
+    The Gauss-Seidel operator is a monotone ``gamma``-contraction with fixed point ``V*``
+    (Puterman 2005, Thm. 6.3.4); alternating the order carries values across a locally
+    connected model (grid, chain) in one or two sweeps in whichever direction they flow.
+    The certificate does not rely on it: a Jacobi sweep ``T V`` from any ``V`` brackets
+    ``V*`` in ``T V + gamma/(1-gamma) [min d, max d]``, ``d = T V - V``. It is run each
+    time the Gauss-Seidel change has fallen tenfold since the last one; the solve stops
+    when the half-width is ``<= tol`` and returns the midpoint. Returns the number of
+    sweeps (both kinds), negated when ``max_iter`` was reached; ``residuals[k]`` is the
+    sup-norm change of sweep ``k``.
+    """
+    c = gamma / (1.0 - gamma)
+    qbuf = np.empty(A)
+    last = np.inf
+    it = 0
+    while it < max_iter:
+        diff = gs_sweep(st, A, r2, gamma, act, ref, log_ref, beta, V, it % 2 == 0, qbuf)
+        residuals[it] = diff
+        it += 1
+        if diff > 0.1 * last or it >= max_iter:
+            continue
+        sweep(st, A, r2, gamma, act, ref, log_ref, beta, V, V_new, greedy)
+        lo, hi = span_of_change(V_new, V)
+        residuals[it] = max(abs(lo), abs(hi))
+        it += 1
+        last = residuals[it - 1]
+        if c * (hi - lo) <= 2.0 * tol:
+            mid = 0.5 * c * (hi + lo)
+            for s in range(V.shape[0]):
+                V[s] = V_new[s] + mid
+            return it
+        V[:] = V_new
+    return -max_iter
+
+
+# -- the result of a hard-max solve in one pass ------------------------------------------
+@njit(cache=True)
+def finish_hard(st, A, r2, gamma, V, Q, pi, TV):
+    """``Q = r + gamma P V`` (shape ``(S, A)``), ``TV = max_a Q``, greedy one-hot ``pi`` (first
+    maximizer; ``pi`` must be zeros on entry) and ``(finite, max |TV - V|, min d, max d)``
+    with ``d = TV - V``; ``finite`` is false when ``V`` or ``Q`` holds a NaN or an inf."""
+    S = V.shape[0]
+    Q2 = Q.reshape(-1)
+    q_rows(st, 0, S * A, r2, gamma, V, Q2)
+    finite = True
+    res = 0.0
+    lo = np.inf
+    hi = -np.inf
+    for s in range(S):
+        best = 0
+        for a in range(A):
+            finite = finite and np.isfinite(Q[s, a])
+            if Q[s, a] > Q[s, best]:
+                best = a
+        pi[s, best] = 1.0
+        TV[s] = Q[s, best]
+        finite = finite and np.isfinite(V[s])
+        d = TV[s] - V[s]
+        res = max(res, abs(d))
+        lo = min(lo, d)
+        hi = max(hi, d)
+    return finite, res, lo, hi

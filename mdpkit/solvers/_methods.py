@@ -82,6 +82,23 @@ def _model_cache(mdp: TabularMDP) -> dict[str, Any]:
     return c
 
 
+def csr64(mdp: TabularMDP) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(indptr, indices, data)`` of the sparse ``P`` with int64 indices (cached)."""
+    c = _model_cache(mdp)
+    if "csr64" not in c:
+        csr = mdp.P_csr
+        c["csr64"] = (csr.indptr.astype(np.int64), csr.indices.astype(np.int64), csr.data)
+    return c["csr64"]  # type: ignore[no-any-return]
+
+
+def reward_max(mdp: TabularMDP, r2s: list[np.ndarray]) -> float:
+    """``max |r|`` over the finite rewards (``-inf`` marks an infeasible action), cached."""
+    c = _model_cache(mdp)
+    if "rmax" not in c:
+        c["rmax"] = max(float(np.max(np.abs(r[np.isfinite(r)]), initial=0.0)) for r in r2s)
+    return float(c["rmax"])
+
+
 def fixed_width(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, A: int) -> tuple[np.ndarray, np.ndarray]:
     """CSR rows ``(S*A, S)`` as ``(S*A, k)`` arrays (``k`` = widest row), padded with
     probability 0 and the row's own state as index (so padding reads a cached value)."""
