@@ -477,69 +477,6 @@ def policy_iteration_band_kernel(st, A, r2, gamma, b, V, max_iter, parallel, V_n
     return -max_iter
 
 
-# -- symmetric Gauss-Seidel with a Jacobi certificate -------------------------------------
-@njit(cache=True, fastmath=True)
-def gs_sweep(st, A, r2, gamma, act, ref, log_ref, beta, V, forward, qbuf):
-    """One in-place (Gauss-Seidel) Bellman sweep, states in increasing order (``forward``)
-    or decreasing; each state's update reads the values already updated in this sweep.
-    Returns ``max_s |V_new(s) - V_old(s)|``."""
-    S = V.shape[0]
-    inv_beta = 1.0 / beta
-    diff = 0.0
-    for k in range(S):
-        s = k if forward else S - 1 - k
-        q_rows(st, s * A, s * A + A, r2, gamma, V, qbuf)
-        if act == ACT_KL:
-            v = kl_value(qbuf, 0, A, ref[s], log_ref[s], inv_beta, beta)
-        else:
-            v = qbuf[0]
-            for a in range(1, A):
-                v = max(v, qbuf[a])
-        diff = max(diff, abs(v - V[s]))
-        V[s] = v
-    return diff
-
-
-@njit(cache=True)
-def symmetric_gauss_seidel_kernel(st, A, r2, gamma, act, ref, log_ref, beta, V, tol, max_iter,
-                                  V_new, greedy, residuals):
-    """Gauss-Seidel value iteration, sweeps alternating in increasing and decreasing state order,
-    stopped by the MacQueen span rule of one Jacobi sweep (:func:`value_iteration_kernel`).
-
-    The Gauss-Seidel operator is a monotone ``gamma``-contraction with fixed point ``V*``
-    (Puterman 2005, Thm. 6.3.4); alternating the order carries values across a locally
-    connected model (grid, chain) in one or two sweeps in whichever direction they flow.
-    The certificate does not rely on it: a Jacobi sweep ``T V`` from any ``V`` brackets
-    ``V*`` in ``T V + gamma/(1-gamma) [min d, max d]``, ``d = T V - V``. It is run each
-    time the Gauss-Seidel change has fallen tenfold since the last one; the solve stops
-    when the half-width is ``<= tol`` and returns the midpoint. Returns the number of
-    sweeps (both kinds), negated when ``max_iter`` was reached; ``residuals[k]`` is the
-    sup-norm change of sweep ``k``.
-    """
-    c = gamma / (1.0 - gamma)
-    qbuf = np.empty(A)
-    last = np.inf
-    it = 0
-    while it < max_iter:
-        diff = gs_sweep(st, A, r2, gamma, act, ref, log_ref, beta, V, it % 2 == 0, qbuf)
-        residuals[it] = diff
-        it += 1
-        if diff > 0.1 * last or it >= max_iter:
-            continue
-        sweep(st, A, r2, gamma, act, ref, log_ref, beta, V, V_new, greedy)
-        lo, hi = span_of_change(V_new, V)
-        residuals[it] = max(abs(lo), abs(hi))
-        it += 1
-        last = residuals[it - 1]
-        if c * (hi - lo) <= 2.0 * tol:
-            mid = 0.5 * c * (hi + lo)
-            for s in range(V.shape[0]):
-                V[s] = V_new[s] + mid
-            return it
-        V[:] = V_new
-    return -max_iter
-
-
 # -- the result of a hard-max solve in one pass ------------------------------------------
 @njit(cache=True)
 def finish_hard(st, A, r2, gamma, V, Q, pi, TV):
@@ -567,3 +504,81 @@ def finish_hard(st, A, r2, gamma, V, Q, pi, TV):
         lo = min(lo, d)
         hi = max(hi, d)
     return finite, res, lo, hi
+
+
+# -- soft (KL) modified policy iteration ---------------------------------------------------
+@njit(cache=True, fastmath=True)
+def soft_improve(st, A, r2, gamma, log_ref, beta, V, V_new, pi, kl, qbuf):
+    """Soft Bellman sweep ``V_new = T V`` with the softmax policy ``pi`` and
+    ``kl[s] = V_new(s) - sum_a pi(a|s) Q(s, a) = -beta KL(pi(.|s) || ref(.|s))`` (no
+    logarithm of ``pi``: the identity of the regularized max)."""
+    S = V.shape[0]
+    ch = qbuf.shape[0] // A
+    for c0 in range(0, S, ch):
+        c1 = min(S, c0 + ch)
+        q_rows(st, c0 * A, c1 * A, r2, gamma, V, qbuf)
+        for s in range(c0, c1):
+            o = (s - c0) * A
+            v = kl_max_row(qbuf[o:o + A], log_ref[s], beta, pi[s], True)
+            m = 0.0
+            for a in range(A):
+                m += pi[s, a] * qbuf[o + a]
+            V_new[s] = v
+            kl[s] = v - m
+
+
+@njit(cache=True, fastmath=True)
+def soft_evaluate(st, A, r2, gamma, pi, kl, V, V_out, qbuf):
+    """Policy sweep ``V_out = r_pi - beta KL + gamma P_pi V`` of a fixed stochastic ``pi``
+    (no exponential); returns ``(min, max)`` of ``V_out - V``."""
+    S = V.shape[0]
+    ch = qbuf.shape[0] // A
+    lo = np.inf
+    hi = -np.inf
+    for c0 in range(0, S, ch):
+        c1 = min(S, c0 + ch)
+        q_rows(st, c0 * A, c1 * A, r2, gamma, V, qbuf)
+        for s in range(c0, c1):
+            o = (s - c0) * A
+            acc = kl[s]
+            for a in range(A):
+                acc += pi[s, a] * qbuf[o + a]
+            V_out[s] = acc
+            lo = min(lo, acc - V[s])
+            hi = max(hi, acc - V[s])
+    return lo, hi
+
+
+@njit(cache=True)
+def soft_mpi_kernel(st, A, r2, gamma, log_ref, beta, V, tol, max_iter, max_eval, eval_frac,
+                    V_new, pi, kl, residuals):
+    """Modified policy iteration for the KL-regularized problem (Geist et al. 2019, Sec. 4).
+
+    Improvement: one soft Bellman sweep (softmax policy ``pi``), stopped by the MacQueen
+    span rule of :func:`value_iteration_kernel` (valid for any ``V``, so the certificate
+    does not depend on the evaluation). Evaluation: Jacobi sweeps of ``pi``'s regularized
+    policy operator (linear, no exponential or logarithm, about the cost of a hard
+    sweep) while the span of their change exceeds ``eval_frac`` times that of the last
+    Bellman change, at most ``max_eval``. Returns the number of improvements (negated if
+    ``max_iter`` was reached first).
+    """
+    c = gamma / (1.0 - gamma)
+    S = V.shape[0]
+    qbuf = np.empty(BLOCK * A)
+    for it in range(max_iter):
+        soft_improve(st, A, r2, gamma, log_ref, beta, V, V_new, pi, kl, qbuf)
+        lo, hi = span_of_change(V_new, V)
+        residuals[it] = max(abs(lo), abs(hi))
+        if c * (hi - lo) <= 2.0 * tol:
+            mid = 0.5 * c * (hi + lo)
+            for s in range(S):
+                V[s] = V_new[s] + mid
+            return it + 1
+        target = eval_frac * (hi - lo)
+        for _ in range(max_eval):
+            lo, hi = soft_evaluate(st, A, r2, gamma, pi, kl, V_new, V, qbuf)
+            V_new[:] = V
+            if hi - lo <= target:
+                break
+        V[:] = V_new
+    return -max_iter

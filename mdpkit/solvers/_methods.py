@@ -64,6 +64,8 @@ EVAL_FRAC = 1e-4
 EVAL_RATE = 0.5
 #: adaptive MPI: at most this many evaluation sweeps per improvement (times A)
 EVAL_SWEEPS_PER_ACTION = 25
+#: KL-regularized MPI: at most this many evaluation sweeps per improvement
+SOFT_EVAL_SWEEPS = 10
 
 _DUMMY_F2 = np.zeros((1, 1))
 _DUMMY_I2 = np.zeros((1, 1), dtype=np.int32)
@@ -164,7 +166,9 @@ def default_method(prob: Any) -> str:
     if evaluation_solver(prob) is not None:
         return "policy_iteration"
     dense = prob.st[0] == BK.DENSE
-    return "modified_policy_iteration" if dense and prob.kind == "max" and prob.masks is None else "value_iteration"
+    if prob.kind == "kl":
+        return "value_iteration" if dense else "modified_policy_iteration"
+    return "modified_policy_iteration" if dense and prob.masks is None else "value_iteration"
 
 
 def evaluation_solver(prob: Any) -> str | None:

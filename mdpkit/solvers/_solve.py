@@ -410,6 +410,8 @@ def _modified_policy_iteration(prob: _Problem, V: FloatArray, tol: float, max_it
                                                 frac, rate, prob.parallel, V_new, greedy, hist)
         converged, n = n > 0, abs(int(n))
         return _finish(prob, V, "modified_policy_iteration", n, converged, hist[:n], tol, max_iter, trace)
+    if prob.kind == "kl":
+        return _soft_mpi(prob, V, tol, max_iter, trace, n_sweeps)
     n_eval = 20 if n_sweeps is None else n_sweeps
     residuals: list[float] = []
     for it in range(max_iter):
@@ -427,6 +429,21 @@ def _modified_policy_iteration(prob: _Problem, V: FloatArray, tol: float, max_it
             for _ in range(n_eval - 1):
                 V = r_pi + prob.gamma * (Ppi @ V)
     return _finish(prob, V, "modified_policy_iteration", max_iter, False, residuals, tol, max_iter, trace)
+
+
+def _soft_mpi(prob: _Problem, V: FloatArray, tol: float, max_iter: int, trace: bool,
+              n_sweeps: int | None) -> SolveResult:
+    """KL-regularized MPI, compiled (:func:`~mdpkit.solvers._bellman_kernels.soft_mpi_kernel`)."""
+    S, A = prob.S, prob.A
+    if n_sweeps is None:  # evaluation until 1e-4 of the Bellman change, at most SOFT_EVAL_SWEEPS
+        max_eval, frac = MM.SOFT_EVAL_SWEEPS, MM.EVAL_FRAC
+    else:
+        max_eval, frac = n_sweeps - 1, -1.0
+    hist = np.empty(max_iter)
+    n = BK.soft_mpi_kernel(prob.st, A, prob.r2s[0], prob.gamma, prob.log_ref[0], prob.beta, V, tol, max_iter,
+                           max_eval, frac, np.empty(S), np.empty((S, A)), np.empty(S), hist)
+    converged, n = n > 0, abs(int(n))
+    return _finish(prob, V, "modified_policy_iteration", n, converged, hist[:n], tol, max_iter, trace)
 
 
 def _linear_programming(prob: _Problem, V: FloatArray, tol: float, max_iter: int, trace: bool) -> SolveResult:

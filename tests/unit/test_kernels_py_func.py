@@ -116,6 +116,42 @@ def test_value_iteration_kernels(data):
             np.testing.assert_allclose(out[0][1], out[1][1], rtol=1e-10)
 
 
+def test_finish_and_soft_mpi_kernels(data, rng):
+    """finish_hard, soft_improve / soft_evaluate and the soft MPI loop against their py_func."""
+    S, A, P2, r2, V = data
+    ref = rng.dirichlet(np.ones(A), size=S)
+    Q_np = (r2 + 0.9 * P2 @ V).reshape(S, A)
+    for st in _stores(P2, A):
+        for f in (BK.finish_hard, BK.finish_hard.py_func):
+            Q, pi, TV = np.empty((S, A)), np.zeros((S, A)), np.empty(S)
+            ok, res, lo, hi = f(st, A, r2, 0.9, V, Q, pi, TV)
+            np.testing.assert_allclose(Q, Q_np, rtol=1e-12)
+            np.testing.assert_array_equal(pi.argmax(1), Q_np.argmax(1))
+            assert ok and np.isclose(res, np.abs(Q_np.max(1) - V).max()) and np.isclose(lo, (Q_np.max(1) - V).min())
+        outs = []
+        for fi, fe in ((BK.soft_improve, BK.soft_evaluate), (BK.soft_improve.py_func, BK.soft_evaluate.py_func)):
+            Vn, pi, kl, Ve = np.empty(S), np.empty((S, A)), np.empty(S), np.empty(S)
+            fi(st, A, r2, 0.9, np.log(ref), 0.3, V, Vn, pi, kl, np.empty(2 * A))
+            fe(st, A, r2, 0.9, pi, kl, V, Ve, np.empty(2 * A))
+            outs.append((Vn, pi, Ve))
+        soft = 0.3 * np.log((ref * np.exp(Q_np / 0.3)).sum(1))
+        want_pi = ref * np.exp((Q_np - soft[:, None]) / 0.3)
+        # the policy's regularized value after one sweep: sum_a pi Q - 0.3 KL(pi || ref)
+        want_e = (want_pi * Q_np).sum(1) - 0.3 * (want_pi * np.log(want_pi / ref)).sum(1)
+        for Vn, pi, Ve in outs:
+            np.testing.assert_allclose(Vn, soft, rtol=1e-12)
+            np.testing.assert_allclose(pi, want_pi, rtol=1e-10)
+            np.testing.assert_allclose(Ve, want_e, rtol=1e-10, atol=1e-12)
+        res = []
+        for f in (BK.soft_mpi_kernel, BK.soft_mpi_kernel.py_func):
+            V0 = np.zeros(S)
+            n = f(st, A, r2, 0.9, np.log(ref), 0.3, V0, 1e-10, 1000, 5, 1e-4, np.empty(S), np.empty((S, A)),
+                  np.empty(S), np.empty(1000))
+            res.append((n, V0))
+        assert res[0][0] == res[1][0] > 0
+        np.testing.assert_allclose(res[0][1], res[1][1], rtol=1e-10)
+
+
 def test_band_kernels(rng):
     """Banded LU against numpy's dense solve, and the compiled PI loop against its py_func."""
     S, A, b = 12, 3, 2
