@@ -45,6 +45,8 @@ class Clock:
         self.depth = 0
 
     def wrap(self, f):
+        """Return ``f`` timed into :attr:`total` (outermost call only)."""
+
         @functools.wraps(f)
         def g(*args, **kwargs):
             if self.depth:
@@ -60,6 +62,7 @@ class Clock:
 
 
 def models(n: int, seed: int = 0):
+    """``n`` seeded random ``(P, r, gamma)`` with ``S`` in 2..10 and ``A`` in 1..4."""
     rng = np.random.default_rng(seed)
     out = []
     for _ in range(n):
@@ -69,6 +72,7 @@ def models(n: int, seed: int = 0):
 
 
 def run(data, soft: bool) -> None:
+    """Construct and solve every model (KL toward uniform, ``beta = 0.5``, if ``soft``)."""
     for P, r, g in data:
         m = mk.TabularMDP(P, r, gamma=g)
         if soft:
@@ -78,6 +82,7 @@ def run(data, soft: bool) -> None:
 
 
 def validation_share(n: int) -> dict[str, float]:
+    """Total and validation seconds of ``n`` small constructions and solves, hard and soft."""
     data = models(n)
     run(data[:20], False)  # compile / load the kernels
     run(data[:20], True)
@@ -102,6 +107,7 @@ def validation_share(n: int) -> dict[str, float]:
 
 
 def versus_quantecon(repeats: int = 5) -> dict[str, float]:
+    """Time a 20-state, 4-action solve against ``DiscreteDP.solve`` (best of interleaved repeats)."""
     import quantecon as qe
 
     mdp = mk.random_mdp(20, 4, gamma=0.95, rng=0)
@@ -120,6 +126,7 @@ def versus_quantecon(repeats: int = 5) -> dict[str, float]:
 
 
 def main(argv=None) -> None:
+    """Command line entry point."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=1000, help="random small MDPs (default 1000)")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/small.json"))

@@ -128,9 +128,11 @@ def action_into_par(kind, Q, log_ref, beta, V_out, pi_out, write_pi):
 # -- fused sweep: V_new = M[r + gamma P V], greedy actions -----------------------------
 @njit(cache=True, fastmath=True)
 def q_rows(st, i0, i1, r2, gamma, V, out):
-    """``out[i - i0] = r2[i] + gamma * (P V)[i]`` for the rows ``i0 <= i < i1`` (``gamma = 0``:
-    ``r2``). One storage branch per call: a branch per row inside a loop that also stores
-    to a buffer measured 20x slower on sparse rows (the compiler reloads the storage)."""
+    """Write ``out[i - i0] = r2[i] + gamma * (P V)[i]`` for the rows ``i0 <= i < i1``.
+
+    ``gamma = 0`` gives ``r2``. One storage branch per call: a branch per row inside a loop
+    that also stores to a buffer measured 20x slower on sparse rows.
+    """
     kind, P2, idx, p, indptr, indices, data = st
     if gamma == 0.0:
         for i in range(i0, i1):
@@ -151,11 +153,14 @@ def q_rows(st, i0, i1, r2, gamma, V, out):
 
 @njit(cache=True, fastmath=True, inline="always")
 def kl_value(q, o, A, p, log_p, inv_beta, beta):
-    """Soft value ``beta * log sum_a p_a exp(q[o + a] / beta)`` of one state, with the reference
-    probabilities ``p = exp(log_p)`` precomputed once per solve (no exponential of ``log_p``
-    per sweep). Same two centrings as :func:`~mdpkit.divergences._kernels.kl_max_row`
-    (at the reference mean when ``max q - E_p q <= beta``, else at the top score, all
-    exponents <= 0), to which it falls back when the mass near the top underflows."""
+    """Soft value ``beta * log sum_a p_a exp(q[o + a] / beta)`` of one state.
+
+    The reference probabilities ``p = exp(log_p)`` are precomputed once per solve (no
+    exponential of ``log_p`` per sweep). Same two centrings as
+    :func:`~mdpkit.divergences._kernels.kl_max_row` (at the reference mean when
+    ``max q - E_p q <= beta``, else at the top score, all exponents <= 0), to which it
+    falls back when the mass near the top underflows.
+    """
     c = 0.0
     qmax = -np.inf
     for a in range(A):
@@ -176,11 +181,12 @@ def kl_value(q, o, A, p, log_p, inv_beta, beta):
 
 @njit(cache=True, fastmath=True)
 def backup_block(st, lo, hi, A, r2, gamma, act, ref, log_ref, beta, V, V_new, greedy, qbuf):
-    """States ``lo <= s < hi``: ``V_new[s]`` and (hard max) ``greedy[s] = argmax_a Q(s, a)``.
+    """Back up states ``lo <= s < hi``: ``V_new[s]`` and (hard max) ``greedy[s] = argmax_a Q``.
 
     ``gamma = 0`` skips the transitions (``Q = r``: the backup of ``V = 0``). The soft max
     (``ref = exp(log_ref)``) computes ``Q`` by chunks of ``len(qbuf) // A`` states with
-    :func:`q_rows`, then the values."""
+    :func:`q_rows`, then the values.
+    """
     kind, P2, idx, p, indptr, indices, data = st
     if gamma == 0.0:
         kind = -1
@@ -480,9 +486,12 @@ def policy_iteration_band_kernel(st, A, r2, gamma, b, V, max_iter, parallel, V_n
 # -- the result of a hard-max solve in one pass ------------------------------------------
 @njit(cache=True)
 def finish_hard(st, A, r2, gamma, V, Q, pi, TV):
-    """``Q = r + gamma P V`` (shape ``(S, A)``), ``TV = max_a Q``, greedy one-hot ``pi`` (first
-    maximizer; ``pi`` must be zeros on entry) and ``(finite, max |TV - V|, min d, max d)``
-    with ``d = TV - V``; ``finite`` is false when ``V`` or ``Q`` holds a NaN or an inf."""
+    """Write ``Q = r + gamma P V``, ``TV = max_a Q`` and the greedy one-hot ``pi`` in one pass.
+
+    ``pi`` must be zeros on entry (first maximizer on ties). Returns
+    ``(finite, max |TV - V|, min d, max d)`` with ``d = TV - V``; ``finite`` is false when
+    ``V`` or ``Q`` holds a NaN or an inf.
+    """
     S = V.shape[0]
     Q2 = Q.reshape(-1)
     q_rows(st, 0, S * A, r2, gamma, V, Q2)
@@ -509,9 +518,11 @@ def finish_hard(st, A, r2, gamma, V, Q, pi, TV):
 # -- soft (KL) modified policy iteration ---------------------------------------------------
 @njit(cache=True, fastmath=True)
 def soft_improve(st, A, r2, gamma, log_ref, beta, V, V_new, pi, kl, qbuf):
-    """Soft Bellman sweep ``V_new = T V`` with the softmax policy ``pi`` and
-    ``kl[s] = V_new(s) - sum_a pi(a|s) Q(s, a) = -beta KL(pi(.|s) || ref(.|s))`` (no
-    logarithm of ``pi``: the identity of the regularized max)."""
+    """Soft Bellman sweep ``V_new = T V`` with its softmax policy ``pi``.
+
+    Also writes ``kl[s] = V_new(s) - sum_a pi(a|s) Q(s, a) = -beta KL(pi(.|s) || ref(.|s))``
+    (no logarithm of ``pi``: the identity of the regularized max).
+    """
     S = V.shape[0]
     ch = qbuf.shape[0] // A
     for c0 in range(0, S, ch):
@@ -529,8 +540,10 @@ def soft_improve(st, A, r2, gamma, log_ref, beta, V, V_new, pi, kl, qbuf):
 
 @njit(cache=True, fastmath=True)
 def soft_evaluate(st, A, r2, gamma, pi, kl, V, V_out, qbuf):
-    """Policy sweep ``V_out = r_pi - beta KL + gamma P_pi V`` of a fixed stochastic ``pi``
-    (no exponential); returns ``(min, max)`` of ``V_out - V``."""
+    """Policy sweep ``V_out = r_pi - beta KL + gamma P_pi V`` of a fixed stochastic ``pi``.
+
+    No exponential; returns ``(min, max)`` of ``V_out - V``.
+    """
     S = V.shape[0]
     ch = qbuf.shape[0] // A
     lo = np.inf
@@ -552,7 +565,7 @@ def soft_evaluate(st, A, r2, gamma, pi, kl, V, V_out, qbuf):
 @njit(cache=True)
 def soft_mpi_kernel(st, A, r2, gamma, log_ref, beta, V, tol, max_iter, max_eval, eval_frac,
                     V_new, pi, kl, residuals):
-    """Modified policy iteration for the KL-regularized problem (Geist et al. 2019, Sec. 4).
+    """Run modified policy iteration on the KL-regularized problem (Geist et al. 2019).
 
     Improvement: one soft Bellman sweep (softmax policy ``pi``), stopped by the MacQueen
     span rule of :func:`value_iteration_kernel` (valid for any ``V``, so the certificate

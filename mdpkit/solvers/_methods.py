@@ -25,11 +25,17 @@ states and ``b`` the bandwidth ``max |s' - s|`` over ``P(s'|s, a) > 0``:
    Bellman change: a fast-mixing model is evaluated almost exactly (policy iteration
    in two or three Bellman sweeps), a slow-mixing one gets one or two evaluation sweeps
    per improvement (value iteration at a lower price).
-4. Otherwise (sparse, or KL-regularized): value iteration (compiled, span stopping).
-   Dense rows mix in one step, so an evaluation sweep (``1/A`` of a Bellman sweep)
-   shrinks the error fast; in a sparse local model (gridworld, Taxi) it moves values
-   only along the current policy's edges, no farther than a Bellman sweep, and
-   measured slower than value iteration there.
+4. Otherwise, sparse and KL-regularized: soft modified policy iteration
+   (:func:`~mdpkit.solvers._bellman_kernels.soft_mpi_kernel`): the soft Bellman sweep
+   (``A`` exponentials per state) gives the softmax policy, then up to
+   ``SOFT_EVAL_SWEEPS`` linear evaluation sweeps of it without exponentials, until their
+   change is ``EVAL_FRAC`` of the Bellman change; the MacQueen stop is on the Bellman
+   sweep.
+5. Otherwise (sparse unregularized, dense KL): value iteration (compiled, span
+   stopping). In a sparse local model (gridworld, Taxi) an evaluation sweep moves values
+   only along the current policy's edges, no farther than a Bellman sweep, and measured
+   slower than value iteration there; a dense soft sweep reads ``P`` like a hard one
+   (memory-bound), so cheaper evaluation sweeps do not pay.
 
 Other f-divergences and robust transition parts use value iteration. Every method
 stops with the MacQueen span certificate ``||V - V*||_inf <= tol`` or, for
@@ -73,10 +79,10 @@ _DUMMY_F1 = np.zeros(1)
 _DUMMY_I1 = np.zeros(1, dtype=np.int32)
 _DUMMY_P1 = np.zeros(2, dtype=np.int64)
 
-_cache: weakref.WeakKeyDictionary[TabularMDP, dict[str, Any]] = weakref.WeakKeyDictionary()
+_cache: weakref.WeakKeyDictionary[TabularMDP, dict[Any, Any]] = weakref.WeakKeyDictionary()
 
 
-def _model_cache(mdp: TabularMDP) -> dict[str, Any]:
+def _model_cache(mdp: TabularMDP) -> dict[Any, Any]:
     c = _cache.get(mdp)
     if c is None:
         c = {}

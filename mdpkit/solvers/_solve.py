@@ -159,7 +159,10 @@ class _Problem:
             self.indptr = self.indices = np.zeros(1, dtype=np.int64)
             self.data = np.zeros(1)
         stationary = self.H is None or mdp.is_stationary
-        self.st, self.work = MM.storage(mdp) if stationary else (None, self.S * self.A * self.S)
+        self.st: Any = None
+        self.work = self.S * self.A * self.S
+        if stationary:
+            self.st, self.work = MM.storage(mdp)
         work = self.work + (20 * self.S * self.A if self.kind != "max" else 0)  # exp/log per entry
         self.parallel = work >= PARALLEL_MIN_WORK and get_num_threads() > 1
         r = mdp._r_finite  # 0 at infeasible pairs: the kernels stay finite, q() masks after
@@ -295,9 +298,11 @@ def _span_stop(TV: FloatArray, V: FloatArray, gamma: float, tol: float) -> tuple
 
 def _finish_hard(prob: _Problem, V: FloatArray, method: str, n_iter: int, converged: bool,
                  residuals: list[float] | FloatArray, tol: float, trace: bool) -> SolveResult | None:
-    """:func:`_finish` of a hard-max nominal solve in one compiled pass (``Q``, ``pi``, the
-    residual and the MacQueen bounds); ``None`` when a value is not finite (the caller
-    then names it)."""
+    """Build the result of a hard-max nominal solve in one compiled pass.
+
+    ``Q``, ``pi``, the residual and the MacQueen bounds, as :func:`_finish`; ``None`` when
+    a value is not finite (the caller then names it).
+    """
     S, A = prob.S, prob.A
     Q, pi, TV = np.empty((S, A)), np.zeros((S, A)), np.empty(S)
     finite, res, lo, hi = BK.finish_hard(prob.st, A, prob.r2s[0], prob.gamma, V, Q, pi, TV)
@@ -604,7 +609,7 @@ def solve(
 
 def _check_options(mdp: TabularMDP, method: str | None, tol: float, max_iter: int, n_sweeps: int | None,
                    V0: npt.ArrayLike | None) -> tuple[float, int, int | None]:
-    """Validated ``(tol, max_iter, n_sweeps)`` of :func:`solve` (``method`` and ``V0`` checked)."""
+    """Validate the options of :func:`solve`; return ``(tol, max_iter, n_sweeps)``."""
     if method is not None:
         check_choice("method", method, METHODS)
     tol_f = check_positive("tol", tol)
