@@ -129,9 +129,10 @@ def main(argv=None) -> None:
     """Command line entry point."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=1000, help="random small MDPs (default 1000)")
+    ap.add_argument("--quick", action="store_true", help="200 MDPs instead of --n")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/small.json"))
     args = ap.parse_args(argv)
-    res = {**validation_share(args.n), **versus_quantecon()}
+    res = {**validation_share(200 if args.quick else args.n), **versus_quantecon()}
     for k, v in res.items():
         print(f"{k:28s} {v:.4g}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
