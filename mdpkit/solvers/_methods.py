@@ -32,7 +32,12 @@ states and ``b`` the bandwidth ``max |s' - s|`` over ``P(s'|s, a) > 0``:
    change is ``EVAL_FRAC`` of the Bellman change; the MacQueen stop is on the Bellman
    sweep.
 5. Otherwise (sparse unregularized, dense KL): value iteration (compiled, span
-   stopping). In a sparse local model (gridworld, Taxi) an evaluation sweep moves values
+   stopping). Sparse, unregularized, serial and with at least ``ACTIVE_MIN_STATES``
+   states, each sweep recomputes only the states with a successor whose value changed
+   in the last sweep (:func:`~mdpkit.solvers._bellman_kernels.value_iteration_active_kernel`,
+   the same iterates bit for bit): from ``V = 0`` values spread from the rewarding states
+   one step per sweep (3.7x fewer state updates on the gridworld ``S = 1e5``,
+   ``gamma = 0.9``). In a sparse local model (gridworld, Taxi) an evaluation sweep moves values
    only along the current policy's edges, no farther than a Bellman sweep, and measured
    slower than value iteration there; a dense soft sweep reads ``P`` like a hard one
    (memory-bound), so cheaper evaluation sweeps do not pay.
@@ -72,6 +77,8 @@ EVAL_RATE = 0.5
 EVAL_SWEEPS_PER_ACTION = 25
 #: KL-regularized MPI: at most this many evaluation sweeps per improvement
 SOFT_EVAL_SWEEPS = 10
+#: sparse hard value iteration tracks the states that can change from this many states on
+ACTIVE_MIN_STATES = 10_000
 
 _DUMMY_F2 = np.zeros((1, 1))
 _DUMMY_I2 = np.zeros((1, 1), dtype=np.int32)
@@ -97,6 +104,20 @@ def csr64(mdp: TabularMDP) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         csr = mdp.P_csr
         c["csr64"] = (csr.indptr.astype(np.int64), csr.indices.astype(np.int64), csr.data)
     return c["csr64"]  # type: ignore[no-any-return]
+
+
+def predecessors(mdp: TabularMDP) -> tuple[np.ndarray, np.ndarray]:
+    """``(rev_ptr, rev_idx)``: the states ``s`` with ``P(s'|s, a) > 0`` for some ``a``, per ``s'`` (cached)."""
+    c = _model_cache(mdp)
+    if "pred" not in c:
+        import scipy.sparse as sp
+
+        csr = mdp.P_csr
+        S, A = mdp.n_states, mdp.n_actions
+        rows = np.repeat(np.arange(S * A) // A, np.diff(csr.indptr))
+        G = sp.csr_matrix((np.ones(rows.shape[0], dtype=np.int8), (csr.indices, rows)), shape=(S, S))
+        c["pred"] = (G.indptr.astype(np.int64), G.indices.astype(np.int64))
+    return c["pred"]  # type: ignore[no-any-return]
 
 
 def reward_max(mdp: TabularMDP, r2s: list[np.ndarray]) -> float:
@@ -175,6 +196,12 @@ def default_method(prob: Any) -> str:
     if prob.kind == "kl":
         return "value_iteration" if dense else "modified_policy_iteration"
     return "modified_policy_iteration" if dense and prob.masks is None else "value_iteration"
+
+
+def use_active(prob: Any) -> bool:
+    """Whether hard value iteration sweeps only the states a change can reach (serial, sparse, large)."""
+    return bool(prob.kind == "max" and prob.masks is None and prob.st[0] != BK.DENSE and not prob.parallel
+                and prob.S >= ACTIVE_MIN_STATES)
 
 
 def evaluation_solver(prob: Any) -> str | None:

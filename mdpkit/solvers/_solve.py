@@ -346,6 +346,11 @@ def _value_iteration(prob: _Problem, V: FloatArray, tol: float, max_iter: int, t
         # (KL masks act through log_ref = -inf; the hard max with masks takes the loop below)
         S, A = prob.S, prob.A
         V_new, greedy, hist = np.empty(S), np.empty(S, dtype=np.int64), np.empty(max_iter)
+        if MM.use_active(prob):  # the same iterates, sweeping only where values can change
+            rev_ptr, rev_idx = MM.predecessors(prob.mdp)
+            n = BK.value_iteration_active_kernel(prob.st, A, prob.r2s[0], prob.gamma, V, tol, max_iter, rev_ptr,
+                                                 rev_idx, V_new, greedy, hist)
+            return _finish(prob, V, "value_iteration", abs(int(n)), n > 0, hist[:abs(int(n))], tol, max_iter, trace)
         n = BK.value_iteration_kernel(
             prob.st, A, prob.r2s[0], prob.gamma, BK.ACT_MAX if prob.kind == "max" else BK.ACT_KL,
             np.ascontiguousarray(prob.ref[0]), prob.log_ref[0], prob.beta, V, tol, max_iter, prob.parallel, V_new,

@@ -94,6 +94,18 @@ def test_default_rule(name, want):
     assert soft == ("policy_iteration" if want == "policy_iteration" else "modified_policy_iteration")
 
 
+def test_active_value_iteration_is_value_iteration(monkeypatch):
+    """The sweep that skips unchanged regions (sparse, S >= ACTIVE_MIN_STATES) returns value
+    iteration's answer exactly, checked against the LP-free route: policy evaluation."""
+    mdp = mk.gridworld(15, 15, gamma=0.9)
+    full = mk.solve(mdp, method="value_iteration", tol=1e-10)
+    monkeypatch.setattr(MM, "ACTIVE_MIN_STATES", 100)
+    active = mk.solve(mdp, method="value_iteration", tol=1e-10)
+    assert active.n_iter == full.n_iter and active.converged
+    np.testing.assert_array_equal(active.V, full.V)
+    np.testing.assert_allclose(active.V, _policy_value(mdp, active.pi.argmax(1)), atol=2e-10, rtol=0)
+
+
 def test_soft_mpi_sparse_default_agrees():
     """Sparse KL default (compiled soft MPI, adaptive and fixed depth) against soft VI and the
     soft Bellman equation in NumPy (independent route)."""
