@@ -273,7 +273,8 @@ def value_iteration_kernel(st, A, r2, gamma, act, ref, log_ref, beta, V, tol, ma
     for it in range(max_iter):
         _sweep(st, A, r2, gamma, act, ref, log_ref, beta, V, V_new, greedy, parallel)
         lo, hi = span_of_change(V_new, V)
-        residuals[it] = max(abs(lo), abs(hi))
+        if it < residuals.shape[0]:  # a 1-element trace when none is kept
+            residuals[it] = max(abs(lo), abs(hi))
         if c * (hi - lo) <= 2.0 * tol:
             mid = 0.5 * c * (hi + lo)
             for s in range(V.shape[0]):
@@ -336,7 +337,8 @@ def modified_policy_iteration_kernel(st, A, r2, gamma, V, tol, max_iter, max_eva
     for it in range(max_iter):
         _sweep(st, A, r2, gamma, ACT_MAX, hard, hard, 1.0, V, V_new, greedy, parallel)
         lo, hi = span_of_change(V_new, V)
-        residuals[it] = max(abs(lo), abs(hi))
+        if it < residuals.shape[0]:  # a 1-element trace when none is kept
+            residuals[it] = max(abs(lo), abs(hi))
         if c * (hi - lo) <= 2.0 * tol:
             mid = 0.5 * c * (hi + lo)
             for s in range(S):
@@ -471,7 +473,8 @@ def policy_iteration_band_kernel(st, A, r2, gamma, b, V, max_iter, parallel, V_n
         for s in range(S):
             vmax = max(vmax, abs(V[s]))
             res = max(res, abs(V_new[s] - V[s]))
-        residuals[it] = res
+        if it < residuals.shape[0]:
+            residuals[it] = res
         eps = 1e-12 * (1.0 + vmax)
         changed = False
         for s in range(S):
@@ -581,7 +584,8 @@ def soft_mpi_kernel(st, A, r2, gamma, log_ref, beta, V, tol, max_iter, max_eval,
     for it in range(max_iter):
         soft_improve(st, A, r2, gamma, log_ref, beta, V, V_new, pi, kl, qbuf)
         lo, hi = span_of_change(V_new, V)
-        residuals[it] = max(abs(lo), abs(hi))
+        if it < residuals.shape[0]:  # a 1-element trace when none is kept
+            residuals[it] = max(abs(lo), abs(hi))
         if c * (hi - lo) <= 2.0 * tol:
             mid = 0.5 * c * (hi + lo)
             for s in range(S):
@@ -657,7 +661,8 @@ def value_iteration_active_kernel(st, A, r2, gamma, V, tol, max_iter, rev_ptr, r
         else:
             active_sweep(st, A, r2, gamma, V, V_new, greedy, active)
         lo, hi = span_of_change(V_new, V)
-        residuals[it] = max(abs(lo), abs(hi))
+        if it < residuals.shape[0]:  # a 1-element trace when none is kept
+            residuals[it] = max(abs(lo), abs(hi))
         if c * (hi - lo) <= 2.0 * tol:
             mid = 0.5 * c * (hi + lo)
             for s in range(S):

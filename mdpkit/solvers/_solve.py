@@ -345,7 +345,7 @@ def _value_iteration(prob: _Problem, V: FloatArray, tol: float, max_iter: int, t
     if prob.robust_ops is None and (prob.kind == "kl" or (prob.kind == "max" and prob.masks is None)):
         # (KL masks act through log_ref = -inf; the hard max with masks takes the loop below)
         S, A = prob.S, prob.A
-        V_new, greedy, hist = np.empty(S), np.empty(S, dtype=np.int64), np.empty(max_iter)
+        V_new, greedy, hist = np.empty(S), np.empty(S, dtype=np.int64), np.empty(max_iter if trace else 1)
         if MM.use_active(prob):  # the same iterates, sweeping only where values can change
             rev_ptr, rev_idx = MM.predecessors(prob.mdp)
             n = BK.value_iteration_active_kernel(prob.st, A, prob.r2s[0], prob.gamma, V, tol, max_iter, rev_ptr,
@@ -411,7 +411,7 @@ def _modified_policy_iteration(prob: _Problem, V: FloatArray, tol: float, max_it
                                   "method='value_iteration' for robust MDPs.")
     if prob.kind == "max" and prob.masks is None:
         S, A = prob.S, prob.A
-        V_new, greedy, hist = np.empty(S), np.empty(S, dtype=np.int64), np.empty(max_iter)
+        V_new, greedy, hist = np.empty(S), np.empty(S, dtype=np.int64), np.empty(max_iter if trace else 1)
         if n_sweeps is None:  # adaptive depth (module docstring of _methods)
             max_eval, frac, rate = MM.EVAL_SWEEPS_PER_ACTION * A, MM.EVAL_FRAC, MM.EVAL_RATE
         else:  # exactly n_sweeps - 1 evaluation sweeps per improvement
@@ -449,7 +449,7 @@ def _soft_mpi(prob: _Problem, V: FloatArray, tol: float, max_iter: int, trace: b
         max_eval, frac = MM.SOFT_EVAL_SWEEPS, MM.EVAL_FRAC
     else:
         max_eval, frac = n_sweeps - 1, -1.0
-    hist = np.empty(max_iter)
+    hist = np.empty(max_iter if trace else 1)  # (a large untouched buffer costs a page-zeroing fault)
     n = BK.soft_mpi_kernel(prob.st, A, prob.r2s[0], prob.gamma, prob.log_ref[0], prob.beta, V, tol, max_iter,
                            max_eval, frac, np.empty(S), np.empty((S, A)), np.empty(S), hist)
     converged, n = n > 0, abs(int(n))
