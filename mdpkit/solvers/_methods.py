@@ -186,6 +186,14 @@ def model_bandwidth(mdp: TabularMDP, st: Any, work: int) -> int:
     return int(c["band"])
 
 
+def _band(prob: Any) -> int:
+    """:func:`model_bandwidth` of the problem's model, kept on ``prob`` (one look-up per solve)."""
+    b = getattr(prob, "band", None)
+    if b is None:
+        b = prob.band = model_bandwidth(prob.mdp, prob.st, prob.work)
+    return int(b)
+
+
 def default_method(prob: Any) -> str:
     """The documented rule of the module docstring; returns a method name."""
     if prob.robust_ops is not None or prob.kind == "fdiv":
@@ -209,7 +217,7 @@ def evaluation_solver(prob: Any) -> str | None:
     S = prob.S
     if prob.H is not None:
         return None
-    b = model_bandwidth(prob.mdp, prob.st, prob.work)
+    b = _band(prob)
     if b <= band_limit(S, prob.work):
         return "band"
     if prob.st[0] == BK.DENSE and S**3 / 3.0 <= DENSE_LU_FACTOR * prob.work:
@@ -221,7 +229,7 @@ def evaluate_fast(prob: Any, pi: FloatArray, rhs: FloatArray, how: str) -> Float
     """``(I - gamma P_pi)^{-1} rhs`` by a banded or dense LU solve."""
     S = prob.S
     if how == "band":
-        b = model_bandwidth(prob.mdp, prob.st, prob.work)
+        b = _band(prob)
         M = np.empty((S, 2 * b + 1))
         BK.band_matrix(prob.st, prob.A, pi, prob.gamma, b, M)
         x = np.empty(S)
@@ -247,7 +255,7 @@ def policy_iteration_band(prob: Any, V: FloatArray, tol: float, max_iter: int, t
     only one band further per improvement.
     """
     S, A = prob.S, prob.A
-    b = model_bandwidth(prob.mdp, prob.st, prob.work)
+    b = _band(prob)
     if not np.any(V):
         unif = np.full((S, A), 1.0 / A)
         V = evaluate_fast(prob, unif, prob.r2s[0].reshape(S, A).mean(axis=1), "band")
