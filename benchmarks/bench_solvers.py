@@ -22,7 +22,8 @@ Sections, all in one process:
 3. **Threads**: with one CPU-bound process started by this script, the default solve
    with 2 threads over the same with 1 thread (target ``<= 1.5``).
 4. **Small problems**: a 20-state, 4-action MDP, ``mk.solve`` against
-   ``DiscreteDP.solve``; and the share of validation in 1000 random small solves.
+   ``DiscreteDP.solve``; and the share of validation in 1000 random small constructions
+   and solves (``benchmarks/bench_small.py``, target under 50 %).
 5. **Regularized**: soft solve of the gridworld S = 1e5 (target under 5 s).
 
 The machine these numbers come from is named in the JSON (``cpu_count``); on a shared
@@ -189,10 +190,12 @@ def time_instance(mdp, budget, k):
 
 
 def ratio(rows):
-    qe = [r["time"] for n, r in rows.items() if n.startswith("quantecon") and r["time"] is not None and r["converged"]]
+    """(QuantEcon's best converged time / mdpkit default's, that time, its method, methods over budget)."""
+    qe = {n: r["time"] for n, r in rows.items() if n.startswith("quantecon") and r["time"] is not None and r["converged"]}
     lower = [n for n, r in rows.items() if n.startswith("quantecon") and r["time"] is None]
-    best = min(qe) if qe else np.nan
-    return best / rows["mdpkit default"]["time"], best, lower
+    name = min(qe, key=qe.get) if qe else None
+    best = qe[name] if qe else np.nan
+    return best / rows["mdpkit default"]["time"], best, name, lower
 
 
 # -- kernels -----------------------------------------------------------------------
@@ -236,11 +239,12 @@ def kernel_row(mdp, bw):
     r2 = np.ascontiguousarray(mdp.r.ravel())
     V = np.random.default_rng(0).normal(size=S)
     Vn, g = np.empty(S), np.empty(S, dtype=np.int64)
-    log_ref = np.full((S, A), -np.log(A))
+    ref = np.full((S, A), 1.0 / A)
+    log_ref = np.log(ref)
     par = work >= mk._config.PARALLEL_MIN_WORK and mk.get_num_threads() > 1
     sw = BK.sweep_par if par else BK.sweep
-    t_hard = best_of(lambda: sw(st, A, r2, 0.99, BK.ACT_MAX, log_ref, 1.0, V, Vn, g))
-    t_soft = best_of(lambda: sw(st, A, r2, 0.99, BK.ACT_KL, log_ref, 0.1, V, Vn, g))
+    t_hard = best_of(lambda: sw(st, A, r2, 0.99, BK.ACT_MAX, ref, log_ref, 1.0, V, Vn, g))
+    t_soft = best_of(lambda: sw(st, A, r2, 0.99, BK.ACT_KL, ref, log_ref, 0.1, V, Vn, g))
     row = {"hard_ms": t_hard * 1e3, "soft_ms": t_soft * 1e3, "soft/hard": t_soft / t_hard, "parallel": par}
     if mdp.is_sparse:
         csr = mdp.P_csr
@@ -306,8 +310,11 @@ def small():
     for m in built:
         mk.solve(m)
     t_solve = time.perf_counter() - t
+    sys.path.insert(0, str(Path(__file__).resolve().parent))  # run by path (mdpkit bench): find the sibling
+    from bench_small import validation_share
+
     out = {"20x4 mdpkit us": min(t_mk) * 1e6, "20x4 quantecon us": min(t_qe) * 1e6,
-           "1000 small: construction s": t_build, "1000 small: solve s": t_solve}
+           "1000 small: construction s": t_build, "1000 small: solve s": t_solve, **validation_share(1000)}
     print("  " + "  ".join(f"{k}={v:.3g}" for k, v in out.items()), flush=True)
     return out
 
@@ -350,20 +357,26 @@ def main(argv=None):
             print(f"{name}: skipped (gymnasium not installed)")
             continue
         rows = time_instance(mdp, budget, k)
-        rat, best, lower = ratio(rows)
-        results["totals"][name] = {"rows": rows, "ratio": rat, "quantecon_best": best, "quantecon_over_budget": lower}
+        rat, best, qname, lower = ratio(rows)
+        results["totals"][name] = {"rows": rows, "ratio": rat, "quantecon_best": best, "quantecon_best_method": qname,
+                                   "quantecon_over_budget": lower}
         cells = "  ".join(
             f"{n.replace('_iteration', '').replace('modified_policy', 'mpi')}="
             + (r["note"] if r["time"] is None else
                f"{r['time'] * 1e3:.1f}({r['n_iter']}{'' if r['converged'] else ', NOT CONVERGED'})")
             for n, r in rows.items())
-        table.append((name, rows["mdpkit default"]["time"], best, rat, rows["mdpkit default"]["ran"]))
+        d = rows["mdpkit default"]
+        diff = max(d["error"], rows[qname]["error"]) if qname else np.nan  # both against the tol=1e-11 reference
+        table.append((name, d["time"], d["ran"], qname or "-", best, rat, diff))
         print(f"{name}\n    {cells}\n    quantecon best / mdpkit default = {rat:.1f}x", flush=True)
         save(args.out, results)
     print("\n== summary ==")
-    print(f"{'instance':30s} {'default (ms)':>12s} {'method':>26s} {'QE best (ms)':>13s} {'ratio':>7s}")
-    for name, t, best, rat, m in table:
-        print(f"{name:30s} {t * 1e3:12.2f} {m:>26s} {best * 1e3:13.2f} {rat:7.1f}")
+    print(f"load average: {os.getloadavg()}")
+    print(f"{'instance':30s} {'default (ms)':>12s} {'method':>26s} {'QE best':>26s} {'(ms)':>9s} {'ratio':>6s} "
+          f"{'max|dV|':>8s}")
+    for name, t, m, qm, best, rat, diff in table:
+        print(f"{name:30s} {t * 1e3:12.2f} {m:>26s} {qm.replace('quantecon ', ''):>26s} {best * 1e3:9.2f} "
+              f"{rat:6.1f} {diff:8.1e}")
     print("\n== kernels (per sweep) ==")
     results["kernels"] = kernels(args.quick)
     print("\n== threads with a CPU-bound process on the other core ==")

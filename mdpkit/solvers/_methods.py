@@ -25,11 +25,22 @@ states and ``b`` the bandwidth ``max |s' - s|`` over ``P(s'|s, a) > 0``:
    Bellman change: a fast-mixing model is evaluated almost exactly (policy iteration
    in two or three Bellman sweeps), a slow-mixing one gets one or two evaluation sweeps
    per improvement (value iteration at a lower price).
-4. Otherwise (sparse, or KL-regularized): value iteration (compiled, span stopping).
-   Dense rows mix in one step, so an evaluation sweep (``1/A`` of a Bellman sweep)
-   shrinks the error fast; in a sparse local model (gridworld, Taxi) it moves values
-   only along the current policy's edges, no farther than a Bellman sweep, and
-   measured slower than value iteration there.
+4. Otherwise, sparse and KL-regularized: soft modified policy iteration
+   (:func:`~mdpkit.solvers._bellman_kernels.soft_mpi_kernel`): the soft Bellman sweep
+   (``A`` exponentials per state) gives the softmax policy, then up to
+   ``SOFT_EVAL_SWEEPS`` linear evaluation sweeps of it without exponentials, until their
+   change is ``EVAL_FRAC`` of the Bellman change; the MacQueen stop is on the Bellman
+   sweep.
+5. Otherwise (sparse unregularized, dense KL): value iteration (compiled, span
+   stopping). Sparse, unregularized, serial and with at least ``ACTIVE_MIN_STATES``
+   states, each sweep recomputes only the states with a successor whose value changed
+   in the last sweep (:func:`~mdpkit.solvers._bellman_kernels.value_iteration_active_kernel`,
+   the same iterates bit for bit): from ``V = 0`` values spread from the rewarding states
+   one step per sweep (3.7x fewer state updates on the gridworld ``S = 1e5``,
+   ``gamma = 0.9``). In a sparse local model (gridworld, Taxi) an evaluation sweep moves values
+   only along the current policy's edges, no farther than a Bellman sweep, and measured
+   slower than value iteration there; a dense soft sweep reads ``P`` like a hard one
+   (memory-bound), so cheaper evaluation sweeps do not pay.
 
 Other f-divergences and robust transition parts use value iteration. Every method
 stops with the MacQueen span certificate ``||V - V*||_inf <= tol`` or, for
@@ -64,6 +75,10 @@ EVAL_FRAC = 1e-4
 EVAL_RATE = 0.5
 #: adaptive MPI: at most this many evaluation sweeps per improvement (times A)
 EVAL_SWEEPS_PER_ACTION = 25
+#: KL-regularized MPI: at most this many evaluation sweeps per improvement
+SOFT_EVAL_SWEEPS = 10
+#: sparse hard value iteration tracks the states that can change from this many states on
+ACTIVE_MIN_STATES = 10_000
 
 _DUMMY_F2 = np.zeros((1, 1))
 _DUMMY_I2 = np.zeros((1, 1), dtype=np.int32)
@@ -80,6 +95,37 @@ def _model_cache(mdp: TabularMDP) -> dict[Any, Any]:
         c = {}
         _cache[mdp] = c
     return c
+
+
+def csr64(mdp: TabularMDP) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(indptr, indices, data)`` of the sparse ``P`` with int64 indices (cached)."""
+    c = _model_cache(mdp)
+    if "csr64" not in c:
+        csr = mdp.P_csr
+        c["csr64"] = (csr.indptr.astype(np.int64), csr.indices.astype(np.int64), csr.data)
+    return c["csr64"]  # type: ignore[no-any-return]
+
+
+def predecessors(mdp: TabularMDP) -> tuple[np.ndarray, np.ndarray]:
+    """``(rev_ptr, rev_idx)``: the states ``s`` with ``P(s'|s, a) > 0`` for some ``a``, per ``s'`` (cached)."""
+    c = _model_cache(mdp)
+    if "pred" not in c:
+        import scipy.sparse as sp
+
+        csr = mdp.P_csr
+        S, A = mdp.n_states, mdp.n_actions
+        rows = np.repeat(np.arange(S * A) // A, np.diff(csr.indptr))
+        G = sp.csr_matrix((np.ones(rows.shape[0], dtype=np.int8), (csr.indices, rows)), shape=(S, S))
+        c["pred"] = (G.indptr.astype(np.int64), G.indices.astype(np.int64))
+    return c["pred"]  # type: ignore[no-any-return]
+
+
+def reward_max(mdp: TabularMDP, r2s: list[np.ndarray]) -> float:
+    """``max |r|`` over the finite rewards (``-inf`` marks an infeasible action), cached."""
+    c = _model_cache(mdp)
+    if "rmax" not in c:
+        c["rmax"] = max(float(np.max(np.abs(r[np.isfinite(r)]), initial=0.0)) for r in r2s)
+    return float(c["rmax"])
 
 
 def fixed_width(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, A: int) -> tuple[np.ndarray, np.ndarray]:
@@ -143,6 +189,14 @@ def model_bandwidth(mdp: TabularMDP, st: Any, work: int) -> int:
     return int(c["band"])
 
 
+def _band(prob: Any) -> int:
+    """:func:`model_bandwidth` of the problem's model, kept on ``prob`` (one look-up per solve)."""
+    b = getattr(prob, "band", None)
+    if b is None:
+        b = prob.band = model_bandwidth(prob.mdp, prob.st, prob.work)
+    return int(b)
+
+
 def default_method(prob: Any) -> str:
     """Apply the documented rule of the module docstring; return a method name."""
     if prob.robust_ops is not None or prob.kind == "fdiv":
@@ -150,7 +204,15 @@ def default_method(prob: Any) -> str:
     if evaluation_solver(prob) is not None:
         return "policy_iteration"
     dense = prob.st[0] == BK.DENSE
-    return "modified_policy_iteration" if dense and prob.kind == "max" and prob.masks is None else "value_iteration"
+    if prob.kind == "kl":
+        return "value_iteration" if dense else "modified_policy_iteration"
+    return "modified_policy_iteration" if dense and prob.masks is None else "value_iteration"
+
+
+def use_active(prob: Any) -> bool:
+    """Whether hard value iteration sweeps only the states a change can reach (serial, sparse, large)."""
+    return bool(prob.kind == "max" and prob.masks is None and prob.st[0] != BK.DENSE and not prob.parallel
+                and prob.S >= ACTIVE_MIN_STATES)
 
 
 def evaluation_solver(prob: Any) -> str | None:
@@ -158,7 +220,7 @@ def evaluation_solver(prob: Any) -> str | None:
     S = prob.S
     if prob.H is not None:
         return None
-    b = model_bandwidth(prob.mdp, prob.st, prob.work)
+    b = _band(prob)
     if b <= band_limit(S, prob.work):
         return "band"
     if prob.st[0] == BK.DENSE and S**3 / 3.0 <= DENSE_LU_FACTOR * prob.work:
@@ -170,7 +232,7 @@ def evaluate_fast(prob: Any, pi: FloatArray, rhs: FloatArray, how: str) -> Float
     """``(I - gamma P_pi)^{-1} rhs`` by a banded or dense LU solve."""
     S = prob.S
     if how == "band":
-        b = model_bandwidth(prob.mdp, prob.st, prob.work)
+        b = _band(prob)
         M = np.empty((S, 2 * b + 1))
         BK.band_matrix(prob.st, prob.A, pi, prob.gamma, b, M)
         x = np.empty(S)
@@ -196,11 +258,11 @@ def policy_iteration_band(prob: Any, V: FloatArray, tol: float, max_iter: int, t
     only one band further per improvement.
     """
     S, A = prob.S, prob.A
-    b = model_bandwidth(prob.mdp, prob.st, prob.work)
+    b = _band(prob)
     if not np.any(V):
         unif = np.full((S, A), 1.0 / A)
         V = evaluate_fast(prob, unif, prob.r2s[0].reshape(S, A).mean(axis=1), "band")
-    hist = np.empty(max_iter)
+    hist = np.empty(max_iter if trace else 1)
     n = BK.policy_iteration_band_kernel(prob.st, A, prob.r2s[0], prob.gamma, b, V, max_iter, prob.parallel,
                                         np.empty(S), np.empty(S, dtype=np.int64), np.empty(S, dtype=np.int64),
                                         np.empty((S, 2 * b + 1)), hist)

@@ -22,6 +22,14 @@ This span rule is never worse than the classical sup-norm rule
 :math:`\|TV - V\|_\infty < \mathrm{tol}\,(1-\gamma)/(2\gamma)` and is much faster on
 fast-mixing problems.
 
+Rounding floor. Each rule accounts for the relative floor
+:math:`\varphi = \frac{\gamma}{1-\gamma}\, 4\epsilon\,(\bar V + \|r\|_\infty)`,
+:math:`\bar V = \max(\|V_0\|_\infty, \|r\|_\infty/(1-\gamma))`: it stops when its bound plus
+:math:`\varphi` is at most ``tol``, and ``converged=True`` is reported only when
+``error_bound`` + :math:`\varphi \le` ``tol``. When ``tol`` < :math:`2\varphi` it stops at
+accuracy :math:`2\varphi` and reports ``converged=False`` with that achievable accuracy in
+``message`` (and a ``ConvergenceWarning``).
+
 References
 ----------
 .. [1] M. L. Puterman, Markov Decision Processes, Wiley, 2005, Ch. 4 and 6.
@@ -142,10 +150,7 @@ class _Problem:
         # transition storage for the kernels
         self.sparse = mdp.is_sparse
         if self.sparse:
-            csr = mdp.P_csr
-            self.indptr = csr.indptr.astype(np.int64)
-            self.indices = csr.indices.astype(np.int64)
-            self.data = csr.data
+            self.indptr, self.indices, self.data = MM.csr64(mdp)
             self.P2s = [np.zeros((1, 1))]
         else:
             P = mdp.P
@@ -154,8 +159,10 @@ class _Problem:
             self.indptr = self.indices = np.zeros(1, dtype=np.int64)
             self.data = np.zeros(1)
         stationary = self.H is None or mdp.is_stationary
-        self.st: tuple[Any, ...] | None
-        self.st, self.work = MM.storage(mdp) if stationary else (None, self.S * self.A * self.S)
+        self.st: Any = None
+        self.work = self.S * self.A * self.S
+        if stationary:
+            self.st, self.work = MM.storage(mdp)
         work = self.work + (20 * self.S * self.A if self.kind != "max" else 0)  # exp/log per entry
         self.parallel = work >= PARALLEL_MIN_WORK and get_num_threads() > 1
         r = mdp._r_finite  # 0 at infeasible pairs: the kernels stay finite, q() masks after
@@ -229,13 +236,14 @@ class _Problem:
 # can certify ||V - V*|| below floor = gamma/(1-gamma) * ROUNDING_K * eps * (|V|max + |r|max)
 # and the error of a stop is at most (its own bound) + floor.
 ROUNDING_K = 4.0
+_EPS = float(np.finfo(float).eps)
 
 
 def _rounding_floor(prob: _Problem, V0: FloatArray) -> float:
     """Return the a-priori rounding floor of ``||V - V*||`` for a discounted solve started at ``V0``."""
-    r_max = max(float(np.max(np.abs(r[np.isfinite(r)]), initial=0.0)) for r in prob.r2s)  # -inf: masked
+    r_max = MM.reward_max(prob.mdp, prob.r2s)
     v_max = max(float(np.max(np.abs(V0), initial=0.0)), r_max / (1.0 - prob.gamma))
-    return prob.gamma / (1.0 - prob.gamma) * ROUNDING_K * np.finfo(float).eps * (v_max + r_max)
+    return prob.gamma / (1.0 - prob.gamma) * ROUNDING_K * _EPS * (v_max + r_max)
 
 
 def _certify(result: SolveResult, tol: float, floor: float) -> SolveResult:
@@ -288,18 +296,46 @@ def _span_stop(TV: FloatArray, V: FloatArray, gamma: float, tol: float) -> tuple
     return c * (hi - lo) <= 2.0 * tol, TV + 0.5 * c * (hi + lo), max(abs(lo), abs(hi))
 
 
+def _finish_hard(prob: _Problem, V: FloatArray, method: str, n_iter: int, converged: bool,
+                 residuals: list[float] | FloatArray, tol: float, trace: bool) -> SolveResult | None:
+    """Build the result of a hard-max nominal solve in one compiled pass.
+
+    ``Q``, ``pi``, the residual and the MacQueen bounds, as :func:`_finish`; ``None`` when
+    a value is not finite (the caller then names it).
+    """
+    S, A = prob.S, prob.A
+    Q, pi, TV = np.empty((S, A)), np.zeros((S, A)), np.empty(S)
+    finite, res, lo, hi = BK.finish_hard(prob.st, A, prob.r2s[0], prob.gamma, V, Q, pi, TV)
+    if not finite:
+        return None
+    if not converged:
+        _warn_stopped(method, n_iter, res, tol)
+    c = prob.gamma / (1.0 - prob.gamma)
+    tr = {"residual": np.asarray(residuals, dtype=np.float64)} if trace else None
+    return SolveResult(V=V, Q=Q, pi=pi, converged=converged, n_iter=n_iter, residual=res, method=method,
+                       status=0 if converged else 1, trace=tr, bounds=(TV + c * lo, TV + c * hi))
+
+
+def _warn_stopped(method: str, n_iter: int, res: float, tol: float) -> None:
+    warnings.warn(
+        f"{method} stopped after {n_iter} iterations with residual {res:.3e} (tol={tol:.1e}); "
+        "increase `max_iter` (or `beta` for regularized problems).",
+        ConvergenceWarning, stacklevel=4,
+    )
+
+
 def _finish(prob: _Problem, V: FloatArray, method: str, n_iter: int, converged: bool,
             residuals: list[float] | FloatArray, tol: float, max_iter: int, trace: bool) -> SolveResult:
+    if prob.kind == "max" and prob.masks is None and prob.robust_ops is None and prob.st is not None:
+        fast = _finish_hard(prob, V, method, n_iter, converged, residuals, tol, trace)
+        if fast is not None:
+            return fast
     _check_finite_result(method, V=V)
     TV, Q, pi = prob.backup(V)
     _check_finite_result(method, Q=Q, pi=pi)
     res = float(np.max(np.abs(TV - V)))
     if not converged:
-        warnings.warn(
-            f"{method} stopped after {n_iter} iterations with residual {res:.3e} (tol={tol:.1e}); "
-            "increase `max_iter` (or `beta` for regularized problems).",
-            ConvergenceWarning, stacklevel=3,
-        )
+        _warn_stopped(method, n_iter, res, tol)
     tr = {"residual": np.asarray(residuals, dtype=np.float64)} if trace else None
     return SolveResult(V=V, Q=Q, pi=pi, converged=converged, n_iter=n_iter, residual=res,
                        method=method, status=0 if converged else 1, trace=tr)
@@ -309,10 +345,16 @@ def _value_iteration(prob: _Problem, V: FloatArray, tol: float, max_iter: int, t
     if prob.robust_ops is None and (prob.kind == "kl" or (prob.kind == "max" and prob.masks is None)):
         # (KL masks act through log_ref = -inf; the hard max with masks takes the loop below)
         S, A = prob.S, prob.A
-        V_new, greedy, hist = np.empty(S), np.empty(S, dtype=np.int64), np.empty(max_iter)
+        V_new, greedy, hist = np.empty(S), np.empty(S, dtype=np.int64), np.empty(max_iter if trace else 1)
+        if MM.use_active(prob):  # the same iterates, sweeping only where values can change
+            rev_ptr, rev_idx = MM.predecessors(prob.mdp)
+            n = BK.value_iteration_active_kernel(prob.st, A, prob.r2s[0], prob.gamma, V, tol, max_iter, rev_ptr,
+                                                 rev_idx, V_new, greedy, hist)
+            return _finish(prob, V, "value_iteration", abs(int(n)), n > 0, hist[:abs(int(n))], tol, max_iter, trace)
         n = BK.value_iteration_kernel(
             prob.st, A, prob.r2s[0], prob.gamma, BK.ACT_MAX if prob.kind == "max" else BK.ACT_KL,
-            prob.log_ref[0], prob.beta, V, tol, max_iter, prob.parallel, V_new, greedy, hist,
+            np.ascontiguousarray(prob.ref[0]), prob.log_ref[0], prob.beta, V, tol, max_iter, prob.parallel, V_new,
+            greedy, hist,
         )
         converged, n = n > 0, abs(int(n))
         return _finish(prob, V, "value_iteration", n, converged, hist[:n], tol, max_iter, trace)
@@ -369,7 +411,7 @@ def _modified_policy_iteration(prob: _Problem, V: FloatArray, tol: float, max_it
                                   "method='value_iteration' for robust MDPs.")
     if prob.kind == "max" and prob.masks is None:
         S, A = prob.S, prob.A
-        V_new, greedy, hist = np.empty(S), np.empty(S, dtype=np.int64), np.empty(max_iter)
+        V_new, greedy, hist = np.empty(S), np.empty(S, dtype=np.int64), np.empty(max_iter if trace else 1)
         if n_sweeps is None:  # adaptive depth (module docstring of _methods)
             max_eval, frac, rate = MM.EVAL_SWEEPS_PER_ACTION * A, MM.EVAL_FRAC, MM.EVAL_RATE
         else:  # exactly n_sweeps - 1 evaluation sweeps per improvement
@@ -378,6 +420,8 @@ def _modified_policy_iteration(prob: _Problem, V: FloatArray, tol: float, max_it
                                                 frac, rate, prob.parallel, V_new, greedy, hist)
         converged, n = n > 0, abs(int(n))
         return _finish(prob, V, "modified_policy_iteration", n, converged, hist[:n], tol, max_iter, trace)
+    if prob.kind == "kl":
+        return _soft_mpi(prob, V, tol, max_iter, trace, n_sweeps)
     n_eval = 20 if n_sweeps is None else n_sweeps
     residuals: list[float] = []
     for it in range(max_iter):
@@ -395,6 +439,21 @@ def _modified_policy_iteration(prob: _Problem, V: FloatArray, tol: float, max_it
             for _ in range(n_eval - 1):
                 V = r_pi + prob.gamma * (Ppi @ V)
     return _finish(prob, V, "modified_policy_iteration", max_iter, False, residuals, tol, max_iter, trace)
+
+
+def _soft_mpi(prob: _Problem, V: FloatArray, tol: float, max_iter: int, trace: bool,
+              n_sweeps: int | None) -> SolveResult:
+    """KL-regularized MPI, compiled (:func:`~mdpkit.solvers._bellman_kernels.soft_mpi_kernel`)."""
+    S, A = prob.S, prob.A
+    if n_sweeps is None:  # evaluation until 1e-4 of the Bellman change, at most SOFT_EVAL_SWEEPS
+        max_eval, frac = MM.SOFT_EVAL_SWEEPS, MM.EVAL_FRAC
+    else:
+        max_eval, frac = n_sweeps - 1, -1.0
+    hist = np.empty(max_iter if trace else 1)  # (a large untouched buffer costs a page-zeroing fault)
+    n = BK.soft_mpi_kernel(prob.st, A, prob.r2s[0], prob.gamma, prob.log_ref[0], prob.beta, V, tol, max_iter,
+                           max_eval, frac, np.empty(S), np.empty((S, A)), np.empty(S), hist)
+    converged, n = n > 0, abs(int(n))
+    return _finish(prob, V, "modified_policy_iteration", n, converged, hist[:n], tol, max_iter, trace)
 
 
 def _linear_programming(prob: _Problem, V: FloatArray, tol: float, max_iter: int, trace: bool) -> SolveResult:
@@ -485,9 +544,9 @@ def solve(
 ) -> SolveResult:
     r"""Solve a (regularized, robust) tabular MDP exactly.
 
-    Computes the fixed point of the generic backup (module docstring) for a discounted
-    MDP, or runs backward induction for a finite-horizon one
-    (:math:`V_H` = ``mdp.terminal_value``, :math:`Q_h = r_h + \gamma \mathcal T_h[V_{h+1}]`, :math:`V_h = \mathcal M[Q_h]`).
+    The fixed point of the generic backup (module docstring), discounted, or backward
+    induction (:math:`V_H` = ``mdp.terminal_value``, :math:`Q_h = r_h + \gamma \mathcal
+    T_h[V_{h+1}]`, :math:`V_h = \mathcal M[Q_h]`) for a finite horizon.
 
     Parameters
     ----------
@@ -499,70 +558,41 @@ def solve(
         Transition part; an object with ``transition_operator(mdp, stage)`` (see
         :mod:`mdpkit.solvers`), ``None`` for the nominal expectation.
     method : str
-        One of ``"value_iteration"``, ``"policy_iteration"``, ``"modified_policy_iteration"``,
-        ``"linear_programming"``, ``"gauss_seidel"``, ``"backward_induction"`` (default for
-        finite horizon; for a discounted model the method that is fast on this model, see
-        Notes). ``"linear_programming"``: primal LP over values and dual LP over
-        occupancy measures by HiGHS (nominal, unregularized), policy from the dual,
-        duality-gap certificate in ``result.trace``. ``"gauss_seidel"``: in-place value
-        iteration (hard max or KL, nominal), stopped when
-        :math:`\frac{\gamma}{1-\gamma}\|V_{k+1} - V_k\|_\infty \le` ``tol`` (a
-        :math:`\gamma`-contraction, Puterman 2005, Thm. 6.3.4).
+        ``"value_iteration"``, ``"policy_iteration"``, ``"modified_policy_iteration"``,
+        ``"linear_programming"`` (primal and dual LP by HiGHS, nominal and unregularized,
+        duality-gap certificate in ``result.trace``), ``"gauss_seidel"`` (in-place value
+        iteration, stopped when :math:`\frac{\gamma}{1-\gamma}\|V_{k+1} - V_k\|_\infty \le`
+        ``tol``; Puterman 2005, Thm. 6.3.4) or ``"backward_induction"`` (finite horizon).
+        Default: backward induction, or for a discounted model the rule of Notes.
     tol : float
-        Discounted methods stop with :math:`\|V - V^*\|_\infty \le` ``tol`` (span rule);
-        policy iteration stops at a stable greedy policy (exact) or, regularized, when
-        :math:`\gamma\|TV^\pi - V^\pi\|_\infty/(1-\gamma) \le` ``tol``. Each rule
-        accounts for the relative rounding floor
-        :math:`\varphi = \frac{\gamma}{1-\gamma}\, 4\epsilon\,(\bar V + \|r\|_\infty)`,
-        :math:`\bar V = \max(\|V_0\|_\infty, \|r\|_\infty/(1-\gamma))`: it stops when its
-        bound plus :math:`\varphi` is at most ``tol``, and ``converged=True`` is reported only
-        when ``error_bound`` + :math:`\varphi \le` ``tol``. When ``tol`` < :math:`2\varphi` it
-        stops at accuracy :math:`2\varphi` and reports ``converged=False`` with that
-        achievable accuracy in ``message`` (and a ``ConvergenceWarning``).
+        Discounted methods stop with :math:`\|V - V^*\|_\infty \le` ``tol`` (span rule;
+        policy iteration: a stable greedy policy, or regularized the MacQueen bounds), above
+        the relative rounding floor :math:`\varphi` of the module docstring: ``converged=True``
+        only when ``error_bound`` + :math:`\varphi \le` ``tol``; for ``tol`` < :math:`2\varphi`
+        it stops at :math:`2\varphi`, ``converged=False``, with a ``ConvergenceWarning``.
     max_iter : int
         At most ``10**7`` (the residual trace is preallocated).
     V0 : array_like, shape (S,), optional
         Initial values (zeros); discounted methods only (a finite-horizon solve refuses it).
     n_sweeps : int, optional
         Sweeps per improvement in modified policy iteration (one Bellman sweep and
-        ``n_sweeps - 1`` evaluation sweeps); ``None`` adapts the evaluation depth (see
-        Notes).
+        ``n_sweeps - 1`` evaluation sweeps); ``None`` adapts the evaluation depth.
     trace : bool
         Store the per-iteration residuals in ``result.trace``.
 
     Returns
     -------
     SolveResult
-        ``V, Q, pi``, ``converged``, ``n_iter`` and the certificates
-        ``residual = ||T V - V||_inf`` and (discounted) ``bounds = (lower, upper)``
-        bracketing :math:`V^*`, so ``result.error_bound`` certifies
-        :math:`\|V - V^*\|_\infty`.
+        ``V, Q, pi``, ``converged``, ``n_iter``, ``residual = ||T V - V||_inf`` and (discounted)
+        ``bounds`` bracketing :math:`V^*`: ``error_bound`` certifies :math:`\|V - V^*\|_\infty`.
 
     Notes
     -----
-    Default method of a discounted model, with ``W`` the entries of ``P`` read by one
-    Bellman sweep and ``b = max |s' - s|`` over ``P(s'|s,a) > 0`` (the bandwidth):
-
-    1. ``S (b+1)^2 <= 8 W`` (banded: chains, RiverSwim), or dense with
-       ``S^3/3 <= 4 W`` (small): ``"policy_iteration"``, each evaluation an exact banded
-       or dense LU solve of :math:`(I - \gamma P_\pi) V = r_\pi` costing a few sweeps.
-       Howard's PI needs a few dozen improvements where value iteration needs thousands
-       of sweeps on slow-mixing models; with a KL ``policy_reg`` this is soft policy
-       iteration (Newton's method on the soft Bellman equation).
-    2. Otherwise, unregularized and dense: ``"modified_policy_iteration"`` with adaptive depth:
-       each Bellman sweep is followed by evaluation sweeps :math:`V \leftarrow T_\pi V`
-       (one row per state instead of ``A``) while each halves the change, until it is
-       ``1e-4`` of the last Bellman change (at most ``25 A``): fast-mixing models get
-       near-exact evaluations (policy iteration in two or three Bellman sweeps),
-       slow-mixing ones one or two cheap sweeps per improvement.
-    3. Otherwise ``"value_iteration"`` (sparse models, whose evaluation sweeps move
-       values no farther than a Bellman sweep; KL: soft value iteration; other
-       f-divergences; robust transition parts).
-
-    Sparse models are swept in a fixed-width successor layout (DESIGN.md section 4);
-    a sweep runs in parallel only when it reads at least ``1e8`` entries of ``P``
-    (``mdpkit._config.PARALLEL_MIN_WORK``), since waking a second thread costs 4-8 ms
-    when another process holds the other core.
+    Default method of a discounted model (rule and measurements: :doc:`/theory/mdp`):
+    banded or small models, ``"policy_iteration"`` with exact banded / dense LU evaluations
+    (with a KL ``policy_reg``: soft policy iteration, Newton's method); other dense
+    unregularized models, ``"modified_policy_iteration"`` with adaptive evaluation depth;
+    otherwise ``"value_iteration"``. Sweeps run in parallel from ``1e8`` entries of ``P``.
 
     Examples
     --------
@@ -572,35 +602,50 @@ def solve(
     (9.0, 1)
     """
     prob = _Problem(mdp, policy_reg, robust)
+    tol_f, max_it, n_sw = _check_options(mdp, method, tol, max_iter, n_sweeps, V0)
+    if mdp.horizon is not None:
+        return _finite_horizon(prob, method)
+    if method == "backward_induction":
+        raise ValueError("`method` 'backward_induction' needs a finite-horizon MDP (`horizon=`); "
+                         f"this one is discounted (gamma={mdp.gamma}).")
+    V = np.zeros(prob.S) if V0 is None else as_float_array("V0", V0, shape=(prob.S,)).copy()
+    return _discounted(prob, method or MM.default_method(prob), V, tol_f, max_it, trace, n_sw)
+
+
+def _check_options(mdp: TabularMDP, method: str | None, tol: float, max_iter: int, n_sweeps: int | None,
+                   V0: npt.ArrayLike | None) -> tuple[float, int, int | None]:
+    """Validate the options of :func:`solve`; return ``(tol, max_iter, n_sweeps)``."""
     if method is not None:
         check_choice("method", method, METHODS)
     tol_f = check_positive("tol", tol)
     max_it = check_int("max_iter", max_iter, lo=1, hi=MAX_ITER_LIMIT)  # the trace is preallocated
     n_sw = None if n_sweeps is None else check_int("n_sweeps", n_sweeps, lo=1, hi=MAX_ITER_LIMIT)
-    if mdp.is_finite_horizon and V0 is not None:
+    if mdp.horizon is not None and V0 is not None:
         raise ValueError("`V0` is for discounted solves; a finite-horizon solve starts from V_H = 0 "
                          f"(backward induction); got V0 for horizon={mdp.horizon}.")
-    if method is None:
-        m = "backward_induction" if mdp.is_finite_horizon else MM.default_method(prob)
-    else:
-        m = method
-    if mdp.is_finite_horizon:
-        check_memory(f"the (H, S, A) tables of horizon {mdp.horizon}", (mdp.horizon or 0) * mdp.n_states
-                     * (2 * mdp.n_actions + 1), hint="Reduce `horizon` or the state space.")
-        if m != "backward_induction":
-            raise ValueError(f"`method` must be 'backward_induction' for a finite-horizon MDP; got {m!r}.")
-        return _backward_induction(prob)
-    if m == "backward_induction":
-        raise ValueError("`method` 'backward_induction' needs a finite-horizon MDP (`horizon=`); "
-                         f"this one is discounted (gamma={mdp.gamma}).")
-    V = np.zeros(mdp.n_states) if V0 is None else as_float_array("V0", V0, shape=(mdp.n_states,)).copy()
+    return tol_f, max_it, n_sw
+
+
+def _finite_horizon(prob: _Problem, method: str | None) -> SolveResult:
+    """Backward induction (the only finite-horizon method), after the memory check."""
+    mdp = prob.mdp
+    check_memory(f"the (H, S, A) tables of horizon {mdp.horizon}", (mdp.horizon or 0) * mdp.n_states
+                 * (2 * mdp.n_actions + 1), hint="Reduce `horizon` or the state space.")
+    if method not in (None, "backward_induction"):
+        raise ValueError(f"`method` must be 'backward_induction' for a finite-horizon MDP; got {method!r}.")
+    return _backward_induction(prob)
+
+
+def _discounted(prob: _Problem, m: str, V: FloatArray, tol: float, max_it: int, trace: bool,
+                n_sweeps: int | None) -> SolveResult:
+    """Run discounted method ``m`` from ``V`` to ``tol`` above the rounding floor, then certify."""
     floor = _rounding_floor(prob, V)
-    tol_run = tol_f - floor if tol_f >= 2.0 * floor else floor  # stop bound + floor <= tol
+    tol_run = tol - floor if tol >= 2.0 * floor else floor  # stop bound + floor <= tol
     if m == "modified_policy_iteration":
-        result = _modified_policy_iteration(prob, V, tol_run, max_it, trace, n_sw)
+        result = _modified_policy_iteration(prob, V, tol_run, max_it, trace, n_sweeps)
     else:
         result = _DISCOUNTED[m](prob, V, tol_run, max_it, trace)
-    return _certify(_with_bounds(prob, result), tol_f, floor)
+    return _certify(_with_bounds(prob, result), tol, floor)
 
 
 def solve_kl_regularized(

@@ -79,7 +79,7 @@ def test_sweep_kernels(data, rng, kind):
     for st in _stores(P2, A):
         for f in (BK.sweep, BK.sweep.py_func, BK.sweep_par, BK.sweep_par.py_func):
             Vn, g = np.empty(S), np.empty(S, np.int64)
-            f(st, A, r2, 0.9, kind, log_ref, 0.3, V, Vn, g)
+            f(st, A, r2, 0.9, kind, np.exp(log_ref), log_ref, 0.3, V, Vn, g)
             np.testing.assert_allclose(Vn, V_ref, rtol=1e-12, atol=1e-12)
             if kind == BK.ACT_MAX:
                 np.testing.assert_array_equal(g, Q.argmax(axis=1))
@@ -99,7 +99,8 @@ def test_value_iteration_kernels(data):
         res = []
         for f in (BK.value_iteration_kernel, BK.value_iteration_kernel.py_func):
             V = np.zeros(S)
-            n = f(st, A, r2, 0.9, BK.ACT_KL, np.full((S, A), -np.log(A)), 0.5, V, 1e-10, 10_000, False,
+            n = f(st, A, r2, 0.9, BK.ACT_KL, np.full((S, A), 1 / A), np.full((S, A), -np.log(A)), 0.5, V, 1e-10,
+                  10_000, False,
                   np.empty(S), np.empty(S, np.int64), np.empty(10_000))
             res.append((n, V))
         assert res[0][0] == res[1][0] > 0
@@ -113,6 +114,63 @@ def test_value_iteration_kernels(data):
                 out.append((n, V))
             assert out[0][0] == out[1][0] > 0
             np.testing.assert_allclose(out[0][1], out[1][1], rtol=1e-10)
+
+
+def test_finish_and_soft_mpi_kernels(data, rng):
+    """finish_hard, soft_improve / soft_evaluate and the soft MPI loop against their py_func."""
+    S, A, P2, r2, V = data
+    ref = rng.dirichlet(np.ones(A), size=S)
+    Q_np = (r2 + 0.9 * P2 @ V).reshape(S, A)
+    for st in _stores(P2, A):
+        for f in (BK.finish_hard, BK.finish_hard.py_func):
+            Q, pi, TV = np.empty((S, A)), np.zeros((S, A)), np.empty(S)
+            ok, res, lo, hi = f(st, A, r2, 0.9, V, Q, pi, TV)
+            np.testing.assert_allclose(Q, Q_np, rtol=1e-12)
+            np.testing.assert_array_equal(pi.argmax(1), Q_np.argmax(1))
+            assert ok and np.isclose(res, np.abs(Q_np.max(1) - V).max()) and np.isclose(lo, (Q_np.max(1) - V).min())
+        outs = []
+        for fi, fe in ((BK.soft_improve, BK.soft_evaluate), (BK.soft_improve.py_func, BK.soft_evaluate.py_func)):
+            Vn, pi, kl, Ve = np.empty(S), np.empty((S, A)), np.empty(S), np.empty(S)
+            fi(st, A, r2, 0.9, np.log(ref), 0.3, V, Vn, pi, kl, np.empty(2 * A))
+            fe(st, A, r2, 0.9, pi, kl, V, Ve, np.empty(2 * A))
+            outs.append((Vn, pi, Ve))
+        soft = 0.3 * np.log((ref * np.exp(Q_np / 0.3)).sum(1))
+        want_pi = ref * np.exp((Q_np - soft[:, None]) / 0.3)
+        # the policy's regularized value after one sweep: sum_a pi Q - 0.3 KL(pi || ref)
+        want_e = (want_pi * Q_np).sum(1) - 0.3 * (want_pi * np.log(want_pi / ref)).sum(1)
+        for Vn, pi, Ve in outs:
+            np.testing.assert_allclose(Vn, soft, rtol=1e-12)
+            np.testing.assert_allclose(pi, want_pi, rtol=1e-10)
+            np.testing.assert_allclose(Ve, want_e, rtol=1e-10, atol=1e-12)
+        res = []
+        for f in (BK.soft_mpi_kernel, BK.soft_mpi_kernel.py_func):
+            V0 = np.zeros(S)
+            n = f(st, A, r2, 0.9, np.log(ref), 0.3, V0, 1e-10, 1000, 5, 1e-4, np.empty(S), np.empty((S, A)),
+                  np.empty(S), np.empty(1000))
+            res.append((n, V0))
+        assert res[0][0] == res[1][0] > 0
+        np.testing.assert_allclose(res[0][1], res[1][1], rtol=1e-10)
+
+
+def test_active_value_iteration_kernel():
+    """Skipping the states whose successors did not change gives value iteration's iterates
+    bit for bit (compiled and py_func), with the same sweep count."""
+    import mdpkit as mk
+    from mdpkit.solvers import _methods as MM
+
+    for mdp in (mk.gridworld(9, 7, gamma=0.95), mk.chain_mdp(30, gamma=0.9)):
+        S, A = mdp.n_states, mdp.n_actions
+        st, _ = MM.storage(mdp)
+        r2 = np.ascontiguousarray(mdp.r.ravel())
+        rp, ri = MM.predecessors(mdp)
+        V0, dummy = np.zeros(S), np.ones((1, 1))
+        n0 = BK.value_iteration_kernel(st, A, r2, mdp.gamma, BK.ACT_MAX, dummy, dummy, 1.0, V0, 1e-10, 5000, False,
+                                       np.empty(S), np.empty(S, np.int64), np.empty(5000))
+        for f in (BK.value_iteration_active_kernel, BK.value_iteration_active_kernel.py_func):
+            V = np.zeros(S)
+            n = f(st, A, r2, mdp.gamma, V, 1e-10, 5000, rp, ri, np.empty(S), np.empty(S, np.int64), np.empty(5000))
+            assert n == n0 > 0
+            np.testing.assert_array_equal(V, V0)
 
 
 def test_band_kernels(rng):

@@ -65,7 +65,7 @@ def test_every_method_agrees(name):
 
 @pytest.mark.parametrize("name", ["dense random", "banded chain", "river swim", "gridworld", "uneven csr"])
 def test_soft_methods_agree(name):
-    """Soft PI (Newton, banded/dense LU), soft VI and the Python MPI give one fixed point."""
+    """Soft PI (Newton, banded/dense LU), soft VI and soft MPI give one fixed point."""
     mdp = MODELS[name]()
     ref = mk.uniform_policy(mdp)
     res = {m: mk.solve_kl_regularized(mdp, ref, 0.2, method=m, tol=1e-10, max_iter=10**6) for m in (None, *METHODS)}
@@ -91,7 +91,34 @@ def test_default_rule(name, want):
     mdp = mk.gridworld(30, 30, gamma=0.95) if name == "gridworld 30 x 30" else MODELS[name]()
     assert mk.solve(mdp).method == want
     soft = mk.solve_kl_regularized(mdp, mk.uniform_policy(mdp), 0.5).method
-    assert soft == ("policy_iteration" if want == "policy_iteration" else "value_iteration")
+    assert soft == ("policy_iteration" if want == "policy_iteration" else "modified_policy_iteration")
+
+
+def test_active_value_iteration_is_value_iteration(monkeypatch):
+    """The sweep that skips unchanged regions (sparse, S >= ACTIVE_MIN_STATES) returns value
+    iteration's answer exactly, checked against the LP-free route: policy evaluation."""
+    mdp = mk.gridworld(15, 15, gamma=0.9)
+    full = mk.solve(mdp, method="value_iteration", tol=1e-10)
+    monkeypatch.setattr(MM, "ACTIVE_MIN_STATES", 100)
+    active = mk.solve(mdp, method="value_iteration", tol=1e-10)
+    assert active.n_iter == full.n_iter and active.converged
+    np.testing.assert_array_equal(active.V, full.V)
+    np.testing.assert_allclose(active.V, _policy_value(mdp, active.pi.argmax(1)), atol=2e-10, rtol=0)
+
+
+def test_soft_mpi_sparse_default_agrees():
+    """Sparse KL default (compiled soft MPI, adaptive and fixed depth) against soft VI and the
+    soft Bellman equation in NumPy (independent route)."""
+    mdp = mk.gridworld(20, 20, gamma=0.97)
+    ref = np.random.default_rng(0).dirichlet(np.ones(4), size=mdp.n_states)
+    vi = mk.solve_kl_regularized(mdp, ref, 0.3, method="value_iteration", tol=1e-10, max_iter=10**6)
+    for n_sweeps in (None, 1, 4):
+        r = mk.solve_kl_regularized(mdp, ref, 0.3, tol=1e-10, max_iter=10**6, n_sweeps=n_sweeps)
+        assert r.method == "modified_policy_iteration" and r.converged and r.error_bound <= 1e-10
+        np.testing.assert_allclose(r.V, vi.V, atol=2e-10, rtol=0)
+    Q = mdp.r + mdp.gamma * (mdp.P_csr @ r.V).reshape(mdp.n_states, 4)
+    m = Q.max(1)
+    np.testing.assert_allclose(m + 0.3 * np.log((ref * np.exp((Q - m[:, None]) / 0.3)).sum(1)), r.V, atol=1e-9, rtol=0)
 
 
 def test_default_rule_large_dense_and_robust():
@@ -121,7 +148,7 @@ def test_thread_count_changes_nothing():
             V = np.zeros(300)
             args = (np.empty(300), np.empty(300, np.int64), np.empty(10_000))
             if kernel == "vi":
-                BK.value_iteration_kernel(prob.st, 4, prob.r2s[0], 0.95, BK.ACT_MAX, prob.log_ref[0], 1.0, V, 1e-9,
+                BK.value_iteration_kernel(prob.st, 4, prob.r2s[0], 0.95, BK.ACT_MAX, prob.ref[0], prob.log_ref[0], 1.0, V, 1e-9,
                                           10_000, parallel, *args)
             else:
                 BK.modified_policy_iteration_kernel(prob.st, 4, prob.r2s[0], 0.95, V, 1e-9, 10_000, 100, 1e-4, 0.5,
