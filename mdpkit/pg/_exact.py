@@ -176,6 +176,17 @@ def exact_dynamics(problem: PGProblem, *, eta: Any, n_steps: int, natural: Any =
     n_threads : int, optional
         Threads for the parallel path.
 
+    Notes
+    -----
+    Exponentials are taken of :math:`z - \max z \le 0` (or of :math:`z` minus the
+    previous step's log-sum-exp when that is within 13.8 nats of the current one), with the
+    argument floored at :math:`-700`: a response whose log-probability is below
+    :math:`-700` gets weight :math:`e^{-700} \approx 10^{-304}` relative to the row maximum
+    instead of its smaller true value. This floor never changes a reported probability,
+    entropy, KL, pass@k or entropy change by more than about :math:`10^{-300}` in absolute
+    terms (a logit by about :math:`10^{-300}\,\eta\,|A|` for advantage :math:`A`), and it
+    keeps every sum free of subnormal numbers.
+
     Examples
     --------
     >>> import mdpkit as mk

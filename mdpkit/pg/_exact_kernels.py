@@ -47,7 +47,11 @@ _POW2_NEG = 2.0 ** -np.arange(1024.0)   # 2^-j, j = 0..1023 (x >= -700 needs j <
 
 @njit(cache=True, fastmath=_EXP_FAST)
 def exp_neg_scalar(x):
-    """exp(max(x, -700)) for x <= 0 without libm: the polynomial of exp_shifted times a table 2^k."""
+    """exp(max(x, -700)) for x <= 0 without libm: the polynomial of exp_shifted times a table 2^k.
+
+    Requires x <= 0 (every caller passes z - max z): for x > ln2/2 the table index -k is
+    negative and wraps around the table, giving a wrong value without any error.
+    """
     xi = max(x, _EXP_MIN)
     k = (xi * _INV_LN2 + _MAGIC) - _MAGIC
     return _exp_reduced(xi, k) * _POW2_NEG[int(-k)]
@@ -166,9 +170,23 @@ def cov_prediction(row, pi, lp, dz):
     return tot / row.size
 
 
+# Accepted window for the sum s0 = sum_a exp(z_a - shift) when the shift is a guess (the
+# previous step's log-sum-exp): |log s0| < ln(1e6) = 13.8 nats of shift error. Then the
+# plain-PG sums are safe: s2 = sum e^2 lies in [s0^2 / K, s0^2] within [1e-12 / K, 1e12] and
+# f = eta / s0^2 <= 1e12 eta (a wider window such as 1e+-200 lets s2 and f over/underflow
+# once the error passes ~354 nats: 0 * inf = NaN). The error d costs |d| * 2.2e-16 <= 3e-15
+# absolute in E[x] (hence in the entropy), comparable with the max shift's own offset
+# log K + H; outside the window the row maximum is taken (an O(K) pass, rarely needed).
+_S0_LO = 1e-6
+_S0_HI = 1e6
+
+
 @njit(cache=True, fastmath=_FAST)
 def row_sums(z, shift, w, c, natural, e, t, bits, sums):
-    """Write ``e = exp(z - shift)`` and return the sums of the exp pass; returns False if the shift was too far off."""
+    """Write ``e = exp(z - shift)`` and return the sums of the exp pass; returns False if the shift was too far off.
+
+    The sums use the clamped argument x = clip(z - shift, -700, 700), the same as e.
+    """
     K = z.size
     exp_shifted(z, shift, e, t, bits)
     s0 = 0.0
@@ -181,7 +199,7 @@ def row_sums(z, shift, w, c, natural, e, t, bits, sums):
     s2xh = 0.0
     if natural:
         for a in range(K):
-            x = z[a] - shift
+            x = min(max(z[a] - shift, _EXP_MIN), -_EXP_MIN)
             h = w[a] - c * x
             s0 += e[a]
             sx += e[a] * x
@@ -189,7 +207,7 @@ def row_sums(z, shift, w, c, natural, e, t, bits, sums):
             sxh += e[a] * x * h
     else:
         for a in range(K):
-            x = z[a] - shift
+            x = min(max(z[a] - shift, _EXP_MIN), -_EXP_MIN)
             h = w[a] - c * x
             e2 = e[a] * e[a]
             s0 += e[a]
@@ -201,7 +219,7 @@ def row_sums(z, shift, w, c, natural, e, t, bits, sums):
             s2xh += e2 * x * h
     sums[0], sums[1], sums[2], sums[3] = s0, sx, sh, sxh
     sums[4], sums[5], sums[6], sums[7] = s2, s2x, s2h, s2xh
-    return 1e-200 < s0 < 1e200
+    return _S0_LO < s0 < _S0_HI
 
 
 @njit(cache=True, fastmath=_FAST)
@@ -212,8 +230,8 @@ def fused_row_step(z, shift, w, c, eta, natural, update, e, t, bits, sums):
     constant that centring removes, h = w - c x (w = mean reward of the row's prompts
     + beta log pi_ref, c = beta + tau); dz = eta (h - E h) (natural) or eta pi (h - E h).
     Every expectation is a sum over the same exp pass. The shift is the previous step's
-    log-sum-exp (close to the new one); the row maximum is taken only when that shift
-    over- or underflows the sum. Returns (H, Cov_pi(log pi, dz), log-sum-exp of z before the update).
+    log-sum-exp (close to the new one); the row maximum is taken only when the sum leaves
+    the window (_S0_LO, _S0_HI) (see there). Returns (H, Cov_pi(log pi, dz), log-sum-exp of z before the update).
     """
     K = z.size
     if not row_sums(z, shift, w, c, natural, e, t, bits, sums):

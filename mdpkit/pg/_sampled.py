@@ -82,6 +82,18 @@ def _check_G(G: Any, estimator: str) -> int:
     return check_int("G", G, lo=1)
 
 
+def _bnpo_pair(bnpo_params: Any, allow_none: bool = False) -> tuple[float, float]:
+    """Validate ``bnpo_params``: a pair of positive floats, or None (the adaptive rule, coded (-1, -1))."""
+    if bnpo_params is None and allow_none:
+        return -1.0, -1.0
+    if (not isinstance(bnpo_params, (tuple, list, np.ndarray)) or np.ndim(bnpo_params) != 1
+            or len(bnpo_params) != 2):
+        raise TypeError("`bnpo_params` must be a pair (alpha, beta) of positive floats"
+                        + (" or None" if allow_none else "") + f"; got {bnpo_params!r}.")
+    return (check_scalar("bnpo_params[0]", bnpo_params[0], lo=0.0, lo_inclusive=False),
+            check_scalar("bnpo_params[1]", bnpo_params[1], lo=0.0, lo_inclusive=False))
+
+
 def advantages(rewards: npt.ArrayLike, estimator: str, *, baseline: float | npt.ArrayLike = 0.0,
                eps: float = 1e-6, bnpo_params: tuple[float, float] = (1.5, 1.5),
                r_max: float = 1.0) -> FloatArray:
@@ -114,8 +126,7 @@ def advantages(rewards: npt.ArrayLike, estimator: str, *, baseline: float | npt.
     r = as_float_array("rewards", rewards, ndim=(1, 2))
     _check_G(r.shape[-1], est)
     eps = check_scalar("eps", eps, lo=0.0)
-    a_n, b_n = (check_scalar("bnpo_params[0]", bnpo_params[0], lo=0.0, lo_inclusive=False),
-                check_scalar("bnpo_params[1]", bnpo_params[1], lo=0.0, lo_inclusive=False))
+    a_n, b_n = _bnpo_pair(bnpo_params)
     if est == "bnpo" and (r.min() < 0 or r.max() > 1):
         raise ValueError("`rewards` must lie in [0, 1] for 'bnpo' (a Beta-normalized success rate); "
                          f"got range [{r.min()}, {r.max()}].")
@@ -204,9 +215,7 @@ def _kernel_params(problem: PGProblem, est: str, G: int, eta: float, n_inner: in
     if kl_cov is not None and not isinstance(kl_cov, KLCov):
         raise TypeError(f"`kl_cov` must be a mdpkit.pg.KLCov or None; got {kl_cov!r}.")
     lo, hi = _clip_pair(clip)
-    a_n, b_n = (-1.0, -1.0) if bnpo_params is None else (
-        check_scalar("bnpo_params[0]", bnpo_params[0], lo=0.0, lo_inclusive=False),
-        check_scalar("bnpo_params[1]", bnpo_params[1], lo=0.0, lo_inclusive=False))
+    a_n, b_n = _bnpo_pair(bnpo_params, allow_none=True)
     r_max = 1.0 if binary else float(problem.reward.max())
     cc = clip_cov or ClipCov(1.0)
     kc = kl_cov or KLCov(1.0)
@@ -350,14 +359,18 @@ def gradient_samples(problem: PGProblem, *, estimator: str, G: int, n_samples: i
     G = _check_G(G, est)
     n_samples = check_int("n_samples", n_samples, lo=1)
     m = check_int("prompt", prompt, lo=0, hi=problem.n_prompts - 1)
+    eps = check_scalar("eps", eps, lo=0.0)
+    a_n, b_n = _bnpo_pair(bnpo_params)
+    binary = problem.reward_type == "binary"
+    if est == "bnpo" and not binary:
+        raise ValueError("estimator 'bnpo' needs binary rewards (a Beta-normalized success rate); "
+                         "this problem has reward_type='graded'.")
     pi = problem.policy()[problem.row[m]]
     q = np.ascontiguousarray(problem.observed_reward[m])
-    binary = problem.reward_type == "binary"
     r_max = 1.0 if binary else float(problem.reward.max())
     out = np.empty((n_samples, problem.n_responses))
-    kr.gradient_samples(pi, q, binary, _CODES[est], G, float(pi @ q), float(eps),
-                        float(bnpo_params[0]), float(bnpo_params[1]), r_max, n_samples,
-                        int(run_seeds(rng, 1)[0]), out)
+    kr.gradient_samples(pi, q, binary, _CODES[est], G, float(pi @ q), eps, a_n, b_n, r_max,
+                        n_samples, int(run_seeds(rng, 1)[0]), out)
     return out
 
 

@@ -312,20 +312,55 @@ def batch_advantages(code, rew, off, q_eff, row, pi, eps, bnpo_a, bnpo_b, r_max,
     return n_zero
 
 
-@njit(cache=True)
-def inner_update(z, pi, lp, row, act, adv, lpold, mask, klsel, off, keep, cnt, scale, clip_lo,
-                 clip_hi, kc_coef, grad, csum):
-    """One PPO epoch: clipped-surrogate gradient (plus KL-Cov penalty), ascent step on z."""
-    S, K = z.shape
+@njit(cache=True, fastmath=_FAST)
+def accumulate_groups(row, act, coef, off, keep, grad, csum):
+    """grad[s, a_i] += coef_i / n_m, csum[s] += coef_i / n_m over the kept groups m (row s); zeroed first."""
     grad[:, :] = 0.0
     csum[:] = 0.0
     for m in range(row.size):
         if not keep[m]:
             continue
         s = row[m]
-        n = off[m + 1] - off[m]
+        inv = 1.0 / (off[m + 1] - off[m])
         for i in range(off[m], off[m + 1]):
-            if mask[i] == 0.0:
+            grad[s, act[i]] += coef[i] * inv
+            csum[s] += coef[i] * inv
+
+
+@njit(cache=True, fastmath=_FAST)
+def ascend_rows(z, pi, lp, cnt, scale, grad, csum):
+    """z_s += scale / cnt_s * (grad_s - csum_s pi_s) for rows with prompts; returns sum_s cnt_s Cov_pi_s(log pi_s, dz_s)."""
+    S, K = z.shape
+    tot = 0.0
+    for s in range(S):
+        if cnt[s] == 0.0:
+            continue
+        f = scale / cnt[s]
+        e_ld = 0.0
+        e_l = 0.0
+        e_d = 0.0
+        for a in range(K):
+            d = f * (grad[s, a] - csum[s] * pi[s, a])
+            e_ld += pi[s, a] * lp[s, a] * d
+            e_l += pi[s, a] * lp[s, a]
+            e_d += pi[s, a] * d
+            z[s, a] += d
+        tot += cnt[s] * (e_ld - e_l * e_d)
+    return tot
+
+
+@njit(cache=True)
+def inner_update(z, pi, lp, row, act, adv, lpold, mask, klsel, off, keep, cnt, scale, clip_lo,
+                 clip_hi, kc_coef, grad, csum, coef):
+    """One PPO epoch: clipped-surrogate gradient (plus KL-Cov penalty), ascent step on z.
+
+    coef (scratch, one per token) receives each token's surrogate coefficient.
+    """
+    for m in range(row.size):
+        s = row[m]
+        for i in range(off[m], off[m + 1]):
+            coef[i] = 0.0
+            if mask[i] == 0.0 or not keep[m]:
                 continue
             a = act[i]
             d0 = lp[s, a] - lpold[i]
@@ -333,15 +368,10 @@ def inner_update(z, pi, lp, row, act, adv, lpold, mask, klsel, off, keep, cnt, s
             A = adv[i]
             c = 0.0 if (A > 0 and ratio > 1.0 + clip_hi) or (A < 0 and ratio < 1.0 - clip_lo) else A * ratio
             if klsel[i]:
-                d = lp[s, a] - lpold[i]
-                c -= kc_coef * (1.0 if d > 0 else (-1.0 if d < 0 else 0.0))
-            grad[s, a] += c / n
-            csum[s] += c / n
-    for s in range(S):
-        if cnt[s] > 0:
-            f = scale / cnt[s]
-            for a in range(K):
-                z[s, a] += f * (grad[s, a] - csum[s] * pi[s, a])
+                c -= kc_coef * (1.0 if d0 > 0 else (-1.0 if d0 < 0 else 0.0))
+            coef[i] = c
+    accumulate_groups(row, act, coef, off, keep, grad, csum)
+    ascend_rows(z, pi, lp, cnt, scale, grad, csum)
 
 
 @njit(cache=True)
@@ -369,33 +399,8 @@ def one_epoch_update(z, pi, lp, row, act, adv, off, keep, cnt, scale, grad, csum
     z_s += scale / cnt_s * (g_s - csum_s pi_s) with g_s = sum over kept groups of row s of
     sum_i A_i e_{a_i} / n_m. Returns the mean over prompts of Cov_pi(log pi, dz).
     """
-    S, K = z.shape
-    grad[:, :] = 0.0
-    csum[:] = 0.0
-    for m in range(row.size):
-        if not keep[m]:
-            continue
-        s = row[m]
-        inv = 1.0 / (off[m + 1] - off[m])
-        for i in range(off[m], off[m + 1]):
-            grad[s, act[i]] += adv[i] * inv
-            csum[s] += adv[i] * inv
-    tot = 0.0
-    for s in range(S):
-        if cnt[s] == 0.0:
-            continue
-        f = scale / cnt[s]
-        e_ld = 0.0
-        e_l = 0.0
-        e_d = 0.0
-        for a in range(K):
-            d = f * (grad[s, a] - csum[s] * pi[s, a])
-            e_ld += pi[s, a] * lp[s, a] * d
-            e_l += pi[s, a] * lp[s, a]
-            e_d += pi[s, a] * d
-            z[s, a] += d
-        tot += cnt[s] * (e_ld - e_l * e_d)
-    return tot / row.size
+    accumulate_groups(row, act, adv, off, keep, grad, csum)
+    return ascend_rows(z, pi, lp, cnt, scale, grad, csum) / row.size
 
 
 @njit(cache=True, fastmath=_FAST)
@@ -463,11 +468,12 @@ def ppo_epochs(z, pi, lp, H, row, act, adv, lpold, mask, klsel, off, keep, cnt, 
     zprev[:, :] = z
     pi0[:, :] = pi
     lp0[:, :] = lp
+    coef = np.empty(act.size)
     for e in range(n_inner):
         if e > 0:
             softmax_rows(z, pi, lp, H)
         inner_update(z, pi, lp, row, act, adv, lpold, mask, klsel, off, keep, cnt, scale,
-                     clip_lo, clip_hi, kc_coef, grad, csum)
+                     clip_lo, clip_hi, kc_coef, grad, csum, coef)
     for s in range(S):
         for a in range(K):
             grad[s, a] = z[s, a] - zprev[s, a]

@@ -25,6 +25,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import numba
 import numpy as np
 import numpy.typing as npt
 
@@ -34,7 +35,7 @@ from ..bandits._simulate import _threads, run_seeds
 from . import _mdp_kernels as kr
 from ._exact import mdp_logits, step_grid
 from ._models import softmax
-from ._sampled import _CODES, ESTIMATORS, _check_G
+from ._sampled import _CODES, ESTIMATORS, _bnpo_pair, _check_G
 
 #: Runs x steps x trajectories below which runs execute serially.
 PARALLEL_MIN_TRAJECTORIES = 200_000
@@ -127,7 +128,7 @@ def _check_mdp(mdp: Any, est: str) -> float:
 
 def sample_dynamics_mdp(mdp: Any, z0: npt.ArrayLike, *, eta: float, n_steps: int, G: int = 8,
                         estimator: str = "grpo", n_runs: int = 1, rng: RNGLike = None,
-                        eps: float = 1e-6, bnpo_params: tuple[float, float] = (1.5, 1.5),
+                        eps: float = 1e-6, bnpo_params: tuple[float, float] | None = None,
                         checkpoints: int | npt.ArrayLike = 11,
                         n_threads: int | None = None) -> SampledMDPRun:
     r"""Run sampled policy gradient on a tabular softmax MDP or token tree, G trajectories per step.
@@ -135,8 +136,8 @@ def sample_dynamics_mdp(mdp: Any, z0: npt.ArrayLike, *, eta: float, n_steps: int
     See the module docstring for the update and why its expectation is the exact PG step
     of :func:`mdpkit.pg.exact_dynamics_mdp` for REINFORCE, baselines and RLOO. The
     estimators are those of :data:`mdpkit.pg.ESTIMATORS` applied to the group of returns;
-    ``"reinforce_baseline"`` uses the exact :math:`V^\pi(\mu_0)`, ``"bnpo"`` (fixed
-    ``bnpo_params``) and ``"ngrpo"`` need a finite horizon (bounded returns; ``"bnpo"``
+    ``"reinforce_baseline"`` uses the exact :math:`V^\pi(\mu_0)`, ``"bnpo"`` and
+    ``"ngrpo"`` need a finite horizon (bounded returns; ``"bnpo"``
     returns in [0, 1]). Seeding as :func:`mdpkit.pg.sample_dynamics`: run ``r`` uses the
     ``r``-th seed of ``SeedSequence(rng).spawn(n_runs)``, on any thread count.
 
@@ -153,7 +154,12 @@ def sample_dynamics_mdp(mdp: Any, z0: npt.ArrayLike, *, eta: float, n_steps: int
     rng : int, SeedSequence, Generator or None
     eps : float
         GRPO's standard-deviation guard.
-    bnpo_params : (float, float)
+    bnpo_params : (float, float) or None
+        Fixed BNPO normalizer :math:`(\alpha, \beta)`. None (default) is the adaptive rule
+        of :func:`mdpkit.pg.sample_dynamics`, a Beta fit to the batch's group success
+        rates; a step here has one group (one start distribution), for which the fit is
+        undefined and the rule gives :math:`\alpha = \beta = 1` (Dr. GRPO), exactly as
+        :func:`mdpkit.pg.sample_dynamics` does with one prompt.
     checkpoints : int or array_like of int
     n_threads : int, optional
 
@@ -166,14 +172,18 @@ def sample_dynamics_mdp(mdp: Any, z0: npt.ArrayLike, *, eta: float, n_steps: int
     >>> round(float(run.value[0, 0]), 4), bool(run.value[:, -1].mean() > 0.9)
     (0.25, True)
     """
+    if n_threads is not None:   # validated even where the work is small (then one thread runs)
+        check_int("n_threads", n_threads, lo=1,
+                  hi=numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
     est = check_choice("estimator", estimator, ESTIMATORS)
     r_max = _check_mdp(mdp, est)
     G = _check_G(G, est)
     eta = check_scalar("eta", eta, lo=0.0, lo_inclusive=False)
     n_steps = check_int("n_steps", n_steps, lo=1)
     eps = check_scalar("eps", eps, lo=0.0)
-    a_n = check_scalar("bnpo_params[0]", bnpo_params[0], lo=0.0, lo_inclusive=False)
-    b_n = check_scalar("bnpo_params[1]", bnpo_params[1], lo=0.0, lo_inclusive=False)
+    a_n, b_n = _bnpo_pair(bnpo_params, allow_none=True)
+    if a_n < 0.0:   # adaptive rule with one group per step: undefined fit, floor (1, 1)
+        a_n, b_n = 1.0, 1.0
     z = mdp_logits(mdp, z0)
     seeds = run_seeds(rng, n_runs)
     ck = step_grid(n_steps, checkpoints)

@@ -120,6 +120,22 @@ def test_filtering_and_zero_fraction_recorded():
         (lambda: pg.sample_dynamics(pg.k_armed([0.1, 0.5]), eta=0.1, n_steps=2, rng=-1), "`rng`"),
         (lambda: pg.advantages([1.0], "grpo"), "`G` must be >= 2"),
         (lambda: pg.advantages([1.0, 2.0], "bnpo"), r"\[0, 1\]"),
+        (lambda: pg.advantages([1.0, 0.0], "bnpo", bnpo_params=1.5), "`bnpo_params`"),
+        (lambda: pg.advantages([1.0, 0.0], "bnpo", bnpo_params=(1.5, 1.5, 1.5)), "`bnpo_params`"),
+        (lambda: pg.sample_dynamics(pg.k_armed([0.1, 0.5]), eta=0.1, n_steps=2, estimator="bnpo",
+                                    bnpo_params=1.5), "`bnpo_params`"),
+        (lambda: pg.sample_dynamics(pg.k_armed([0.1, 0.5]), eta=0.1, n_steps=2, estimator="bnpo",
+                                    bnpo_params=(1.5, 1.5, 1.5)), "`bnpo_params`"),
+        # gradient_samples validates eps and bnpo_params before the kernel (was ZeroDivisionError)
+        (lambda: pg.gradient_samples(pg.k_armed([0.1, 0.5]), estimator="bnpo", G=4, n_samples=10,
+                                     bnpo_params=(-1.0, 2.0)), r"`bnpo_params\[0\]`"),
+        (lambda: pg.gradient_samples(pg.k_armed([0.1, 0.5]), estimator="bnpo", G=4, n_samples=10,
+                                     bnpo_params=1.5), "`bnpo_params`"),
+        (lambda: pg.gradient_samples(pg.k_armed([0.1, 0.5]), estimator="grpo", G=4, n_samples=10,
+                                     eps=-1.0),
+         "`eps`"),
+        (lambda: pg.gradient_samples(pg.k_armed([0.1, 3.0], reward_type="graded"),
+                                     estimator="bnpo", G=4, n_samples=10), "binary"),
         (lambda: pg.ClipCov(0.1, lb=2.0, ub=1.0), "lb < ub"),
         (lambda: pg.gvm_allocation([1.0, 2.0], 1), "`budget`"),
         (lambda: pg.estimator_moments(pg.k_armed([0.1, 0.5]), estimator="rloo", G=30), "outcomes"),
@@ -234,3 +250,74 @@ def test_uniform_generator_compiled_equals_python_and_is_uniform():
     assert abs(out.mean() - 0.5) < 5 * math.sqrt(1 / 12 / out.size)
     assert abs(out.var() - 1 / 12) < 5 * math.sqrt(1 / 180 / out.size)
     assert out.min() >= 0.0 and out.max() < 1.0
+
+
+def _xoshiro256plus_reference(seed, n):
+    """Pure-Python splitmix64 seeding + xoshiro256+ (Blackman & Vigna), 64-bit outputs."""
+    mask = (1 << 64) - 1
+    x, state = seed, []
+    for _ in range(4):
+        x = (x + 0x9E3779B97F4A7C15) & mask
+        y = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & mask
+        y = ((y ^ (y >> 27)) * 0x94D049BB133111EB) & mask
+        state.append(y ^ (y >> 31))
+    s0, s1, s2, s3 = state
+    out = []
+    for _ in range(n):
+        out.append((s0 + s3) & mask)
+        t = (s1 << 17) & mask
+        s2 ^= s0
+        s3 ^= s1
+        s1 ^= s2
+        s0 ^= s3
+        s2 ^= t
+        s3 = ((s3 << 45) | (s3 >> 19)) & mask
+    return state, out
+
+
+def test_xoshiro256plus_known_answers():
+    state = np.empty(4, dtype=np.uint64)
+    kr.rng_init(0, state)
+    known = [0xE220A8397B1DCDAF, 0x6E789E6AA1B965F4, 0x06C45D188009454F, 0xF88BB8A8724C81EC]
+    assert [int(v) for v in state] == known
+    ref_state, ref_out = _xoshiro256plus_reference(0, 1000)
+    assert ref_state == known
+    got = [kr.uniform(state) for _ in range(1000)]
+    assert got == [(v >> 11) * 2.0**-53 for v in ref_out]   # exact: 53 bits fit a double
+
+
+def test_shared_update_helpers_match_py_func():
+    rng = np.random.default_rng(7)
+    M, K, G = 4, 3, 5
+    row, off, N = np.array([0, 1, 0, 2]), np.arange(0, M * G + 1, G), M * G
+    act, adv = rng.integers(0, K, N), rng.normal(size=N)
+    keep, cnt = np.array([True, True, False, True]), np.array([2.0, 1.0, 1.0])
+    z = rng.normal(size=(3, K))
+    pi = np.exp(z - z.max(1, keepdims=True))
+    pi /= pi.sum(1, keepdims=True)
+    lp = np.log(pi)
+    outs = []
+    for acc, asc in ((kr.accumulate_groups, kr.ascend_rows),
+                     (kr.accumulate_groups.py_func, kr.ascend_rows.py_func)):
+        g, c, zz = np.empty((3, K)), np.empty(3), z.copy()
+        acc(row, act, adv, off, keep, g, c)
+        outs.append((g, c, asc(zz, pi, lp, cnt, 0.3, g, c), zz))
+    for a, b in zip(*outs, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15)
+    # the accumulation written directly: mean over each kept group of A_i e_{a_i}
+    g_ref = np.zeros((3, K))
+    for m in np.flatnonzero(keep):
+        np.add.at(g_ref[row[m]], act[off[m]:off[m + 1]], adv[off[m]:off[m + 1]] / G)
+    np.testing.assert_allclose(outs[0][0], g_ref, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(outs[0][1], g_ref.sum(1), rtol=1e-13, atol=1e-15)
+    # one clipped PPO epoch with masked and KL-Cov-selected tokens, compiled vs py_func
+    lpold = lp[row.repeat(G), act] + rng.normal(scale=0.3, size=N)
+    mask, klsel = (rng.random(N) > 0.2).astype(float), rng.random(N) < 0.3
+    zs = []
+    for f in (kr.inner_update, kr.inner_update.py_func):
+        zz = z.copy()
+        f(zz, pi, lp, row, act, adv, lpold, mask, klsel, off, keep, cnt, 0.3, 0.2, 0.25, 0.5,
+          np.empty((3, K)), np.empty(3), np.empty(N))
+        zs.append(zz)
+    np.testing.assert_allclose(zs[0], zs[1], rtol=1e-13, atol=1e-15)
+    assert not np.array_equal(zs[0], z)

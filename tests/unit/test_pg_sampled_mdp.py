@@ -2,6 +2,7 @@
 
 import itertools
 import math
+import time
 
 import numpy as np
 import pytest
@@ -24,7 +25,7 @@ def _z0_tree():
 
 def _mean_step(mdp, z0, estimator, G, n_runs, eta=0.5, rng=3):
     run = pg.sample_dynamics_mdp(mdp, z0, eta=eta, n_steps=1, G=G, estimator=estimator,
-                                 n_runs=n_runs, rng=rng)
+                                 n_runs=n_runs, rng=rng, bnpo_params=(1.5, 1.5))
     dz = (run.z - z0).reshape(n_runs, -1)
     return dz.mean(0), dz.std(0, ddof=1) / math.sqrt(n_runs)
 
@@ -108,12 +109,14 @@ def test_training_on_token_tree_reaches_the_best_leaf():
 def test_seeding_prefix_and_threads(monkeypatch):
     mdp = mk.random_mdp(3, 2, gamma=0.9, rng=0)
     kw = dict(eta=0.3, n_steps=8, G=3, rng=5, estimator="rloo")
+    t0 = time.perf_counter()
     a = pg.sample_dynamics_mdp(mdp, np.zeros((3, 2)), n_runs=4, **kw)
+    wall = time.perf_counter() - t0
     b = pg.sample_dynamics_mdp(mdp, np.zeros((3, 2)), n_runs=2, **kw)
     np.testing.assert_array_equal(a.z[:2], b.z)
     monkeypatch.setattr(_sampled_mdp, "PARALLEL_MIN_TRAJECTORIES", 0)
     c = pg.sample_dynamics_mdp(mdp, np.zeros((3, 2)), n_runs=4, n_threads=2, **kw)
-    assert a.seconds >= 0
+    assert 0.0 < a.seconds <= wall   # the kernel's time, a part of the whole call
     np.testing.assert_array_equal(a.z, c.z)
     np.testing.assert_array_equal(a.mean_return, c.mean_return)
 
@@ -154,8 +157,62 @@ def test_start_value_kernel_matches_evaluate():
         (lambda: pg.sample_dynamics_mdp(mk.random_mdp(3, 2, gamma=0.9, rng=0), np.zeros((3, 2)),
                                         eta=1.0, n_steps=2, estimator="ngrpo"), "finite-horizon"),
         (lambda: pg.sample_dynamics_mdp("mdp", np.zeros((3, 2)), eta=1.0, n_steps=2), "TabularMDP"),
+        # n_threads is validated even where the work is small (one thread runs then)
+        (lambda: pg.sample_dynamics_mdp(_tree(), np.zeros((7, 2)), eta=1.0, n_steps=2, n_threads=0),
+         "`n_threads`"),
+        (lambda: pg.sample_dynamics_mdp(_tree(), np.zeros((7, 2)), eta=1.0, n_steps=2,
+                                        n_threads=10**6), "`n_threads`"),
+        (lambda: pg.sample_dynamics_mdp(_tree(), np.zeros((7, 2)), eta=1.0, n_steps=2,
+                                        bnpo_params=1.5), "`bnpo_params`"),
+        (lambda: pg.sample_dynamics_mdp(_tree(), np.zeros((7, 2)), eta=1.0, n_steps=2,
+                                        bnpo_params=(1.5, 1.5, 1.5)), "`bnpo_params`"),
+        (lambda: pg.sample_dynamics_mdp(_tree(), np.zeros((7, 2)), eta=1.0, n_steps=2,
+                                        bnpo_params=(0.0, 1.5)), r"`bnpo_params\[0\]`"),
     ],
 )
 def test_bad_input(call, match):
     with pytest.raises((ValueError, TypeError), match=match):
         call()
+
+
+def test_bnpo_default_is_the_adaptive_rule_as_in_sample_dynamics():
+    # one group per step: the adaptive fit is undefined and gives (1, 1), as sample_dynamics
+    # does with a single prompt (its default bnpo_params=None)
+    mdp = mk.token_tree_mdp(2, 2, [0.0, 1.0, 0.0, 1.0])
+    kw = dict(eta=0.5, n_steps=5, G=4, estimator="bnpo", n_runs=2, rng=4)
+    dflt = pg.sample_dynamics_mdp(mdp, np.zeros((7, 2)), **kw)
+    np.testing.assert_array_equal(dflt.z, pg.sample_dynamics_mdp(mdp, np.zeros((7, 2)),
+                                                                 bnpo_params=(1.0, 1.0), **kw).z)
+    assert not np.array_equal(dflt.z, pg.sample_dynamics_mdp(mdp, np.zeros((7, 2)),
+                                                             bnpo_params=(1.5, 1.5), **kw).z)
+    prob = pg.k_armed([0.3, 0.6])
+    kw1 = dict(eta=0.5, n_steps=5, G=4, estimator="bnpo", n_runs=2, rng=4)
+    np.testing.assert_array_equal(pg.sample_dynamics(prob, **kw1).z,
+                                  pg.sample_dynamics(prob, bnpo_params=(1.0, 1.0), **kw1).z)
+
+
+def test_finite_horizon_discounted_gradient_matches_central_differences():
+    # independent route for the gamma^h weighting: J(z) = mu0 . V_0 from mdp.evaluate, central
+    # differences in every logit. Per stage and state a trajectory visits (h, s) at most once,
+    # so along one logit J = c + d_h(s) gamma^h sum_a pi_a Q_h(s, a) with A = 2 actions:
+    # |J'''| <= (Q range) max|p'''| = (Q range) / 8, Q range <= sum_h gamma^h (r_max - r_min).
+    # Truncation <= step^2 / 6 * |J'''|; rounding <= delta / step with delta = 64 eps |J|max.
+    mdp = mk.random_mdp(3, 2, gamma=0.7, horizon=4, rng=0, stationary=False)
+    z0 = np.random.default_rng(2).normal(size=(4, 3, 2))
+    exact = pg.exact_dynamics_mdp(mdp, z0, eta=1.0, n_steps=1).z - z0
+
+    def J(z):
+        pi = np.exp(z - z.max(-1, keepdims=True))
+        return float(mdp.mu0 @ mdp.evaluate(pi / pi.sum(-1, keepdims=True))[0])
+
+    step = 1e-4
+    fd = np.zeros_like(z0)
+    for idx in np.ndindex(z0.shape):
+        e = np.zeros_like(z0)
+        e[idx] = step
+        fd[idx] = (J(z0 + e) - J(z0 - e)) / (2 * step)
+    r = np.asarray(mdp.r)
+    span = sum(0.7**h for h in range(4)) * (r.max() - r.min()) + 0.7**4 * np.ptp(mdp.terminal_value)
+    tol = step**2 / 6 * span / 8 + 64 * np.finfo(float).eps * span / step
+    assert np.abs(exact).max() > 1e-2      # gradient ~3e-2; dropping gamma^h moves it by ~5e-2
+    assert np.max(np.abs(fd - exact)) <= tol
