@@ -126,6 +126,25 @@ def _check_mdp(mdp: Any, est: str) -> float:
     return float(hi)
 
 
+def _check_args(mdp: Any, estimator: str, G: int, eta: float, n_steps: int, eps: float,
+                bnpo_params: tuple[float, float] | None,
+                n_threads: int | None) -> tuple[str, float, int, float, int, float, float, float]:
+    """Validate :func:`sample_dynamics_mdp`'s arguments before any kernel runs."""
+    if n_threads is not None:   # validated even where the work is small (then one thread runs)
+        check_int("n_threads", n_threads, lo=1,
+                  hi=numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
+    est = check_choice("estimator", estimator, ESTIMATORS)
+    r_max = _check_mdp(mdp, est)
+    G = _check_G(G, est)
+    eta = check_scalar("eta", eta, lo=0.0, lo_inclusive=False)
+    n_steps = check_int("n_steps", n_steps, lo=1)
+    eps = check_scalar("eps", eps, lo=0.0)
+    a_n, b_n = _bnpo_pair(bnpo_params, allow_none=True)
+    if a_n < 0.0:   # adaptive rule with one group per step: undefined fit, floor (1, 1)
+        a_n, b_n = 1.0, 1.0
+    return est, r_max, G, eta, n_steps, eps, a_n, b_n
+
+
 def sample_dynamics_mdp(mdp: Any, z0: npt.ArrayLike, *, eta: float, n_steps: int, G: int = 8,
                         estimator: str = "grpo", n_runs: int = 1, rng: RNGLike = None,
                         eps: float = 1e-6, bnpo_params: tuple[float, float] | None = None,
@@ -172,18 +191,8 @@ def sample_dynamics_mdp(mdp: Any, z0: npt.ArrayLike, *, eta: float, n_steps: int
     >>> round(float(run.value[0, 0]), 4), bool(run.value[:, -1].mean() > 0.9)
     (0.25, True)
     """
-    if n_threads is not None:   # validated even where the work is small (then one thread runs)
-        check_int("n_threads", n_threads, lo=1,
-                  hi=numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
-    est = check_choice("estimator", estimator, ESTIMATORS)
-    r_max = _check_mdp(mdp, est)
-    G = _check_G(G, est)
-    eta = check_scalar("eta", eta, lo=0.0, lo_inclusive=False)
-    n_steps = check_int("n_steps", n_steps, lo=1)
-    eps = check_scalar("eps", eps, lo=0.0)
-    a_n, b_n = _bnpo_pair(bnpo_params, allow_none=True)
-    if a_n < 0.0:   # adaptive rule with one group per step: undefined fit, floor (1, 1)
-        a_n, b_n = 1.0, 1.0
+    est, r_max, G, eta, n_steps, eps, a_n, b_n = _check_args(mdp, estimator, G, eta, n_steps, eps,
+                                                            bnpo_params, n_threads)
     z = mdp_logits(mdp, z0)
     seeds = run_seeds(rng, n_runs)
     ck = step_grid(n_steps, checkpoints)
