@@ -100,3 +100,73 @@ def test_sim():
     assert df["n"].tolist() == [10, 10, 100, 100] and df["arms"].iloc[0] == "[0.1,0.2]"
     assert df["seed"].iloc[3] == mk.sweep.cell_seed(0, {"n": 100, "arms": [0.1, 0.2]}, 1)
     assert "2 settings x 2 seeds = 4 cells" in sim.summary()
+
+
+def _one_row(obj, expected):
+    """The scalar-field frame has exactly ``expected`` columns, one row, the object's values."""
+    df = obj.to_frame()
+    assert list(df.columns) == list(expected) and len(df) == 1
+    for k, v in expected.items():
+        assert df[k].iloc[0] == v
+    return df
+
+
+def test_theory_slope_and_bound():
+    x = np.array([1.0, 2.0, 4.0, 8.0])
+    y = 3.0 * x ** -0.5 * np.array([1.0, 1.01, 0.99, 1.0])
+    fit = mk.theory.loglog_slope(x, y)
+    ref = stats.linregress(np.log(x), np.log(y))   # independent route: scipy on the logs
+    df = _one_row(fit, {"slope": fit.slope, "intercept": fit.intercept, "stderr": fit.stderr,
+                        "ci_low": fit.ci_low, "ci_high": fit.ci_high, "n_points": 4})
+    assert df["slope"].iloc[0] == pytest.approx(ref.slope, rel=1e-12)
+    assert f"slope = {ref.slope:.6g}" in fit.summary() and fit.summary().startswith("SlopeFit:")
+    s = np.array([0.1, 0.3, 0.2, 0.4])
+    bt = mk.theory.bound_violation_test(s, 1.0)
+    df = _one_row(bt, {"mean": bt.mean, "se": bt.se, "bound": 1.0, "z": bt.z, "p_value": bt.p_value,
+                       "violated": bt.violated})
+    assert df["mean"].iloc[0] == pytest.approx(s.mean()) and df["se"].iloc[0] == pytest.approx(s.std(ddof=1) / 2)
+    assert f"mean = {s.mean():.6g}" in bt.summary() and "violated = False" in bt.summary()
+
+
+def test_reward_hacking_results():
+    from mdpkit import reward_hacking as rh
+    law = rh.JointLaw([0.5, 0.5], gold=[1.0, 0.0], proxy=[0.0, 1.0])
+    c = rh.gold_reward_curve(law, "best_of_n", n=[1, 2, 4])
+    df = c.to_frame()
+    assert list(df.columns) == ["method", "n", "kl", "d", "gold", "proxy"]
+    # best-of-4 keeps atom 0 (gold 1) only when all four draws hit it: gold = 1/16
+    assert df["gold"].iloc[2] == pytest.approx(1 / 16) and df["n"].tolist() == [1.0, 2.0, 4.0]
+    np.testing.assert_allclose(df["d"], np.sqrt(c.kl))
+    assert "3 points" in c.summary() and f"max gold {0.5:.6g}" in c.summary()
+    d = np.linspace(0.1, 3, 30)
+    f = rh.fit_gao(rh.GoldCurve("best_of_n", "n", d, d**2, d * (1 - 0.25 * d), d, 0.0, 0.0))
+    _one_row(f, {"form": "bon", "alpha": f.alpha, "decay": f.decay, "r2": f.r2, "rmse": f.rmse,
+                 "d_peak": f.d_peak})
+    assert f.summary().endswith("d_peak = 2")     # alpha d - decay d^2 peaks at 1 / (2 * 0.25)
+    pk = rh.GoldCurve("best_of_n", "n", d, d**2, d * (1 - 0.25 * d), d, 0.0, 0.0).peak()
+    assert list(pk.to_frame().columns) == ["index", "kl", "d", "gold", "param", "interior"]
+    assert f"gold = {pk.gold:.6g}" in pk.summary()
+    mdp = mk.random_mdp(n_states=4, n_actions=2, gamma=0.9, rng=0)
+    st = rh.proxy_statistics(mdp, mk.uniform_policy(mdp), mdp.r, 2 * mdp.r + 1)
+    _one_row(st, {"corr": st.corr, "sigma_gold": st.sigma_gold, "sigma_proxy": st.sigma_proxy})
+    assert "corr = 1," in st.summary()            # an affine proxy is perfectly correlated
+    R2 = mdp.r + 0.1 * mk.random_mdp(n_states=4, n_actions=2, gamma=0.9, rng=1).r
+    sr = rh.starc_regret_bound(mdp, mdp.r, R2)
+    _one_row(sr, {"regret": sr.regret, "bound": sr.bound, "distance": sr.distance})
+    assert f"distance = {rh.starc_distance(mdp, mdp.r, R2):.6g}" in sr.summary()
+    pi = mk.solve(mdp, method="policy_iteration").pi
+    b = rh.chi2_occupancy_bound(mdp, pi, mk.uniform_policy(mdp), mdp.r, R2)
+    _one_row(b, {"gold_gain": b.gold_gain, "lower_bound": b.lower_bound, "proxy_gain": b.proxy_gain,
+                 "chi2": b.chi2})
+    assert f"gold_gain = {b.gold_gain:.6g}" in b.summary()
+
+
+def test_occupancy_plan():
+    from mdpkit import reward_hacking as rh
+    mdp = mk.random_mdp(n_states=3, n_actions=2, gamma=0.8, rng=0)
+    plan = rh.chi2_occupancy_planner(mdp, mk.uniform_policy(mdp), mdp.r, 0.5)
+    df = plan.to_frame()
+    assert list(df.columns) == ["stage", "state", "action", "pi", "occupancy"]
+    assert df.loc[(df["state"] == 2) & (df["action"] == 1), "occupancy"].iloc[0] == plan.occupancy[2, 1]
+    assert df["occupancy"].sum() == pytest.approx(1.0)        # a normalized occupancy
+    assert f"objective = {plan.objective:.6g}" in plan.summary() and "status = optimal" in plan.summary()
