@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import numpy as np
 
@@ -89,6 +89,25 @@ class ScalarFields:
     def to_frame(self) -> Any:
         """Return one row with a column per scalar field (a pandas DataFrame)."""
         return as_frame({k: [v] for k, v in self.scalar_fields().items()})
+
+
+class ArrayFields(ScalarFields):
+    """Give a dataclass the scalar ``summary()`` and a frame with one row per entry of its arrays.
+
+    The class names its equal-shape array fields in ``frame_arrays`` and the column names of
+    their axes in ``frame_axes`` (trailing names are used when the arrays have fewer axes).
+    """
+
+    __slots__ = ()
+    frame_axes: ClassVar[tuple[str, ...]]
+    frame_arrays: ClassVar[tuple[str, ...]]
+
+    def to_frame(self) -> Any:
+        """Return one row per entry of the ``frame_arrays`` fields, indexed by ``frame_axes``."""
+        arrays = {k: np.asarray(getattr(self, k)) for k in self.frame_arrays}
+        shape = next(iter(arrays.values())).shape
+        names = self.frame_axes[len(self.frame_axes) - len(shape):]
+        return grid_frame({n: np.arange(m) for n, m in zip(names, shape, strict=True)}, **arrays)
 
 
 class RegretTraces:

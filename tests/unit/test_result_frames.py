@@ -170,3 +170,43 @@ def test_occupancy_plan():
     assert df.loc[(df["state"] == 2) & (df["action"] == 1), "occupancy"].iloc[0] == plan.occupancy[2, 1]
     assert df["occupancy"].sum() == pytest.approx(1.0)        # a normalized occupancy
     assert f"objective = {plan.objective:.6g}" in plan.summary() and "status = optimal" in plan.summary()
+
+
+def test_preference_results():
+    from mdpkit import preference as pr
+    lv = pr.preference_loss([0.5, 0.5], [0.5, 0.5], [[0.0, 1.0], [0.0, 0.0]], beta=1.0)
+    df = lv.to_frame()
+    assert list(df.columns) == ["response", "grad"]
+    np.testing.assert_allclose(df["grad"], [-0.5, 0.5], atol=1e-12)   # -(beta/2)(e0 - e1)
+    assert f"value = {np.log(2):.6g}" in lv.summary()
+    W = pr.population_counts(pr.bradley_terry_matrix([0.0, 1.0]), [0.5, 0.5])
+    tilt = np.array([0.5, 0.5 * np.e]) / (0.5 + 0.5 * np.e)          # pi_ref e^{r / beta}, normalized
+    m = pr.minimize_loss([0.5, 0.5], W, beta=1.0)
+    df = m.to_frame()
+    assert list(df.columns) == ["response", "pi"]
+    np.testing.assert_allclose(df["pi"], tilt, atol=1e-8)
+    assert f"n_iter = {m.n_iter}" in m.summary() and "converged = True" in m.summary()
+    P = pr.cyclic_preference(3, 0.4)
+    nash = pr.regularized_nash(P, [0.2, 0.3, 0.5], beta=0.1)
+    df = nash.to_frame()
+    assert list(df.columns) == ["response", "pi"] and df["pi"].sum() == pytest.approx(1.0)
+    assert df["pi"].iloc[2] == nash.pi[2] and f"residual = {nash.residual:.6g}" in nash.summary()
+    tr = pr.nash_mp(P, [0.2, 0.3, 0.5], 0.5, n_iter=4, eta=2.0)
+    df = tr.to_frame()
+    assert list(df.columns) == ["iteration", "response", "pi", "queries"] and len(df) == 5 * 3
+    assert df["pi"].iloc[0] == 0.2 and df["queries"].iloc[-1] == 8        # pi_0 = pi_ref; 2 queries/iteration
+    assert tr.summary().startswith("4 iterations over 3 responses") and "8 preference queries" in tr.summary()
+    run = pr.offline_dpo(W, [0.5, 0.5], beta=1.0, eta=4.0, n_steps=50)
+    df = run.to_frame()
+    assert list(df.columns) == ["run", "step", "loss"] and df["step"].tolist() == list(range(1, 51))
+    p = np.array(run.pi[0])   # DPO loss of the final policy: -sum_{ij} W_ij log sigma(beta log (p_i/ref_i)/(p_j/ref_j))
+    h = np.log(p / 0.5)
+    loss = -sum(W[i, j] * np.log(1 / (1 + np.exp(-(h[i] - h[j])))) for i in range(2) for j in range(2) if W[i, j])
+    assert df["loss"].iloc[-1] == pytest.approx(loss, rel=1e-9)
+    assert f"= {loss:.6g}" in run.summary()
+    on = pr.online_dpo([0.5, 0.5], [1.0, 0.0], 1.0, n_rounds=50, n_runs=2, method="argmin", rng=0)
+    df = on.to_frame()
+    assert list(df.columns) == ["run", "round", "gap"] and len(df) == 2 * on.checkpoints.size
+    gap0 = np.log(0.5 + 0.5 * np.e) - 0.5          # J* = beta log E_ref e^{r/beta}, J(pi_ref) = E_ref r
+    assert df["gap"].iloc[0] == pytest.approx(gap0, rel=1e-9)
+    assert on.summary().startswith("argmin: 2 runs") and f"{on.gap[:, -1].mean():.6g}" in on.summary()
