@@ -210,3 +210,49 @@ def test_preference_results():
     gap0 = np.log(0.5 + 0.5 * np.e) - 0.5          # J* = beta log E_ref e^{r/beta}, J(pi_ref) = E_ref r
     assert df["gap"].iloc[0] == pytest.approx(gap0, rel=1e-9)
     assert on.summary().startswith("argmin: 2 runs") and f"{on.gap[:, -1].mean():.6g}" in on.summary()
+
+
+def test_pg_results():
+    prob = mk.pg.k_armed([0.1, 0.5, 0.9])
+    tr = mk.pg.exact_dynamics(prob, eta=[0.5, 1.0], n_steps=6, natural=True)
+    df = tr.to_frame()
+    assert list(df.columns) == ["config", "step", "reward", "entropy", "kl"]
+    assert len(df) == 2 * tr.steps.size
+    first = df[(df["config"] == 1) & (df["step"] == 0)].iloc[0]   # uniform start: mean reward, log 3, KL 0
+    assert first["reward"] == pytest.approx(0.5) and first["entropy"] == pytest.approx(np.log(3))
+    assert first["kl"] == pytest.approx(0.0, abs=1e-12)
+    assert df[(df["config"] == 0)]["reward"].iloc[-1] == tr.reward[0, -1]
+    assert tr.summary().startswith("exact dynamics: 2 configs") and f"reward = {tr.reward[:, -1].mean():.6g}" in tr.summary()
+    run = mk.pg.sample_dynamics(prob, eta=0.5, n_steps=4, G=4, n_runs=2, rng=0)
+    df = run.to_frame()
+    assert list(df.columns) == ["run", "step", "reward", "entropy", "kl"]
+    assert df["reward"].iloc[0] == pytest.approx(0.5) and df["entropy"].iloc[0] == pytest.approx(np.log(3))
+    assert df[df["run"] == 1]["kl"].iloc[-1] == run.kl[1, -1]
+    assert run.summary().startswith(f"{run.estimator}: 2 runs x {run.steps.size} checkpoints to step 4")
+    m = mk.pg.estimator_moments(mk.pg.k_armed([0.2, 0.7]), estimator="dr_grpo", G=3)
+    df = m.to_frame()
+    assert list(df.columns) == ["action", "mean", "true_gradient", "bias"]
+    np.testing.assert_allclose(df["true_gradient"], [-0.125, 0.125], atol=1e-12)   # pi (q - <pi, q>)
+    assert f"variance = {m.variance:.6g}" in m.summary()
+    km = mk.pg.kl_estimator_moments([0.5, 0.5], [0.9, 0.1])
+    df = km.to_frame()
+    assert list(df.columns) == ["estimator", "mean", "bias", "var", "min_value"]
+    kl = 0.5 * np.log(0.5 / 0.9) + 0.5 * np.log(0.5 / 0.1)
+    assert df["mean"].iloc[0] == pytest.approx(kl) and df["bias"].iloc[2] == pytest.approx(0.0, abs=1e-12)
+    assert df["estimator"].tolist() == ["k1", "k2", "k3"] and f"KL = {kl:.6g}" in km.summary()
+
+
+def test_pg_mdp_results():
+    mdp = mk.token_tree_mdp(2, 2, [0.0, 0.0, 0.0, 1.0])
+    tr = mk.pg.exact_dynamics_mdp(mdp, np.zeros((7, 2)), eta=1.0, n_steps=5, natural=True)
+    df = tr.to_frame()
+    assert list(df.columns) == ["step", "value", "mean_entropy"] and len(df) == 6
+    assert df["mean_entropy"].iloc[0] == pytest.approx(np.log(2))      # zero logits: uniform everywhere
+    assert df["value"].iloc[0] == pytest.approx(0.25)                 # one of 4 leaves pays 1
+    assert tr.summary().startswith("exact MDP dynamics: 5 steps, value 0.25 ->")
+    run = mk.pg.sample_dynamics_mdp(mdp, np.zeros((7, 2)), eta=2.0, n_steps=4, G=4, n_runs=2, rng=0)
+    df = run.to_frame()
+    assert list(df.columns) == ["run", "step", "value", "mean_entropy"]
+    assert df["value"].iloc[0] == pytest.approx(0.25) and df["mean_entropy"].iloc[0] == pytest.approx(np.log(2))
+    assert df[df["run"] == 1]["value"].iloc[-1] == run.value[1, -1]
+    assert f"value = {run.value[:, -1].mean():.6g}" in run.summary()
