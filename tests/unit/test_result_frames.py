@@ -256,3 +256,31 @@ def test_pg_mdp_results():
     assert df["value"].iloc[0] == pytest.approx(0.25) and df["mean_entropy"].iloc[0] == pytest.approx(np.log(2))
     assert df[df["run"] == 1]["value"].iloc[-1] == run.value[1, -1]
     assert f"value = {run.value[:, -1].mean():.6g}" in run.summary()
+
+
+def test_drrpo_results():
+    from mdpkit.divergences import TotalVariation
+    lin = mk.r2pvi_linear_mdp()
+    res = mk.learners.robust_policy_mirror_descent(lin, div=TotalVariation(), rho=0.0, beta=0.1, n_iter=3)
+    df = res.to_frame()
+    assert list(df.columns) == ["iteration", "objective"] and df["iteration"].tolist() == [0, 1, 2, 3]
+    # rho = 0 and pi_0 = pi_ref (uniform): J(pi_0) is the nominal value, no KL cost
+    tab = lin.to_tabular()
+    pi0 = np.full(np.shape(res.pi), 1.0 / np.shape(res.pi)[-1])
+    assert df["objective"].iloc[0] == pytest.approx(float(tab.mu0 @ tab.evaluate(pi0)[0]), rel=1e-9)
+    assert res.summary().startswith("robust mirror descent: 3 iterations") and f"{res.objective[-1]:.6g}" in res.summary()
+    run = mk.learners.DRRPO(rho=0.3, beta=0.1).run(lin, n_episodes=3, rng=0)
+    df = run.to_frame()
+    assert list(df.columns) == ["episode", "objective", "regret"] and df["episode"].tolist() == [1, 2, 3]
+    np.testing.assert_allclose(df["regret"], np.cumsum(run.optimum - run.objective), rtol=1e-9, atol=1e-12)
+    assert f"cumulative regret = {run.regret[-1]:.6g}" in run.summary() and "3 episodes" in run.summary()
+
+
+def test_offline_dataset():
+    phi = np.eye(2)[:, None, :].repeat(2, axis=1)
+    data = mk.mdp.OfflineDataset(phi, [[0, 1, 1], [1, 0, 1]], [[0, 1], [1, 1]], [[0.0, 1.0], [0.5, 0.25]])
+    df = data.to_frame()
+    assert list(df.columns) == ["trajectory", "t", "state", "action", "reward", "next_state"] and len(df) == 4
+    row = df[(df["trajectory"] == 1) & (df["t"] == 0)].iloc[0]
+    assert (row["state"], row["action"], row["reward"], row["next_state"]) == (1, 1, 0.5, 0)
+    assert data.summary().startswith("2 trajectories of 2 steps") and "mean return 0.875" in data.summary()
