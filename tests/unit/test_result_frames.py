@@ -284,3 +284,35 @@ def test_offline_dataset():
     row = df[(df["trajectory"] == 1) & (df["t"] == 0)].iloc[0]
     assert (row["state"], row["action"], row["reward"], row["next_state"]) == (1, 1, 0.5, 0)
     assert data.summary().startswith("2 trajectories of 2 steps") and "mean return 0.875" in data.summary()
+
+
+def test_llm_results():
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from mdpkit.llm._dpo import DPORun
+    from mdpkit.llm._pg import LMEntropyStep
+    from mdpkit.llm._sampling import BestOfNPool
+    # the frames only read the arrays: small hand-made instances, no model needed
+    dH = (np.array([-0.1]), np.array([0.2, -0.3]))
+    dHp = (np.array([-0.12]), np.array([0.2, -0.25]))
+    d = (np.array([1.0]), np.array([0.4, 0.6]))
+    step = LMEntropyStep(eta=0.5, parametrization="softmax", dH=dH, dH_pred=dHp, prefix_prob=d,
+                         reward_before=0.25, reward_after=0.3, seconds=0.0, device="cpu")
+    df = step.to_frame()
+    assert list(df.columns) == ["length", "prefix", "prefix_prob", "dH", "dH_pred"]
+    assert df["length"].tolist() == [0, 1, 1] and df["prefix"].tolist() == [0, 0, 1]
+    assert (df["prefix_prob"] * (df["dH"] - df["dH_pred"]).abs()).sum() == pytest.approx(0.02 + 0.03)
+    assert "reward 0.25 -> 0.3, residual 0.05 over 3 prefixes" in step.summary()
+    r = np.array([[0.0, 1.0, 0.5], [0.2, 0.1, 0.0]])
+    pool = BestOfNPool(None, None, r)
+    df = pool.to_frame()
+    assert list(df.columns) == ["sample", "draw", "reward"] and df["reward"].iloc[3] == 0.2
+    assert df.groupby("sample")["reward"].max().mean() == pytest.approx(0.6)
+    assert "2 x 3 reference draws" in pool.summary() and "best-of-3 mean 0.6" in pool.summary()
+    lp = np.log([0.5, 0.25, 0.25])
+    run = DPORun(lm=None, logp_ref=lp, logp_star=lp[::-1], logp=lp, rewards=np.array([0.0, 1.0, 2.0]),
+                 kl_star_ref=0.1, kl_star=0.05, implied_reward_corr=0.9, loss=np.array([0.7, 0.6]), seconds=0.0)
+    df = run.to_frame()
+    assert list(df.columns) == ["sequence", "reward", "logp_ref", "logp_star", "logp"]
+    assert float(np.exp(df["logp_star"]).sum()) == pytest.approx(1.0) and df["logp_star"].iloc[0] == np.log(0.25)
+    assert run.summary().startswith("DPO: 2 steps over 3 sequences") and "KL(pi*||pi_theta) = 0.05" in run.summary()
