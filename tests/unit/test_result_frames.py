@@ -316,3 +316,50 @@ def test_llm_results():
     assert list(df.columns) == ["sequence", "reward", "logp_ref", "logp_star", "logp"]
     assert float(np.exp(df["logp_star"]).sum()) == pytest.approx(1.0) and df["logp_star"].iloc[0] == np.log(0.25)
     assert run.summary().startswith("DPO: 2 steps over 3 sequences") and "KL(pi*||pi_theta) = 0.05" in run.summary()
+
+
+def test_check_result():
+    from mdpkit._comparison import Comparison
+    from mdpkit.checks._registry import CheckResult
+    rows = [Comparison("regret", 1.5, 1.4, 0.2, "==", "closed form", True),
+            Comparison("slope", -0.48, (-0.55, -0.45), 0.0, "in", "theory", True),
+            Comparison("bias", 0.3, 0.0, 0.1, "==", "exact", False)]
+    res = CheckResult(name="x_demo", paper="p", statement="s", status="FAIL", comparisons=rows, seconds=1.25)
+    df = res.to_frame()
+    assert list(df.columns) == ["section", "quantity", "param", "measured", "se", "predicted", "tolerance",
+                                "relation", "route", "passed"]
+    assert df["predicted"].iloc[1] == (-0.55, -0.45) and df["measured"].tolist() == [1.5, -0.48, 0.3]
+    assert res.summary() == "x_demo: FAIL (2/3 comparisons passed, 1.25 s)"
+
+
+def test_joint_and_ensemble_laws_and_pairs():
+    from mdpkit import preference as pr
+    from mdpkit import reward_hacking as rh
+    law = rh.JointLaw([0.25, 0.75], gold=[1.0, 0.0], proxy=[0.0, 2.0])
+    df = law.to_frame()
+    assert list(df.columns) == ["atom", "prob", "gold", "proxy"] and df["proxy"].tolist() == [0.0, 2.0]
+    assert "2 atoms, E gold = 0.25, corr(gold, proxy) = -1" in law.summary()   # anti-affine proxy
+    ens = rh.EnsembleLaw([0.5, 0.5], gold=[0.0, 1.0], members=[[0.0, 1.0], [1.0, 0.0], [0.5, 0.7]])
+    df = ens.to_frame()
+    assert list(df.columns) == ["member", "atom", "prob", "gold", "proxy"] and len(df) == 6
+    assert df[(df["member"] == 2) & (df["atom"] == 1)]["proxy"].iloc[0] == 0.7
+    assert "3 members over 2 atoms, E gold = 0.5" in ens.summary()
+    pairs = pr.PreferencePairs(chosen=[1, 1, 0, 2], rejected=[0, 2, 1, 0], context=[0, 0, 0, 0],
+                               n_responses=3, n_contexts=1)
+    df = pairs.to_frame()
+    assert list(df.columns) == ["pair", "context", "chosen", "rejected"] and df["rejected"].tolist() == [0, 2, 1, 0]
+    assert pairs.summary() == ("4 pairs over 3 responses and 1 contexts, most chosen response 1 (0.5 of pairs)")
+
+
+def test_soft_q():
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from mdpkit.llm._space import SoftQ
+    r = np.array([0.0, 1.0])                     # one token, uniform reference, beta = 1
+    v0 = np.log((1.0 + np.e) / 2.0)
+    sq = SoftQ(beta=1.0, q=(r[None, :],), v=(np.array([v0]), r), log_ratio=((r - v0)[None, :],))
+    df = sq.to_frame()
+    assert list(df.columns) == ["length", "prefix", "token", "q", "v", "log_ratio"] and len(df) == 2
+    # pi*(a) / pi_ref(a) = e^{r(a)} / E_ref e^r: the exp of the log-ratio column sums to 2 under pi_ref = 1/2
+    assert float(np.exp(df["log_ratio"]).sum()) == pytest.approx(2.0)
+    assert f"V*_0 = {v0:.6g}" in sq.summary() and "1 tokens" in sq.summary()
