@@ -63,12 +63,14 @@ COLUMNS = ("section", "quantity", "param", "measured", "se", "predicted", "toler
 def comparison_frame(rows: Sequence[Comparison]) -> Any:
     """Return one row per comparison with the columns of :data:`COLUMNS` (a pandas DataFrame).
 
-    ``predicted`` is an object column: a float, or a ``(lo, hi)`` tuple for ``relation == "in"``.
+    ``predicted`` is a float column, or an object column holding ``(lo, hi)`` tuples where some
+    row has ``relation == "in"``.
     """
-    predicted = np.empty(len(rows), dtype=object)
-    predicted[:] = [r.predicted for r in rows]
     cols: dict[str, Any] = {k: [getattr(r, k) for r in rows] for k in COLUMNS}
-    cols["predicted"] = predicted
+    if any(isinstance(p, tuple) for p in cols["predicted"]):
+        predicted = np.empty(len(rows), dtype=object)
+        predicted[:] = cols["predicted"]
+        cols["predicted"] = predicted
     return as_frame(cols)
 
 

@@ -330,6 +330,8 @@ def test_check_result():
                                 "relation", "route", "passed"]
     assert df["predicted"].iloc[1] == (-0.55, -0.45) and df["measured"].tolist() == [1.5, -0.48, 0.3]
     assert res.summary() == "x_demo: FAIL (2/3 comparisons passed, 1.25 s)"
+    floats = CheckResult(name="x", paper="p", statement="s", status="PASS", comparisons=rows[::2]).to_frame()
+    assert floats["predicted"].dtype == np.float64 and floats["predicted"].tolist() == [1.4, 0.0]
 
 
 def test_joint_and_ensemble_laws_and_pairs():
