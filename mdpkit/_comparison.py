@@ -11,7 +11,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
+
+import numpy as np
+
+from ._results import as_frame
 
 Relation = Literal["==", "<=", ">=", "in"]
 RELATIONS = ("==", "<=", ">=", "in")
@@ -50,6 +54,24 @@ class Comparison:
     section: str = ""
     param: str = ""
     se: float = 0.0
+
+
+COLUMNS = ("section", "quantity", "param", "measured", "se", "predicted", "tolerance", "relation", "route",
+           "passed")
+
+
+def comparison_frame(rows: Sequence[Comparison]) -> Any:
+    """Return one row per comparison with the columns of :data:`COLUMNS` (a pandas DataFrame).
+
+    ``predicted`` is a float column, or an object column holding ``(lo, hi)`` tuples where some
+    row has ``relation == "in"``.
+    """
+    cols: dict[str, Any] = {k: [getattr(r, k) for r in rows] for k in COLUMNS}
+    if any(isinstance(p, tuple) for p in cols["predicted"]):
+        predicted = np.empty(len(rows), dtype=object)
+        predicted[:] = cols["predicted"]
+        cols["predicted"] = predicted
+    return as_frame(cols)
 
 
 def verdict(measured: float, predicted: float | tuple[float, float], tol: float, relation: str) -> bool:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import numpy as np
 
@@ -44,6 +44,70 @@ def policy_frame(**arrays: Any) -> Any:
     cols: dict[str, Any] = {"stage": h.ravel(), "state": s.ravel(), "action": a.ravel()}
     cols.update({k: np.asarray(v).reshape(shape).ravel() for k, v in arrays.items()})
     return as_frame(cols)
+
+
+def grid_frame(axes: dict[str, Any], **arrays: Any) -> Any:
+    """Return one row per cell of a grid (a pandas DataFrame).
+
+    ``axes`` maps each axis's column name to its labels (in axis order); every array of
+    ``arrays`` has (or broadcasts to) the grid's shape ``tuple(len(labels) ...)``.
+    """
+    labels = [np.asarray(v) for v in axes.values()]
+    shape = tuple(len(v) for v in labels)
+    grids = np.meshgrid(*labels, indexing="ij")
+    cols: dict[str, Any] = {k: g.ravel() for k, g in zip(axes, grids, strict=True)}
+    cols.update({k: np.broadcast_to(np.asarray(v), shape).ravel() for k, v in arrays.items()})
+    return as_frame(cols)
+
+
+_SCALARS = (bool, int, float, str, np.number, np.bool_)
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:.6g}" if isinstance(v, float | np.floating) else str(v)
+
+
+class ScalarFields:
+    """Give a dataclass a one-line ``summary()`` and a one-row ``to_frame()`` of its scalar fields.
+
+    A class with array fields overrides ``to_frame`` with a frame of those arrays and keeps
+    this ``summary`` (every scalar field, floats to 6 significant digits).
+    """
+
+    __slots__ = ()
+
+    def scalar_fields(self) -> dict[str, Any]:
+        """Return the fields whose values are numbers, booleans or strings, in field order."""
+        values = {f.name: getattr(self, f.name) for f in fields(cast(Any, self))}
+        return {k: v for k, v in values.items() if isinstance(v, _SCALARS)}
+
+    def summary(self) -> str:
+        """Return one line: the class name and every scalar field."""
+        items = ", ".join(f"{k} = {_fmt(v)}" for k, v in self.scalar_fields().items())
+        return f"{type(self).__name__}: {items}"
+
+    def to_frame(self) -> Any:
+        """Return one row with a column per scalar field (a pandas DataFrame)."""
+        return as_frame({k: [v] for k, v in self.scalar_fields().items()})
+
+
+class ArrayFields(ScalarFields):
+    """Give a dataclass the scalar ``summary()`` and a frame with one row per entry of its arrays.
+
+    The class names its equal-shape array fields in ``frame_arrays`` and the column names of
+    their axes in ``frame_axes`` (trailing names are used when the arrays have fewer axes).
+    """
+
+    __slots__ = ()
+    frame_axes: ClassVar[tuple[str, ...]]
+    frame_arrays: ClassVar[tuple[str, ...]]
+
+    def to_frame(self) -> Any:
+        """Return one row per entry of the ``frame_arrays`` fields, indexed by ``frame_axes``."""
+        arrays = {k: np.asarray(getattr(self, k)) for k in self.frame_arrays}
+        shape = next(iter(arrays.values())).shape
+        names = self.frame_axes[len(self.frame_axes) - len(shape):]
+        return grid_frame({n: np.arange(m) for n, m in zip(names, shape, strict=True)}, **arrays)
 
 
 class RegretTraces:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .._comparison import RELATIONS as _RELATIONS
-from .._comparison import Comparison, Relation, verdict
+from .._comparison import Comparison, Relation, comparison_frame, verdict
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,16 @@ class CheckResult:
     @property
     def passed(self) -> bool:
         return self.status in ("PASS", "SKIP")
+
+    def summary(self) -> str:
+        """Return one line: name, status, passed comparisons and wall time."""
+        n_ok = sum(c.passed for c in self.comparisons)
+        return (f"{self.name}: {self.status} ({n_ok}/{len(self.comparisons)} comparisons passed, "
+                f"{self.seconds:.2f} s)")
+
+    def to_frame(self) -> Any:
+        """Return one row per measured-vs-predicted comparison (a pandas DataFrame)."""
+        return comparison_frame(self.comparisons)
 
 
 class CheckContext:

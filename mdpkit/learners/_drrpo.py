@@ -53,11 +53,13 @@ References
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from scipy.special import logsumexp
 
+from .._results import grid_frame
 from .._typing import FloatArray, IntArray
 from .._validation import (
     as_float_array,
@@ -196,6 +198,15 @@ class MirrorDescentResult:
     pi: FloatArray
     V: FloatArray
 
+    def summary(self) -> str:
+        """Return one line: iterations and the objective at the first and last iterate."""
+        return (f"robust mirror descent: {self.objective.size - 1} iterations, objective "
+                f"{self.objective[0]:.6g} -> {self.objective[-1]:.6g}")
+
+    def to_frame(self) -> Any:
+        """Return one row per iterate (0 is the initial policy): ``iteration``, ``objective``."""
+        return grid_frame({"iteration": np.arange(self.objective.size)}, objective=self.objective)
+
 
 def robust_policy_mirror_descent(lin: LinearMDP, *, div: FDivergence, rho: float | None = None,
                                  lam: float | None = None, beta: float, pi_ref: npt.ArrayLike | None = None,
@@ -275,6 +286,16 @@ class DRRPORun:
     optimum: float
     regret: FloatArray
     pi: FloatArray
+
+    def summary(self) -> str:
+        """Return one line: episodes, the optimum, the last objective and the cumulative regret."""
+        return (f"DR-RPO: {self.objective.size} episodes, J* = {self.optimum:.6g}, final J = "
+                f"{self.objective[-1]:.6g}, cumulative regret = {self.regret[-1]:.6g}")
+
+    def to_frame(self) -> Any:
+        """Return one row per episode (from 1): ``objective`` of the policy played, cumulative ``regret``."""
+        return grid_frame({"episode": np.arange(1, self.objective.size + 1)}, objective=self.objective,
+                          regret=self.regret)
 
 
 class DRRPO:

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._results import grid_frame
 from .._validation import as_generator, check_int, check_positive
 from ._device import exact_matmul, seed_of
 from ._model import CausalLM
@@ -60,6 +61,17 @@ class DPORun:
     implied_reward_corr: float
     loss: np.ndarray
     seconds: float
+
+    def summary(self) -> str:
+        """Return one line: steps, sequences, both KLs to the optimum and the implied-reward correlation."""
+        return (f"DPO: {np.size(self.loss)} steps over {np.size(self.rewards)} sequences, "
+                f"KL(pi*||pi_theta) = {self.kl_star:.6g} (KL(pi*||pi_ref) = {self.kl_star_ref:.6g}), "
+                f"implied reward corr = {self.implied_reward_corr:.6g}")
+
+    def to_frame(self) -> Any:
+        """Return one row per sequence (atom): ``sequence``, ``reward``, ``logp_ref``, ``logp_star``, ``logp``."""
+        return grid_frame({"sequence": np.arange(np.size(self.rewards))}, reward=self.rewards,
+                          logp_ref=self.logp_ref, logp_star=self.logp_star, logp=self.logp)
 
 
 def _seq_logprob(model: Any, lm: CausalLM, tokens: torch.Tensor) -> torch.Tensor:

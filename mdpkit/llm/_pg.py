@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._results import as_frame
 from .._validation import check_choice, check_int, check_positive
 from ._device import exact_matmul
 from ._model import CausalLM
@@ -64,6 +65,20 @@ class LMEntropyStep:
     reward_after: float
     seconds: float
     device: str
+
+    def summary(self) -> str:
+        """Return one line: parametrization, step size, reward before and after, residual, prefixes."""
+        n = sum(np.size(h) for h in self.dH)
+        return (f"{self.parametrization} step (eta = {self.eta:.6g}) on {self.device}: reward "
+                f"{self.reward_before:.6g} -> {self.reward_after:.6g}, residual {self.residual():.3g} "
+                f"over {n} prefixes")
+
+    def to_frame(self) -> Any:
+        """Return one row per prefix: ``length`` t, ``prefix`` index, ``prefix_prob``, ``dH``, ``dH_pred``."""
+        lengths = [np.full(np.size(h), t) for t, h in enumerate(self.dH)]
+        return as_frame({"length": np.concatenate(lengths),
+                         "prefix": np.concatenate([np.arange(np.size(h)) for h in self.dH]),
+                         **{k: np.concatenate(getattr(self, k)) for k in ("prefix_prob", "dH", "dH_pred")}})
 
     def residual(self) -> float:
         r"""Prefix-probability-weighted :math:`\sum_s d(s)|\Delta H_s + \mathrm{Cov}_s|`."""

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from transformers import LogitsProcessor, LogitsProcessorList
 
+from .._results import grid_frame
 from .._validation import check_choice, check_int
 from ._device import seed_of, torch_generator
 from ._model import CausalLM
@@ -215,6 +216,17 @@ class BestOfNPool:
     lm: CausalLM
     tokens: torch.Tensor
     rewards: np.ndarray
+
+    def summary(self) -> str:
+        """Return one line: pool size, mean reward and the mean best-of-``n_max`` reward."""
+        n_samples, n_max = self.rewards.shape
+        return (f"{n_samples} x {n_max} reference draws, mean reward {np.mean(self.rewards):.6g}, "
+                f"best-of-{n_max} mean {np.mean(np.max(self.rewards, axis=1)):.6g}")
+
+    def to_frame(self) -> Any:
+        """Return one row per draw: ``sample`` (row), ``draw`` (column) and ``reward``."""
+        n_samples, n_max = self.rewards.shape
+        return grid_frame({"sample": np.arange(n_samples), "draw": np.arange(n_max)}, reward=self.rewards)
 
     @property
     def n_max(self) -> int:

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from scipy.special import logsumexp
 
+from .._results import as_frame
 from .._validation import check_int, check_positive
 from ._device import exact_matmul
 from ._model import CausalLM
@@ -65,6 +66,21 @@ class SoftQ:
     q: tuple[np.ndarray, ...]
     v: tuple[np.ndarray, ...]
     log_ratio: tuple[np.ndarray, ...]
+
+    def summary(self) -> str:
+        """Return one line: strength, sequence length, number of prefixes and the root value."""
+        n = sum(np.size(v) for v in self.v[:-1])
+        return (f"soft Q (beta = {self.beta:.6g}): {len(self.q)} tokens, {n} prefixes, "
+                f"V*_0 = {float(self.v[0][0]):.6g}")
+
+    def to_frame(self) -> Any:
+        """Return one row per (prefix, token): ``length`` t, ``prefix``, ``token``, ``q``, ``v``, ``log_ratio``."""
+        blocks = []
+        for t, (q, v, lr) in enumerate(zip(self.q, self.v, self.log_ratio, strict=False)):
+            prefix, token = np.indices(q.shape)
+            blocks.append({"length": np.full(q.size, t), "prefix": prefix.ravel(), "token": token.ravel(),
+                           "q": q.ravel(), "v": np.repeat(v, q.shape[1]), "log_ratio": lr.ravel()})
+        return as_frame({k: np.concatenate([b[k] for b in blocks]) for k in blocks[0]})
 
 
 class SequenceSpace:

@@ -39,8 +39,7 @@ import torch
 from scipy import stats
 
 from .. import bon
-from .._comparison import HEADER, Comparison, cells, render, verdict
-from .._results import as_frame
+from .._comparison import HEADER, Comparison, cells, comparison_frame, render, verdict
 from .._validation import check_int, check_positive
 from ._device import seed_of, torch_generator
 from ._model import CausalLM
@@ -82,9 +81,7 @@ class ValidationReport:
 
     def to_frame(self) -> Any:
         """One row per comparison (a pandas DataFrame)."""
-        return as_frame({k: [getattr(r, k) for r in self.rows] for k in
-                         ("section", "quantity", "param", "measured", "se", "predicted", "tolerance",
-                          "relation", "route", "passed")})
+        return comparison_frame(self.rows)
 
     def failures(self) -> list[Comparison]:
         """Return the rows that failed."""

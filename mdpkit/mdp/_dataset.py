@@ -11,10 +11,12 @@ features of every action at the next state, which they need to evaluate
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from .._results import grid_frame
 from .._typing import FloatArray, IntArray
 from .._validation import as_float_array
 
@@ -119,6 +121,18 @@ class OfflineDataset:
 
         k = check_int("n_trajectories", n_trajectories, lo=1, hi=self.n_trajectories)
         return OfflineDataset(self.features, self.states[:k], self.actions[:k], self.rewards[:k])
+
+    def summary(self) -> str:
+        """Return one line: sizes and the mean return of the trajectories."""
+        return (f"{self.n_trajectories} trajectories of {self.horizon} steps, {self.n_states} states, "
+                f"{self.n_actions} actions, dim {self.dim}, mean return "
+                f"{float(self.rewards.sum(axis=1).mean()):.6g}")
+
+    def to_frame(self) -> Any:
+        """Return one row per (trajectory, step) with columns ``trajectory``, ``t``, ``state``, ``action``, ``reward``, ``next_state``."""
+        K, H = self.actions.shape
+        return grid_frame({"trajectory": np.arange(K), "t": np.arange(H)}, state=self.states[:, :-1],
+                          action=self.actions, reward=self.rewards, next_state=self.states[:, 1:])
 
     def __repr__(self) -> str:
         return (f"OfflineDataset(n_trajectories={self.n_trajectories}, horizon={self.horizon}, "

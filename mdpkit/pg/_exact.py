@@ -19,15 +19,17 @@ from __future__ import annotations
 
 import numbers
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
 
+from .._results import grid_frame
 from .._typing import FloatArray, IntArray
 from .._validation import as_float_array, check_int, check_scalar, check_simplex
 from ..bandits._simulate import _threads
 from . import _exact_kernels as kr
+from ._frames import CheckpointTraces, mean_entropy
 from ._models import PGProblem, softmax
 
 #: Configurations x steps x rows x responses below which the configurations run serially.
@@ -35,7 +37,7 @@ PARALLEL_MIN_WORK = 2_000_000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class PGTrajectory:
+class PGTrajectory(CheckpointTraces):
     r"""Output of :func:`exact_dynamics`; configuration axis first.
 
     Attributes
@@ -77,6 +79,7 @@ class PGTrajectory:
     natural: npt.NDArray[np.bool_]
     ks: IntArray
     problem: Any = field(repr=False, default=None)
+    frame_axis: ClassVar[str] = "config"
 
     def __repr__(self) -> str:
         return (f"PGTrajectory(configs={self.eta.size}, steps={int(self.steps[-1])}, "
@@ -242,6 +245,16 @@ class MDPTrajectory:
     dH: FloatArray
     dH_pred: FloatArray
     z: FloatArray
+
+    def summary(self) -> str:
+        """Return one line: steps, initial and final value, final mean entropy."""
+        return (f"exact MDP dynamics: {self.value.size - 1} steps, value {self.value[0]:.6g} -> "
+                f"{self.value[-1]:.6g}, final mean entropy = {mean_entropy(self.entropy, 1)[-1]:.6g}")
+
+    def to_frame(self) -> Any:
+        """Return one row per step (0 is the initial policy): ``value`` and ``mean_entropy`` over states."""
+        return grid_frame({"step": np.arange(self.value.size)}, value=self.value,
+                          mean_entropy=mean_entropy(self.entropy, 1))
 
 
 def _mdp_direction(mdp: Any, pi: FloatArray, natural: bool) -> FloatArray:

@@ -20,10 +20,12 @@ CLAIMS row 35): :math:`\mathbb E\,\nabla_z k_1 = 0`, :math:`\mathbb E\,\nabla_z 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from .._results import grid_frame
 from .._typing import FloatArray
 from .._validation import as_float_array, check_simplex
 
@@ -52,6 +54,17 @@ class KLEstimatorMoments:
     var: FloatArray
     min_value: FloatArray
     grad: FloatArray
+
+    def summary(self) -> str:
+        """Return one line: the exact KL and each estimator's bias and variance."""
+        per = ", ".join(f"{e}: bias {b:.3g}, var {v:.6g}" for e, b, v in zip(ESTIMATORS, self.bias, self.var,
+                                                                             strict=True))
+        return f"KL = {self.kl:.6g}; {per}"
+
+    def to_frame(self) -> Any:
+        """Return one row per estimator (k1, k2, k3): ``mean``, ``bias``, ``var``, ``min_value``."""
+        return grid_frame({"estimator": np.array(ESTIMATORS)}, mean=self.mean, bias=self.bias, var=self.var,
+                          min_value=self.min_value)
 
 
 def kl_estimator_values(pi: FloatArray, pi_ref: FloatArray) -> FloatArray:

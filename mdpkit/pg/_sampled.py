@@ -18,16 +18,18 @@ import itertools
 import math
 import numbers
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
 
+from .._results import ArrayFields
 from .._typing import FloatArray, IntArray, RNGLike
 from .._validation import as_float_array, check_choice, check_int, check_scalar
 from ..bandits._simulate import _threads, run_seeds
 from . import _sampled_kernels as kr
 from ._exact import _as_ks, reference_logits, step_grid
+from ._frames import CheckpointTraces
 from ._models import PGProblem
 
 ESTIMATORS = ("reinforce", "reinforce_baseline", "rloo", "grpo", "dr_grpo", "bnpo", "ngrpo")
@@ -140,7 +142,7 @@ def advantages(rewards: npt.ArrayLike, estimator: str, *, baseline: float | npt.
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class SampledRun:
+class SampledRun(CheckpointTraces):
     r"""Output of :func:`sample_dynamics`; run axis first.
 
     Attributes
@@ -176,6 +178,7 @@ class SampledRun:
     seconds: float
     ks: IntArray
     problem: Any = field(repr=False, default=None)
+    frame_axis: ClassVar[str] = "run"
 
     @property
     def positive_cov_fraction(self) -> FloatArray:
@@ -375,7 +378,7 @@ def gradient_samples(problem: PGProblem, *, estimator: str, G: int, n_samples: i
 
 
 @dataclass(frozen=True, slots=True)
-class EstimatorMoments:
+class EstimatorMoments(ArrayFields):
     r"""Exact moments of a group gradient estimator (by enumeration of every group outcome).
 
     Attributes
@@ -398,6 +401,9 @@ class EstimatorMoments:
     variance: float
     zero_probability: float
     n_outcomes: int
+
+    frame_axes: ClassVar[tuple[str, ...]] = ("action",)
+    frame_arrays: ClassVar[tuple[str, ...]] = ("mean", "true_gradient", "bias")
 
 
 def estimator_moments(problem: PGProblem, *, estimator: str, G: int, prompt: int = 0,

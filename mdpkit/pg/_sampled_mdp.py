@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numba
 import numpy as np
@@ -34,6 +34,7 @@ from .._validation import check_choice, check_int, check_scalar
 from ..bandits._simulate import _threads, run_seeds
 from . import _mdp_kernels as kr
 from ._exact import mdp_logits, step_grid
+from ._frames import CheckpointTraces, mean_entropy
 from ._models import softmax
 from ._sampled import _CODES, ESTIMATORS, _bnpo_pair, _check_G
 
@@ -42,7 +43,7 @@ PARALLEL_MIN_TRAJECTORIES = 200_000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class SampledMDPRun:
+class SampledMDPRun(CheckpointTraces):
     r"""Output of :func:`sample_dynamics_mdp`; run axis first.
 
     Attributes
@@ -72,6 +73,11 @@ class SampledMDPRun:
     estimator: str
     seconds: float
     mdp: Any = field(repr=False, default=None)
+    frame_axis: ClassVar[str] = "run"
+
+    def traces(self) -> dict[str, FloatArray]:
+        """Return ``value`` and the per-state entropy averaged over states (``mean_entropy``)."""
+        return {"value": self.value, "mean_entropy": mean_entropy(self.entropy, 2)}
 
     def __repr__(self) -> str:
         return (f"SampledMDPRun(estimator={self.estimator!r}, n_runs={self.seeds.size}, "

@@ -34,11 +34,13 @@ logits :math:`\theta` of :math:`\pi = \mathrm{softmax}(\theta)` (per context):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import numpy.typing as npt
 from scipy.special import expit, log_expit
 
+from .._results import ArrayFields
 from .._typing import FloatArray
 from .._validation import as_float_array, check_choice, check_positive, check_scalar
 from ._problems import check_distribution
@@ -73,7 +75,7 @@ def _score(divergence: str, logu: FloatArray, alpha: float) -> tuple[FloatArray,
 
 
 @dataclass(frozen=True, slots=True)
-class LossValue:
+class LossValue(ArrayFields):
     r"""A loss value and its exact gradient with respect to the policy logits.
 
     Attributes
@@ -85,6 +87,9 @@ class LossValue:
 
     value: float
     grad: FloatArray
+
+    frame_axes: ClassVar[tuple[str, ...]] = ("context", "response")
+    frame_arrays: ClassVar[tuple[str, ...]] = ("grad",)
 
 
 def _check_loss_args(pi, pi_ref, counts, beta, loss, divergence, alpha):

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import numpy.typing as npt
 from scipy import optimize
 
-from .._results import ConvergenceWarning
+from .._results import ArrayFields, ConvergenceWarning
 from .._typing import FloatArray
 from .._validation import (
     as_float_array,
@@ -34,7 +35,7 @@ from ._problems import check_distribution
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class LossMinimum:
+class LossMinimum(ArrayFields):
     """Result of :func:`minimize_loss`.
 
     Attributes
@@ -54,6 +55,9 @@ class LossMinimum:
     grad_norm: float
     converged: bool
     n_iter: int
+
+    frame_axes: ClassVar[tuple[str, ...]] = ("context", "response")
+    frame_arrays: ClassVar[tuple[str, ...]] = ("pi",)
 
 
 def _softmax(theta: FloatArray) -> FloatArray:

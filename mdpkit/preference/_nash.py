@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
 
-from .._results import ConvergenceWarning
+from .._results import ArrayFields, ConvergenceWarning, grid_frame
 from .._typing import FloatArray, RNGLike
 from .._validation import as_generator, check_int, check_positive
 from ._minimizers import _softmax, ipo_minimizer
@@ -35,7 +36,7 @@ from ._problems import check_distribution, check_preference_matrix, population_c
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class NashResult:
+class NashResult(ArrayFields):
     r"""The regularized Nash equilibrium and its certificate.
 
     Attributes
@@ -52,6 +53,9 @@ class NashResult:
     residual: float
     converged: bool
     n_iter: int
+
+    frame_axes: ClassVar[tuple[str, ...]] = ("context", "response")
+    frame_arrays: ClassVar[tuple[str, ...]] = ("pi",)
 
 
 def _check_game(P, pi_ref, beta):
@@ -153,6 +157,18 @@ class GameTrajectory:
     pi: FloatArray
     queries: npt.NDArray[np.int64]
     eta: float
+
+    def summary(self) -> str:
+        """Return one line: iterations, responses, step size, queries and the last iterate's top probability."""
+        n, y = np.shape(self.pi)
+        return (f"{n - 1} iterations over {y} responses, eta = {self.eta:.6g}, "
+                f"{int(self.queries[-1])} preference queries, final max pi = {np.max(self.pi[-1]):.6g}")
+
+    def to_frame(self) -> Any:
+        """Return one row per (iteration, response): ``pi`` and the ``queries`` used so far."""
+        n, y = np.shape(self.pi)
+        return grid_frame({"iteration": np.arange(n), "response": np.arange(y)}, pi=self.pi,
+                          queries=np.asarray(self.queries)[:, None])
 
     def kl_to(self, pi_star: npt.ArrayLike) -> FloatArray:
         r""":math:`\mathrm{KL}(\pi^*\|\pi_t)` for every iterate."""

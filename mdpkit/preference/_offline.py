@@ -16,10 +16,12 @@ fixes them, which is HyPO's point.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from .._results import grid_frame
 from .._typing import FloatArray, RNGLike
 from .._validation import as_generator, check_int, check_nonnegative, check_positive
 from ._losses import _check_loss_args, loss_of_logits
@@ -44,6 +46,17 @@ class OfflineRun:
     pi: FloatArray
     loss: FloatArray
     grad_norm: FloatArray
+
+    def summary(self) -> str:
+        """Return one line: runs, steps, mean final loss and the largest final gradient norm."""
+        n_runs, n_steps = np.shape(self.loss)
+        return (f"{n_runs} runs x {n_steps} steps, final loss (mean over runs) = "
+                f"{np.mean(self.loss[:, -1]):.6g}, max grad_norm = {np.max(self.grad_norm):.3g}")
+
+    def to_frame(self) -> Any:
+        """Return one row per (run, step): the objective ``loss`` after step ``step`` (from 1)."""
+        n_runs, n_steps = np.shape(self.loss)
+        return grid_frame({"run": np.arange(n_runs), "step": np.arange(1, n_steps + 1)}, loss=self.loss)
 
 
 def _counts_of(data: PreferencePairs | npt.ArrayLike, pi_ref: FloatArray) -> FloatArray:

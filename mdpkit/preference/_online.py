@@ -26,12 +26,14 @@ which it samples the best response; when :math:`\pi_{ref}(y^*)` is small that ta
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from scipy.special import logsumexp
 
 from .._config import PARALLEL_MIN_WORK, get_num_threads
+from .._results import grid_frame
 from .._typing import FloatArray, IntArray, RNGLike
 from .._validation import (
     as_float_array,
@@ -70,6 +72,16 @@ class OnlineRun:
     rounds_to_eps: IntArray
     pi: FloatArray
     method: str
+
+    def summary(self) -> str:
+        """Return one line: method, runs, last checkpoint, mean final gap and median rounds to ``eps``."""
+        return (f"{self.method}: {self.gap.shape[0]} runs, gap at round {int(self.checkpoints[-1])} "
+                f"(mean over runs) = {np.mean(self.gap[:, -1]):.6g}, "
+                f"median rounds to eps = {self.median_rounds():.6g}")
+
+    def to_frame(self) -> Any:
+        """Return one row per (run, checkpoint): the suboptimality ``gap`` at ``round``."""
+        return grid_frame({"run": np.arange(self.gap.shape[0]), "round": self.checkpoints}, gap=self.gap)
 
     def median_rounds(self) -> float:
         """Median over runs of ``rounds_to_eps`` (censored runs count as ``n_rounds + 1``)."""

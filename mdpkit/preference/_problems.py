@@ -17,11 +17,13 @@ the population version for pairs drawn from a pair law :math:`\mu_2(y, y')` and 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from scipy.special import expit
 
+from .._results import grid_frame
 from .._typing import FloatArray, IntArray, RNGLike
 from .._validation import (
     as_float_array,
@@ -267,6 +269,17 @@ class PreferencePairs:
     @property
     def n_pairs(self) -> int:
         return int(self.chosen.shape[0])
+
+    def summary(self) -> str:
+        """Return one line: pairs, responses, contexts and the most often chosen response."""
+        wins = np.bincount(self.chosen, minlength=self.n_responses)
+        return (f"{self.n_pairs} pairs over {self.n_responses} responses and {self.n_contexts} contexts, "
+                f"most chosen response {int(np.argmax(wins))} ({wins.max() / max(self.n_pairs, 1):.6g} of pairs)")
+
+    def to_frame(self) -> Any:
+        """Return one row per pair: ``pair``, ``context``, ``chosen``, ``rejected``."""
+        return grid_frame({"pair": np.arange(self.n_pairs)}, context=self.context, chosen=self.chosen,
+                          rejected=self.rejected)
 
     def counts(self, *, normalize: bool = True) -> FloatArray:
         """Pair-count matrix ``(Y, Y)`` (one context) or ``(X, Y, Y)``; frequencies if ``normalize``."""

@@ -39,6 +39,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .. import bon
+from .._results import ScalarFields, as_frame
 from .._typing import FloatArray, RNGLike
 from .._validation import (
     as_float_array,
@@ -88,6 +89,19 @@ class GoldCurve:
     def d(self) -> FloatArray:
         r""":math:`d = \sqrt{\mathrm{KL}}`."""
         return np.sqrt(self.kl)
+
+    def summary(self) -> str:
+        """Return one line: method, number of points, largest KL and best gold reward."""
+        return (f"{self.method} gold curve: {self.kl.size} points, KL up to {np.max(self.kl):.6g}, "
+                f"max gold {np.max(self.gold):.6g} (reference {self.gold_ref:.6g})")
+
+    def to_frame(self) -> Any:
+        """Return one row per point (a pandas DataFrame).
+
+        Columns ``method``, the parameter (``param_name``), ``kl``, ``d``, ``gold``, ``proxy``.
+        """
+        return as_frame({"method": np.full(self.kl.size, self.method), self.param_name: self.param,
+                         "kl": self.kl, "d": self.d, "gold": self.gold, "proxy": self.proxy})
 
     def peak(self, law: Any = None, *, transform: Any = None) -> Peak:
         """Return the overoptimization peak, see :func:`overoptimization_peak`."""
@@ -273,7 +287,7 @@ def gold_reward_curve(law: Any, method: str = "best_of_n", *, transform: Any = N
 
 # --------------------------------------------------------------------------- peak and fits
 @dataclass(frozen=True)
-class Peak:
+class Peak(ScalarFields):
     """Largest gold reward on a curve.
 
     Attributes
@@ -341,7 +355,7 @@ def _refine(curve: GoldCurve, i: int, law: Any, transform: Any) -> tuple[float, 
 
 
 @dataclass(frozen=True)
-class GaoFit:
+class GaoFit(ScalarFields):
     r"""Least-squares fit of Gao et al.'s form to :math:`g - g_{ref}` against :math:`d`.
 
     Attributes

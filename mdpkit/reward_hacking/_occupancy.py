@@ -48,11 +48,12 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from .._results import ConvergenceWarning
+from .._results import ConvergenceWarning, ScalarFields, policy_frame
 from .._typing import FloatArray
 from .._validation import as_float_array, check_nonnegative
 from ..mdp import TabularMDP
@@ -61,7 +62,7 @@ _NULL = 1e-14  # occupancy below this (relative to 1) counts as zero
 
 
 @dataclass(frozen=True)
-class ProxyStatistics:
+class ProxyStatistics(ScalarFields):
     r"""Moments of the gold and proxy rewards under the reference occupancy.
 
     Attributes
@@ -78,7 +79,7 @@ class ProxyStatistics:
 
 
 @dataclass(frozen=True)
-class Chi2OccupancyBound:
+class Chi2OccupancyBound(ScalarFields):
     r"""Both sides of the C13 inequality for one policy.
 
     Attributes
@@ -234,7 +235,7 @@ def chi2_regularization_coef(mdp: TabularMDP, pi_ref: npt.ArrayLike, R: npt.Arra
 
 
 @dataclass(frozen=True)
-class OccupancyPlan:
+class OccupancyPlan(ScalarFields):
     r"""Solution of the chi-square-occupancy-regularized program.
 
     Attributes
@@ -253,6 +254,10 @@ class OccupancyPlan:
     occupancy: FloatArray
     objective: float
     status: str
+
+    def to_frame(self) -> Any:
+        """Return ``pi`` and ``occupancy``, one row per (state, action) (a pandas DataFrame)."""
+        return policy_frame(pi=self.pi, occupancy=self.occupancy)
 
 
 def _reachable(mdp: TabularMDP) -> np.ndarray:

@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
+from .._results import grid_frame
 from .._typing import FloatArray
 from .._validation import (
     as_float_array,
@@ -128,6 +129,15 @@ class JointLaw:
         cov = float(np.dot(p, (self.gold - p @ self.gold) * (self.proxy - p @ self.proxy)))
         return float(np.clip(cov / (sg * self.proxy_std), -1.0, 1.0))
 
+    def summary(self) -> str:
+        """Return one line: atoms, gold mean and the gold-proxy correlation."""
+        return (f"{self.n_atoms} atoms, E gold = {self.gold_mean:.6g}, corr(gold, proxy) = "
+                f"{self.correlation:.6g}")
+
+    def to_frame(self) -> Any:
+        """Return one row per atom: ``atom``, ``prob``, ``gold``, ``proxy``."""
+        return grid_frame({"atom": np.arange(self.n_atoms)}, prob=self.probs, gold=self.gold, proxy=self.proxy)
+
     def with_proxy(self, proxy: npt.ArrayLike) -> JointLaw:
         """Return the same reference and gold reward with another proxy.
 
@@ -184,6 +194,16 @@ class EnsembleLaw:
     @property
     def n_atoms(self) -> int:
         return int(self.probs.shape[0])
+
+    def summary(self) -> str:
+        """Return one line: members, atoms and the gold mean."""
+        return (f"{self.n_members} members over {self.n_atoms} atoms, "
+                f"E gold = {float(np.dot(self.probs, self.gold)):.6g}")
+
+    def to_frame(self) -> Any:
+        """Return one row per (member, atom): ``member``, ``atom``, ``prob``, ``gold``, ``proxy``."""
+        return grid_frame({"member": np.arange(self.n_members), "atom": np.arange(self.n_atoms)},
+                          prob=self.probs[None], gold=self.gold[None], proxy=self.members)
 
     def member(self, k: int) -> JointLaw:
         """Return the joint law of gold and the single model ``k``.

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from .._results import ScalarFields
 from .._typing import FloatArray
 from .._validation import as_float_array
 from ..mdp import TabularMDP
@@ -134,7 +135,7 @@ def starc_distance(mdp: TabularMDP, R1: npt.ArrayLike, R2: npt.ArrayLike) -> flo
 
 
 @dataclass(frozen=True)
-class StarcRegret:
+class StarcRegret(ScalarFields):
     r"""Regret under :math:`R_1` of a policy optimal for :math:`R_2`, and its STARC bound.
 
     Attributes

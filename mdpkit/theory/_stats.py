@@ -8,11 +8,12 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
+from .._results import ScalarFields
 from .._validation import as_float_array, check_scalar
 
 
 @dataclass(frozen=True, slots=True)
-class SlopeFit:
+class SlopeFit(ScalarFields):
     """Least-squares fit ``log y = intercept + slope * log x`` with a confidence interval."""
 
     slope: float
@@ -75,7 +76,7 @@ def mean_and_se(samples: npt.ArrayLike, axis: int = 0) -> tuple[np.ndarray, np.n
 
 
 @dataclass(frozen=True, slots=True)
-class BoundTest:
+class BoundTest(ScalarFields):
     """One-sided test of ``E[X] <= bound`` from i.i.d. samples."""
 
     mean: float
