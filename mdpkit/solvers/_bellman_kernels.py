@@ -247,6 +247,25 @@ def span_of_change(V_new, V):
     return lo, hi
 
 
+@njit(cache=True, inline="always")
+def span_stop(V, V_new, residuals, it, c, tol):
+    """Record sweep ``it``'s residual and test the span stop; return ``(stopped, lo, hi)``.
+
+    ``lo, hi`` bound ``V_new - V``. When ``c (hi - lo) <= 2 tol`` (``c = gamma/(1-gamma)``,
+    the MacQueen bounds' half-width) ``V`` receives the midpoint estimate
+    ``V_new + c (hi + lo) / 2``, within ``tol`` of ``V*`` (Puterman Sec. 6.6.3).
+    """
+    lo, hi = span_of_change(V_new, V)
+    if it < residuals.shape[0]:  # a 1-element trace when none is kept
+        residuals[it] = max(abs(lo), abs(hi))
+    if c * (hi - lo) <= 2.0 * tol:
+        mid = 0.5 * c * (hi + lo)
+        for s in range(V.shape[0]):
+            V[s] = V_new[s] + mid
+        return True, lo, hi
+    return False, lo, hi
+
+
 @njit(cache=True)
 def value_iteration_kernel(st, A, r2, gamma, act, ref, log_ref, beta, V, tol, max_iter, parallel,
                            V_new, greedy, residuals):
@@ -263,13 +282,8 @@ def value_iteration_kernel(st, A, r2, gamma, act, ref, log_ref, beta, V, tol, ma
     c = gamma / (1.0 - gamma)
     for it in range(max_iter):
         _sweep(st, A, r2, gamma, act, ref, log_ref, beta, V, V_new, greedy, parallel)
-        lo, hi = span_of_change(V_new, V)
-        if it < residuals.shape[0]:  # a 1-element trace when none is kept
-            residuals[it] = max(abs(lo), abs(hi))
-        if c * (hi - lo) <= 2.0 * tol:
-            mid = 0.5 * c * (hi + lo)
-            for s in range(V.shape[0]):
-                V[s] = V_new[s] + mid
+        done, lo, hi = span_stop(V, V_new, residuals, it, c, tol)
+        if done:
             return it + 1
         V[:] = V_new
     return -max_iter
@@ -333,13 +347,8 @@ def modified_policy_iteration_kernel(st, A, r2, gamma, V, tol, max_iter, max_eva
     hard = r2.reshape((-1, A))  # (ref and log_ref: unused by the hard max)
     for it in range(max_iter):
         _sweep(st, A, r2, gamma, ACT_MAX, hard, hard, 1.0, V, V_new, greedy, parallel)
-        lo, hi = span_of_change(V_new, V)
-        if it < residuals.shape[0]:  # a 1-element trace when none is kept
-            residuals[it] = max(abs(lo), abs(hi))
-        if c * (hi - lo) <= 2.0 * tol:
-            mid = 0.5 * c * (hi + lo)
-            for s in range(S):
-                V[s] = V_new[s] + mid
+        done, lo, hi = span_stop(V, V_new, residuals, it, c, tol)
+        if done:
             return it + 1
         target = eval_frac * (hi - lo)
         prev = hi - lo
@@ -582,17 +591,11 @@ def soft_mpi_kernel(st, A, r2, gamma, log_ref, beta, V, tol, max_iter, max_eval,
     ``max_iter`` was reached first).
     """
     c = gamma / (1.0 - gamma)
-    S = V.shape[0]
     qbuf = np.empty(BLOCK * A)
     for it in range(max_iter):
         soft_improve(st, A, r2, gamma, log_ref, beta, V, V_new, pi, kl, qbuf)
-        lo, hi = span_of_change(V_new, V)
-        if it < residuals.shape[0]:  # a 1-element trace when none is kept
-            residuals[it] = max(abs(lo), abs(hi))
-        if c * (hi - lo) <= 2.0 * tol:
-            mid = 0.5 * c * (hi + lo)
-            for s in range(S):
-                V[s] = V_new[s] + mid
+        done, lo, hi = span_stop(V, V_new, residuals, it, c, tol)
+        if done:
             return it + 1
         target = eval_frac * (hi - lo)
         for _ in range(max_eval):
@@ -668,13 +671,8 @@ def value_iteration_active_kernel(st, A, r2, gamma, V, tol, max_iter, rev_ptr, r
             _sweep(st, A, r2, gamma, ACT_MAX, dummy, dummy, 1.0, V, V_new, greedy, False)
         else:
             active_sweep(st, A, r2, gamma, V, V_new, greedy, active)
-        lo, hi = span_of_change(V_new, V)
-        if it < residuals.shape[0]:  # a 1-element trace when none is kept
-            residuals[it] = max(abs(lo), abs(hi))
-        if c * (hi - lo) <= 2.0 * tol:
-            mid = 0.5 * c * (hi + lo)
-            for s in range(S):
-                V[s] = V_new[s] + mid
+        done, lo, hi = span_stop(V, V_new, residuals, it, c, tol)
+        if done:
             return it + 1
         if not full:
             full = 2 * mark_predecessors(V_new, V, rev_ptr, rev_idx, active) > S
