@@ -278,10 +278,18 @@ def test_kl_row_with_precomputed_masses_matches_the_log_space_formula(beta):
     """``kl_max_row`` with ``p = exp(log_p)`` given (the online learners) equals the row without
     it and the direct log-sum-exp ``beta * logsumexp(q / beta + log p)`` (scipy, independent),
     also with a masked action (``log p = -inf``) whose score is the largest, and with a top
-    action of mass ``e^-700`` (below 1e-290: the rescaled path)."""
+    action of mass ``e^-700`` (below 1e-290: the rescaled path), with equal scores (the exact
+    shortcut, a masked action scoring higher) and with a range below ``beta / 16`` (the
+    ``expm1`` form). The learners' row ``kl_max_row_masses`` (masses only) and the two
+    out-of-line paths are checked against their ``py_func`` on the same cases."""
     from scipy.special import logsumexp
 
-    from mdpkit.divergences._kernels import kl_max_row
+    from mdpkit.divergences._kernels import (
+        kl_max_row,
+        kl_max_row_masses,
+        kl_row_near,
+        kl_row_rescaled,
+    )
 
     rng = np.random.default_rng(3)
     cases = []
@@ -294,6 +302,8 @@ def test_kl_row_with_precomputed_masses_matches_the_log_space_formula(beta):
     cases.append((q, lp))
     lp2 = np.array([-700.0, np.log(0.5), np.log(0.5)])
     cases.append((np.array([1.0, 0.0, 0.0]), lp2))
+    cases.append((np.array([2.0, 2.0, 9.0]), np.array([np.log(0.25), np.log(0.75), -np.inf])))
+    cases.append((np.array([1.0, 1.0 - 1e-3 * min(beta, 1.0), 1.0]), np.log(np.array([0.2, 0.3, 0.5]))))
     for q, lp in cases:
         p = np.exp(lp)
         outs = []
@@ -301,10 +311,21 @@ def test_kl_row_with_precomputed_masses_matches_the_log_space_formula(beta):
             for extra in ((), (p,)):
                 pi = np.empty_like(q)
                 outs.append((f(q, lp, beta, pi, True, *extra), pi))
+        for f in (kl_max_row_masses, kl_max_row_masses.py_func):
+            pi = np.empty_like(q)
+            outs.append((f(q, p, beta, pi, True), pi))
+        qmax, qmin = float(q[lp > -np.inf].max()), float(q[lp > -np.inf].min())
+        for f in (kl_row_near, kl_row_rescaled) if qmax - qmin <= beta / 16 else (kl_row_rescaled,):
+            for extra in (None, p):
+                pis = np.empty_like(q), np.empty_like(q)
+                assert f(q, lp, beta, pis[0], True, extra, qmax) == pytest.approx(
+                    f.py_func(q, lp, beta, pis[1], True, extra, qmax), rel=1e-14, abs=1e-15)
+                np.testing.assert_allclose(pis[0], pis[1], rtol=1e-13, atol=1e-300)
         live = lp > -np.inf
         exact = beta * logsumexp(q[live] / beta + lp[live])
         pi_exact = np.zeros_like(q)
-        pi_exact[live] = np.exp(q[live] / beta + lp[live] - exact / beta)
+        z = (q[live] - qmax) / beta + lp[live]  # centred for scipy too: exact at beta = 1e-12
+        pi_exact[live] = np.exp(z - logsumexp(z))
         scale = max(1.0, float(np.abs(q[live]).max()))
         for v, pi in outs:
             # centred forms: a few ulps of the scores' scale (1e12 beta: scipy's own rounding is
