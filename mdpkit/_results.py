@@ -111,10 +111,10 @@ class ArrayFields(ScalarFields):
 
 
 class RegretTraces:
-    """Hold the run-axis statistics shared by the runners' results.
+    """Run-axis statistics shared by the runners' results.
 
-    Run-axis statistics shared by the runners' results (:class:`mdpkit.bandits.BanditRun`,
-    :class:`mdpkit.learners.OnlineRun`): ``regret[run, checkpoint]`` and ``n_runs``.
+    Mixed into :class:`mdpkit.bandits.BanditRun` and :class:`mdpkit.learners.OnlineRun`,
+    which hold ``regret[run, checkpoint]`` and ``n_runs``.
     """
 
     __slots__ = ()

@@ -1,8 +1,7 @@
 r"""Best-of-N asymptotics, tilted policies, reward-KL frontiers and InfAlign transforms.
 
-Best-of-N asymptotics: exact best-of-N laws [1]_, the KL-optimal tilted policy [4]_,
-reward-KL frontiers, memoryless large deviations [2]_ and InfAlign's calibrated
-transforms [3]_.
+Exact best-of-N laws [1]_, the KL-optimal tilted policy [4]_, reward-KL frontiers,
+memoryless large deviations [2]_ and InfAlign's calibrated transforms [3]_.
 
 Conventions are stated in :mod:`mdpkit.bon._laws`: ties are merged into reward levels;
 ``ties="random"`` breaks them uniformly (the law of ``argmax`` over exchangeable draws),

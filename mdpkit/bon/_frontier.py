@@ -44,7 +44,7 @@ def _level_atoms(r: FloatArray):
 def soft_best_of_n(ref: Discrete, n: int, temperature: float) -> Discrete:
     r"""Return the exact law of soft best-of-N.
 
-    Exact law of soft best-of-N: draw N reference samples and return sample ``i``
+    Soft best-of-N draws N reference samples and returns sample ``i``
     with probability :math:`\propto e^{r(Y_i)/\tau}`.
 
     .. math:: q(y) = N\,p(y)\,w(y)\;\mathbb E\Big[\frac{1}{w(y) + W_2 + \dots + W_N}\Big],

@@ -635,7 +635,7 @@ def worst_of_n(ref: Discrete | Continuous, n: int | None = None, ties: str = "ra
                log_n: float | None = None) -> Discrete | OrderStatistic:
     r"""Return the exact law of worst-of-N sampling.
 
-    Exact law of worst-of-N sampling: :math:`\pi(y) = S^-(y)^N - S(y)^N` with
+    The law is :math:`\pi(y) = S^-(y)^N - S(y)^N` with
     :math:`S^-(y) = P(Y \succeq y)`, :math:`S(y) = P(Y \succ y)`.
 
     Same parameters as :func:`best_of_n` (InfAlign's "BoN jailbreaking" / worst-of-N).
@@ -779,10 +779,10 @@ def kl_estimate_beirami(n: int, eps: float) -> float:
 
 
 def win_rate_bound(n: int) -> float:
-    r"""Return the upper bound :math:`N/(N+1)` on best-of-N's win rate against one reference draw.
+    r"""Return the upper bound :math:`N/(N+1)` on best-of-N's win rate against one draw.
 
-    Upper bound :math:`N/(N+1)` on the win rate of best-of-N against one reference
-    sample (ties counted 1/2); equality for atomless rewards.
+    The win rate is against one reference sample (ties counted 1/2); the bound is an
+    equality for atomless rewards.
 
     >>> win_rate_bound(16)
     0.9411764705882353
@@ -794,7 +794,7 @@ def win_rate_bound(n: int) -> float:
 def win_rate(law: Discrete | OrderStatistic | Continuous, ref: Discrete | OrderStatistic | Continuous) -> float:
     r"""Return the win rate of ``law`` against ``ref``.
 
-    Win rate :math:`P(r(Y) > r(Y')) + \tfrac12 P(r(Y) = r(Y'))`, ``Y ~ law``,
+    The win rate is :math:`P(r(Y) > r(Y')) + \tfrac12 P(r(Y) = r(Y'))`, ``Y ~ law``,
     ``Y' ~ ref`` independent.
 
     ``ref`` may be any law on the same atoms, e.g. ``best_of_n(ref0, N)`` for the

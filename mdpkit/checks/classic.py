@@ -1,6 +1,7 @@
 """Checks of the classic MDP toolbox.
 
-The LP with its certificate, infeasible actions, average reward, and the sample-complexity rate of the Q-learning family.
+The LP with its certificate, infeasible actions, average reward, and the
+sample-complexity rate of the Q-learning family.
 
 Predicted values come from independent routes: cvxpy programs over values, a HiGHS
 program over normalized occupancy measures written here, brute-force enumeration of

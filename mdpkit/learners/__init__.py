@@ -1,7 +1,7 @@
 r"""Sample-based learners: offline, online, behaviour cloning and RLHF.
 
-Sample-based learners: offline pessimistic (robust) value iteration on linear MDPs,
-behaviour cloning, optimistic online RL, and preference-based RLHF.
+Offline pessimistic (robust) value iteration on linear MDPs, behaviour cloning,
+optimistic online RL, and preference-based RLHF.
 
 :class:`PEVI` (non-robust), :class:`R2PVI` (robust regularized, TV / KL / chi-square)
 and :class:`DRPVI` (TV uncertainty balls) learn from an :class:`~mdpkit.mdp.OfflineDataset`

@@ -1,7 +1,7 @@
 """Numba kernels of tabular Q-learning.
 
-Numba kernels of tabular Q-learning: synchronous (generative model), speedy,
-variance-reduced, and asynchronous along one trajectory.
+Synchronous (generative model), speedy, variance-reduced, and asynchronous along one
+trajectory.
 
 Transitions are CSR rows ``(indptr, indices, cum)`` with ``cum`` the within-row
 cumulative probabilities; next states are drawn by inverse CDF. Every run calls

@@ -1,7 +1,6 @@
 r"""Demonstration-regularized RLHF.
 
-Demonstration-regularized RLHF: Bradley-Terry reward from trajectory preferences,
-then KL-regularized planning toward the behaviour-cloning policy.
+A Bradley-Terry reward from trajectory preferences, then KL-regularized planning toward the behaviour-cloning policy.
 
 Preferences over trajectory pairs follow the Bradley-Terry model of the true return,
 

@@ -613,8 +613,7 @@ class TabularMDP:
     def _value(self, p: FloatArray, penalty: FloatArray | None = None) -> FloatArray:
         r"""Evaluate a validated policy ``p`` exactly (the one policy evaluation).
 
-        An optional
-        per-state ``penalty`` subtracted from :math:`r_\pi` (``(S,)``, or ``(H, S)``); shared
+        An optional per-state ``penalty`` is subtracted from :math:`r_\pi` (``(S,)``, or ``(H, S)``); shared
         by :meth:`evaluate` and :func:`mdpkit.policy_evaluation`.
         """
         if self._horizon is None:

@@ -182,7 +182,7 @@ def xpo(
 ) -> OnlineRun:
     r"""XPO (Xie et al. 2024): online DPO against a reference sample plus an optimism term.
 
-    XPO (Xie et al. 2024): online DPO against a reference sample plus the optimism term :math:`\alpha\log\pi(\tilde y_{{ref}})`.
+    The optimism term is :math:`\alpha\log\pi(\tilde y_{{ref}})`.
     {params}
     alpha : float
         Weight of the optimism term, ``>= 0`` (TRL's ``XPOConfig.alpha``).

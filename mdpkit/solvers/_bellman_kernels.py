@@ -52,8 +52,8 @@ def csr_row(indptr, indices, data, i, V):
 def q_row(kind, P2, idx, p, indptr, indices, data, i, V):
     """Return the expected next value ``(P V)[i]`` of state-action row ``i``.
 
-    Any storage (the
-    unpacked storage tuple; unpack it once per loop, not per row).
+    Works for any storage (the unpacked storage tuple; unpack it once per loop, not per
+    row).
     """
     if kind < 0:
         return 0.0
