@@ -9,6 +9,7 @@ recomputed.
 from __future__ import annotations
 
 import argparse
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,6 +27,18 @@ def sweep_table(sim: str, quick: bool, *, results: Path | None = None):
     # Quick grids are tiny: running them in this process beats starting a pool.
     return mk.sweep.run(ROOT / "sims" / f"{sim}.py", quick=quick, out=out,
                         executor="serial" if quick else "local", progress=not quick)
+
+
+def best_time(f: Callable[[], object], repeat: int, *, warm_up: bool = True) -> float:
+    """Return the best wall time of ``repeat`` calls of ``f`` (after one untimed call if ``warm_up``)."""
+    if warm_up:
+        f()
+    ts = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        f()
+        ts.append(time.perf_counter() - t)
+    return min(ts)
 
 
 def save(fig, out_dir: Path, stem: str) -> list[Path]:

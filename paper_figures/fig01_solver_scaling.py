@@ -14,7 +14,6 @@ never QuantEcon's fastest method there, see ``benchmarks/bench_solvers.py``).
 from __future__ import annotations
 
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -25,22 +24,12 @@ from mdpkit import plotting
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import cli, save  # noqa: E402
-
-
-def _best(f, repeat):
-    f()
-    ts = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        f()
-        ts.append(time.perf_counter() - t)
-    return min(ts)
+from _common import best_time, cli, save  # noqa: E402
 
 
 def _bandwidth() -> float:
     a = np.ones(5_000_000)
-    return a.nbytes / _best(lambda: a.sum(), 3)
+    return a.nbytes / best_time(lambda: a.sum(), 3)
 
 
 def _qe_best(mdp, ref, repeat, methods):
@@ -58,7 +47,7 @@ def _qe_best(mdp, ref, repeat, methods):
         for m in methods:
             res = ddp.solve(method=m, epsilon=1e-8, max_iter=10**6)
             if np.abs(res.v - ref).max() <= 1e-6:
-                best = min(best, _best(lambda m=m: ddp.solve(method=m, epsilon=1e-8, max_iter=10**6), repeat))
+                best = min(best, best_time(lambda m=m: ddp.solve(method=m, epsilon=1e-8, max_iter=10**6), repeat))
     return best
 
 
@@ -67,7 +56,7 @@ def _curve(make, sizes, repeat, bw, qe_methods):
     for S in sizes:
         mdp = make(S)
         ref = mk.solve(mdp, tol=1e-11).V
-        ours.append(_best(lambda mdp=mdp: mk.solve(mdp), repeat))
+        ours.append(best_time(lambda mdp=mdp: mk.solve(mdp), repeat))
         theirs.append(_qe_best(mdp, ref, repeat, qe_methods(S)))
         nbytes = mdp.P_csr.nnz * 12 if mdp.is_sparse else mdp.n_states**2 * mdp.n_actions * 8
         floor.append(nbytes / bw)

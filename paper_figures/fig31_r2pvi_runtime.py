@@ -9,7 +9,6 @@ H = 3, K = 2000). Each point is the best of a few repeated fits.
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -21,16 +20,7 @@ from mdpkit.learners import DRPVI, R2PVI
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import cli, save  # noqa: E402
-
-
-def _best(f, repeat):
-    ts = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        f()
-        ts.append(time.perf_counter() - t)
-    return min(ts)
+from _common import best_time, cli, save  # noqa: E402
 
 
 def main(out_dir: Path, quick: bool = False) -> list[Path]:
@@ -54,13 +44,13 @@ def main(out_dir: Path, quick: bool = False) -> list[Path]:
         data = lin.collect(n_trajectories=K, rng=0)
         for name, L in learners.items():
             L.fit(data, theta=lin.theta)  # compile / warm up
-            tK[name].append(_best(lambda L=L, data=data: L.fit(data, theta=lin.theta), rep))
+            tK[name].append(best_time(lambda L=L, data=data: L.fit(data, theta=lin.theta), rep, warm_up=False))
     td = {k: [] for k in learners}
     for d in ds:
         lr = mk.random_linear_mdp(50, 10, d, 3, rng=d)
         data = lr.collect(n_trajectories=2000, rng=0)
         for name, L in learners.items():
-            td[name].append(_best(lambda L=L, data=data, lr=lr: L.fit(data, theta=lr.theta), rep))
+            td[name].append(best_time(lambda L=L, data=data, lr=lr: L.fit(data, theta=lr.theta), rep, warm_up=False))
     with plotting.style():
         fig, axes = plotting.subplots(1, 2, figsize=(9.0, 3.4))
         for name in learners:
