@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from numba import njit
 
+from .._config import NO_NRT
 from .._sampling_kernels import inverse_cdf_index as _search
 
 
-@njit(cache=True, fastmath=True, error_model="numpy")
+@njit(cache=True, fastmath=True, error_model="numpy", **NO_NRT)
 def backward_policy_value(P4, r3, pi, pen, gamma, V):
     """``V[h, s] = sum_a pi[h, s, a] (r_h(s, a) + gamma sum_t P_h(t|s, a) V[h+1, t]) - pen[h, s]``.
 

@@ -39,7 +39,8 @@ def _plan(f, N, Nsas, R, bonus_kind, L, scale, beta, log_ref):
     H, S, A = N.shape
     V = [np.zeros((H + 1, S)) for _ in range(3)]
     pis = [np.empty((H, S, A)) for _ in range(2)]
-    f(N, Nsas, R, bonus_kind, L, scale, beta, log_ref, *V, *pis, np.empty((S, A)), np.empty((S, A)), np.empty((S, A)))
+    f(N, Nsas, R, bonus_kind, L, scale, beta, log_ref, *V, *pis, np.empty((S, A)), np.empty((S, A)), np.empty((S, A)),
+      np.exp(log_ref))
     return (*V, *pis)
 
 

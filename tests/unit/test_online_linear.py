@@ -42,7 +42,8 @@ def test_plan_lsvi_matches_py_func(lin):
         outs = []
         for f in (OK.plan_lsvi, OK.plan_lsvi.py_func):
             V, pi = np.zeros((H + 1, S)), np.empty((H, S, A))
-            f(lin.phi, Li, M, b, 0.8, sign, beta, log_ref, V, pi, np.empty(d), np.empty(d), np.empty((S, A)))
+            f(lin.phi, Li, M, b, 0.8, sign, beta, log_ref, V, pi, np.empty(d), np.empty(d), np.empty((S, A)),
+              np.exp(log_ref))
             outs.append((V, pi))
         np.testing.assert_allclose(outs[0][0], outs[1][0], rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(outs[0][1], outs[1][1], rtol=1e-12, atol=1e-12)
@@ -98,11 +99,12 @@ def test_one_hot_features_recover_the_tabular_plugin_plan():
         R[h, s, a] += r
     log_ref = np.full((H, S, A), -np.log(A))
     V1, pi1 = np.zeros((H + 1, S)), np.empty((H, S, A))
-    OK.plan_lsvi(phi, Li, M, b, 0.0, 1.0, 0.2, log_ref, V1, pi1, np.empty(S * A), np.empty(S * A), np.empty((S, A)))
+    OK.plan_lsvi(phi, Li, M, b, 0.0, 1.0, 0.2, log_ref, V1, pi1, np.empty(S * A), np.empty(S * A), np.empty((S, A)),
+                np.exp(log_ref))
     V = [np.zeros((H + 1, S)) for _ in range(3)]
     pis = [np.empty((H, S, A)) for _ in range(2)]
     OK.plan_episode(N, Nsas, R, OK.BONUS_HOEFFDING, 1.0, 1.0, 0.2, log_ref, *V, *pis,
-                    *(np.empty((S, A)) for _ in range(3)))
+                    *(np.empty((S, A)) for _ in range(3)), np.exp(log_ref))
     V2, pi2 = V[2], pis[1]
     np.testing.assert_allclose(V1, V2, atol=1e-7)
     np.testing.assert_allclose(pi1, pi2, atol=1e-7)
