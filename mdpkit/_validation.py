@@ -7,6 +7,7 @@ offending value, *before* any compiled kernel runs. Nothing is clipped or repair
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -59,10 +60,10 @@ def check_scalar(
     >>> check_scalar("beta", 0.5, lo=0.0, lo_inclusive=False)
     0.5
     """
-    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating)):
+    if type(value) is not float and (isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating))):
         raise TypeError(f"`{name}` must be a real number; got {type(value).__name__} {value!r}.")
     v = float(value)
-    if not np.isfinite(v):
+    if not math.isfinite(v):
         raise ValueError(f"`{name}` must be finite; got {value!r}.")
     if lo is not None and (v < lo or (v == lo and not lo_inclusive)):
         op = ">=" if lo_inclusive else ">"
@@ -89,7 +90,7 @@ def check_int(name: str, value: Any, *, lo: int | None = None, hi: int | None = 
     >>> check_int("horizon", 3, lo=1)
     3
     """
-    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
+    if type(value) is not int and (isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer))):
         if isinstance(value, (float, np.floating)) and float(value).is_integer():
             value = int(value)
         else:

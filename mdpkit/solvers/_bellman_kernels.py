@@ -457,10 +457,12 @@ def band_solve(M, b, rhs, x):
 
 
 @njit(cache=True)
-def policy_iteration_band_kernel(st, A, r2, gamma, b, V, max_iter, parallel, V_new, greedy, pol, M, residuals):
+def policy_iteration_band_kernel(st, A, r2, gamma, b, V, max_iter, parallel, uniform_start, V_new, greedy, pol, M,
+                                 residuals):
     """Howard's policy iteration, each evaluation a banded LU solve (:func:`band_solve`).
 
-    Starts from the greedy policy of ``V``; a state switches action only when that
+    Starts from the greedy policy of ``V`` (with ``uniform_start``, of the uniform policy's
+    value, written into ``V`` first); a state switches action only when that
     improves its value by more than ``1e-12 (1 + max |V|)`` (ties keep the current action),
     and the loop stops at a stable policy, whose value is then ``V*`` exactly (Puterman
     Thm 6.4.2). ``V`` ends as ``V^pi``. Returns the number of evaluations, negated if
@@ -470,6 +472,15 @@ def policy_iteration_band_kernel(st, A, r2, gamma, b, V, max_iter, parallel, V_n
     W = np.zeros((S, A))
     rhs = np.empty(S)
     dummy = np.zeros((1, 1))
+    if uniform_start:
+        for s in range(S):
+            acc = 0.0
+            for a in range(A):
+                W[s, a] = 1.0 / A
+                acc += r2[s * A + a]
+            rhs[s] = acc / A
+        band_matrix(st, A, W, gamma, b, M)
+        band_solve(M, b, rhs, V)
     _sweep(st, A, r2, gamma, ACT_MAX, dummy, dummy, 1.0, V, V_new, greedy, parallel)
     pol[:] = greedy
     for it in range(max_iter):

@@ -259,12 +259,9 @@ def policy_iteration_band(prob: Any, V: FloatArray, tol: float, max_iter: int, t
     """
     S, A = prob.S, prob.A
     b = _band(prob)
-    if not np.any(V):
-        unif = np.full((S, A), 1.0 / A)
-        V = evaluate_fast(prob, unif, prob.r2s[0].reshape(S, A).mean(axis=1), "band")
     hist = np.empty(max_iter if trace else 1)
     n = BK.policy_iteration_band_kernel(prob.st, A, prob.r2s[0], prob.gamma, b, V, max_iter, prob.parallel,
-                                        np.empty(S), np.empty(S, dtype=np.int64), np.empty(S, dtype=np.int64),
-                                        np.empty((S, 2 * b + 1)), hist)
+                                        not V.any(), np.empty(S), np.empty(S, dtype=np.int64),
+                                        np.empty(S, dtype=np.int64), np.empty((S, 2 * b + 1)), hist)
     converged, n = n > 0, abs(int(n))
     return finish(prob, V, "policy_iteration", n, converged, hist[:n], tol, max_iter, trace)

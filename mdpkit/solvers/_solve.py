@@ -111,6 +111,43 @@ class TransitionOperator(Protocol):
     def __call__(self, V: FloatArray, out: FloatArray) -> None: ...
 
 
+_NO_REF = np.ones((1, 1, 1))  # the (unused) reference policy of the plain max; never written
+
+
+def _model_arrays(mdp: TabularMDP) -> tuple[Any, ...]:
+    """Return the kernel inputs that depend on the model alone, built once per model (it is immutable).
+
+    ``(masks, mask, sparse, indptr, indices, data, P2s, st, work, r2s)``: the feasibility
+    masks per stage (``None``: every action feasible; ``-inf`` in ``Q`` marks infeasible) and
+    the single-stage mask, the transition storage of the kernels (CSR with int64 indices,
+    or dense ``(S*A, S)`` blocks per stage), the storage tuple of stationary models with
+    the entries ``W`` one sweep reads, and the rewards per stage (0 at infeasible pairs:
+    the kernels stay finite, :meth:`_Problem.q` masks after).
+    """
+    cache = MM._model_cache(mdp)
+    arrays = cache.get("problem")
+    if arrays is not None:
+        return arrays  # type: ignore[no-any-return]
+    S, A = mdp.n_states, mdp.n_actions
+    m = mdp._mask
+    masks = None if m is None else (list(m) if m.ndim == 3 else [m])
+    mask = None if masks is None or len(masks) > 1 else masks[0]
+    if mdp.is_sparse:
+        indptr, indices, data = MM.csr64(mdp)
+        P2s = [np.zeros((1, 1))]
+    else:
+        P4 = mdp.P if mdp.P.ndim == 4 else mdp.P[None]
+        P2s = [np.ascontiguousarray(P4[h].reshape(S * A, S)) for h in range(P4.shape[0])]
+        indptr = indices = np.zeros(1, dtype=np.int64)
+        data = np.zeros(1)
+    st, work = MM.storage(mdp) if mdp.horizon is None or mdp.is_stationary else (None, S * A * S)
+    r = mdp._r_finite
+    r3 = r if r.ndim == 3 else r[None]
+    r2s = [np.ascontiguousarray(r3[h].reshape(-1)) for h in range(r3.shape[0])]
+    arrays = cache["problem"] = (masks, mask, mdp.is_sparse, indptr, indices, data, P2s, st, work, r2s)
+    return arrays
+
+
 class _Problem:
     """An MDP with its action part and transition part, ready for backups."""
 
@@ -122,13 +159,11 @@ class _Problem:
         self.H = mdp.horizon
         self.gamma = 1.0 if mdp.gamma is None else mdp.gamma
         self.reg = policy_reg
-        m = mdp._mask
-        # feasibility masks per stage (None: every action feasible); -inf in Q marks infeasible
-        self.masks = None if m is None else (list(m) if m.ndim == 3 else [m])
-        self.mask = None if self.masks is None or len(self.masks) > 1 else self.masks[0]
+        (self.masks, self.mask, self.sparse, self.indptr, self.indices, self.data, self.P2s, self.st, self.work,
+         self.r2s) = _model_arrays(mdp)
         if policy_reg is None:
             self.kind, self.beta, self.code, self.alpha = "max", 1.0, -1, 0.0
-            self.ref = self.log_ref = np.ones((1, 1, 1))
+            self.ref = self.log_ref = _NO_REF
         else:
             if not isinstance(policy_reg, PolicyRegularizer):
                 raise TypeError(f"`policy_reg` must be a PolicyRegularizer; got {type(policy_reg).__name__}.")
@@ -147,27 +182,8 @@ class _Problem:
                                 f"(e.g. mdpkit.solvers.Robust); got {type(robust).__name__}.")
             n_stages = 1 if (self.H is None or mdp.is_stationary) else self.H
             self.robust_ops = [make(mdp, h) for h in range(n_stages)]
-        # transition storage for the kernels
-        self.sparse = mdp.is_sparse
-        if self.sparse:
-            self.indptr, self.indices, self.data = MM.csr64(mdp)
-            self.P2s = [np.zeros((1, 1))]
-        else:
-            P = mdp.P
-            P4 = P if P.ndim == 4 else P[None]
-            self.P2s = [np.ascontiguousarray(P4[h].reshape(self.S * self.A, self.S)) for h in range(P4.shape[0])]
-            self.indptr = self.indices = np.zeros(1, dtype=np.int64)
-            self.data = np.zeros(1)
-        stationary = self.H is None or mdp.is_stationary
-        self.st: Any = None
-        self.work = self.S * self.A * self.S
-        if stationary:
-            self.st, self.work = MM.storage(mdp)
         work = self.work + (20 * self.S * self.A if self.kind != "max" else 0)  # exp/log per entry
         self.parallel = work >= PARALLEL_MIN_WORK and get_num_threads() > 1
-        r = mdp._r_finite  # 0 at infeasible pairs: the kernels stay finite, q() masks after
-        r3 = r if r.ndim == 3 else r[None]
-        self.r2s = [np.ascontiguousarray(r3[h].reshape(-1)) for h in range(r3.shape[0])]
 
     # -- the two parts ---------------------------------------------------------------
     def _stage(self, seq: list[Any], h: int) -> Any:
@@ -242,7 +258,7 @@ _EPS = float(np.finfo(float).eps)
 def _rounding_floor(prob: _Problem, V0: FloatArray) -> float:
     """Return the a-priori rounding floor of ``||V - V*||`` for a discounted solve started at ``V0``."""
     r_max = MM.reward_max(prob.mdp, prob.r2s)
-    v_max = max(float(np.max(np.abs(V0), initial=0.0)), r_max / (1.0 - prob.gamma))
+    v_max = max(float(np.abs(V0).max(initial=0.0)), r_max / (1.0 - prob.gamma))
     return prob.gamma / (1.0 - prob.gamma) * ROUNDING_K * _EPS * (v_max + r_max)
 
 

@@ -196,12 +196,15 @@ def test_band_kernels(rng):
             np.testing.assert_allclose(x, want, rtol=1e-10, atol=1e-12)
         out = []
         for f in (BK.policy_iteration_band_kernel, BK.policy_iteration_band_kernel.py_func):
-            V = np.zeros(S)
-            n = f(st, A, r2, 0.95, b, V, 100, False, np.empty(S), np.empty(S, np.int64), np.empty(S, np.int64),
-                  np.empty((S, 2 * b + 1)), np.empty(100))
-            out.append((n, V))
-        assert out[0][0] == out[1][0] > 0
-        np.testing.assert_allclose(out[0][1], out[1][1], rtol=1e-12)
+            for uniform_start in (False, True):
+                V = np.zeros(S)
+                n = f(st, A, r2, 0.95, b, V, 100, False, uniform_start, np.empty(S), np.empty(S, np.int64),
+                      np.empty(S, np.int64), np.empty((S, 2 * b + 1)), np.empty(100))
+                out.append((n, V))
+        for k in (0, 1):  # compiled vs py_func, from the greedy policy of V = 0 and of the uniform value
+            assert out[k][0] == out[k + 2][0] > 0
+            np.testing.assert_allclose(out[k][1], out[k + 2][1], rtol=1e-12)
+        np.testing.assert_allclose(out[0][1], out[1][1], rtol=1e-10)  # the same optimum from either start
 
 
 @pytest.mark.parametrize("code", [DK.KL, DK.FORWARD_KL, DK.CHI2, DK.TV, DK.HELLINGER, DK.ALPHA, DK.JS])
