@@ -186,7 +186,7 @@ class _Problem:
         self.parallel = work >= PARALLEL_MIN_WORK and get_num_threads() > 1
 
     # -- the two parts ---------------------------------------------------------------
-    def _stage(self, seq: list[Any], h: int) -> Any:
+    def _stage(self, seq: Any, h: int) -> Any:
         return seq[h] if len(seq) > 1 else seq[0]
 
     def q(self, V: FloatArray, h: int = 0, out: FloatArray | None = None) -> FloatArray:
@@ -212,8 +212,8 @@ class _Problem:
         """Compute the action part: ``(V, pi)`` from ``Q``."""
         V = np.empty(self.S)
         pi = np.empty((self.S, self.A))
-        ref = self._stage(list(self.ref), h) if self.kind != "max" else self.ref[0]
-        log_ref = self._stage(list(self.log_ref), h) if self.kind != "max" else self.log_ref[0]
+        ref = self._stage(self.ref, h) if self.kind != "max" else self.ref[0]
+        log_ref = self._stage(self.log_ref, h) if self.kind != "max" else self.log_ref[0]
         if self.masks is not None and self.kind != "max":
             # regularized rows: infeasible actions leave through pi_ref = 0; their Q must be
             # finite for the kernels, and the feasible row minimum never attracts mass
@@ -231,7 +231,7 @@ class _Problem:
         """``beta * D(pi(.|s) || pi_ref(.|s))`` per state (zeros when unregularized)."""
         if self.kind == "max":
             return np.zeros(self.S)
-        ref = self._stage(list(self.ref), h)
+        ref = self._stage(self.ref, h)
         return self.beta * np.array([DK.divergence_value(self.code, self.alpha, pi[s], ref[s]) for s in range(self.S)])
 
     def backup(self, V: FloatArray, h: int = 0) -> tuple[FloatArray, FloatArray, FloatArray]:
