@@ -392,7 +392,11 @@ def _policy_iteration(prob: _Problem, V: FloatArray, tol: float, max_iter: int, 
     how = MM.evaluation_solver(prob) if prob.kind != "fdiv" else None
     if how == "band" and prob.kind == "max" and prob.masks is None:
         return MM.policy_iteration_band(prob, V, tol, max_iter, trace, _finish)
-    _, _, pi = prob.backup(V)
+    TV, _, pi = prob.backup(V)
+    if prob.kind == "max" and not V.any():
+        # From V = 0 (the default) start, as QuantEcon does, from the greedy policy of T0 = max_a r
+        # rather than of 0: one more sweep, which usually saves an exact evaluation.
+        _, _, pi = prob.backup(TV)
     residuals: list[float] = []
     for it in range(max_iter):
         if how is None:
