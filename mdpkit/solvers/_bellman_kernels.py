@@ -456,13 +456,25 @@ def band_solve(M, b, rhs, x):
         x[k] = acc / M[k, b]
 
 
+@njit(cache=True, inline="always")
+def _rewards_tie(r2, A):
+    """Whether some state has two actions with equal reward (``r2`` of length ``S*A``)."""
+    for s in range(r2.shape[0] // A):
+        for a in range(A):
+            for c in range(a + 1, A):
+                if r2[s * A + a] == r2[s * A + c]:
+                    return True
+    return False
+
+
 @njit(cache=True)
-def policy_iteration_band_kernel(st, A, r2, gamma, b, V, max_iter, parallel, uniform_start, V_new, greedy, pol, M,
+def policy_iteration_band_kernel(st, A, r2, gamma, b, V, max_iter, parallel, from_zero, V_new, greedy, pol, M,
                                  residuals):
     """Howard's policy iteration, each evaluation a banded LU solve (:func:`band_solve`).
 
-    Starts from the greedy policy of ``V`` (with ``uniform_start``, of the uniform policy's
-    value, written into ``V`` first); a state switches action only when that
+    Starts from the greedy policy of ``V``; with ``from_zero`` (``V = 0``) it first writes
+    into ``V`` the uniform policy's value if the rewards of some state tie (greedy policies
+    of ``V = 0`` and of ``max_a r`` tie there too), else ``T 0 = max_a r``. A state switches action only when that
     improves its value by more than ``1e-12 (1 + max |V|)`` (ties keep the current action),
     and the loop stops at a stable policy, whose value is then ``V*`` exactly (Puterman
     Thm 6.4.2). ``V`` ends as ``V^pi``. Returns the number of evaluations, negated if
@@ -472,7 +484,7 @@ def policy_iteration_band_kernel(st, A, r2, gamma, b, V, max_iter, parallel, uni
     W = np.zeros((S, A))
     rhs = np.empty(S)
     dummy = np.zeros((1, 1))
-    if uniform_start:
+    if from_zero and _rewards_tie(r2, A):
         for s in range(S):
             acc = 0.0
             for a in range(A):
@@ -481,6 +493,9 @@ def policy_iteration_band_kernel(st, A, r2, gamma, b, V, max_iter, parallel, uni
             rhs[s] = acc / A
         band_matrix(st, A, W, gamma, b, M)
         band_solve(M, b, rhs, V)
+    elif from_zero:
+        for s in range(S):
+            V[s] = np.max(r2[s * A:(s + 1) * A])
     _sweep(st, A, r2, gamma, ACT_MAX, dummy, dummy, 1.0, V, V_new, greedy, parallel)
     pol[:] = greedy
     for it in range(max_iter):

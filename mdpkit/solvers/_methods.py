@@ -252,10 +252,12 @@ def kl_penalty(pi: FloatArray, log_ref: FloatArray, beta: float) -> FloatArray:
 def policy_iteration_band(prob: Any, V: FloatArray, tol: float, max_iter: int, trace: bool, finish: Any) -> Any:
     """Unregularized policy iteration compiled end to end with banded evaluations.
 
-    From ``V = 0`` (the default start) it starts from the greedy policy of the uniform
-    policy's value instead: ``V = 0`` ties every action wherever the reward is zero, and
-    Howard's PI (which keeps the current action on ties) would then carry the reward
-    only one band further per improvement.
+    From ``V = 0`` (the default start) it starts, as QuantEcon does, from the greedy policy
+    of ``T 0 = max_a r`` (one sweep, which usually saves an evaluation), or, where the rewards
+    of a state tie, from the greedy policy of the uniform policy's value: there ``V = 0``
+    and ``T 0`` tie every action wherever the reward is zero (chains with rewards at the
+    ends), and Howard's PI (which keeps the current action on ties) would then carry the
+    reward only one band further per improvement.
     """
     S, A = prob.S, prob.A
     b = _band(prob)
