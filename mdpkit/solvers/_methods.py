@@ -17,7 +17,7 @@ states and ``b`` the bandwidth ``max |s' - s|`` over ``P(s'|s, a) > 0``:
    this is soft policy iteration, Newton's method on the soft Bellman equation
    (quadratic convergence near the fixed point).
 2. Dense with ``S^3 / 3 <= 4 W`` (``S <= 12 A``, small models): policy iteration with a
-   dense LU solve.
+   dense LU solve (unregularized: compiled end to end, the matrix as one full band).
 3. Otherwise, unregularized and dense: modified policy iteration with adaptive evaluation depth
    (:func:`~mdpkit.solvers._bellman_kernels.modified_policy_iteration_kernel`):
    evaluation sweeps cost one row per state instead of ``A``; they go on while each
@@ -249,8 +249,13 @@ def kl_penalty(pi: FloatArray, log_ref: FloatArray, beta: float) -> FloatArray:
     return beta * t.sum(axis=1)
 
 
-def policy_iteration_band(prob: Any, V: FloatArray, tol: float, max_iter: int, trace: bool, finish: Any) -> Any:
+def policy_iteration_band(prob: Any, V: FloatArray, tol: float, max_iter: int, trace: bool, finish: Any,
+                          full: bool = False) -> Any:
     """Unregularized policy iteration compiled end to end with banded evaluations.
+
+    ``full``: the whole matrix as one band (``b = S - 1``; rule 2, small dense models),
+    solved by LAPACK's dense LU from ``DENSE_SOLVE_MIN_STATES`` states
+    (:func:`~mdpkit.solvers._bellman_kernels.band_evaluate`).
 
     From ``V = 0`` (the default start) it starts, as QuantEcon does, from the greedy policy
     of ``T 0 = max_a r`` (one sweep, which usually saves an evaluation), or, where the rewards
@@ -260,7 +265,7 @@ def policy_iteration_band(prob: Any, V: FloatArray, tol: float, max_iter: int, t
     reward only one band further per improvement.
     """
     S, A = prob.S, prob.A
-    b = _band(prob)
+    b = S - 1 if full else _band(prob)
     hist = np.empty(max_iter if trace else 1)
     n = BK.policy_iteration_band_kernel(prob.st, A, prob.r2s[0], prob.gamma, b, V, max_iter, prob.parallel,
                                         not V.any(), np.empty(S), np.empty(S, dtype=np.int64),

@@ -390,8 +390,8 @@ def _policy_iteration(prob: _Problem, V: FloatArray, tol: float, max_iter: int, 
         raise NotImplementedError("policy iteration is for nominal transitions; use method='value_iteration' "
                                   "for robust MDPs.")
     how = MM.evaluation_solver(prob) if prob.kind != "fdiv" else None
-    if how == "band" and prob.kind == "max" and prob.masks is None:
-        return MM.policy_iteration_band(prob, V, tol, max_iter, trace, _finish)
+    if how is not None and prob.kind == "max" and prob.masks is None:
+        return MM.policy_iteration_band(prob, V, tol, max_iter, trace, _finish, full=how == "dense")
     TV, _, pi = prob.backup(V)
     if prob.kind == "max" and not V.any():
         # From V = 0 (the default) start, as QuantEcon does, from the greedy policy of T0 = max_a r

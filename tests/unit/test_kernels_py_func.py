@@ -211,6 +211,21 @@ def test_band_kernels(rng):
             np.testing.assert_allclose(out[0][1], out[1][1], rtol=1e-10)  # the same optimum from either start
 
 
+@pytest.mark.parametrize("S", [12, BK.DENSE_SOLVE_MIN_STATES + 4])
+def test_band_evaluate_full_band(rng, S):
+    """A full band (b = S - 1): band LU below DENSE_SOLVE_MIN_STATES, LAPACK from there; numpy's solve and py_func agree."""
+    A, b = 3, S - 1
+    P = rng.dirichlet(np.ones(S), size=(S, A))
+    pi = rng.dirichlet(np.ones(A), size=S)
+    rhs = rng.normal(size=S)
+    want = np.linalg.solve(np.eye(S) - 0.9 * np.einsum("sa,sat->st", pi, P), rhs)
+    for st in _stores(P.reshape(S * A, S), A):
+        for f in (BK.band_evaluate, BK.band_evaluate.py_func):
+            V = np.empty(S)
+            f(st, A, pi, 0.9, b, np.empty((S, 2 * b + 1)), rhs, V)
+            np.testing.assert_allclose(V, want, rtol=1e-10, atol=1e-12)
+
+
 @pytest.mark.parametrize("code", [DK.KL, DK.FORWARD_KL, DK.CHI2, DK.TV, DK.HELLINGER, DK.ALPHA, DK.JS])
 def test_regularized_max_kernel(rng, code):
     S, A = 4, 5
