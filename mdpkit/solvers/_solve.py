@@ -349,12 +349,17 @@ def _finish(prob: _Problem, V: FloatArray, method: str, n_iter: int, converged: 
     _check_finite_result(method, V=V)
     TV, Q, pi = prob.backup(V)
     _check_finite_result(method, Q=Q, pi=pi)
-    res = float(np.max(np.abs(TV - V)))
+    d = TV - V
+    res = float(np.abs(d).max())
     if not converged:
         _warn_stopped(method, n_iter, res, tol)
     tr = {"residual": np.asarray(residuals, dtype=np.float64)} if trace else None
+    bounds = None  # the MacQueen bounds of _with_bounds, from the backup just computed
+    if prob.H is None:
+        c = prob.gamma / (1.0 - prob.gamma)
+        bounds = (TV + c * float(d.min()), TV + c * float(d.max()))
     return SolveResult(V=V, Q=Q, pi=pi, converged=converged, n_iter=n_iter, residual=res,
-                       method=method, status=0 if converged else 1, trace=tr)
+                       method=method, status=0 if converged else 1, trace=tr, bounds=bounds)
 
 
 def _value_iteration(prob: _Problem, V: FloatArray, tol: float, max_iter: int, trace: bool) -> SolveResult:
