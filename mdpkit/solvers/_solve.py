@@ -168,8 +168,11 @@ class _Problem:
             if not isinstance(policy_reg, PolicyRegularizer):
                 raise TypeError(f"`policy_reg` must be a PolicyRegularizer; got {type(policy_reg).__name__}.")
             self.ref = _masked_reference(mdp, policy_reg)
-            with np.errstate(divide="ignore"):
+            if mdp._mask is None:  # strictly positive (check_support): no zero to take the log of
                 self.log_ref = np.log(self.ref)
+            else:
+                with np.errstate(divide="ignore"):
+                    self.log_ref = np.log(self.ref)
             self.beta = float(policy_reg.beta)
             self.kind = "kl" if isinstance(policy_reg.div, KL) else "fdiv"
             self.code = policy_reg.div.code
