@@ -40,7 +40,9 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY_SUBMODULES:
         return importlib.import_module(f"{__name__}.{name}")
     if name in _LAZY_NAMES:
-        return getattr(importlib.import_module(f"{__name__}.{_LAZY_NAMES[name]}"), name)
+        value = getattr(importlib.import_module(f"{__name__}.{_LAZY_NAMES[name]}"), name)
+        globals()[name] = value  # resolved once: later look-ups (``mk.solve`` in a loop) are plain
+        return value
     raise AttributeError(f"module 'mdpkit' has no attribute {name!r}")
 
 

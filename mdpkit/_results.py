@@ -203,7 +203,7 @@ class SolveResult:
         if self.bounds is None:
             return 0.0 if np.ndim(self.V) == 2 else float("inf")
         lo, hi = self.bounds
-        return float(max(np.max(hi - self.V), np.max(self.V - lo), 0.0))
+        return float(max((hi - self.V).max(), (self.V - lo).max(), 0.0))
 
     def __post_init__(self) -> None:
         if self.status is None:  # derived from `converged` unless a solver names the cause

@@ -7,6 +7,7 @@ offending value, *before* any compiled kernel runs. Nothing is clipped or repair
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -59,10 +60,10 @@ def check_scalar(
     >>> check_scalar("beta", 0.5, lo=0.0, lo_inclusive=False)
     0.5
     """
-    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating)):
+    if type(value) is not float and (isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating))):
         raise TypeError(f"`{name}` must be a real number; got {type(value).__name__} {value!r}.")
     v = float(value)
-    if not np.isfinite(v):
+    if not math.isfinite(v):
         raise ValueError(f"`{name}` must be finite; got {value!r}.")
     if lo is not None and (v < lo or (v == lo and not lo_inclusive)):
         op = ">=" if lo_inclusive else ">"
@@ -89,7 +90,7 @@ def check_int(name: str, value: Any, *, lo: int | None = None, hi: int | None = 
     >>> check_int("horizon", 3, lo=1)
     3
     """
-    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
+    if type(value) is not int and (isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer))):
         if isinstance(value, (float, np.floating)) and float(value).is_integer():
             value = int(value)
         else:
@@ -104,7 +105,7 @@ def check_int(name: str, value: Any, *, lo: int | None = None, hi: int | None = 
 
 def check_discount(gamma: Any) -> float:
     """``0 <= gamma < 1`` (infinite-horizon discount)."""
-    if isinstance(gamma, bool) or not isinstance(gamma, (numbers.Real, np.floating)):
+    if type(gamma) is not float and (isinstance(gamma, bool) or not isinstance(gamma, (numbers.Real, np.floating))):
         raise TypeError(f"`gamma` must be a real number; got {type(gamma).__name__} {gamma!r}.")
     g = float(gamma)
     if not (0.0 <= g < 1.0):
@@ -154,7 +155,7 @@ def as_float_array(
         if not ok:
             want = "(" + ", ".join("*" if s is None else str(s) for s in shape) + ")"
             raise ValueError(f"`{name}` must have shape {want}; got {a.shape}.")
-    if finite and a.size and not np.all(np.isfinite(a)):
+    if finite and a.size and not np.isfinite(a).all():
         idx = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0])
         raise ValueError(f"`{name}` must be finite; `{name}{list(idx)}` = {a[idx]!r}.")
     return a
@@ -162,6 +163,8 @@ def as_float_array(
 
 def _check_real_kind(name: str, x: Any) -> None:
     """Refuse complex numbers and strings before a float64 cast would drop or parse them."""
+    if type(x) is np.ndarray and x.dtype.kind in "fiub":  # real already: nothing to refuse
+        return
     if isinstance(x, (str, bytes)):
         raise TypeError(f"`{name}` must be real numbers, not a string; got {x!r}.")
     if isinstance(x, np.ndarray) or np.isscalar(x) or isinstance(x, (list, tuple)):
@@ -179,9 +182,9 @@ def _check_real_kind(name: str, x: Any) -> None:
 
 def check_magnitude(name: str, a: FloatArray, bound: float, why: str) -> None:
     """Check ``|a| <= bound`` elementwise, so that the results computed from ``a`` stay finite."""
-    bad = np.abs(a) > bound
-    if np.any(bad):
-        idx = [int(i) for i in np.argwhere(bad)[0]]
+    mag = np.abs(a)
+    if mag.max(initial=0.0) > bound:  # one reduction; the offending entry is looked up only on failure
+        idx = [int(i) for i in np.argwhere(mag > bound)[0]]
         raise ValueError(f"`{name}` must satisfy |{name}| <= {bound:.3g} ({why}); "
                          f"`{name}{idx}` = {a[tuple(idx)]!r}.")
 
@@ -211,16 +214,15 @@ def check_simplex(name: str, x: FloatArray, *, atol: float = SIMPLEX_ATOL) -> No
     """
     if x.size == 0:
         raise ValueError(f"`{name}` must not be empty; got shape {x.shape}.")
-    neg = x < 0
-    if np.any(neg):
-        idx = tuple(int(i) for i in np.argwhere(neg)[0])
+    if x.min() < 0:  # one reduction per test; the offending entry is looked up only on failure
+        idx = tuple(int(i) for i in np.argwhere(x < 0)[0])
         raise ValueError(
             f"`{name}` must have non-negative entries; `{name}{list(idx)}` = {x[idx]!r}."
         )
     sums = x.sum(axis=-1)
-    bad = np.abs(sums - 1.0) > atol
-    if np.any(bad):
-        idx = tuple(int(i) for i in np.argwhere(bad)[0]) if sums.ndim else ()
+    dev = np.abs(sums - 1.0)
+    if dev.max() > atol:
+        idx = tuple(int(i) for i in np.argwhere(dev > atol)[0]) if sums.ndim else ()
         loc = ", ".join([*map(str, idx), ":"])
         raise ValueError(
             f"`{name}[{loc}]` must sum to 1 (atol={atol:g}); it sums to {float(sums[idx]):.12g}."
@@ -285,6 +287,8 @@ MIN_REF_MASS = 1e-300
 def check_support(name: str, pi_ref: FloatArray, ref_name: str = "pi_ref") -> None:
     """Every row of ``pi_ref`` must put positive mass on at least one action."""
     # Rows are on the simplex already; this guards the strictly-positive requirement.
+    if pi_ref.min() >= MIN_REF_MASS:  # one reduction; the offending entry is looked up only on failure
+        return
     tiny = (pi_ref > 0) & (pi_ref < MIN_REF_MASS)
     if np.any(tiny):
         idx = tuple(int(i) for i in np.argwhere(tiny)[0])

@@ -189,11 +189,13 @@ def _feasible_rewards(r: FloatArray, action_mask: npt.ArrayLike | None) -> tuple
     (boolean, ``True`` = feasible) marks more. NaN and ``+inf`` are errors, and so is a
     state (or stage-state) without a feasible action.
     """
+    mask = np.isfinite(r)
+    if action_mask is None and mask.all():  # every reward finite: nothing to refuse or mask
+        return r, None
     bad = np.isnan(r) | (r == np.inf)
     if np.any(bad):
         idx = [int(i) for i in np.argwhere(bad)[0]]
         raise ValueError(f"`r` must be finite (or -inf for an infeasible action); `r{idx}` = {r[tuple(idx)]!r}.")
-    mask = np.isfinite(r)
     if action_mask is not None:
         m = np.asarray(action_mask)
         if m.dtype != np.bool_:
@@ -760,6 +762,8 @@ VALUE_BOUND = 1e300  # values (sums of rewards) must stay below this to be finit
 def _check_value_range(r: FloatArray, gamma: float | None, horizon: int | None) -> None:
     """Refuse rewards whose values ``|r| / (1 - gamma)`` or ``H |r|`` would overflow."""
     n_terms = horizon if horizon is not None else 1.0 / (1.0 - float(gamma))  # type: ignore[arg-type]
+    if np.abs(r).max() <= VALUE_BOUND / n_terms:  # one pass; -inf (infeasible) takes the exact test below
+        return
     check_magnitude("r", np.where(np.isfinite(r), r, 0.0), VALUE_BOUND / n_terms,  # -inf: infeasible
                     f"values up to |r|max * {'H' if horizon is not None else '1/(1-gamma)'} must stay "
                     f"below {VALUE_BOUND:g} to be finite in float64")

@@ -17,7 +17,7 @@ states and ``b`` the bandwidth ``max |s' - s|`` over ``P(s'|s, a) > 0``:
    this is soft policy iteration, Newton's method on the soft Bellman equation
    (quadratic convergence near the fixed point).
 2. Dense with ``S^3 / 3 <= 4 W`` (``S <= 12 A``, small models): policy iteration with a
-   dense LU solve.
+   dense LU solve (unregularized: compiled end to end, the matrix as one full band).
 3. Otherwise, unregularized and dense: modified policy iteration with adaptive evaluation depth
    (:func:`~mdpkit.solvers._bellman_kernels.modified_policy_iteration_kernel`):
    evaluation sweeps cost one row per state instead of ``A``; they go on while each
@@ -249,22 +249,26 @@ def kl_penalty(pi: FloatArray, log_ref: FloatArray, beta: float) -> FloatArray:
     return beta * t.sum(axis=1)
 
 
-def policy_iteration_band(prob: Any, V: FloatArray, tol: float, max_iter: int, trace: bool, finish: Any) -> Any:
+def policy_iteration_band(prob: Any, V: FloatArray, tol: float, max_iter: int, trace: bool, finish: Any,
+                          full: bool = False) -> Any:
     """Unregularized policy iteration compiled end to end with banded evaluations.
 
-    From ``V = 0`` (the default start) it starts from the greedy policy of the uniform
-    policy's value instead: ``V = 0`` ties every action wherever the reward is zero, and
-    Howard's PI (which keeps the current action on ties) would then carry the reward
-    only one band further per improvement.
+    ``full``: the whole matrix as one band (``b = S - 1``; rule 2, small dense models),
+    solved by LAPACK's dense LU from ``DENSE_SOLVE_MIN_STATES`` states
+    (:func:`~mdpkit.solvers._bellman_kernels.band_evaluate`).
+
+    From ``V = 0`` (the default start) it starts, as QuantEcon does, from the greedy policy
+    of ``T 0 = max_a r`` (one sweep, which usually saves an evaluation), or, where the rewards
+    of a state tie, from the greedy policy of the uniform policy's value: there ``V = 0``
+    and ``T 0`` tie every action wherever the reward is zero (chains with rewards at the
+    ends), and Howard's PI (which keeps the current action on ties) would then carry the
+    reward only one band further per improvement.
     """
     S, A = prob.S, prob.A
-    b = _band(prob)
-    if not np.any(V):
-        unif = np.full((S, A), 1.0 / A)
-        V = evaluate_fast(prob, unif, prob.r2s[0].reshape(S, A).mean(axis=1), "band")
+    b = S - 1 if full else _band(prob)
     hist = np.empty(max_iter if trace else 1)
     n = BK.policy_iteration_band_kernel(prob.st, A, prob.r2s[0], prob.gamma, b, V, max_iter, prob.parallel,
-                                        np.empty(S), np.empty(S, dtype=np.int64), np.empty(S, dtype=np.int64),
-                                        np.empty((S, 2 * b + 1)), hist)
+                                        not V.any(), np.empty(S), np.empty(S, dtype=np.int64),
+                                        np.empty(S, dtype=np.int64), np.empty((S, 2 * b + 1)), hist)
     converged, n = n > 0, abs(int(n))
     return finish(prob, V, "policy_iteration", n, converged, hist[:n], tol, max_iter, trace)

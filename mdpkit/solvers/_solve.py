@@ -111,6 +111,43 @@ class TransitionOperator(Protocol):
     def __call__(self, V: FloatArray, out: FloatArray) -> None: ...
 
 
+_NO_REF = np.ones((1, 1, 1))  # the (unused) reference policy of the plain max; never written
+
+
+def _model_arrays(mdp: TabularMDP) -> tuple[Any, ...]:
+    """Return the kernel inputs that depend on the model alone, built once per model (it is immutable).
+
+    ``(masks, mask, sparse, indptr, indices, data, P2s, st, work, r2s)``: the feasibility
+    masks per stage (``None``: every action feasible; ``-inf`` in ``Q`` marks infeasible) and
+    the single-stage mask, the transition storage of the kernels (CSR with int64 indices,
+    or dense ``(S*A, S)`` blocks per stage), the storage tuple of stationary models with
+    the entries ``W`` one sweep reads, and the rewards per stage (0 at infeasible pairs:
+    the kernels stay finite, :meth:`_Problem.q` masks after).
+    """
+    cache = MM._model_cache(mdp)
+    arrays = cache.get("problem")
+    if arrays is not None:
+        return arrays  # type: ignore[no-any-return]
+    S, A = mdp.n_states, mdp.n_actions
+    m = mdp._mask
+    masks = None if m is None else (list(m) if m.ndim == 3 else [m])
+    mask = None if masks is None or len(masks) > 1 else masks[0]
+    if mdp.is_sparse:
+        indptr, indices, data = MM.csr64(mdp)
+        P2s = [np.zeros((1, 1))]
+    else:
+        P4 = mdp.P if mdp.P.ndim == 4 else mdp.P[None]
+        P2s = [np.ascontiguousarray(P4[h].reshape(S * A, S)) for h in range(P4.shape[0])]
+        indptr = indices = np.zeros(1, dtype=np.int64)
+        data = np.zeros(1)
+    st, work = MM.storage(mdp) if mdp.horizon is None or mdp.is_stationary else (None, S * A * S)
+    r = mdp._r_finite
+    r3 = r if r.ndim == 3 else r[None]
+    r2s = [np.ascontiguousarray(r3[h].reshape(-1)) for h in range(r3.shape[0])]
+    arrays = cache["problem"] = (masks, mask, mdp.is_sparse, indptr, indices, data, P2s, st, work, r2s)
+    return arrays
+
+
 class _Problem:
     """An MDP with its action part and transition part, ready for backups."""
 
@@ -122,19 +159,20 @@ class _Problem:
         self.H = mdp.horizon
         self.gamma = 1.0 if mdp.gamma is None else mdp.gamma
         self.reg = policy_reg
-        m = mdp._mask
-        # feasibility masks per stage (None: every action feasible); -inf in Q marks infeasible
-        self.masks = None if m is None else (list(m) if m.ndim == 3 else [m])
-        self.mask = None if self.masks is None or len(self.masks) > 1 else self.masks[0]
+        (self.masks, self.mask, self.sparse, self.indptr, self.indices, self.data, self.P2s, self.st, self.work,
+         self.r2s) = _model_arrays(mdp)
         if policy_reg is None:
             self.kind, self.beta, self.code, self.alpha = "max", 1.0, -1, 0.0
-            self.ref = self.log_ref = np.ones((1, 1, 1))
+            self.ref = self.log_ref = _NO_REF
         else:
             if not isinstance(policy_reg, PolicyRegularizer):
                 raise TypeError(f"`policy_reg` must be a PolicyRegularizer; got {type(policy_reg).__name__}.")
             self.ref = _masked_reference(mdp, policy_reg)
-            with np.errstate(divide="ignore"):
+            if mdp._mask is None:  # strictly positive (check_support): no zero to take the log of
                 self.log_ref = np.log(self.ref)
+            else:
+                with np.errstate(divide="ignore"):
+                    self.log_ref = np.log(self.ref)
             self.beta = float(policy_reg.beta)
             self.kind = "kl" if isinstance(policy_reg.div, KL) else "fdiv"
             self.code = policy_reg.div.code
@@ -147,30 +185,11 @@ class _Problem:
                                 f"(e.g. mdpkit.solvers.Robust); got {type(robust).__name__}.")
             n_stages = 1 if (self.H is None or mdp.is_stationary) else self.H
             self.robust_ops = [make(mdp, h) for h in range(n_stages)]
-        # transition storage for the kernels
-        self.sparse = mdp.is_sparse
-        if self.sparse:
-            self.indptr, self.indices, self.data = MM.csr64(mdp)
-            self.P2s = [np.zeros((1, 1))]
-        else:
-            P = mdp.P
-            P4 = P if P.ndim == 4 else P[None]
-            self.P2s = [np.ascontiguousarray(P4[h].reshape(self.S * self.A, self.S)) for h in range(P4.shape[0])]
-            self.indptr = self.indices = np.zeros(1, dtype=np.int64)
-            self.data = np.zeros(1)
-        stationary = self.H is None or mdp.is_stationary
-        self.st: Any = None
-        self.work = self.S * self.A * self.S
-        if stationary:
-            self.st, self.work = MM.storage(mdp)
         work = self.work + (20 * self.S * self.A if self.kind != "max" else 0)  # exp/log per entry
         self.parallel = work >= PARALLEL_MIN_WORK and get_num_threads() > 1
-        r = mdp._r_finite  # 0 at infeasible pairs: the kernels stay finite, q() masks after
-        r3 = r if r.ndim == 3 else r[None]
-        self.r2s = [np.ascontiguousarray(r3[h].reshape(-1)) for h in range(r3.shape[0])]
 
     # -- the two parts ---------------------------------------------------------------
-    def _stage(self, seq: list[Any], h: int) -> Any:
+    def _stage(self, seq: Any, h: int) -> Any:
         return seq[h] if len(seq) > 1 else seq[0]
 
     def q(self, V: FloatArray, h: int = 0, out: FloatArray | None = None) -> FloatArray:
@@ -196,8 +215,8 @@ class _Problem:
         """Compute the action part: ``(V, pi)`` from ``Q``."""
         V = np.empty(self.S)
         pi = np.empty((self.S, self.A))
-        ref = self._stage(list(self.ref), h) if self.kind != "max" else self.ref[0]
-        log_ref = self._stage(list(self.log_ref), h) if self.kind != "max" else self.log_ref[0]
+        ref = self._stage(self.ref, h) if self.kind != "max" else self.ref[0]
+        log_ref = self._stage(self.log_ref, h) if self.kind != "max" else self.log_ref[0]
         if self.masks is not None and self.kind != "max":
             # regularized rows: infeasible actions leave through pi_ref = 0; their Q must be
             # finite for the kernels, and the feasible row minimum never attracts mass
@@ -215,7 +234,7 @@ class _Problem:
         """``beta * D(pi(.|s) || pi_ref(.|s))`` per state (zeros when unregularized)."""
         if self.kind == "max":
             return np.zeros(self.S)
-        ref = self._stage(list(self.ref), h)
+        ref = self._stage(self.ref, h)
         return self.beta * np.array([DK.divergence_value(self.code, self.alpha, pi[s], ref[s]) for s in range(self.S)])
 
     def backup(self, V: FloatArray, h: int = 0) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -242,7 +261,7 @@ _EPS = float(np.finfo(float).eps)
 def _rounding_floor(prob: _Problem, V0: FloatArray) -> float:
     """Return the a-priori rounding floor of ``||V - V*||`` for a discounted solve started at ``V0``."""
     r_max = MM.reward_max(prob.mdp, prob.r2s)
-    v_max = max(float(np.max(np.abs(V0), initial=0.0)), r_max / (1.0 - prob.gamma))
+    v_max = max(float(np.abs(V0).max(initial=0.0)), r_max / (1.0 - prob.gamma))
     return prob.gamma / (1.0 - prob.gamma) * ROUNDING_K * _EPS * (v_max + r_max)
 
 
@@ -333,12 +352,17 @@ def _finish(prob: _Problem, V: FloatArray, method: str, n_iter: int, converged: 
     _check_finite_result(method, V=V)
     TV, Q, pi = prob.backup(V)
     _check_finite_result(method, Q=Q, pi=pi)
-    res = float(np.max(np.abs(TV - V)))
+    d = TV - V
+    res = float(np.abs(d).max())
     if not converged:
         _warn_stopped(method, n_iter, res, tol)
     tr = {"residual": np.asarray(residuals, dtype=np.float64)} if trace else None
+    bounds = None  # the MacQueen bounds of _with_bounds, from the backup just computed
+    if prob.H is None:
+        c = prob.gamma / (1.0 - prob.gamma)
+        bounds = (TV + c * float(d.min()), TV + c * float(d.max()))
     return SolveResult(V=V, Q=Q, pi=pi, converged=converged, n_iter=n_iter, residual=res,
-                       method=method, status=0 if converged else 1, trace=tr)
+                       method=method, status=0 if converged else 1, trace=tr, bounds=bounds)
 
 
 def _value_iteration(prob: _Problem, V: FloatArray, tol: float, max_iter: int, trace: bool) -> SolveResult:
@@ -374,9 +398,13 @@ def _policy_iteration(prob: _Problem, V: FloatArray, tol: float, max_iter: int, 
         raise NotImplementedError("policy iteration is for nominal transitions; use method='value_iteration' "
                                   "for robust MDPs.")
     how = MM.evaluation_solver(prob) if prob.kind != "fdiv" else None
-    if how == "band" and prob.kind == "max" and prob.masks is None:
-        return MM.policy_iteration_band(prob, V, tol, max_iter, trace, _finish)
-    _, _, pi = prob.backup(V)
+    if how is not None and prob.kind == "max" and prob.masks is None:
+        return MM.policy_iteration_band(prob, V, tol, max_iter, trace, _finish, full=how == "dense")
+    TV, _, pi = prob.backup(V)
+    if prob.kind == "max" and not V.any():
+        # From V = 0 (the default) start, as QuantEcon does, from the greedy policy of T0 = max_a r
+        # rather than of 0: one more sweep, which usually saves an exact evaluation.
+        _, _, pi = prob.backup(TV)
     residuals: list[float] = []
     for it in range(max_iter):
         if how is None:

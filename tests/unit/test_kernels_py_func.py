@@ -194,14 +194,36 @@ def test_band_kernels(rng):
             fm(st, A, pi, 0.95, b, M)
             fs(M, b, rhs, x)
             np.testing.assert_allclose(x, want, rtol=1e-10, atol=1e-12)
-        out = []
-        for f in (BK.policy_iteration_band_kernel, BK.policy_iteration_band_kernel.py_func):
-            V = np.zeros(S)
-            n = f(st, A, r2, 0.95, b, V, 100, False, np.empty(S), np.empty(S, np.int64), np.empty(S, np.int64),
-                  np.empty((S, 2 * b + 1)), np.empty(100))
-            out.append((n, V))
-        assert out[0][0] == out[1][0] > 0
-        np.testing.assert_allclose(out[0][1], out[1][1], rtol=1e-12)
+        tied = np.where(np.arange(S * A) < A, 0.0, r2)  # state 0's rewards tie: from_zero takes the uniform start
+        for f in (BK._rewards_tie, BK._rewards_tie.py_func):
+            assert f(tied, A) and not f(r2, A)
+        for r in (r2, tied):
+            out = []
+            for f in (BK.policy_iteration_band_kernel, BK.policy_iteration_band_kernel.py_func):
+                for from_zero in (False, True):
+                    V = np.zeros(S)
+                    n = f(st, A, r, 0.95, b, V, 100, False, from_zero, np.empty(S), np.empty(S, np.int64),
+                          np.empty(S, np.int64), np.empty((S, 2 * b + 1)), np.empty(100))
+                    out.append((n, V))
+            for k in (0, 1):  # compiled vs py_func, from the greedy policy of V = 0 and the from_zero start
+                assert out[k][0] == out[k + 2][0] > 0
+                np.testing.assert_allclose(out[k][1], out[k + 2][1], rtol=1e-12)
+            np.testing.assert_allclose(out[0][1], out[1][1], rtol=1e-10)  # the same optimum from either start
+
+
+@pytest.mark.parametrize("S", [12, BK.DENSE_SOLVE_MIN_STATES + 4])
+def test_band_evaluate_full_band(rng, S):
+    """A full band (b = S - 1): band LU below DENSE_SOLVE_MIN_STATES, LAPACK from there; numpy's solve and py_func agree."""
+    A, b = 3, S - 1
+    P = rng.dirichlet(np.ones(S), size=(S, A))
+    pi = rng.dirichlet(np.ones(A), size=S)
+    rhs = rng.normal(size=S)
+    want = np.linalg.solve(np.eye(S) - 0.9 * np.einsum("sa,sat->st", pi, P), rhs)
+    for st in _stores(P.reshape(S * A, S), A):
+        for f in (BK.band_evaluate, BK.band_evaluate.py_func):
+            V = np.empty(S)
+            f(st, A, pi, 0.9, b, np.empty((S, 2 * b + 1)), rhs, V)
+            np.testing.assert_allclose(V, want, rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("code", [DK.KL, DK.FORWARD_KL, DK.CHI2, DK.TV, DK.HELLINGER, DK.ALPHA, DK.JS])
