@@ -644,7 +644,7 @@ def run_sampled(q_true, q_eff, row, z0, log_ref, prm_i, prm_f, n_steps, ck, ks, 
              and not (code == BNPO and bnpo_a < 0.0))
     S, K = z0.shape
     M = row.size
-    N = G * M
+    N, Sg = (0, 0) if fused else (G * M, S)   # token and PPO scratch: general path only
     act = np.empty(N, dtype=np.int64)
     rew, adv, lpold, mask = np.empty(N), np.empty(N), np.empty(N), np.ones(N)
     klsel, keep_tok = np.zeros(N, dtype=np.bool_), np.ones(N, dtype=np.bool_)
@@ -653,11 +653,11 @@ def run_sampled(q_true, q_eff, row, z0, log_ref, prm_i, prm_f, n_steps, ck, ks, 
     sigma, cnt = np.empty(M), np.zeros(S)
     for m in range(M):
         cnt[row[m]] += 1.0
-    z, zprev = z0.copy(), np.empty((S, K))
+    z, zprev = z0.copy(), np.empty((Sg, K))
     pi, lp, H = np.empty((S, K)), np.empty((S, K)), np.empty(S)
     cells = make_cells(q_eff, binary)
     cdf, cache = np.empty(cells[1].size), fused_cache(M if fused else 0, K, cells[1].size, G)
-    pi0, lp0, grad, csum = np.empty((S, K)), np.empty((S, K)), np.empty((S, K)), np.empty(S)
+    pi0, lp0, grad, csum = np.empty((Sg, K)), np.empty((Sg, K)), np.empty((Sg, K)), np.empty(Sg)
     j = 0
     for t in range(n_steps + 1):
         record = j < ck.size and ck[j] == t
