@@ -72,7 +72,7 @@ def beta_pdf(x, a, b):
                     + math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b))
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def advantage_form(code, n, mean, ss, baseline, eps, bnpo_a, bnpo_b, r_max):
     """(mu, c) with advantages A_i = (r_i - mu) c for a group; see mdpkit.pg.advantages.
 
@@ -482,7 +482,7 @@ def one_epoch_update(z, pi, lp, row, act, adv, off, keep, cnt, scale, grad, csum
     return ascend_rows(z, pi, lp, cnt, scale, grad, csum) / row.size
 
 
-@njit(cache=True, fastmath=_EXP_FAST)
+@njit(cache=True, fastmath=_EXP_FAST, error_model="numpy")
 def softmax_stale(z, fresh, pi, x, t, bits):
     """For rows m with fresh[m] false: pi[m] = softmax(z[m]), x[m] = z[m] - max z[m] (no log).
 
@@ -516,7 +516,7 @@ def softmax_stale(z, fresh, pi, x, t, bits):
             pi[m, a] *= inv
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=_EXP_FAST, error_model="numpy")
 def count_updates(z, q_eff, code, G, eps, bnpo_a, bnpo_b, r_max, f, cells, pi, x, cnt, g, fresh):
     """Per prompt: advantages of its counted group, z_m += f (g - csum pi_m), g_a = sum_i A_i [a_i = a].
 
