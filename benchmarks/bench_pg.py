@@ -9,10 +9,20 @@ prediction, checkpoint reward and entropy), checked equal, timed interleaved wit
 mdpkit (best of several). GRPO: both run 20 steps interleaved (mdpkit: all 100 runs on
 the available threads; NumPy: one run), compared per sampled response, the baseline's
 mean success checked against mdpkit's runs; then the full case is timed once (wall and
-CPU). The load average is printed: on these shared machines absolute times grow with it.
-Results go to ``benchmarks/results/pg.json``.
+CPU). The two GRPO implementations compute the same update in law but are formulated
+differently: the NumPy baseline is the straightforward one (every step: softmax of every
+row, G inverse-CDF draws and a Bernoulli reward per response, advantages, scatter-add),
+while mdpkit draws the G responses of a prompt with one uniform each over its
+(response, reward) cells, counts them per cell, and recomputes a row's softmax only
+after the row moved (a group whose advantages are all 0, e.g. an all-correct GRPO group,
+leaves it bit-for-bit unchanged). Besides the wall-clock ratio (the target) the CPU-time
+ratio is printed: on a shared machine, where the threads of mdpkit do not get whole
+cores, it is the load-independent one (it counts all of mdpkit's threads, so it omits
+the parallel speed-up). The load average is printed: on these shared machines absolute
+times grow with it. Results go to ``benchmarks/results/pg.json``.
 
-Run: ``python benchmarks/bench_pg.py [--quick]``.
+Run: ``python benchmarks/bench_pg.py [--quick]`` from the repository root (with
+``PYTHONPATH=.`` to time this checkout rather than an installed mdpkit).
 """
 
 from __future__ import annotations
@@ -82,14 +92,21 @@ def numpy_grpo(q, z0, eta, G, n_steps, rng):
     return z
 
 
-def interleaved(fns, repeat):
-    """Best time of each callable over ``repeat`` interleaved rounds (load affects all alike)."""
+def interleaved(fns, repeat, cpu=None):
+    """Best wall time of each callable over ``repeat`` interleaved rounds (load affects all alike).
+
+    ``cpu``, a list, receives the best CPU time (all threads) of each callable.
+    """
     best = [np.inf] * len(fns)
+    best_cpu = [np.inf] * len(fns)
     for _ in range(repeat):
         for i, f in enumerate(fns):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             f()
             best[i] = min(best[i], time.perf_counter() - t0)
+            best_cpu[i] = min(best_cpu[i], time.process_time() - c0)
+    if cpu is not None:
+        cpu[:] = best_cpu
     return best
 
 
@@ -133,7 +150,8 @@ def bench_grpo(quick: bool) -> dict:
         res["np"] = numpy_grpo(gprob.reward, np.array(gprob.z0), 0.2, G, short,
                                np.random.default_rng(1))
 
-    t_mk, t_np = interleaved([run_mk, run_np], repeat=3)
+    cpu = []
+    t_mk, t_np = interleaved([run_mk, run_np], repeat=5, cpu=cpu)
     # the baseline is GRPO too: its mean success after `short` steps agrees with mdpkit's runs
     r_mk = res["mk"].reward[:, -1]
     r_np = numpy_success(gprob.reward, res["np"])
@@ -141,12 +159,15 @@ def bench_grpo(quick: bool) -> dict:
     if abs(r_np - r_mk.mean()) > tol:
         raise AssertionError(f"NumPy GRPO success {r_np:.4f} vs mdpkit {r_mk.mean():.4f} +- {tol:.4f}")
     per_mk, per_np = t_mk / (short * runs * M * G), t_np / (short * M * G)
+    cpu_mk, cpu_np = cpu[0] / (short * runs * M * G), cpu[1] / (short * M * G)
     cpu0 = time.process_time()
     full = mk.pg.sample_dynamics(gprob, n_steps=steps, n_runs=runs, rng=1, **kw)
     cpu = time.process_time() - cpu0   # all threads: on idle cores, wall ~ cpu / threads
     return {"prompts": M, "G": G, "steps": steps, "runs": runs, "full_case_s": full.seconds,
             "full_case_cpu_s": cpu,
             "mdpkit_s_per_sample": per_mk, "numpy_s_per_sample": per_np, "ratio": per_np / per_mk,
+            "mdpkit_cpu_s_per_sample": cpu_mk, "numpy_cpu_s_per_sample": cpu_np,
+            "cpu_ratio": cpu_np / cpu_mk,
             "success_mdpkit": float(r_mk.mean()), "success_numpy": r_np}
 
 
@@ -160,7 +181,10 @@ def main(quick: bool = False) -> dict:
           f"NumPy {exact['numpy_s']:.3f} s; ratio {exact['ratio']:.1f}x")
     print(f"sampled GRPO, M={grpo['prompts']}, G={grpo['G']}: per sampled response mdpkit "
           f"{grpo['mdpkit_s_per_sample'] * 1e9:.1f} ns ({out['threads']} threads, all runs), NumPy "
-          f"{grpo['numpy_s_per_sample'] * 1e9:.1f} ns; ratio {grpo['ratio']:.1f}x")
+          f"{grpo['numpy_s_per_sample'] * 1e9:.1f} ns; ratio {grpo['ratio']:.1f}x (CPU time: "
+          f"{grpo['mdpkit_cpu_s_per_sample'] * 1e9:.1f} vs {grpo['numpy_cpu_s_per_sample'] * 1e9:.1f} ns, "
+          f"{grpo['cpu_ratio']:.1f}x; mdpkit counts draws per cell and skips unmoved rows, NumPy "
+          "draws each response)")
     print(f"sampled GRPO full case, {grpo['steps']} steps x {grpo['runs']} runs: "
           f"{grpo['full_case_s']:.2f} s wall, {grpo['full_case_cpu_s']:.1f} s CPU over all threads")
     print(f"load average (1, 5, 15 min) before {np.round(load0, 2).tolist()}, after "

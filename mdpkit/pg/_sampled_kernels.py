@@ -13,9 +13,14 @@ import numpy as np
 from numba import njit, prange
 
 from ._exact_kernels import (
+    _EXP_FAST,
+    _EXP_MIN,
     _FAST,
+    _INV_LN2,
+    _MAGIC,
+    _MAGIC_BITS,
+    _exp_reduced,
     cov_prediction,
-    exp_neg_scalar,
     record_metrics,
     softmax_rows,
 )
@@ -36,10 +41,12 @@ def rng_init(seed, state):
         state[i] = y ^ (y >> np.uint64(31))
 
 
-@njit(cache=True)
-def uniform(state):
-    """Draw a U[0, 1) variate with 53 random bits (upper bits of xoshiro256+); advances ``state``."""
-    s0, s1, s2, s3 = state[0], state[1], state[2], state[3]
+@njit("UniTuple(uint64, 5)(uint64, uint64, uint64, uint64)", cache=True)
+def xoshiro_next(s0, s1, s2, s3):
+    """One xoshiro256+ step on the state words: (64-bit output, new s0, s1, s2, s3).
+
+    Typed uint64 explicitly, so Python ints from a ``py_func`` caller are taken as such.
+    """
     out = s0 + s3
     t = s1 << np.uint64(17)
     s2 ^= s0
@@ -48,7 +55,13 @@ def uniform(state):
     s0 ^= s3
     s2 ^= t
     s3 = (s3 << np.uint64(45)) | (s3 >> np.uint64(19))
-    state[0], state[1], state[2], state[3] = s0, s1, s2, s3
+    return out, s0, s1, s2, s3
+
+
+@njit(cache=True)
+def uniform(state):
+    """Draw a U[0, 1) variate with 53 random bits (upper bits of xoshiro256+); advances ``state``."""
+    out, state[0], state[1], state[2], state[3] = xoshiro_next(state[0], state[1], state[2], state[3])
     return (out >> np.uint64(11)) * _U53
 
 
@@ -57,6 +70,37 @@ def beta_pdf(x, a, b):
     """Beta(a, b) density at x in (0, 1), in log space."""
     return math.exp((a - 1.0) * math.log(x) + (b - 1.0) * math.log1p(-x)
                     + math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b))
+
+
+@njit(cache=True, error_model="numpy")
+def advantage_form(code, n, mean, ss, baseline, eps, bnpo_a, bnpo_b, r_max):
+    """(mu, c) with advantages A_i = (r_i - mu) c for a group; see mdpkit.pg.advantages.
+
+    The group enters by its size n, its mean reward and ss = sum_i (r_i - mean)^2, so a
+    group given as rewards with integer multiplicities needs no per-sample pass.
+    """
+    if code == REINFORCE:
+        return 0.0, 1.0
+    if code == REINFORCE_BASELINE:
+        return baseline, 1.0
+    if code == RLOO:
+        return mean, n / (n - 1.0)
+    if code == DR_GRPO:
+        return mean, 1.0
+    if code == GRPO or code == NGRPO:
+        m = mean
+        v = ss
+        if code == NGRPO:  # one virtual sample with the maximal reward joins the statistics
+            m = (mean * n + r_max) / (n + 1.0)
+            v = ss + n * (mean - m) ** 2 + (r_max - m) ** 2
+            n = n + 1.0
+        sd = math.sqrt(v / n) + eps
+        # an all-equal group (sd = 0) has zero numerators: its advantages are 0
+        return m, (1.0 / sd if sd > 0.0 else 0.0)
+    # BNPO: (r - mean) / f_Beta(mean; a, b); an all-equal group has zero advantage
+    if 0.0 < mean < 1.0:
+        return mean, 1.0 / beta_pdf(mean, bnpo_a, bnpo_b)
+    return mean, 0.0
 
 
 @njit(cache=True)
@@ -70,41 +114,12 @@ def group_advantages(code, r, lo, hi, baseline, eps, bnpo_a, bnpo_b, r_max, out)
     for i in range(lo, hi):
         mean += r[i]
     mean /= n
-    if code == REINFORCE:
-        for i in range(lo, hi):
-            out[i] = r[i]
-    elif code == REINFORCE_BASELINE:
-        for i in range(lo, hi):
-            out[i] = r[i] - baseline
-    elif code == RLOO:
-        for i in range(lo, hi):
-            out[i] = (r[i] - mean) * n / (n - 1.0)
-    elif code == DR_GRPO:
-        for i in range(lo, hi):
-            out[i] = r[i] - mean
-    elif code == GRPO or code == NGRPO:
-        m = mean
-        cnt = n
-        if code == NGRPO:  # one virtual sample with the maximal reward joins the statistics
-            m = (mean * n + r_max) / (n + 1.0)
-            cnt = n + 1
-        v = 0.0
-        for i in range(lo, hi):
-            v += (r[i] - m) ** 2
-        if code == NGRPO:
-            v += (r_max - m) ** 2
-        sd = math.sqrt(v / cnt) + eps
-        # an all-equal group (sd = 0) has zero numerators: its advantages are 0
-        inv = 1.0 / sd if sd > 0.0 else 0.0
-        for i in range(lo, hi):
-            out[i] = (r[i] - m) * inv
-    else:  # BNPO: (r - mean) / f_Beta(mean; a, b); an all-equal group has zero advantage
-        for i in range(lo, hi):
-            out[i] = 0.0
-        if 0.0 < mean < 1.0:
-            f = beta_pdf(mean, bnpo_a, bnpo_b)
-            for i in range(lo, hi):
-                out[i] = (r[i] - mean) / f
+    ss = 0.0
+    for i in range(lo, hi):
+        ss += (r[i] - mean) ** 2
+    mu, c = advantage_form(code, float(n), mean, ss, baseline, eps, bnpo_a, bnpo_b, r_max)
+    for i in range(lo, hi):
+        out[i] = (r[i] - mu) * c
 
 
 @njit(cache=True)
@@ -153,24 +168,92 @@ def allocate(sigma, budget, n_min, out):
 
 
 @njit(cache=True)
-def draw_group(cdf, s, q_eff, m, binary, n, act, rew, start, state):
-    """Draw n responses of prompt m by inverse CDF of row s, with rewards (Bernoulli(q_eff) if binary).
+def make_cells(q_eff, binary):
+    """Build the outcome cells (response, reward) of every prompt, flat: prompt m owns off[m]:off[m + 1].
 
-    Writes act/rew[start:start + n]; one uniform per response, one more per binary reward
-    whose success probability is strictly between 0 and 1.
+    Binary rewards: a response whose success probability q is strictly between 0 and 1 has
+    two cells, success (reward 1, mass factor q) then failure (reward 0, factor 1 - q); a
+    sure one (q = 0 or 1) and every graded response have one cell (reward q, factor 1). One
+    uniform per sampled response picks its cell by inverse CDF of the masses pi_a * factor:
+    the law of (a, r) is that of a ~ pi, then r ~ Bernoulli(q_a). Returns
+    (off, act, rew, fac).
     """
-    K = cdf.shape[1]
+    M, K = q_eff.shape
+    off = np.zeros(M + 1, dtype=np.int64)
+    act = np.empty(2 * M * K, dtype=np.int64)
+    rew, fac = np.empty(2 * M * K), np.empty(2 * M * K)
+    c = 0
+    for m in range(M):
+        for a in range(K):
+            qa = q_eff[m, a]
+            if binary and 0.0 < qa < 1.0:
+                act[c], rew[c], fac[c] = a, 1.0, qa
+                act[c + 1], rew[c + 1], fac[c + 1] = a, 0.0, 1.0 - qa
+                c += 2
+            else:
+                act[c], rew[c], fac[c] = a, qa, 1.0
+                c += 1
+        off[m + 1] = c
+    return off, act[:c], rew[:c], fac[:c]
+
+
+@njit(cache=True, fastmath=_EXP_FAST)
+def cells_cdf(pi, row, cells, skip, cdf):
+    """For every prompt m with skip[m] false: cdf of its cells, cumulative masses pi[row[m], act_c] * fac_c."""
+    off, act, _, fac = cells
+    for m in range(row.size):
+        if skip[m]:
+            continue
+        s = row[m]
+        acc = 0.0
+        for c in range(off[m], off[m + 1]):
+            acc += pi[s, act[c]] * fac[c]
+            cdf[c] = acc
+
+
+@njit(cache=True)
+def draw_group(cdf, cells, m, n, act, rew, start, state):
+    """Draw n responses of prompt m with their rewards by inverse CDF over its cells (see make_cells).
+
+    Writes act/rew[start:start + n]; one uniform per response.
+    """
+    off, c_act, c_rew, _ = cells
+    lo, hi = off[m], off[m + 1]
     for i in range(n):
-        u = uniform(state) * cdf[s, K - 1]
-        a = 0
-        for k in range(K - 1):   # branch-free count of cdf[k] <= u (cdf is nondecreasing)
-            a += cdf[s, k] <= u
-        act[start + i] = a
-        qa = q_eff[m, a]
-        if binary and 0.0 < qa < 1.0:   # a success probability of 0 or 1 needs no draw
-            rew[start + i] = 1.0 if uniform(state) < qa else 0.0
-        else:
-            rew[start + i] = qa
+        u = uniform(state) * cdf[hi - 1]
+        c = lo
+        for k in range(lo, hi - 1):   # branch-free count of cdf[k] <= u (cdf is nondecreasing)
+            c += cdf[k] <= u
+        act[start + i] = c_act[c]
+        rew[start + i] = c_rew[c]
+
+
+@njit(cache=True)
+def draw_counts(cdf, off, G, u, cnt, state):
+    """cnt[c] = how many of G draws of each prompt fall in cell c: draw_group's uniforms and cells.
+
+    Prompt by prompt, G uniforms u_i (times the prompt's total mass); a draw lands in cell
+    lo + #{k < hi - 1 : cdf[k] <= u}, so #{i : u_i >= cdf[k]} counts the draws beyond
+    cell k, threshold by threshold (loops that vectorize). The generator state stays in
+    registers for the whole batch.
+    """
+    s0, s1, s2, s3 = state[0], state[1], state[2], state[3]
+    for m in range(off.size - 1):
+        lo, hi = off[m], off[m + 1]
+        total = cdf[hi - 1]
+        for i in range(G):
+            out, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
+            u[i] = ((out >> np.uint64(11)) * _U53) * total   # = uniform(state) * total
+        above = G
+        for k in range(lo, hi - 1):
+            ck = cdf[k]
+            n_ge = 0
+            for i in range(G):
+                n_ge += u[i] >= ck
+            cnt[k] = above - n_ge
+            above = n_ge
+        cnt[hi - 1] = above
+    state[0], state[1], state[2], state[3] = s0, s1, s2, s3
 
 
 @njit(cache=True)
@@ -179,13 +262,14 @@ def gradient_samples(pi, q_eff, binary, code, G, baseline, eps, bnpo_a, bnpo_b, 
     state = np.empty(4, dtype=np.uint64)
     rng_init(seed, state)
     K = pi.size
-    cdf = np.cumsum(pi).reshape(1, K)
-    q2 = q_eff.reshape(1, K)
+    cells = make_cells(q_eff.reshape(1, K), binary)
+    cdf = np.empty(cells[1].size)
+    cells_cdf(pi.reshape(1, K), np.zeros(1, dtype=np.int64), cells, np.zeros(1, dtype=np.bool_), cdf)
     act = np.empty(G, dtype=np.int64)
     rew = np.empty(G)
     adv = np.empty(G)
     for t in range(n_samples):
-        draw_group(cdf, 0, q2, 0, binary, G, act, rew, 0, state)
+        draw_group(cdf, cells, 0, G, act, rew, 0, state)
         group_advantages(code, rew, 0, G, baseline, eps, bnpo_a, bnpo_b, r_max, adv)
         csum = 0.0
         for a in range(K):
@@ -265,17 +349,12 @@ def bnpo_fit(gmean, M):
 
 
 @njit(cache=True)
-def sample_batch(pi, lp, q_eff, row, binary, off, act, rew, lpold, cdf, state):
+def sample_batch(pi, lp, cells, row, off, act, rew, lpold, cdf, no_skip, state):
     """Draw every prompt's group from its current policy; store log pi_old of each token."""
-    S, K = pi.shape
-    for s in range(S):
-        acc = 0.0
-        for a in range(K):
-            acc += pi[s, a]
-            cdf[s, a] = acc
+    cells_cdf(pi, row, cells, no_skip, cdf)
     for m in range(row.size):
         s = row[m]
-        draw_group(cdf, s, q_eff, m, binary, off[m + 1] - off[m], act, rew, off[m], state)
+        draw_group(cdf, cells, m, off[m + 1] - off[m], act, rew, off[m], state)
         for i in range(off[m], off[m + 1]):
             lpold[i] = lp[s, act[i]]
 
@@ -403,61 +482,129 @@ def one_epoch_update(z, pi, lp, row, act, adv, off, keep, cnt, scale, grad, csum
     return ascend_rows(z, pi, lp, cnt, scale, grad, csum) / row.size
 
 
-@njit(cache=True, fastmath=_FAST)
-def fused_prompt_steps(z, pi, lp, q_eff, code, binary, G, eps, bnpo_a, bnpo_b, r_max, scale, act,
-                       rew, adv, cdf, g, state):
-    """One on-policy step when every prompt owns its row, prompt by prompt in one pass.
+@njit(cache=True, fastmath=_EXP_FAST, error_model="numpy")
+def softmax_stale(z, fresh, pi, x, t, bits):
+    """For rows m with fresh[m] false: pi[m] = softmax(z[m]), x[m] = z[m] - max z[m] (no log).
 
-    Per prompt: softmax of its row, G draws, group advantages, z_m += scale (g - csum pi)
-    with g = sum_i A_i e_{a_i} / G: the same numbers, draws and update as softmax_rows,
-    sample_batch, batch_advantages and one_epoch_update (valid without filtering, with a
-    fixed group size and fixed estimator parameters). Returns (number of all-equal
-    groups, mean over prompts of Cov_pi(log pi, dz)).
+    The exponentials are those of exp_neg_scalar (same polynomial, same floor exp(-700)),
+    with 2^k assembled from exponent bits instead of a table (t, bits: K scratch).
     """
     M, K = z.shape
-    n_zero = 0
-    tot = 0.0
+    tb = t.view(np.int64)
+    scale = bits.view(np.float64)
     for m in range(M):
+        if fresh[m]:
+            continue
         mx = z[m, 0]
         for a in range(1, K):
             mx = max(mx, z[m, a])
+        for a in range(K):
+            xa = z[m, a] - mx
+            x[m, a] = xa
+            xc = max(xa, _EXP_MIN)
+            ta = xc * _INV_LN2 + _MAGIC
+            pi[m, a] = _exp_reduced(xc, ta - _MAGIC)
+            t[a] = ta
+        for a in range(K):
+            bits[a] = (tb[a] - _MAGIC_BITS + 1023) << 52
         acc = 0.0
         for a in range(K):
-            pi[m, a] = exp_neg_scalar(z[m, a] - mx)
+            pi[m, a] *= scale[a]
             acc += pi[m, a]
         inv = 1.0 / acc
-        lse = mx + math.log(acc)
-        c = 0.0
-        base = 0.0
         for a in range(K):
             pi[m, a] *= inv
-            lp[m, a] = z[m, a] - lse
-            c += pi[m, a]
-            cdf[m, a] = c
-            base += pi[m, a] * q_eff[m, a]
-        draw_group(cdf, m, q_eff, m, binary, G, act, rew, 0, state)
-        group_advantages(code, rew, 0, G, base, eps, bnpo_a, bnpo_b, r_max, adv)
-        equal = True
-        for i in range(1, G):
-            equal = equal and rew[i] == rew[0]
-        n_zero += equal
-        g[:] = 0.0
+
+
+@njit(cache=True, fastmath=_EXP_FAST, error_model="numpy")
+def count_updates(z, q_eff, code, G, eps, bnpo_a, bnpo_b, r_max, f, cells, pi, x, cnt, g, fresh):
+    """Per prompt: advantages of its counted group, z_m += f (g - csum pi_m), g_a = sum_i A_i [a_i = a].
+
+    The estimator of group_advantages from the group's size, mean and squared deviations;
+    a group whose drawn advantages are all 0 leaves its row bit-for-bit unchanged (and its
+    softmax fresh[m] valid). Cov uses x = z - max z for log pi (a constant apart per row).
+    One loop body, no calls with array arguments (their reference counting would cost more
+    than the group). Returns (number of all-equal groups, sum over prompts of Cov_pi(log pi, dz)).
+    """
+    M, K = z.shape
+    off, c_act, c_rew, _ = cells
+    n_zero = 0
+    tot = 0.0
+    for m in range(M):
+        lo, hi = off[m], off[m + 1]
+        s1 = 0.0
+        r_lo = np.inf
+        r_hi = -np.inf
+        for c in range(lo, hi):
+            s1 += cnt[c] * c_rew[c]
+            if cnt[c] > 0:
+                r_lo = min(r_lo, c_rew[c])
+                r_hi = max(r_hi, c_rew[c])
+        mean = s1 / G
+        n_zero += r_lo == r_hi
+        base = 0.0
+        if code == REINFORCE_BASELINE:
+            for a in range(K):
+                base += pi[m, a] * q_eff[m, a]
+        ss = 0.0
+        if r_lo != r_hi or mean != r_lo:   # else every deviation is exactly 0
+            for c in range(lo, hi):
+                dev = c_rew[c] - mean
+                ss += cnt[c] * (dev * dev)
+        mu, k = advantage_form(code, float(G), mean, ss, base, eps, bnpo_a, bnpo_b, r_max)
+        for a in range(K):
+            g[a] = 0.0
         cs = 0.0
-        for i in range(G):
-            g[act[i]] += adv[i]
-            cs += adv[i]
-        f = scale / G
-        e_ld = 0.0
-        e_l = 0.0
+        moved = False
+        for c in range(lo, hi):
+            w = cnt[c] * ((c_rew[c] - mu) * k)
+            g[c_act[c]] += w
+            cs += w
+            moved |= w != 0.0
+        if not moved:   # dz = f (0 - 0 pi) = 0 exactly: skip it
+            continue
+        fresh[m] = False
+        e_xd = 0.0
+        e_x = 0.0
         e_d = 0.0
         for a in range(K):
             d = f * (g[a] - cs * pi[m, a])
-            e_ld += pi[m, a] * lp[m, a] * d
-            e_l += pi[m, a] * lp[m, a]
+            e_xd += pi[m, a] * x[m, a] * d
+            e_x += pi[m, a] * x[m, a]
             e_d += pi[m, a] * d
             z[m, a] += d
-        tot += e_ld - e_l * e_d
-    return n_zero, tot / M
+        tot += e_xd - e_x * e_d
+    return n_zero, tot
+
+
+@njit(cache=True)
+def fused_cache(M, K, n_cells, G):
+    """Per-prompt softmax cache (pi, x, cdf, fresh; every row stale) and scratch of fused_prompt_steps."""
+    return (np.empty((M, K)), np.empty((M, K)), np.empty(n_cells), np.zeros(M, dtype=np.bool_),
+            np.empty(G), np.empty(n_cells), np.empty(K), np.empty(K), np.empty(K, dtype=np.int64))
+
+
+@njit(cache=True)
+def fused_prompt_steps(z, q_eff, row, code, G, eps, bnpo_a, bnpo_b, r_max, scale, cells, cache,
+                       state):
+    """One on-policy step when every prompt owns its row (row[m] = m), in four passes.
+
+    Softmax and cell CDF of the rows that moved (softmax_stale, cells_cdf), G draws per
+    prompt counted per cell (draw_counts: the draws of sample_batch), then each group's
+    advantages and z_m += scale / G (g - csum pi_m) (count_updates): the update of
+    batch_advantages and one_epoch_update (valid without filtering, with a fixed group
+    size and fixed estimator parameters), up to rounding. cache: from fused_cache, kept
+    across steps. Returns (number of all-equal groups, mean over prompts of
+    Cov_pi(log pi, dz)).
+    """
+    pi, x, cdf, fresh, u, cnt, g, t, bits = cache
+    softmax_stale(z, fresh, pi, x, t, bits)
+    cells_cdf(pi, row, cells, fresh, cdf)
+    fresh[:] = True
+    draw_counts(cdf, cells[0], G, u, cnt, state)
+    n_zero, tot = count_updates(z, q_eff, code, G, eps, bnpo_a, bnpo_b, r_max, scale / G, cells,
+                                pi, x, cnt, g, fresh)
+    return n_zero, tot / z.shape[0]
 
 
 @njit(cache=True)
@@ -497,22 +644,24 @@ def run_sampled(q_true, q_eff, row, z0, log_ref, prm_i, prm_f, n_steps, ck, ks, 
              and not (code == BNPO and bnpo_a < 0.0))
     S, K = z0.shape
     M = row.size
-    N = G * M
+    N, Sg = (0, 0) if fused else (G * M, S)   # token and PPO scratch: general path only
     act = np.empty(N, dtype=np.int64)
     rew, adv, lpold, mask = np.empty(N), np.empty(N), np.empty(N), np.ones(N)
     klsel, keep_tok = np.zeros(N, dtype=np.bool_), np.ones(N, dtype=np.bool_)
-    keep = np.ones(M, dtype=np.bool_)
+    keep, no_skip = np.ones(M, dtype=np.bool_), np.zeros(M, dtype=np.bool_)
     nm, off = np.empty(M, dtype=np.int64), np.empty(M + 1, dtype=np.int64)
     sigma, cnt = np.empty(M), np.zeros(S)
     for m in range(M):
         cnt[row[m]] += 1.0
-    z, zprev = z0.copy(), np.empty((S, K))
-    pi, lp, H, cdf = np.empty((S, K)), np.empty((S, K)), np.empty(S), np.empty((S, K))
-    pi0, lp0, grad, csum = np.empty((S, K)), np.empty((S, K)), np.empty((S, K)), np.empty(S)
+    z, zprev = z0.copy(), np.empty((Sg, K))
+    pi, lp, H = np.empty((S, K)), np.empty((S, K)), np.empty(S)
+    cells = make_cells(q_eff, binary)
+    cdf, cache = np.empty(cells[1].size), fused_cache(M if fused else 0, K, cells[1].size, G)
+    pi0, lp0, grad, csum = np.empty((Sg, K)), np.empty((Sg, K)), np.empty((Sg, K)), np.empty(Sg)
     j = 0
     for t in range(n_steps + 1):
         record = j < ck.size and ck[j] == t
-        if record or not fused:   # the fused step forms its own softmax
+        if record or not fused:   # the fused step keeps its own softmax
             softmax_rows(z, pi, lp, H)
         if record:
             record_metrics(q_true, row, pi, lp, H, log_ref, ks, j, reward, ent, kl, passk, p_scr, h_scr)
@@ -520,13 +669,12 @@ def run_sampled(q_true, q_eff, row, z0, log_ref, prm_i, prm_f, n_steps, ck, ks, 
         if t == n_steps:
             break
         if fused:
-            n_zero, cov[t] = fused_prompt_steps(z, pi, lp, q_eff, code, binary, G, eps, bnpo_a,
-                                                bnpo_b, r_max, eta, act, rew, adv, cdf, grad[0],
-                                                state)
+            n_zero, cov[t] = fused_prompt_steps(z, q_eff, row, code, G, eps, bnpo_a, bnpo_b, r_max,
+                                                eta, cells, cache, state)
             zero_frac[t] = n_zero / M
             continue
         group_sizes(pi, q_eff, row, G, gvm, nm, off, sigma)
-        sample_batch(pi, lp, q_eff, row, binary, off, act, rew, lpold, cdf, state)
+        sample_batch(pi, lp, cells, row, off, act, rew, lpold, cdf, no_skip, state)
         n_zero = batch_advantages(code, rew, off, q_eff, row, pi, eps, bnpo_a, bnpo_b, r_max, filt,
                                   adv, keep, keep_tok)
         zero_frac[t] = n_zero / M

@@ -189,26 +189,122 @@ def _batch_state(M=7, K=5, G=6, seed=3):
 
 @pytest.mark.parametrize("code", range(7))
 def test_fused_step_equals_general_path(code):
-    """The one-pass on-policy step = softmax, sampling, advantages and one-epoch update."""
+    """Fused steps (cached softmax, counted draws) = softmax, sampling, advantages, one-epoch update.
+
+    Same uniforms, so the same draws: the paths agree to rounding, step after step (the
+    cache of rows that did not move is exercised from the second step on).
+    """
     from mdpkit.pg._exact_kernels import softmax_rows
 
     z, q, st, M, K, G = _batch_state()
     row, off, N = np.arange(M), np.arange(0, M * G + 1, G), M * G
+    cells = kr.make_cells(q, True)
+    cache = kr.fused_cache(M, K, cells[1].size, G)
     z1, z2, st1, st2 = z.copy(), z.copy(), st.copy(), st.copy()
-    pi, lp, cdf = np.empty((M, K)), np.empty((M, K)), np.empty((M, K))
+    pi, lp, cdf = np.empty((M, K)), np.empty((M, K)), np.empty(cells[1].size)
     act, rew, adv = np.empty(N, dtype=np.int64), np.empty(N), np.empty(N)
-    n1, c1 = kr.fused_prompt_steps(z1, pi, lp, q, code, True, G, 1e-6, 1.5, 2.0, 1.0, 0.3,
-                                   act, rew, adv, cdf, np.empty(K), st1)
-    softmax_rows(z2, pi, lp, np.empty(M))
     lpold, keep, keep_tok = np.empty(N), np.ones(M, dtype=np.bool_), np.ones(N, dtype=np.bool_)
-    kr.sample_batch(pi, lp, q, row, True, off, act, rew, lpold, cdf, st2)
-    n2 = kr.batch_advantages(code, rew, off, q, row, pi, 1e-6, 1.5, 2.0, 1.0, False, adv, keep,
-                             keep_tok)
-    c2 = kr.one_epoch_update(z2, pi, lp, row, act, adv, off, keep, np.ones(M), 0.3,
-                             np.empty((M, K)), np.empty(M))
-    assert n1 == n2 and np.array_equal(st1, st2)
-    np.testing.assert_allclose(z1, z2, rtol=1e-14, atol=1e-14)
-    np.testing.assert_allclose(c1, c2, rtol=1e-12, atol=1e-16)
+    for _ in range(4):
+        n1, c1 = kr.fused_prompt_steps(z1, q, row, code, G, 1e-6, 1.5, 2.0, 1.0, 0.3, cells, cache,
+                                       st1)
+        softmax_rows(z2, pi, lp, np.empty(M))
+        kr.sample_batch(pi, lp, cells, row, off, act, rew, lpold, cdf, np.zeros(M, dtype=np.bool_),
+                        st2)
+        n2 = kr.batch_advantages(code, rew, off, q, row, pi, 1e-6, 1.5, 2.0, 1.0, False, adv, keep,
+                                 keep_tok)
+        c2 = kr.one_epoch_update(z2, pi, lp, row, act, adv, off, keep, np.ones(M), 0.3,
+                                 np.empty((M, K)), np.empty(M))
+        assert n1 == n2 and np.array_equal(st1, st2)
+        np.testing.assert_allclose(z1, z2, rtol=1e-13, atol=1e-14)
+        np.testing.assert_allclose(c1, c2, rtol=1e-11, atol=1e-15)
+
+
+def test_fused_kernels_match_py_func():
+    z, q, st, M, K, G = _batch_state()
+    q[0] = 1.0                     # an all-correct prompt: GRPO groups there never move
+    row = np.arange(M)
+    outs = []
+    for f in (kr.fused_prompt_steps, kr.fused_prompt_steps.py_func):
+        cells = (kr.make_cells if f is kr.fused_prompt_steps else kr.make_cells.py_func)(q, True)
+        cache, zz, s = kr.fused_cache(M, K, cells[1].size, G), z.copy(), st.copy()
+        res = [f(zz, q, row, 3, G, 1e-6, 1.5, 2.0, 1.0, 0.3, cells, cache, s) for _ in range(3)]
+        outs.append((cells, res, zz, s, cache))
+    (c1, r1, z1, s1, k1), (c2, r2, z2, s2, k2) = outs
+    for a, b in zip(c1, c2, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert np.array_equal(s1, s2) and [r[0] for r in r1] == [r[0] for r in r2]
+    np.testing.assert_allclose([r[1] for r in r1], [r[1] for r in r2], rtol=1e-12, atol=1e-16)
+    np.testing.assert_allclose(z1, z2, rtol=1e-13, atol=1e-14)
+    np.testing.assert_array_equal(z1[0], z[0])          # prompt 0 never moved ...
+    assert k1[3][0] and k2[3][0]                         # ... so its softmax stayed cached
+    # the four passes separately, compiled vs py_func
+    pis, cnts = [], []
+    for sm, cd, dc, cu in ((kr.softmax_stale, kr.cells_cdf, kr.draw_counts, kr.count_updates),
+                           (kr.softmax_stale.py_func, kr.cells_cdf.py_func, kr.draw_counts.py_func,
+                            kr.count_updates.py_func)):
+        pi, x, cdf, fresh, u, cnt, g, t, bits = kr.fused_cache(M, K, c1[1].size, G)
+        sm(z, fresh, pi, x, t, bits)
+        cd(pi, row, c1, fresh, cdf)
+        s = st.copy()
+        dc(cdf, c1[0], G, u, cnt, s)
+        zz = z.copy()
+        res = cu(zz, q, 4, G, 1e-6, 1.5, 2.0, 1.0, 0.05, c1, pi, x, cnt, g, fresh)
+        pis.append((pi, x, cdf, zz, np.array(res), s))
+        cnts.append(cnt)
+    for a, b in zip(*pis, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15)
+    np.testing.assert_array_equal(cnts[0], cnts[1])
+
+
+def test_softmax_stale_equals_softmax_rows():
+    from mdpkit.pg._exact_kernels import softmax_rows
+
+    rng = np.random.default_rng(2)
+    z = rng.normal(scale=30.0, size=(6, 7))
+    z[0, 3] = -1e4                  # below the exp(-700) floor
+    pi, lp, H = np.empty_like(z), np.empty_like(z), np.empty(6)
+    softmax_rows(z, pi, lp, H)
+    pi2, x = np.empty_like(z), np.empty_like(z)
+    fresh = np.array([False] * 5 + [True])
+    kr.softmax_stale(z, fresh, pi2, x, np.empty(7), np.empty(7, dtype=np.int64))
+    np.testing.assert_array_equal(pi2[:5], pi[:5])       # the same exponentials
+    np.testing.assert_allclose(x[:5] - lp[:5], np.log(np.exp(z[:5] - z[:5].max(1, keepdims=True))
+                                                          .sum(1, keepdims=True)).repeat(7, 1),
+                               rtol=0, atol=1e-12)       # x = log pi + a constant per row
+
+
+def test_cells_draw_the_joint_law_of_response_and_reward():
+    """Counts over cells: E[count of (a, r)] = G pi_a P(r | a), within 5 standard errors."""
+    G, n = 16, 20000
+    q = np.array([[0.3, 1.0, 0.0, 0.75]])
+    pi = np.array([[0.1, 0.2, 0.3, 0.4]])
+    cells = kr.make_cells(q, True)
+    np.testing.assert_array_equal(cells[0], [0, 6])
+    np.testing.assert_array_equal(cells[1], [0, 0, 1, 2, 3, 3])
+    np.testing.assert_array_equal(cells[2], [1.0, 0.0, 1.0, 0.0, 1.0, 0.0])
+    p_cell = np.array([0.1 * 0.3, 0.1 * 0.7, 0.2, 0.3, 0.4 * 0.75, 0.4 * 0.25])
+    cdf = np.empty(6)
+    kr.cells_cdf(pi, np.zeros(1, dtype=np.int64), cells, np.zeros(1, dtype=np.bool_), cdf)
+    state = np.empty(4, dtype=np.uint64)
+    kr.rng_init(5, state)
+    state2 = state.copy()
+    cnt, tot = np.empty(6), np.zeros(6)
+    sq = np.zeros(6)
+    for _ in range(n):
+        kr.draw_counts(cdf, cells[0], G, np.empty(G), cnt, state)
+        tot += cnt
+        sq += cnt**2
+    se = np.sqrt((sq / n - (tot / n) ** 2) / n)
+    assert np.all(np.abs(tot / n - G * p_cell) < 5 * se)
+    # the counted draws are draw_group's draws, one uniform each
+    act, rew = np.empty(G, dtype=np.int64), np.empty(G)
+    kr.draw_group(cdf, cells, 0, G, act, rew, 0, state2)
+    kr.rng_init(5, state)
+    kr.draw_counts(cdf, cells[0], G, np.empty(G), cnt, state)
+    cell_of = {(a, r): c for c, (a, r) in enumerate(zip(cells[1], cells[2], strict=True))}
+    np.testing.assert_array_equal(cnt, np.bincount([cell_of[(a, r)] for a, r in zip(act, rew, strict=True)],
+                                                    minlength=6))
+    assert np.array_equal(state, state2)
 
 
 def test_one_epoch_update_equals_ppo_epoch_with_ratio_one():
