@@ -254,7 +254,23 @@ def _run_kernels(problem: PGProblem, prm_i: IntArray, prm_f: FloatArray, seeds: 
         else:
             kr.run_sampled_many(*args, seeds, *outs)
         dt = time.perf_counter() - t0
+    _check_finite(out, int(prm_i[0]))
     return out, dt
+
+
+def _check_finite(out: dict[str, np.ndarray], code: int) -> None:
+    """Raise ``FloatingPointError`` if a run left float64 (no NaN or inf result is returned).
+
+    The inputs are validated, so only an overflow can get here: a step ``eta`` so large that the
+    logits leave float64, or BNPO's normalizer ``1 / f_Beta(mean; a, b)``, which is infinite
+    where the Beta density underflows (``a`` or ``b`` in the hundreds of thousands).
+    """
+    bad = [k for k, v in out.items() if not np.all(np.isfinite(v))]
+    if bad:
+        hint = (" BNPO's normalizer 1/f_Beta(mean; a, b) overflows for these bnpo_params (the Beta "
+                "density underflows to 0); use smaller parameters or the adaptive rule (None)."
+                if code == kr.BNPO else " Use a smaller step size eta.")
+        raise FloatingPointError(f"sample_dynamics left float64: non-finite {', '.join(bad)}.{hint}")
 
 
 def sample_dynamics(problem: PGProblem, *, eta: float, n_steps: int, G: int = 8,

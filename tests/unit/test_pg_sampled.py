@@ -417,3 +417,15 @@ def test_shared_update_helpers_match_py_func():
         zs.append(zz)
     np.testing.assert_allclose(zs[0], zs[1], rtol=1e-13, atol=1e-15)
     assert not np.array_equal(zs[0], z)
+
+
+@pytest.mark.parametrize("bnpo_params", [(1e6, 1.0), (1e300, 1e300)])
+def test_bnpo_normalizer_overflow_raises_not_nan(bnpo_params):
+    """A Beta density that underflows to 0 makes BNPO's normalizer 1/f infinite: the run must
+    raise FloatingPointError naming bnpo_params, never return NaN logits (Beta(1e6, 1) at a
+    group mean of 1/2 has density 1e6 * 2^-(1e6-1), far below the float64 range)."""
+    prob = mk.pg.k_armed([1.0, 0.0, 0.0, 1.0])
+    with pytest.raises(FloatingPointError, match="bnpo_params"):
+        mk.pg.sample_dynamics(prob, eta=0.5, n_steps=20, G=8, estimator="bnpo", bnpo_params=bnpo_params, rng=0)
+    ok = mk.pg.sample_dynamics(prob, eta=0.5, n_steps=20, G=8, estimator="bnpo", bnpo_params=(2.0, 2.0), rng=0)
+    assert np.isfinite(ok.z).all()
