@@ -138,6 +138,7 @@ def advantages(rewards: npt.ArrayLike, estimator: str, *, baseline: float | npt.
     for i in range(rows.shape[0]):
         kr.group_advantages(_CODES[est], rows[i], 0, rows.shape[1], float(base[i]), eps, a_n, b_n,
                             float(r_max), out[i])
+    _check_finite({"advantages": out}, _CODES[est], "advantages")
     return out.reshape(r.shape)
 
 
@@ -254,12 +255,12 @@ def _run_kernels(problem: PGProblem, prm_i: IntArray, prm_f: FloatArray, seeds: 
         else:
             kr.run_sampled_many(*args, seeds, *outs)
         dt = time.perf_counter() - t0
-    _check_finite(out, int(prm_i[0]))
+    _check_finite(out, int(prm_i[0]), "sample_dynamics")
     return out, dt
 
 
-def _check_finite(out: dict[str, np.ndarray], code: int) -> None:
-    """Raise ``FloatingPointError`` if a run left float64 (no NaN or inf result is returned).
+def _check_finite(out: dict[str, np.ndarray], code: int, where: str) -> None:
+    """Raise ``FloatingPointError`` if a result left float64 (no NaN or inf result is returned).
 
     The inputs are validated, so only an overflow can get here: a step ``eta`` so large that the
     logits leave float64, or BNPO's normalizer ``1 / f_Beta(mean; a, b)``, which is infinite
@@ -270,7 +271,7 @@ def _check_finite(out: dict[str, np.ndarray], code: int) -> None:
         hint = (" BNPO's normalizer 1/f_Beta(mean; a, b) overflows for these bnpo_params (the Beta "
                 "density underflows to 0); use smaller parameters or the adaptive rule (None)."
                 if code == kr.BNPO else " Use a smaller step size eta.")
-        raise FloatingPointError(f"sample_dynamics left float64: non-finite {', '.join(bad)}.{hint}")
+        raise FloatingPointError(f"{where} left float64: non-finite {', '.join(bad)}.{hint}")
 
 
 def sample_dynamics(problem: PGProblem, *, eta: float, n_steps: int, G: int = 8,
@@ -390,6 +391,7 @@ def gradient_samples(problem: PGProblem, *, estimator: str, G: int, n_samples: i
     out = np.empty((n_samples, problem.n_responses))
     kr.gradient_samples(pi, q, binary, _CODES[est], G, float(pi @ q), eps, a_n, b_n, r_max,
                         n_samples, int(run_seeds(rng, 1)[0]), out)
+    _check_finite({"gradient samples": out}, _CODES[est], "gradient_samples")
     return out
 
 
