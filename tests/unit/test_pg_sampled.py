@@ -450,7 +450,10 @@ def test_beta_pdf_matches_scipy_for_any_parameters(a, b):
     for x in (1e-6, 0.05, 0.3, 0.5, 0.77, 0.999, a / (a + b)):
         if not 0.0 < x < 1.0:
             continue
-        want = stats.beta.pdf(x, a, b)
+        try:
+            want = stats.beta.pdf(x, a, b)
+        except OverflowError:  # Boost refuses densities beyond float64
+            continue
         if not 1e-300 < want < 1e300:
             continue
         got = kr.beta_pdf(x, a, b)
