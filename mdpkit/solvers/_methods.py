@@ -79,6 +79,8 @@ EVAL_SWEEPS_PER_ACTION = 25
 SOFT_EVAL_SWEEPS = 10
 #: sparse hard value iteration tracks the states that can change from this many states on
 ACTIVE_MIN_STATES = 10_000
+#: sparse models with this many states and more default to policy iteration with Krylov evaluations
+KRYLOV_MIN_STATES = 5_000
 
 _DUMMY_F2 = np.zeros((1, 1))
 _DUMMY_I2 = np.zeros((1, 1), dtype=np.int32)
@@ -204,6 +206,8 @@ def default_method(prob: Any) -> str:
     if evaluation_solver(prob) is not None:
         return "policy_iteration"
     dense = prob.st[0] == BK.DENSE
+    if not dense and prob.S >= KRYLOV_MIN_STATES and (prob.kind == "kl" or prob.masks is None):
+        return "policy_iteration"
     if prob.kind == "kl":
         return "value_iteration" if dense else "modified_policy_iteration"
     return "modified_policy_iteration" if dense and prob.masks is None else "value_iteration"

@@ -64,6 +64,7 @@ from ..divergences import _kernels as DK
 from ..mdp import TabularMDP
 from . import _bellman_kernels as BK
 from . import _gauss_seidel_kernels as GSK
+from . import _krylov as KR
 from . import _lp
 from . import _methods as MM
 
@@ -376,6 +377,8 @@ def _policy_iteration(prob: _Problem, V: FloatArray, tol: float, max_iter: int, 
     how = MM.evaluation_solver(prob) if prob.kind != "fdiv" else None
     if how == "band" and prob.kind == "max" and prob.masks is None:
         return MM.policy_iteration_band(prob, V, tol, max_iter, trace, _finish)
+    if how is None and KR.use_krylov(prob):
+        return KR.policy_iteration_krylov(prob, V, tol, max_iter, trace, _finish, _fallback)
     _, _, pi = prob.backup(V)
     residuals: list[float] = []
     for it in range(max_iter):
@@ -402,6 +405,13 @@ def _policy_iteration(prob: _Problem, V: FloatArray, tol: float, max_iter: int, 
                 return _value_iteration(prob, TV, tol, max_iter, trace)
         pi = pi_new
     return _finish(prob, V, "policy_iteration", max_iter, False, residuals, tol, max_iter, trace)
+
+
+def _fallback(prob: _Problem, V: FloatArray, tol: float, max_iter: int, trace: bool) -> SolveResult:
+    """Finish a stalled Krylov policy iteration from ``V``: value iteration, or soft MPI (KL)."""
+    if prob.kind == "kl":
+        return _soft_mpi(prob, V, tol, max_iter, trace, None)
+    return _value_iteration(prob, V, tol, max_iter, trace)
 
 
 def _modified_policy_iteration(prob: _Problem, V: FloatArray, tol: float, max_iter: int, trace: bool,
