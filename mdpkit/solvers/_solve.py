@@ -602,7 +602,7 @@ def solve(
     banded or small models, ``"policy_iteration"`` with exact banded / dense LU evaluations
     (with a KL ``policy_reg``: soft policy iteration, Newton's method); other dense
     unregularized models, ``"modified_policy_iteration"`` with adaptive evaluation depth;
-    sparse models with :math:`S \ge 5000` and :math:`\gamma \ge 0.98` (hard max or KL),
+    sparse models with :math:`S \ge 5000` (hard max without masks, or KL),
     ``"policy_iteration"`` with each evaluation an ILU(0)-preconditioned BiCGSTAB solve
     of :math:`(I - \gamma P_\pi) V = r_\pi - \beta\,\mathrm{KL}` (it stops on the
     MacQueen certificate, and hands over to the method below when an evaluation fails);
