@@ -18,7 +18,7 @@ policy iteration ends at a stable greedy policy (Puterman 2005, Thm 6.4.2).
 
 Evaluation accuracy. The solve stops at the true residual
 :math:`\|r_\pi - \beta\mathrm{KL} - (I - \gamma P_\pi)V\|_\infty \le \eta`, with the
-inexact-Newton forcing term :math:`\eta = \max(\eta_{final}, 10^{-3} (1 - \gamma)
+inexact-Newton forcing term :math:`\eta = \max(\eta_{final}, 0.1 (1 - \gamma)
 \|TV - V\|_\infty)` and :math:`\eta_{final} = \frac{1-\gamma}{4\gamma}` ``tol``: once the
 policy is stable, ``T V - V`` is minus the residual, so the next span test sees a
 half-width at most :math:`\frac{\gamma}{1-\gamma}\eta_{final} \le` ``tol``/4.
@@ -45,7 +45,7 @@ MAX_MATVECS = 2000
 #: BiCGSTAB restarts (iterative refinement) before an evaluation counts as failed
 N_RESTART = 3
 #: inexact Newton forcing factor: evaluate to this fraction of (1 - gamma) ||T V - V||
-FORCING = 1e-3
+FORCING = 0.1
 #: hand over to the fallback after STALL_ITERS iterations without the half-width
 #: falling below STALL_FACTOR times its best so far
 STALL_ITERS = 8
