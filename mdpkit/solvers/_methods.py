@@ -25,13 +25,25 @@ states and ``b`` the bandwidth ``max |s' - s|`` over ``P(s'|s, a) > 0``:
    Bellman change: a fast-mixing model is evaluated almost exactly (policy iteration
    in two or three Bellman sweeps), a slow-mixing one gets one or two evaluation sweeps
    per improvement (value iteration at a lower price).
-4. Otherwise, sparse and KL-regularized: soft modified policy iteration
+4. Sparse (not banded) with at least ``KRYLOV_MIN_STATES`` states, hard max without
+   masks or KL: policy iteration with Krylov evaluations (:mod:`mdpkit.solvers._krylov`):
+   each evaluation solves ``(I - gamma P_pi) V = rhs`` by ILU(0)-preconditioned BiCGSTAB
+   warm-started at ``T V``; with KL it is soft policy iteration (Newton). Value iteration
+   needs about ``log(tol) / log(gamma)`` sweeps and, on a local model, at least one per
+   step of the diameter (761 on the gridworld ``S = 1e5``, ``gamma = 0.99``; soft VI
+   2223); policy iteration needs 5-14 evaluations of a few dozen preconditioned products
+   each there (measured under load 3-4 on 2 cores, same process: gridworld ``S = 1e4``,
+   ``gamma = 0.9``, 15.6 ms against value iteration's 47 ms; ``S = 1e5``, ``gamma = 0.9``,
+   value iteration with change tracking is faster, 148 ms against 180-205 ms, as it
+   touches only the states within reach of the reward, but both are over 4x QuantEcon's
+   best).
+5. Otherwise, sparse and KL-regularized: soft modified policy iteration
    (:func:`~mdpkit.solvers._bellman_kernels.soft_mpi_kernel`): the soft Bellman sweep
    (``A`` exponentials per state) gives the softmax policy, then up to
    ``SOFT_EVAL_SWEEPS`` linear evaluation sweeps of it without exponentials, until their
    change is ``EVAL_FRAC`` of the Bellman change; the MacQueen stop is on the Bellman
    sweep.
-5. Otherwise (sparse unregularized, dense KL): value iteration (compiled, span
+6. Otherwise (sparse unregularized, dense KL): value iteration (compiled, span
    stopping). Sparse, unregularized, serial and with at least ``ACTIVE_MIN_STATES``
    states, each sweep recomputes only the states with a successor whose value changed
    in the last sweep (:func:`~mdpkit.solvers._bellman_kernels.value_iteration_active_kernel`,
@@ -79,6 +91,8 @@ EVAL_SWEEPS_PER_ACTION = 25
 SOFT_EVAL_SWEEPS = 10
 #: sparse hard value iteration tracks the states that can change from this many states on
 ACTIVE_MIN_STATES = 10_000
+#: sparse models with this many states and more default to policy iteration with Krylov evaluations
+KRYLOV_MIN_STATES = 5_000
 
 _DUMMY_F2 = np.zeros((1, 1))
 _DUMMY_I2 = np.zeros((1, 1), dtype=np.int32)
@@ -204,6 +218,8 @@ def default_method(prob: Any) -> str:
     if evaluation_solver(prob) is not None:
         return "policy_iteration"
     dense = prob.st[0] == BK.DENSE
+    if not dense and prob.S >= KRYLOV_MIN_STATES and (prob.kind == "kl" or prob.masks is None):
+        return "policy_iteration"
     if prob.kind == "kl":
         return "value_iteration" if dense else "modified_policy_iteration"
     return "modified_policy_iteration" if dense and prob.masks is None else "value_iteration"

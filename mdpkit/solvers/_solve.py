@@ -64,6 +64,7 @@ from ..divergences import _kernels as DK
 from ..mdp import TabularMDP
 from . import _bellman_kernels as BK
 from . import _gauss_seidel_kernels as GSK
+from . import _krylov as KR
 from . import _lp
 from . import _methods as MM
 
@@ -400,6 +401,8 @@ def _policy_iteration(prob: _Problem, V: FloatArray, tol: float, max_iter: int, 
     how = MM.evaluation_solver(prob) if prob.kind != "fdiv" else None
     if how is not None and prob.kind == "max" and prob.masks is None:
         return MM.policy_iteration_band(prob, V, tol, max_iter, trace, _finish, full=how == "dense")
+    if how is None and KR.use_krylov(prob):
+        return KR.policy_iteration_krylov(prob, V, tol, max_iter, trace, _finish, _fallback)
     TV, _, pi = prob.backup(V)
     if prob.kind == "max" and not V.any():
         # From V = 0 (the default) start, as QuantEcon does, from the greedy policy of T0 = max_a r
@@ -430,6 +433,13 @@ def _policy_iteration(prob: _Problem, V: FloatArray, tol: float, max_iter: int, 
                 return _value_iteration(prob, TV, tol, max_iter, trace)
         pi = pi_new
     return _finish(prob, V, "policy_iteration", max_iter, False, residuals, tol, max_iter, trace)
+
+
+def _fallback(prob: _Problem, V: FloatArray, tol: float, max_iter: int, trace: bool) -> SolveResult:
+    """Finish a stalled Krylov policy iteration from ``V``: value iteration, or soft MPI (KL)."""
+    if prob.kind == "kl":
+        return _soft_mpi(prob, V, tol, max_iter, trace, None)
+    return _value_iteration(prob, V, tol, max_iter, trace)
 
 
 def _modified_policy_iteration(prob: _Problem, V: FloatArray, tol: float, max_iter: int, trace: bool,
@@ -620,7 +630,12 @@ def solve(
     banded or small models, ``"policy_iteration"`` with exact banded / dense LU evaluations
     (with a KL ``policy_reg``: soft policy iteration, Newton's method); other dense
     unregularized models, ``"modified_policy_iteration"`` with adaptive evaluation depth;
-    otherwise ``"value_iteration"``. Sweeps run in parallel from ``1e8`` entries of ``P``.
+    sparse models with :math:`S \ge 5000` (hard max without masks, or KL),
+    ``"policy_iteration"`` with each evaluation an ILU(0)-preconditioned BiCGSTAB solve
+    of :math:`(I - \gamma P_\pi) V = r_\pi - \beta\,\mathrm{KL}` (it stops on the
+    MacQueen certificate, and hands over to the method below when an evaluation fails);
+    other sparse KL models, ``"modified_policy_iteration"``; otherwise
+    ``"value_iteration"``. Sweeps run in parallel from ``1e8`` entries of ``P``.
 
     Examples
     --------
