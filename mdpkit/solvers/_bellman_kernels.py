@@ -22,6 +22,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from .._config import NO_NRT
+
 from ..divergences._kernels import kl_max_row
 
 ACT_MAX, ACT_KL = 0, 1
@@ -170,7 +172,7 @@ def q_rows(st, i0, i1, r2, gamma, V, out):
             out[i - i0] = r2[i] + gamma * csr_row(indptr, indices, data, i, V)
 
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True, fastmath=True, **NO_NRT)
 def backup_block(st, lo, hi, A, r2, gamma, act, ref, log_ref, beta, V, V_new, greedy, qbuf):
     """Back up states ``lo <= s < hi``: ``V_new[s]`` and (hard max) ``greedy[s] = argmax_a Q``.
 
