@@ -23,7 +23,6 @@ import numpy as np
 from numba import njit, prange
 
 from .._config import NO_NRT
-
 from ..divergences._kernels import kl_max_row
 
 ACT_MAX, ACT_KL = 0, 1

@@ -458,4 +458,4 @@ def test_beta_pdf_matches_scipy_for_any_parameters(a, b):
             continue
         got = kr.beta_pdf(x, a, b)
         assert got == pytest.approx(want, rel=1e-9, abs=0.0), (x, a, b)
-        assert kr.beta_pdf.py_func(x, a, b) == got
+        assert kr.beta_pdf.py_func(x, a, b) == pytest.approx(got, rel=1e-13, abs=0.0)  # libm lgamma vs CPython
