@@ -302,48 +302,6 @@ def kl_row_rescaled(q, log_p, beta, pi_out, write_pi, p, qmax):
     return qmax + beta * (m + np.log(tot))
 
 
-@njit(cache=True, inline="always")
-def kl_max_row_masses(q, p, beta, pi_out, write_pi):
-    """:func:`kl_max_row` from the masses ``p = exp(log_p)`` alone (``p_a = 0``: masked); returns the value.
-
-    The paths of :func:`kl_max_row`, with the same result; the online learners' row (``p``
-    precomputed once per run). It never reads ``log p``, and the rare paths are compiled apart
-    (:func:`kl_row_near`, :func:`kl_row_rescaled`), so this inlined row stays as small as a
-    plain log-sum-exp (measured: the generic row with ``p`` given made UCBVI-Ent 1.3x
-    slower than the 0.1 learner's direct log-sum-exp on S=20, A=5, H=10).
-    """
-    A = q.shape[0]
-    qmax = -np.inf
-    qmin = np.inf
-    for a in range(A):
-        if p[a] > 0.0:
-            x = q[a]
-            qmax = max(qmax, x)
-            qmin = min(qmin, x)
-    if qmax == qmin:  # one score: e^0 = 1 for every action with mass
-        if write_pi:
-            tot = 0.0
-            for a in range(A):
-                pi_out[a] = p[a]
-                tot += p[a]
-            _normalize(pi_out, tot)
-        return qmax
-    if qmax - qmin <= 0.0625 * beta:
-        return kl_row_near(q, p, beta, pi_out, write_pi, p, qmax)
-    inv = 1.0 / beta
-    tot = 0.0
-    for a in range(A):
-        e = p[a] * np.exp(min((q[a] - qmax) * inv, 0.0))  # masked: 0, not 0 * inf
-        tot += e
-        if write_pi:
-            pi_out[a] = e
-    if tot < 1e-290:  # the top action's mass is tiny (never for a usable reference)
-        return kl_row_rescaled(q, p, beta, pi_out, write_pi, p, qmax)
-    if write_pi:
-        _normalize(pi_out, tot)
-    return qmax + beta * np.log(tot)
-
-
 @njit(cache=True, inline="always")  # inlined into every action part: no call per state
 def kl_max_row(q, log_p, beta, pi_out, write_pi, p=None):
     """KL row ``beta * log sum_a p_a exp(q_a / beta)`` and its softmax; returns the value.
@@ -363,11 +321,9 @@ def kl_max_row(q, log_p, beta, pi_out, write_pi, p=None):
 
     Actions with ``log_p = -inf`` (masked) carry no mass. ``p``, optional, is ``exp(log_p)``
     precomputed by a caller that applies many rows with one reference (the online learners,
-    once per run; then ``p_a = 0`` marks a masked action); without it the masses are
-    exponentiated here (given ``p``, the row is :func:`kl_max_row_masses`).
+    once per run; then ``p_a = 0`` marks a masked action and ``log_p`` is never read); without
+    it the masses are exponentiated here.
     """
-    if p is not None:
-        return kl_max_row_masses(q, p, beta, pi_out, write_pi)
     A = q.shape[0]
     qmax = -np.inf
     qmin = np.inf

@@ -302,13 +302,12 @@ def test_kl_row_with_precomputed_masses_matches_the_log_space_formula(beta):
     also with a masked action (``log p = -inf``) whose score is the largest, and with a top
     action of mass ``e^-700`` (below 1e-290: the rescaled path), with equal scores (the exact
     shortcut, a masked action scoring higher) and with a range below ``beta / 16`` (the
-    ``expm1`` form). The learners' row ``kl_max_row_masses`` (masses only) and the two
-    out-of-line paths are checked against their ``py_func`` on the same cases."""
+    ``expm1`` form). The two out-of-line paths are checked against their ``py_func`` on the
+    same cases."""
     from scipy.special import logsumexp
 
     from mdpkit.divergences._kernels import (
         kl_max_row,
-        kl_max_row_masses,
         kl_row_near,
         kl_row_rescaled,
     )
@@ -333,9 +332,6 @@ def test_kl_row_with_precomputed_masses_matches_the_log_space_formula(beta):
             for extra in ((), (p,)):
                 pi = np.empty_like(q)
                 outs.append((f(q, lp, beta, pi, True, *extra), pi))
-        for f in (kl_max_row_masses, kl_max_row_masses.py_func):
-            pi = np.empty_like(q)
-            outs.append((f(q, p, beta, pi, True), pi))
         qmax, qmin = float(q[lp > -np.inf].max()), float(q[lp > -np.inf].min())
         for f in (kl_row_near, kl_row_rescaled) if qmax - qmin <= beta / 16 else (kl_row_rescaled,):
             for extra in (None, p):
