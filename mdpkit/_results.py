@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
@@ -144,6 +145,20 @@ class RegretTraces:
         return self.regret[:, -1]
 
 
+class LazyQ:
+    """A :class:`SolveResult`'s ``Q`` computed on first access by ``compute()`` (one Bellman pass).
+
+    A solver that ends with the greedy policy and ``T V`` without having read every row
+    of ``P`` (action elimination) passes ``Q=LazyQ(f)``; reading ``result.Q`` runs ``f``
+    once and keeps the array, so the full pass is paid only by a caller who needs ``Q``.
+    """
+
+    __slots__ = ("compute",)
+
+    def __init__(self, compute: Callable[[], FloatArray]) -> None:
+        self.compute = compute
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SolveResult:
     r"""Output of a tabular MDP solver.
@@ -153,6 +168,8 @@ class SolveResult:
     V : ndarray, shape (S,) or (H+1, S)
         (Regularized) optimal value; finite horizon ``V[h, s]`` with ``V[H] = 0``.
     Q : ndarray, shape (S, A) or (H, S, A)
+        :math:`r + \gamma P V`; computed on first access (one Bellman pass) when the
+        solver did not read every row of ``P`` (dense modified policy iteration).
     pi : ndarray, shape (S, A) or (H, S, A)
         Optimal (regularized) policy; rows sum to 1.
     converged : bool
@@ -192,6 +209,17 @@ class SolveResult:
     message: str = ""
     trace: dict[str, Any] | None = field(default=None, repr=False)
     bounds: tuple[FloatArray, FloatArray] | None = field(default=None, repr=False)
+    _q_fn: Any = field(default=None, init=False, repr=False, compare=False)
+
+    def __getattr__(self, name: str) -> Any:
+        # ``Q`` given as a LazyQ is computed on first access (``__post_init__`` unset the slot)
+        fn = object.__getattribute__(self, "_q_fn") if name == "Q" else None
+        if fn is None:
+            raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+        Q = fn()
+        object.__setattr__(self, "Q", Q)
+        object.__setattr__(self, "_q_fn", None)
+        return Q
 
     @property
     def error_bound(self) -> float:
@@ -206,6 +234,9 @@ class SolveResult:
         return float(max((hi - self.V).max(), (self.V - lo).max(), 0.0))
 
     def __post_init__(self) -> None:
+        if isinstance(self.Q, LazyQ):  # computed on first access of `Q`
+            object.__setattr__(self, "_q_fn", self.Q.compute)
+            object.__delattr__(self, "Q")
         if self.status is None:  # derived from `converged` unless a solver names the cause
             object.__setattr__(self, "status", 0 if self.converged else 1)
         if self.status not in SOLVE_STATUS:

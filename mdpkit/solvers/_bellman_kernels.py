@@ -327,9 +327,96 @@ def policy_sweep_par(st, A, r2, gamma, pol, V, V_out):
     return los.min(), his.max()
 
 
+@njit(cache=True, fastmath=True, **NO_NRT)
+def bounded_block(st, lo, hi, A, r2, gamma, pol, V, V_new, greedy, Qs, Hs, H, margin):
+    """Hard backup of states ``lo <= s < hi`` reading only the rows a bound cannot rule out.
+
+    MacQueen's action elimination (Puterman Sec. 6.7.2) with stored scores: ``Qs[i]`` is
+    row ``i``'s score ``r_i + gamma P_i V'`` at an earlier ``V'``, and ``H - Hs[i]`` bounds
+    ``max(V - V')`` (``H`` accumulates ``max`` of the change between successive calls), so
+    ``Q_i(V) <= Qs[i] + gamma (H - Hs[i])``. The row of ``pol[s]`` is computed exactly; any
+    other action whose bound is below its score by more than ``margin`` (the rounding of
+    the rows and of ``H``) is skipped, the rest are computed and stored. ``V_new``,
+    ``greedy`` are those of the full sweep (first maximizing action); returns the number
+    of rows read besides the policy's.
+    """
+    kind, P2, idx, p, indptr, indices, data = st
+    n = 0
+    for s in range(lo, hi):
+        base = s * A
+        best = pol[s]
+        vb = r2[base + best] + gamma * q_row(kind, P2, idx, p, indptr, indices, data, base + best, V)
+        Qs[base + best] = vb
+        Hs[base + best] = H
+        cut = vb - margin
+        a0 = best
+        for a in range(A):
+            i = base + a
+            if a == a0 or Qs[i] + gamma * (H - Hs[i]) < cut:
+                continue
+            q = r2[i] + gamma * q_row(kind, P2, idx, p, indptr, indices, data, i, V)
+            n += 1
+            Qs[i] = q
+            Hs[i] = H
+            if q > vb or (q == vb and a < best):
+                vb = q
+                best = a
+        V_new[s] = vb
+        greedy[s] = best
+    return n
+
+
+@njit(cache=True, parallel=True)
+def bounded_sweep_par(st, A, r2, gamma, pol, V, V_new, greedy, Qs, Hs, H, margin):
+    """Parallel twin of :func:`bounded_block` over all states (blocks of ``BLOCK``)."""
+    S = V.shape[0]
+    nb = (S + BLOCK - 1) // BLOCK
+    n = np.zeros(nb, dtype=np.int64)
+    for b in prange(nb):
+        n[b] = bounded_block(st, b * BLOCK, min(S, (b + 1) * BLOCK), A, r2, gamma, pol, V, V_new, greedy, Qs,
+                             Hs, H, margin)
+    return n.sum()
+
+
+@njit(cache=True)
+def _improve(st, A, r2, gamma, V, V_new, greedy, parallel, it, Qs, Hs, Vprev, acc):
+    """Run the improvement sweep of MPI: full (``Qs`` empty) or bounded (:func:`bounded_block`).
+
+    ``acc = [H, max |V| so far, max |r|]``; updates ``H`` by ``max(V - Vprev)`` and ``Vprev``.
+    ``greedy`` holds the last greedy policy (the candidate of each state) when ``it > 0``.
+    """
+    if Qs.shape[0] == 0 or it == 0:
+        hard = r2.reshape((-1, A))  # (ref and log_ref: unused by the hard max)
+        _sweep(st, A, r2, gamma, ACT_MAX, hard, hard, 1.0, V, V_new, greedy, parallel)
+        n = V.shape[0] * A
+        if Qs.shape[0] > 0:  # store the full sweep's scores: the rows read, or r when V = 0
+            zero = np.abs(V).max() == 0.0
+            for s in range(V.shape[0]):
+                for a in range(A):
+                    i = s * A + a
+                    Qs[i] = r2[i] if zero else 0.0
+                    Hs[i] = 0.0 if zero else -1e300  # unknown: a bound of ~1e300
+                Vprev[s] = V[s]
+            acc[1] = np.abs(V).max()
+        return n
+    dmax = -np.inf
+    for s in range(V.shape[0]):
+        dmax = max(dmax, V[s] - Vprev[s])
+        Vprev[s] = V[s]
+        acc[1] = max(acc[1], abs(V[s]))
+    acc[0] += dmax
+    # rounding of two rows (length S, fastmath order) and of the it additions into H
+    u = 2.0 ** -53
+    margin = 4.0 * u * ((V.shape[0] + 2) * (acc[2] + acc[1]) + (it + 1) * (abs(acc[0]) + acc[1]))
+    pol = greedy.copy()
+    if parallel:
+        return bounded_sweep_par(st, A, r2, gamma, pol, V, V_new, greedy, Qs, Hs, acc[0], margin)
+    return bounded_block(st, 0, V.shape[0], A, r2, gamma, pol, V, V_new, greedy, Qs, Hs, acc[0], margin)
+
+
 @njit(cache=True)
 def modified_policy_iteration_kernel(st, A, r2, gamma, V, tol, max_iter, max_eval, eval_frac, eval_rate,
-                                     parallel, V_new, greedy, residuals):
+                                     parallel, V_new, greedy, residuals, Qs, Hs):
     """Run modified policy iteration with adaptive evaluation depth and span stopping.
 
     Improvement: one Bellman sweep ``V <- T V`` (greedy ``pi``), stopping by the
@@ -340,20 +427,32 @@ def modified_policy_iteration_kernel(st, A, r2, gamma, V, tol, max_iter, max_eva
     sweep (slower evaluation does not pay: improvement is then the bottleneck), at most
     ``max_eval`` of them (Puterman Sec. 6.5: MPI converges for any evaluation depths).
     Evaluation sweeps are Jacobi (they commute with adding a constant, which the span
-    rule relies on). Returns the number of improvement sweeps (negated if ``max_iter`` was reached); ``residuals`` as in
-    value iteration.
+    rule relies on). With ``Qs, Hs`` of size ``S*A`` (dense models) the improvement
+    sweeps after the first read only the rows that action elimination cannot rule out
+    (:func:`bounded_block`; the same iterates) and, on return, ``V_new = T V`` and
+    ``greedy`` hold the backup of the answer ``V``; empty arrays: full sweeps.
+    Returns the number of improvement sweeps (negated if ``max_iter`` was reached);
+    ``residuals`` as in value iteration.
     """
     c = gamma / (1.0 - gamma)
     S = V.shape[0]
-    hard = r2.reshape((-1, A))  # (ref and log_ref: unused by the hard max)
+    Vprev = np.empty(S if Qs.shape[0] > 0 else 0)
+    acc = np.zeros(3)
+    for i in range(r2.shape[0]):
+        if np.isfinite(r2[i]):
+            acc[2] = max(acc[2], abs(r2[i]))
     for it in range(max_iter):
-        _sweep(st, A, r2, gamma, ACT_MAX, hard, hard, 1.0, V, V_new, greedy, parallel)
+        n = _improve(st, A, r2, gamma, V, V_new, greedy, parallel, it, Qs, Hs, Vprev, acc)
         done, lo, hi = span_stop(V, V_new, residuals, it, c, tol)
         if done:
+            if Qs.shape[0] > 0:  # T V and its greedy policy at the answer, for the result
+                _improve(st, A, r2, gamma, V, V_new, greedy, parallel, it + 1, Qs, Hs, Vprev, acc)
             return it + 1
         target = eval_frac * (hi - lo)
         prev = hi - lo
-        for _ in range(max_eval):
+        # an improvement that read at most one other row per state costs at most two
+        # evaluation sweeps and contracts at least as much: value iteration then
+        for _ in range(max_eval if n > S else 0):
             if parallel:
                 lo, hi = policy_sweep_par(st, A, r2, gamma, greedy, V_new, V)
             else:

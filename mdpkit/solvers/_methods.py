@@ -24,7 +24,18 @@ states and ``b`` the bandwidth ``max |s' - s|`` over ``P(s'|s, a) > 0``:
    halves the change (so the evaluation pays) until the change is ``1e-4`` of the last
    Bellman change: a fast-mixing model is evaluated almost exactly (policy iteration
    in two or three Bellman sweeps), a slow-mixing one gets one or two evaluation sweeps
-   per improvement (value iteration at a lower price).
+   per improvement (value iteration at a lower price). Every improvement sweep after the
+   first reads only the rows that MacQueen's action elimination cannot rule out (Puterman
+   Sec. 6.7.2): each action's last computed score ``r + gamma P V'`` plus ``gamma`` times a
+   bound on ``max(V - V')`` is compared with the current action's exact score
+   (:func:`~mdpkit.solvers._bellman_kernels.bounded_block`, the full sweep's ``T V`` and
+   greedy policy bit for bit). On a fast-mixing model the values move almost by a
+   constant after the first evaluation, so an improvement reads about one row per state,
+   the cost of an evaluation sweep; when it read at most one other row per state, the
+   evaluation sweeps are skipped (value iteration at the price of policy evaluation).
+   The result's ``Q`` is then computed on first access. Dense random ``S = 1000``,
+   ``A = 10``, ``gamma = 0.99``: 7 improvement and 3 evaluation sweeps, 3.9 ms, against
+   22 ms for the same kernel with full improvement sweeps (same process).
 4. Sparse (not banded) with at least ``KRYLOV_MIN_STATES`` states, hard max without
    masks or KL: policy iteration with Krylov evaluations (:mod:`mdpkit.solvers._krylov`):
    each evaluation solves ``(I - gamma P_pi) V = rhs`` by ILU(0)-preconditioned BiCGSTAB

@@ -48,7 +48,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .._config import PARALLEL_MIN_WORK, get_num_threads
-from .._results import ConvergenceWarning, SolveResult
+from .._results import ConvergenceWarning, LazyQ, SolveResult
 from .._typing import FloatArray
 from .._validation import (
     as_float_array,
@@ -336,6 +336,28 @@ def _finish_hard(prob: _Problem, V: FloatArray, method: str, n_iter: int, conver
                        status=0 if converged else 1, trace=tr, bounds=(TV + c * lo, TV + c * hi))
 
 
+def _finish_greedy(prob: _Problem, V: FloatArray, TV: FloatArray, greedy: npt.NDArray[np.int64], method: str,
+                   n_iter: int, residuals: FloatArray, trace: bool) -> SolveResult:
+    """Build the result of a converged hard solve from ``T V`` and its greedy policy (``Q`` on first access)."""
+    S, A = prob.S, prob.A
+    pi = np.zeros((S, A))
+    pi[np.arange(S), greedy] = 1.0
+    d = TV - V
+    lo, hi = float(d.min()), float(d.max())
+    c = prob.gamma / (1.0 - prob.gamma)
+    st, r2, gamma, Vq = prob.st, prob.r2s[0], prob.gamma, V.copy()
+
+    def q() -> FloatArray:
+        Q = np.empty(S * A)
+        BK.q_rows(st, 0, S * A, r2, gamma, Vq, Q)
+        return Q.reshape(S, A)
+
+    tr = {"residual": np.asarray(residuals, dtype=np.float64)} if trace else None
+    return SolveResult(V=V, Q=LazyQ(q), pi=pi, converged=True, n_iter=n_iter,  # type: ignore[arg-type]
+                       residual=max(abs(lo), abs(hi)), method=method, status=0, trace=tr,
+                       bounds=(TV + c * lo, TV + c * hi))
+
+
 def _warn_stopped(method: str, n_iter: int, res: float, tol: float) -> None:
     warnings.warn(
         f"{method} stopped after {n_iter} iterations with residual {res:.3e} (tol={tol:.1e}); "
@@ -454,9 +476,13 @@ def _modified_policy_iteration(prob: _Problem, V: FloatArray, tol: float, max_it
             max_eval, frac, rate = MM.EVAL_SWEEPS_PER_ACTION * A, MM.EVAL_FRAC, MM.EVAL_RATE
         else:  # exactly n_sweeps - 1 evaluation sweeps per improvement
             max_eval, frac, rate = n_sweeps - 1, -1.0, np.inf
+        nq = S * A if prob.st[0] == BK.DENSE else 0  # action elimination pays on long rows
         n = BK.modified_policy_iteration_kernel(prob.st, A, prob.r2s[0], prob.gamma, V, tol, max_iter, max_eval,
-                                                frac, rate, prob.parallel, V_new, greedy, hist)
+                                                frac, rate, prob.parallel, V_new, greedy, hist, np.empty(nq),
+                                                np.empty(nq))
         converged, n = n > 0, abs(int(n))
+        if nq and converged and np.isfinite(V).all() and np.isfinite(V_new).all():
+            return _finish_greedy(prob, V, V_new, greedy, "modified_policy_iteration", n, hist[:n], trace)
         return _finish(prob, V, "modified_policy_iteration", n, converged, hist[:n], tol, max_iter, trace)
     if prob.kind == "kl":
         return _soft_mpi(prob, V, tol, max_iter, trace, n_sweeps)

@@ -105,12 +105,12 @@ def test_value_iteration_kernels(data):
             res.append((n, V))
         assert res[0][0] == res[1][0] > 0
         np.testing.assert_allclose(res[0][1], res[1][1], rtol=1e-10)
-        for frac, rate, max_eval in ((0.1, 0.5, 50), (-1.0, np.inf, 5)):
+        for frac, rate, max_eval, nq in ((0.1, 0.5, 50, 0), (-1.0, np.inf, 5, 0), (0.1, 0.5, 50, S * A)):
             out = []
             for f in (BK.modified_policy_iteration_kernel, BK.modified_policy_iteration_kernel.py_func):
                 V = np.zeros(S)
                 n = f(st, A, r2, 0.9, V, 1e-10, 10_000, max_eval, frac, rate, False, np.empty(S),
-                      np.empty(S, np.int64), np.empty(10_000))
+                      np.empty(S, np.int64), np.empty(10_000), np.empty(nq), np.empty(nq))
                 out.append((n, V))
             assert out[0][0] == out[1][0] > 0
             np.testing.assert_allclose(out[0][1], out[1][1], rtol=1e-10)

@@ -144,18 +144,19 @@ def test_thread_count_changes_nothing():
     prob = _solve._Problem(mdp, None, None)
     outs = []
     for parallel in (False, True):
-        for kernel in ("vi", "mpi"):
+        for kernel in ("vi", "mpi", "mpi-eliminating"):
             V = np.zeros(300)
             args = (np.empty(300), np.empty(300, np.int64), np.empty(10_000))
             if kernel == "vi":
                 BK.value_iteration_kernel(prob.st, 4, prob.r2s[0], 0.95, BK.ACT_MAX, prob.ref[0], prob.log_ref[0], 1.0, V, 1e-9,
                                           10_000, parallel, *args)
             else:
+                nq = 1200 if kernel == "mpi-eliminating" else 0
                 BK.modified_policy_iteration_kernel(prob.st, 4, prob.r2s[0], 0.95, V, 1e-9, 10_000, 100, 1e-4, 0.5,
-                                                    parallel, *args)
+                                                    parallel, *args, np.empty(nq), np.empty(nq))
             outs.append(V)
-    np.testing.assert_array_equal(outs[0], outs[2])
-    np.testing.assert_array_equal(outs[1], outs[3])
+    for k in range(3):
+        np.testing.assert_array_equal(outs[k], outs[k + 3])
 
 
 def test_banded_chain_generator():
@@ -169,3 +170,75 @@ def test_banded_chain_generator():
     assert (P[20, 3] * (np.arange(40) - 20)).sum() > 1.0 > (P[20, 2] * (np.arange(40) - 20)).sum() > 0
     with pytest.raises(ValueError, match="band"):
         mk.mdp.banded_chain(40, band=2, gamma=0.9)
+
+
+def _full_backup(prob, V):
+    S, A = prob.S, prob.A
+    Vn, g = np.empty(S), np.empty(S, np.int64)
+    hard = prob.r2s[0].reshape(S, A)
+    BK.sweep(prob.st, A, prob.r2s[0], prob.gamma, BK.ACT_MAX, hard, hard, 1.0, V, Vn, g)
+    return Vn, g
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_bounded_sweep_is_the_full_sweep(ties):
+    """Action elimination reads fewer rows and returns the full sweep's T V and greedy policy bit for bit.
+
+    The stored scores come from an earlier ``V'``; the bound ``H - Hs >= max(V - V')`` is
+    the only thing the kernel may rely on. ``ties``: actions 0 and 1 of every state share
+    their row and reward (the first index must win, as in the full sweep).
+    """
+    S, A, gamma = 150, 6, 0.95
+    mdp = mk.random_mdp(S, A, gamma=gamma, rng=3)
+    if ties:
+        P, r = mdp.P.copy(), mdp.r.copy()
+        P[:, 1], r[:, 1] = P[:, 0], r[:, 0]
+        r[:, 0] += 0.5  # both lead in most states: the tie is at the top there
+        r[:, 1] += 0.5
+        mdp = mk.TabularMDP(P, r, gamma=gamma)
+    prob = _solve._Problem(mdp, None, None)
+    rng = np.random.default_rng(0)
+    V_old = rng.normal(size=S)
+    Qs = (prob.r2s[0] + gamma * prob.st[1] @ V_old)  # exact scores at V_old
+    for shift_span in (0.0, 1e-3, 0.1, 10.0):
+        V = V_old + 3.0 + shift_span * rng.random(S)
+        Hs = np.zeros(S * A)
+        H = float((V - V_old).max())
+        TV, g = _full_backup(prob, V)
+        Vn, gn = np.empty(S), np.empty(S, np.int64)
+        pol = rng.integers(0, A, S)
+        for f in (BK.bounded_block, BK.bounded_block.py_func):
+            n = f(prob.st, 0, S, A, prob.r2s[0], gamma, pol, V, Vn, gn, Qs.copy(), Hs.copy(), H, 1e-12)
+            if f is BK.bounded_block:  # the same compiled rows: bit for bit
+                np.testing.assert_array_equal(Vn, TV)
+            else:  # Python sums the rows in order, the compiled sweep in SIMD lanes: ulps apart
+                np.testing.assert_allclose(Vn, TV, rtol=1e-14)
+            np.testing.assert_array_equal(gn, g)
+            assert 0 <= n <= S * (A - 1)
+        if shift_span == 0.0:  # a pure shift keeps every action's rank: only a tied partner is read
+            n = BK.bounded_block(prob.st, 0, S, A, prob.r2s[0], gamma, g.copy(), V, Vn, gn, Qs.copy(), Hs.copy(),
+                                 H, 1e-12)
+            assert n == (int((g == 0).sum()) if ties else 0) and (not ties or (g == 0).sum() > S // 2)
+
+
+def test_dense_mpi_reads_little_and_agrees():
+    """Dense default: MPI with action elimination; V within tol of policy iteration's, Q on first access."""
+    mdp = mk.random_mdp(400, 8, gamma=0.99, rng=2)
+    res = mk.solve(mdp, tol=1e-9)
+    ref = mk.solve(mdp, method="policy_iteration")
+    assert res.method == "modified_policy_iteration" and res.converged
+    assert np.abs(res.V - ref.V).max() <= 1e-9 and (res.pi == ref.pi).all()
+    assert res.error_bound <= 1e-9 and res.bounds is not None
+    lo, hi = res.bounds
+    assert (lo <= ref.V + 1e-9).all() and (ref.V <= hi + 1e-9).all()
+    Q_np = mdp.r + 0.99 * mdp.P @ res.V
+    np.testing.assert_allclose(res.Q, Q_np, rtol=1e-12, atol=1e-10)
+    np.testing.assert_allclose(res.residual, np.abs(Q_np.max(1) - res.V).max(), atol=1e-10)
+    import dataclasses
+    import pickle
+
+    again = pickle.loads(pickle.dumps(mk.solve(mdp, tol=1e-9)))
+    np.testing.assert_array_equal(again.Q, res.Q)
+    np.testing.assert_array_equal(dataclasses.replace(res, n_iter=0).Q, res.Q)
+    with pytest.raises(AttributeError, match="no attribute 'q'"):
+        res.q  # noqa: B018
