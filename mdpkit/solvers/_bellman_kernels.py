@@ -755,6 +755,42 @@ def soft_mpi_kernel(st, A, r2, gamma, log_ref, beta, V, tol, max_iter, max_eval,
     return -max_iter
 
 
+@njit(cache=True)
+def reach_sizes(rev_ptr, rev_idx, seed, n_layers):
+    """``out[k]``: the states with a path of at most ``k`` steps to a ``seed`` state, ``k < n_layers``.
+
+    Breadth-first search on the reversed graph (``rev_ptr, rev_idx`` as in
+    :func:`mark_predecessors`): from ``V = 0`` the states that value iteration can change
+    in sweep ``k + 1`` are among these (``seed``: the states whose reward is not zero).
+    """
+    S = seed.shape[0]
+    seen = seed.copy()
+    frontier = np.empty(S, dtype=np.int64)
+    nxt = np.empty(S, dtype=np.int64)
+    nf = 0
+    for s in range(S):
+        if seen[s]:
+            frontier[nf] = s
+            nf += 1
+    out = np.empty(n_layers, dtype=np.int64)
+    total = nf
+    for k in range(n_layers):
+        out[k] = total
+        nn = 0
+        for f in range(nf):
+            s = frontier[f]
+            for j in range(rev_ptr[s], rev_ptr[s + 1]):
+                q = rev_idx[j]
+                if not seen[q]:
+                    seen[q] = True
+                    nxt[nn] = q
+                    nn += 1
+        frontier, nxt = nxt, frontier
+        nf = nn
+        total += nn
+    return out
+
+
 # -- value iteration that skips the states whose successors did not change -----------------
 @njit(cache=True)
 def mark_predecessors(V_new, V, rev_ptr, rev_idx, active):

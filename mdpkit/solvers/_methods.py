@@ -37,17 +37,20 @@ states and ``b`` the bandwidth ``max |s' - s|`` over ``P(s'|s, a) > 0``:
    ``A = 10``, ``gamma = 0.99``: 7 improvement and 3 evaluation sweeps, 3.9 ms, against
    22 ms for the same kernel with full improvement sweeps (same process).
 4. Sparse (not banded) with at least ``KRYLOV_MIN_STATES`` states, hard max without
-   masks or KL: policy iteration with Krylov evaluations (:mod:`mdpkit.solvers._krylov`):
+   masks or KL: policy iteration with Krylov evaluations (:mod:`mdpkit.solvers._krylov`),
+   unless (hard max) value iteration's predicted cost (:func:`vi_sweeps`: its sweep bound
+   and, from ``V = 0``, the states within reach of the rewards) is at most
+   ``VI_MAX_SWEEPS`` full sweeps, where value iteration (rule 6) is chosen:
    each evaluation solves ``(I - gamma P_pi) V = rhs`` by ILU(0)-preconditioned BiCGSTAB
    warm-started at ``T V``; with KL it is soft policy iteration (Newton). Value iteration
    needs about ``log(tol) / log(gamma)`` sweeps and, on a local model, at least one per
    step of the diameter (761 on the gridworld ``S = 1e5``, ``gamma = 0.99``; soft VI
    2223); policy iteration needs 5-14 evaluations of a few dozen preconditioned products
    each there (measured under load 3-4 on 2 cores, same process: gridworld ``S = 1e4``,
-   ``gamma = 0.9``, 15.6 ms against value iteration's 47 ms; ``S = 1e5``, ``gamma = 0.9``,
-   value iteration with change tracking is faster, 148 ms against 180-205 ms, as it
-   touches only the states within reach of the reward, but both are over 4x QuantEcon's
-   best).
+   ``gamma = 0.9``, 15.6 ms against value iteration's 47 ms). On the gridworld
+   ``S = 1e5``, ``gamma = 0.9`` value iteration with change tracking takes 98 ms against
+   Krylov policy iteration's 204 ms (predicted 79 sweeps, against 175 for ``S = 1e4``
+   where policy iteration is the faster, 17 ms against 20 ms; same process, load 2-3).
 5. Otherwise, sparse and KL-regularized: soft modified policy iteration
    (:func:`~mdpkit.solvers._bellman_kernels.soft_mpi_kernel`): the soft Bellman sweep
    (``A`` exponentials per state) gives the softmax policy, then up to
@@ -104,6 +107,11 @@ SOFT_EVAL_SWEEPS = 10
 ACTIVE_MIN_STATES = 10_000
 #: sparse models with this many states and more default to policy iteration with Krylov evaluations
 KRYLOV_MIN_STATES = 5_000
+#: ... unless (hard max) value iteration is predicted to cost at most this many full sweeps
+#: (Krylov policy iteration measured 150-180 sweeps' worth on the gridworlds at gamma = 0.9)
+VI_MAX_SWEEPS = 150.0
+#: per-sweep cost of change tracking's O(S) passes (span test, marking), in full sweeps (measured)
+ACTIVE_OVERHEAD = 0.35
 
 _DUMMY_F2 = np.zeros((1, 1))
 _DUMMY_I2 = np.zeros((1, 1), dtype=np.int32)
@@ -222,7 +230,7 @@ def _band(prob: Any) -> int:
     return int(b)
 
 
-def default_method(prob: Any) -> str:
+def default_method(prob: Any, tol: float, from_zero: bool) -> str:
     """Apply the documented rule of the module docstring; return a method name."""
     if prob.robust_ops is not None or prob.kind == "fdiv":
         return "value_iteration"
@@ -230,10 +238,43 @@ def default_method(prob: Any) -> str:
         return "policy_iteration"
     dense = prob.st[0] == BK.DENSE
     if not dense and prob.S >= KRYLOV_MIN_STATES and (prob.kind == "kl" or prob.masks is None):
+        if prob.kind == "max" and vi_sweeps(prob, tol, from_zero) <= VI_MAX_SWEEPS:
+            return "value_iteration"
         return "policy_iteration"
     if prob.kind == "kl":
         return "value_iteration" if dense else "modified_policy_iteration"
     return "modified_policy_iteration" if dense and prob.masks is None else "value_iteration"
+
+
+def vi_sweeps(prob: Any, tol: float, from_zero: bool) -> float:
+    """Predicted cost of hard value iteration, in full sweeps (rule 4).
+
+    The span stop needs at most ``n = log(2 tol (1 - gamma) / (gamma span(T 0))) / log gamma``
+    sweeps (the change contracts by ``gamma`` per sweep, faster where the model mixes).
+    With change tracking from ``V = 0`` (:func:`use_active`), sweep ``k + 1`` updates only
+    the states within ``k`` steps of a rewarding state (:func:`reach_sizes`, the
+    predecessor graph searched once per model), a full sweep once that is over half the
+    states, plus ``ACTIVE_OVERHEAD`` of a sweep for the span test and the marking.
+    """
+    S, A, gamma = prob.S, prob.A, prob.gamma
+    r = prob.r2s[0].reshape(S, A)
+    t0 = r[:, 0].copy()  # T 0 = max_a r, by columns (a reduction over a short axis is slow)
+    for a in range(1, A):
+        np.maximum(t0, r[:, a], out=t0)
+    if not np.isfinite(t0).all():
+        return np.inf
+    span0 = float(t0.max() - t0.min())
+    if span0 <= 2.0 * tol * (1.0 - gamma) / gamma:
+        return 1.0
+    n = int(np.ceil(np.log(2.0 * tol * (1.0 - gamma) / (gamma * span0)) / np.log(gamma)))
+    if not (from_zero and use_active(prob)):
+        return float(n)
+    if ACTIVE_OVERHEAD * n > VI_MAX_SWEEPS:  # too many sweeps whatever they touch
+        return ACTIVE_OVERHEAD * n
+    rev_ptr, rev_idx = predecessors(prob.mdp)
+    sizes = BK.reach_sizes(rev_ptr, rev_idx, t0 != 0.0, n) / S
+    work = 1.0 + np.where(sizes[:-1] > 0.5, 1.0, sizes[1:]).sum()
+    return float(work + ACTIVE_OVERHEAD * n)
 
 
 def use_active(prob: Any) -> bool:

@@ -657,7 +657,8 @@ def solve(
     (with a KL ``policy_reg``: soft policy iteration, Newton's method); other dense
     unregularized models, ``"modified_policy_iteration"`` with adaptive evaluation depth;
     sparse models with :math:`S \ge 5000` (hard max without masks, or KL),
-    ``"policy_iteration"`` with each evaluation an ILU(0)-preconditioned BiCGSTAB solve
+    ``"policy_iteration"`` (hard max: unless value iteration is predicted to cost at most
+    150 sweeps) with each evaluation an ILU(0)-preconditioned BiCGSTAB solve
     of :math:`(I - \gamma P_\pi) V = r_\pi - \beta\,\mathrm{KL}` (it stops on the
     MacQueen certificate, and hands over to the method below when an evaluation fails);
     other sparse KL models, ``"modified_policy_iteration"``; otherwise
@@ -678,7 +679,7 @@ def solve(
         raise ValueError("`method` 'backward_induction' needs a finite-horizon MDP (`horizon=`); "
                          f"this one is discounted (gamma={mdp.gamma}).")
     V = np.zeros(prob.S) if V0 is None else as_float_array("V0", V0, shape=(prob.S,)).copy()
-    return _discounted(prob, method or MM.default_method(prob), V, tol_f, max_it, trace, n_sw)
+    return _discounted(prob, method or MM.default_method(prob, tol_f, V0 is None), V, tol_f, max_it, trace, n_sw)
 
 
 def _check_options(mdp: TabularMDP, method: str | None, tol: float, max_iter: int, n_sweeps: int | None,

@@ -242,3 +242,46 @@ def test_dense_mpi_reads_little_and_agrees():
     np.testing.assert_array_equal(dataclasses.replace(res, n_iter=0).Q, res.Q)
     with pytest.raises(AttributeError, match="no attribute 'q'"):
         res.q  # noqa: B018
+
+
+def test_reach_sizes_against_csgraph():
+    """BFS layer sizes against scipy's unweighted shortest paths from a super-source (independent route)."""
+    from scipy.sparse.csgraph import shortest_path
+
+    mdp = mk.random_mdp(300, 3, gamma=0.9, rng=4, n_successors=2, sparse=True)
+    S = mdp.n_states
+    seed = np.zeros(S, dtype=bool)
+    seed[[0, 17, 250]] = True
+    rev_ptr, rev_idx = MM.predecessors(mdp)
+    got = BK.reach_sizes(rev_ptr, rev_idx, seed, 40)
+    rows = np.repeat(np.arange(S * 3) // 3, np.diff(mdp.P_csr.indptr))
+    G = sp.lil_matrix((S + 1, S + 1))
+    G[mdp.P_csr.indices, rows] = 1.0  # s' -> s for P(s'|s, a) > 0: reversed edges
+    G[S, np.flatnonzero(seed)] = 1.0
+    d = shortest_path(G.tocsr(), indices=S, unweighted=True)[:S] - 1.0
+    np.testing.assert_array_equal(got, [(d <= k).sum() for k in range(40)])
+    np.testing.assert_array_equal(BK.reach_sizes.py_func(rev_ptr, rev_idx, seed, 40), got)
+
+
+def test_default_rule_value_iteration_within_reach(monkeypatch):
+    """Sparse hard, S >= KRYLOV_MIN_STATES: value iteration when its predicted cost is small.
+
+    The prediction counts, per sweep, the states within reach of the reward: on a large
+    gridworld at gamma = 0.9 few are, at gamma = 0.99 the sweep bound alone rules it out.
+    """
+    monkeypatch.setattr(MM, "KRYLOV_MIN_STATES", 400)
+    monkeypatch.setattr(MM, "ACTIVE_MIN_STATES", 400)
+    near, far = mk.gridworld(60, 60, gamma=0.8), mk.gridworld(60, 60, gamma=0.99)
+    p_near, p_far = _solve._Problem(near, None, None), _solve._Problem(far, None, None)
+    n = np.log(2e-8 * 0.2 / 0.8) / np.log(0.8)  # sweep bound, span(T 0) = 1
+    assert MM.vi_sweeps(p_near, 1e-8, True) < n < MM.vi_sweeps(p_near, 1e-8, False) + 1
+    assert MM.vi_sweeps(p_far, 1e-8, True) > MM.VI_MAX_SWEEPS
+    r_near, r_far = mk.solve(near), mk.solve(far)
+    assert (r_near.method, r_far.method) == ("value_iteration", "policy_iteration")
+    from scipy.sparse.linalg import spsolve
+
+    for r, m in ((r_near, near), (r_far, far)):  # exact value of the greedy policy, sparse LU
+        S, pi = m.n_states, r.pi.argmax(1)
+        P_pi = m.P_csr[np.arange(S) * 4 + pi]
+        V_pi = spsolve((sp.identity(S) - m.gamma * P_pi).tocsc(), m.r[np.arange(S), pi])
+        np.testing.assert_allclose(r.V, V_pi, atol=2e-8, rtol=0)
