@@ -17,8 +17,10 @@ Sections, all in one process:
    interleaved repetitions, best of ``k``. The ratio is QuantEcon's best converged time
    over mdpkit's default time (``>= 3`` is the target).
 2. **Kernels**: per-sweep time of the hard and soft fused sweeps against the DRAM floor
-   (bytes of ``P`` / streaming bandwidth measured here) for dense models, and against
-   scipy's CSR matvec + row max for sparse ones.
+   (bytes of ``P`` / streaming bandwidth measured here, with as many threads as the
+   sweep: serial below ``PARALLEL_MIN_WORK``) for dense models, the parallel sweep
+   against the all-threads floor, and against scipy's CSR matvec + row max for sparse
+   ones.
 3. **Threads**: with one CPU-bound process started by this script, the default solve
    with 2 threads over the same with 1 thread (target ``<= 1.5``).
 4. **Small problems**: a 20-state, 4-action MDP, ``mk.solve`` against
@@ -220,20 +222,29 @@ def best_of(f, k=5):
 def kernels(quick):
     a = np.ones(25_000_000 if quick else 50_000_000)
     bw = a.nbytes / best_of(lambda: _stream_sum(a))
-    out = {"bandwidth_GBps": bw / 1e9}
+    n0 = mk.get_num_threads()
+    mk.set_num_threads(1)
+    bw1 = a.nbytes / best_of(lambda: _stream_sum(a))
+    mk.set_num_threads(n0)
+    out = {"bandwidth_GBps": bw / 1e9, "bandwidth_1thread_GBps": bw1 / 1e9}
+    print(f"  streaming read: {bw / 1e9:.1f} GB/s ({n0} threads), {bw1 / 1e9:.1f} GB/s (1 thread)")
     cases = [("dense S=1000 A=10", mk.random_mdp(1000, 10, gamma=0.99, rng=0)),
              ("gridworld S=1e4", mk.gridworld(100, 100, gamma=0.99))]
     if not quick:
         cases += [("dense S=2000 A=10", mk.random_mdp(2000, 10, gamma=0.99, rng=0)),
                   ("gridworld S=1e5", mk.gridworld(316, 316, gamma=0.99))]
     for name, mdp in cases:
-        out[name] = row = kernel_row(mdp, bw)
+        out[name] = row = kernel_row(mdp, bw, bw1)
         print(f"  {name:20s} " + "  ".join(f"{k}={v:.3g}" for k, v in row.items()), flush=True)
     return out
 
 
-def kernel_row(mdp, bw):
-    """Per-sweep times of one model: hard, soft, and the floor or scipy's CSR sweep."""
+def kernel_row(mdp, bw, bw1):
+    """Per-sweep times of one model: hard, soft, and the floor or scipy's CSR sweep.
+
+    Dense: the sweep the solver runs (serial below ``PARALLEL_MIN_WORK``) against the
+    floor of as many threads, and the parallel sweep against the all-threads floor.
+    """
     S, A = mdp.n_states, mdp.n_actions
     st, work = MM.storage(mdp)
     r2 = np.ascontiguousarray(mdp.r.ravel())
@@ -251,8 +262,11 @@ def kernel_row(mdp, bw):
         t_sp = best_of(lambda: (r2 + 0.99 * (csr @ V)).reshape(S, A).max(axis=1))
         row.update(scipy_ms=t_sp * 1e3, **{"hard/scipy": t_hard / t_sp})
     else:
-        floor = S * A * S * 8 / bw
-        row.update(floor_ms=floor * 1e3, **{"hard/floor": t_hard / floor})
+        floor, floor1 = S * A * S * 8 / bw, S * A * S * 8 / bw1
+        t_par = best_of(lambda: BK.sweep_par(st, A, r2, 0.99, BK.ACT_MAX, ref, log_ref, 1.0, V, Vn, g))
+        row.update(floor_ms=floor * 1e3, floor_1thread_ms=floor1 * 1e3,
+                   **{"hard/floor": t_hard / (floor if par else floor1), "hard_parallel_ms": t_par * 1e3,
+                      "hard_parallel/floor": t_par / floor})
     return row
 
 
