@@ -429,8 +429,10 @@ def modified_policy_iteration_kernel(st, A, r2, gamma, V, tol, max_iter, max_eva
     Evaluation sweeps are Jacobi (they commute with adding a constant, which the span
     rule relies on). With ``Qs, Hs`` of size ``S*A`` (dense models) the improvement
     sweeps after the first read only the rows that action elimination cannot rule out
-    (:func:`bounded_block`; the same iterates) and, on return, ``V_new = T V`` and
-    ``greedy`` hold the backup of the answer ``V``; empty arrays: full sweeps.
+    (:func:`bounded_block`: the full sweep's iterates); with adaptive depth
+    (``eval_frac >= 0``) no evaluation follows an improvement that read at most ``S``
+    other rows; on return ``V_new = T V`` and ``greedy`` hold the backup of the answer
+    ``V``. Empty arrays: full sweeps.
     Returns the number of improvement sweeps (negated if ``max_iter`` was reached);
     ``residuals`` as in value iteration.
     """
@@ -450,9 +452,9 @@ def modified_policy_iteration_kernel(st, A, r2, gamma, V, tol, max_iter, max_eva
             return it + 1
         target = eval_frac * (hi - lo)
         prev = hi - lo
-        # an improvement that read at most one other row per state costs at most two
-        # evaluation sweeps and contracts at least as much: value iteration then
-        for _ in range(max_eval if n > S else 0):
+        # adaptive depth: an improvement that read at most one other row per state costs at
+        # most two evaluation sweeps and contracts at least as much, so value iteration then
+        for _ in range(max_eval if n > S or eval_frac < 0.0 else 0):
             if parallel:
                 lo, hi = policy_sweep_par(st, A, r2, gamma, greedy, V_new, V)
             else:
