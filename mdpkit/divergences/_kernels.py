@@ -18,7 +18,7 @@ import numpy as np
 from numba import njit
 
 from .._config import NO_NRT
-from .._elementary_kernels import exp_nonpos_inplace, log_pos_inplace
+from .._elementary_kernels import exp_nonpos, log_pos_inplace
 
 KL, FORWARD_KL, CHI2, TV, HELLINGER, ALPHA, JS = 0, 1, 2, 3, 4, 5, 6
 LOG2 = np.log(2.0)
@@ -381,9 +381,16 @@ def _kl_centre(q, ref, beta, x, m, mn, A):
             x[o + a] = min((q[o + a] - qmax) * inv, 0.0)  # masked: any finite value times p_a = 0
 
 
+@njit(cache=True, fastmath={"contract"}, **NO_NRT)
+def _tilt(e, p):
+    """Pass 2 of :func:`kl_max_rows`: ``e = p e^x`` in one SIMD loop (``x <= 0`` in ``e``)."""
+    for i in range(e.shape[0]):
+        e[i] = p[i] * exp_nonpos(e[i])
+
+
 @njit(cache=True, fastmath={"contract"}, error_model="numpy", **NO_NRT)
 def _kl_totals(q, ref, log_ref, beta, e, m, mn, t, pi, write_pi, A):
-    """Pass 3 of :func:`kl_max_rows`: totals ``t = sum_a p_a e_a`` and the policy.
+    """Pass 3 of :func:`kl_max_rows`: totals ``t = sum_a e_a`` (``e_a = p_a e^{x_a}``) and the policy.
 
     A row whose scores with mass span at most ``beta / 16`` (equal scores included), or
     whose total is below ``1e-290`` (or not a number), is computed by :func:`kl_max_row`
@@ -394,13 +401,13 @@ def _kl_totals(q, ref, log_ref, beta, e, m, mn, t, pi, write_pi, A):
         o = j * A
         tot = 0.0
         for a in range(A):
-            tot += ref[j, a] * e[o + a]
+            tot += e[o + a]
         if m[j] - mn[j] > thr and tot >= 1e-290:  # the log-sum-exp branch of kl_max_row
             t[j] = tot
             if write_pi:
                 r = 1.0 / tot
                 for a in range(A):
-                    pi[o + a] = ref[j, a] * e[o + a] * r
+                    pi[o + a] = e[o + a] * r
         else:
             m[j] = kl_max_row(q[o:o + A], log_ref[j], beta, pi[o:o + A], write_pi, ref[j])
             t[j] = 1.0
@@ -429,7 +436,7 @@ def kl_max_rows(q, ref, log_ref, beta, out, pi, write_pi, work):
     m = work[n * A:n * A + n]
     t = work[n * A + n:n * A + 2 * n]  # first the row minima, then the totals, then their logarithms
     _kl_centre(q, ref, beta, e, m, t, A)
-    exp_nonpos_inplace(e)
+    _tilt(e, ref.reshape(-1))
     _kl_totals(q, ref, log_ref, beta, e, m, t, t, pi, write_pi, A)
     log_pos_inplace(t)
     for j in range(n):
