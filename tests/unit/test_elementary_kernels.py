@@ -110,3 +110,29 @@ def test_kl_max_rows_matches_kl_max_row(beta, A):
                 np.testing.assert_allclose(pi.reshape(n, A), want_pi, rtol=2 * (A + 4) * EPS, atol=1e-300)
         eq = np.ptp(np.where(ref > 0, q, q.max()), axis=1) == 0.0
         assert np.all(got[eq] == want[eq])  # equal scores: the score itself, exactly
+
+
+def test_kl_rows_passes_match_their_py_func():
+    """Each pass of ``kl_max_rows`` (and the whole) against its ``py_func`` on a small chunk."""
+    rng = np.random.default_rng(3)
+    n, A, beta = 21, 3, 0.2
+    q, ref, log_ref = _rows(rng, n, A, 1.0)
+    qf = q.ravel()
+    outs = []
+    for centre, tilt, totals, logs in (
+        (K._kl_centre, K._tilt, K._kl_totals, E.log_pos_inplace),
+        (K._kl_centre.py_func, K._tilt.py_func, K._kl_totals.py_func, E.log_pos_inplace.py_func),
+    ):
+        e, m, t, pi = np.empty(n * A), np.empty(n), np.empty(n), np.zeros(n * A)
+        centre(qf, ref, beta, e, m, t, A)
+        x = e.copy()
+        tilt(e, ref.ravel())
+        totals(qf, ref, log_ref, beta, e, m, t, t, pi, True, A)
+        logs(t)
+        outs.append((x, e, m, t, pi))
+    for a, b in zip(*outs, strict=True):
+        np.testing.assert_allclose(a, b, rtol=4 * EPS, atol=1e-300)  # fused multiply-adds: an ulp or so
+    got, want = np.empty(n), np.empty(n)
+    K.kl_max_rows(qf, ref, log_ref, beta, got, np.zeros(n * A), False, np.empty(n * (A + 2)))
+    K.kl_max_rows.py_func(qf, ref, log_ref, beta, want, np.zeros(n * A), False, np.empty(n * (A + 2)))
+    np.testing.assert_allclose(got, want, rtol=4 * EPS)
