@@ -256,7 +256,11 @@ def kernel_row(mdp, bw, bw1):
     sw = BK.sweep_par if par else BK.sweep
     t_hard = best_of(lambda: sw(st, A, r2, 0.99, BK.ACT_MAX, ref, log_ref, 1.0, V, Vn, g))
     t_soft = best_of(lambda: sw(st, A, r2, 0.99, BK.ACT_KL, ref, log_ref, 0.1, V, Vn, g))
-    row = {"hard_ms": t_hard * 1e3, "soft_ms": t_soft * 1e3, "soft/hard": t_soft / t_hard, "parallel": par}
+    pi, kl, buf = np.empty((S, A)), np.empty(S), BK.chunk_buffer(A)  # soft MPI's improvement and evaluation
+    t_imp = best_of(lambda: BK.soft_improve(st, A, r2, 0.99, log_ref, 0.1, V, Vn, pi, kl, buf, ref))
+    t_ev = best_of(lambda: BK.soft_evaluate(st, A, r2, 0.99, pi, kl, V, Vn, buf))
+    row = {"hard_ms": t_hard * 1e3, "soft_ms": t_soft * 1e3, "soft/hard": t_soft / t_hard, "parallel": par,
+           "soft_improve/hard": t_imp / t_hard, "soft_evaluate/hard": t_ev / t_hard}
     if mdp.is_sparse:
         csr = mdp.P_csr
         t_sp = best_of(lambda: (r2 + 0.99 * (csr @ V)).reshape(S, A).max(axis=1))

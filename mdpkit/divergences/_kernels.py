@@ -17,6 +17,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .._config import NO_NRT
+from .._elementary_kernels import exp_nonpos, log_pos_inplace
+
 KL, FORWARD_KL, CHI2, TV, HELLINGER, ALPHA, JS = 0, 1, 2, 3, 4, 5, 6
 LOG2 = np.log(2.0)
 
@@ -354,6 +357,90 @@ def kl_max_row(q, log_p, beta, pi_out, write_pi, p=None):
     if write_pi:
         _normalize(pi_out, tot)
     return qmax + beta * np.log(tot)
+
+
+@njit(cache=True, fastmath={"contract"}, **NO_NRT)
+def _kl_centre(q, ref, beta, x, m, mn, A):
+    """Pass 1 of :func:`kl_max_rows`: row maxima ``m`` and minima ``mn`` over the actions with mass.
+
+    Also writes the centred scores ``x = min((q - m) / beta, 0)``.
+    """
+    inv = 1.0 / beta
+    for j in range(m.shape[0]):
+        o = j * A
+        qmax = -np.inf
+        qmin = np.inf
+        for a in range(A):
+            v = q[o + a]  # loaded unconditionally: the selects below stay branch-free
+            live = ref[j, a] > 0.0
+            qmax = max(qmax, v if live else -np.inf)
+            qmin = min(qmin, v if live else np.inf)
+        m[j] = qmax
+        mn[j] = qmin
+        for a in range(A):
+            x[o + a] = min((q[o + a] - qmax) * inv, 0.0)  # masked: any finite value times p_a = 0
+
+
+@njit(cache=True, fastmath={"contract"}, **NO_NRT)
+def _tilt(e, p):
+    """Pass 2 of :func:`kl_max_rows`: ``e = p e^x`` in one SIMD loop (``x <= 0`` in ``e``)."""
+    for i in range(e.shape[0]):
+        e[i] = p[i] * exp_nonpos(e[i])
+
+
+@njit(cache=True, fastmath={"contract"}, error_model="numpy", **NO_NRT)
+def _kl_totals(q, ref, log_ref, beta, e, m, mn, t, pi, write_pi, A):
+    """Pass 3 of :func:`kl_max_rows`: totals ``t = sum_a e_a`` (``e_a = p_a e^{x_a}``) and the policy.
+
+    A row whose scores with mass span at most ``beta / 16`` (equal scores included), or
+    whose total is below ``1e-290`` (or not a number), is computed by :func:`kl_max_row`
+    (its exact special cases); its value goes to ``m`` and ``t`` becomes ``1`` (``log 1 = 0``).
+    """
+    thr = 0.0625 * beta
+    for j in range(m.shape[0]):
+        o = j * A
+        tot = 0.0
+        for a in range(A):
+            tot += e[o + a]
+        if m[j] - mn[j] > thr and tot >= 1e-290:  # the log-sum-exp branch of kl_max_row
+            t[j] = tot
+            if write_pi:
+                r = 1.0 / tot
+                for a in range(A):
+                    pi[o + a] = e[o + a] * r
+        else:
+            m[j] = kl_max_row(q[o:o + A], log_ref[j], beta, pi[o:o + A], write_pi, ref[j])
+            t[j] = 1.0
+
+
+@njit(cache=True, fastmath={"contract"}, **NO_NRT)
+def kl_max_rows(q, ref, log_ref, beta, out, pi, write_pi, work):
+    """:func:`kl_max_row` of ``n`` rows at once, with SIMD exponentials and logarithms.
+
+    ``q`` holds the rows one after the other (``q[j A + a]``, ``n = out.shape[0]``),
+    ``ref`` / ``log_ref`` their reference masses and logarithms, shape ``(n, A)``;
+    ``out[j]`` receives the value and, with ``write_pi``, ``pi[j A + a]`` the softmax
+    (``pi`` flat; ignored otherwise). ``work`` has at least ``n (A + 2)`` elements.
+
+    Same branches and arithmetic as :func:`kl_max_row`, by passes over the chunk:
+    centring (row maxima), all exponentials in one vectorised loop
+    (:func:`~mdpkit._elementary_kernels.exp_nonpos`, within 1 ulp of ``np.exp``), the
+    totals (rows that need a special case of :func:`kl_max_row` go to it), and all
+    logarithms in one vectorised loop (:func:`~mdpkit._elementary_kernels.log_pos`,
+    within 2 ulps). Against :func:`kl_max_row` the value moves by at most a few
+    ``beta * eps (A + |log tot|)``, the policy by a few ulps.
+    """
+    n = out.shape[0]
+    A = ref.shape[1]
+    e = work[:n * A]
+    m = work[n * A:n * A + n]
+    t = work[n * A + n:n * A + 2 * n]  # first the row minima, then the totals, then their logarithms
+    _kl_centre(q, ref, beta, e, m, t, A)
+    _tilt(e, ref.reshape(-1))
+    _kl_totals(q, ref, log_ref, beta, e, m, t, t, pi, write_pi, A)
+    log_pos_inplace(t)
+    for j in range(n):
+        out[j] = m[j] + beta * t[j]
 
 
 @njit(cache=True)

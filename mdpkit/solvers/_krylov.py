@@ -102,7 +102,8 @@ def policy_iteration_krylov(prob: Any, V: FloatArray, tol: float, max_iter: int,
     c = gamma / (1.0 - gamma)
     ev = _Evaluator(prob)
     r = prob.r2s[0].reshape(S, A)
-    V_new, pi, kl, qbuf = np.empty(S), np.zeros((S, A)), np.zeros(S), np.empty(BK.BLOCK * A)
+    V_new, pi, kl, qbuf = np.empty(S), np.zeros((S, A)), np.zeros(S), BK.chunk_buffer(A)
+    ref = np.exp(prob.log_ref[0]) if soft else r  # masses of the soft sweep (0 where masked)
     greedy = np.empty(S, dtype=np.int64)
     hist = np.empty(max_iter if trace else 1)
     if not soft and not np.any(V):
@@ -116,7 +117,7 @@ def policy_iteration_krylov(prob: Any, V: FloatArray, tol: float, max_iter: int,
     best, since = np.inf, 0
     for it in range(max_iter):
         if soft:
-            BK.soft_improve(prob.st, A, prob.r2s[0], gamma, prob.log_ref[0], prob.beta, V, V_new, pi, kl, qbuf)
+            BK.soft_improve(prob.st, A, prob.r2s[0], gamma, prob.log_ref[0], prob.beta, V, V_new, pi, kl, qbuf, ref)
         else:
             BK._sweep(prob.st, A, prob.r2s[0], gamma, BK.ACT_MAX, r, r, 1.0, V, V_new, greedy, prob.parallel)
         done, lo, hi = BK.span_stop(V, V_new, hist, it, c, tol)

@@ -131,7 +131,7 @@ def test_finish_and_soft_mpi_kernels(data, rng):
         outs = []
         for fi, fe in ((BK.soft_improve, BK.soft_evaluate), (BK.soft_improve.py_func, BK.soft_evaluate.py_func)):
             Vn, pi, kl, Ve = np.empty(S), np.empty((S, A)), np.empty(S), np.empty(S)
-            fi(st, A, r2, 0.9, np.log(ref), 0.3, V, Vn, pi, kl, np.empty(2 * A))
+            fi(st, A, r2, 0.9, np.log(ref), 0.3, V, Vn, pi, kl, np.empty(3 * (2 * A + 2)), ref)  # chunks of 3 states
             fe(st, A, r2, 0.9, pi, kl, V, Ve, np.empty(2 * A))
             outs.append((Vn, pi, Ve))
         soft = 0.3 * np.log((ref * np.exp(Q_np / 0.3)).sum(1))
