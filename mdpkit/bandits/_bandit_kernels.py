@@ -32,6 +32,8 @@ threads that share the environment's arrays).
 #                      documented, reproducible one)
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit, prange
 
@@ -369,16 +371,131 @@ def beta_xo(a, b, da, ca, db, cb, st):
     return 1.0 / (1.0 + np.exp(lb - la)), st
 
 
-@njit(cache=True, **NO_NRT)
-def ts_choose(pa, pb, cst, st):
-    """(Thompson sampling's arm, next state): argmax of Beta(pa[k], pb[k]) draws, first on ties.
+@njit(cache=True)
+def beta_sf(a, b, q):
+    """P(Beta(a, b) > q) = I_{1-q}(b, a) by its continued fraction, or -1 if it fails.
 
-    ``cst[k] = (da, ca, db, cb)``: the :func:`gamma_consts` of arm ``k``'s two shapes.
+    The fraction (DLMF 8.17.22, evaluated by the modified Lentz method to relative 1e-15)
+    converges quickly for ``1 - q < (b + 1) / (a + b + 2)``, i.e. ``q`` right of about
+    the mean; -1 outside that range or after 10^4 terms. The prefactor
+    ``(1-q)^b q^a / (b B(a, b))`` is taken in log space with ``lgamma``.
     """
-    a = 0
-    best = -1.0
+    x = 1.0 - q
+    if not (0.0 < x < (b + 1.0) / (a + b + 2.0)):
+        return -1.0
+    log_front = (b * np.log(x) + a * np.log(q) - np.log(b)
+                 - (math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)))
+    tiny = 1e-300
+    c = 1.0
+    d = 1.0 / (1.0 - (a + b) * x / (b + 1.0))  # > 2 / (a + b + 2) in this range
+    f = d
+    for m in range(1, 10_000):
+        for even in (True, False):
+            if even:
+                coef = m * (a - m) * x / ((b + 2.0 * m - 1.0) * (b + 2.0 * m))
+            else:
+                coef = -(b + m) * (b + a + m) * x / ((b + 2.0 * m) * (b + 2.0 * m + 1.0))
+            d = 1.0 + coef * d
+            d = 1.0 / (d if abs(d) > tiny else tiny)
+            c = 1.0 + coef / c
+            c = c if abs(c) > tiny else tiny
+            f *= c * d
+        if abs(c * d - 1.0) < 1e-15:
+            return np.exp(log_front) * f
+    return -1.0
+
+
+#: Posterior standard deviations above the mean below which :func:`ts_threshold` never splits.
+TS_SPLIT_Z = 2.0
+
+
+@njit(cache=True)
+def ts_threshold(a, b, q_min):
+    """Split of Beta(a, b) at ``q = max(mean + 2 sd, q_min)`` for :func:`ts_choose`.
+
+    Returns ``(q, P(X <= q), h'(q), h(q), expm1(h'(q) (1 - q)))`` with
+    ``h(x) = (a-1) log x + (b-1) log(1-x)`` the log density up to a constant;
+    ``P(X <= q) = -1`` (no split) unless ``a, b >= 1`` (h concave), ``q < 1`` lies right
+    of the mode (``h'(q) < 0``) and :func:`beta_sf` converges there. Any ``q`` gives
+    the same law; ``q_min`` (a value the leading arm's draw usually exceeds) makes the
+    arm skippable more often while keeping the upper side rare.
+    """
+    n = a + b
+    q = max(a / n + TS_SPLIT_Z * np.sqrt(a * b / (n * n * (n + 1.0))), q_min)
+    if a < 1.0 or b < 1.0 or q >= 1.0:
+        return q, -1.0, 0.0, 0.0, 0.0
+    slope = (a - 1.0) / q - (b - 1.0) / (1.0 - q)
+    sf = beta_sf(a, b, q) if slope < 0.0 else -1.0
+    if sf < 0.0:
+        return q, -1.0, 0.0, 0.0, 0.0
+    hq = (a - 1.0) * np.log(q) + (b - 1.0) * np.log1p(-q)
+    return q, 1.0 - sf, slope, hq, np.expm1(slope * (1.0 - q))
+
+
+@njit(cache=True, inline="always")
+def beta_tail_xo(a, b, q, slope, hq, em, st):
+    """(Beta(a, b) variate conditioned on ``> q``, next state), for a :func:`ts_threshold` split.
+
+    Rejection from the tangent of the concave log density at ``q``: the proposal is the
+    exponential of rate ``-h'(q) > 0`` truncated to (q, 1) (``em = expm1(h'(q) (1 - q))``),
+    accepted with probability
+    ``exp(h(x) - h(q) - h'(q) (x - q)) <= 1``.
+    """
+    while True:
+        u, st = xo_uniform(st)
+        x = q + np.log1p(u * em) / slope
+        if x <= q or x >= 1.0:
+            continue
+        u, st = xo_uniform(st)
+        h = (a - 1.0) * np.log(x) + (b - 1.0) * np.log1p(-x)
+        if np.log(u) < h - hq - slope * (x - q):
+            return x, st
+
+
+@njit(cache=True, inline="always")
+def ts_draw(pa, pb, cst, k, st):
+    """(Beta(pa[k], pb[k]) variate, next state) from arm ``k``'s cached constants."""
+    return beta_xo(pa[k], pb[k], cst[k, 0], cst[k, 1], cst[k, 2], cst[k, 3], st)
+
+
+@njit(cache=True, **NO_NRT)
+def ts_choose(pa, pb, cst, lead, st):
+    """(Thompson sampling's arm, next state): the argmax of independent Beta(pa[k], pb[k]) draws.
+
+    Exact and lazy. Arm ``lead`` is drawn first; another arm ``k`` with a split
+    (``cst[k, 4:8]``, :func:`ts_threshold`) first draws which side of ``q_k`` its
+    variate falls on (one uniform against ``P(X <= q_k)``): below ``q_k`` when the
+    running maximum already exceeds ``q_k`` it cannot win and is not drawn further;
+    otherwise its variate is drawn from the law of that side (rejection from
+    :func:`beta_xo` below, :func:`beta_tail_xo` above). Arms without a split are drawn
+    in full. Each arm's variate thus has its Beta law and the argmax is Thompson
+    sampling's (ties have probability 0). ``cst[k] = (da, ca, db, cb, q, P(X <= q),
+    h'(q), h(q), stale)``; a stale split is recomputed when first needed.
+    """
+    best, st = ts_draw(pa, pb, cst, lead, st)
+    a = lead
     for k in range(pa.size):
-        v, st = beta_xo(pa[k], pb[k], cst[k, 0], cst[k, 1], cst[k, 2], cst[k, 3], st)
+        if k == lead:
+            continue
+        if cst[k, 8] != 0.0:
+            n = pa[lead] + pb[lead]
+            q_min = (pa[lead] - 3.0 * np.sqrt(pa[lead] * pb[lead] / (n + 1.0))) / n
+            cst[k, 4], cst[k, 5], cst[k, 6], cst[k, 7], cst[k, 9] = ts_threshold(pa[k], pb[k], q_min)
+            cst[k, 8] = 0.0
+        if cst[k, 5] < 0.0:
+            v, st = ts_draw(pa, pb, cst, k, st)
+        else:
+            u, st = xo_uniform(st)
+            q = cst[k, 4]
+            if u < cst[k, 5]:
+                if q <= best:
+                    continue
+                while True:
+                    v, st = ts_draw(pa, pb, cst, k, st)
+                    if v <= q:
+                        break
+            else:
+                v, st = beta_tail_xo(pa[k], pb[k], q, cst[k, 6], cst[k, 7], cst[k, 9], st)
         if v > best:
             best = v
             a = k
@@ -387,11 +504,12 @@ def ts_choose(pa, pb, cst, st):
 
 @njit(cache=True, inline="always")
 def ts_set_arm(pa, pb, cst, k, a, b):
-    """Set arm ``k``'s posterior shapes to (a, b) and their :func:`gamma_consts`."""
+    """Set arm ``k``'s posterior shapes to (a, b), their :func:`gamma_consts`, its split stale."""
     pa[k] = a
     pb[k] = b
     cst[k, 0], cst[k, 1] = gamma_consts(a)
     cst[k, 2], cst[k, 3] = gamma_consts(b)
+    cst[k, 8] = 1.0
 
 
 @njit(cache=True, **NO_NRT)
@@ -402,13 +520,16 @@ def _ts_bernoulli_loop(a0, b0, means, gaps, horizon, ck, st, succ, fail, pa, pb,
     cum_rew = 0.0
     j = 0
     next_ck = ck[0]
+    lead = 0  # the most pulled arm, drawn first
     for t in range(horizon):
-        a, st = ts_choose(pa, pb, cst, st)
+        a, st = ts_choose(pa, pb, cst, lead, st)
         u, st = xo_uniform(st)
         x = 1.0 if u < means[a] else 0.0
         succ[a] += x
         fail[a] += 1.0 - x
         ts_set_arm(pa, pb, cst, a, a0 + succ[a], b0 + fail[a])
+        if succ[a] + fail[a] > succ[lead] + fail[lead]:
+            lead = a
         cum_gap += gaps[a]
         cum_rew += x
         if t + 1 == next_ck:
@@ -434,7 +555,7 @@ def run_ts_bernoulli(a0, b0, means, gaps, horizon, ck, seed, regret_out, reward_
     fail = np.zeros(K)
     pa = np.zeros(K)
     pb = np.zeros(K)
-    cst = np.zeros((K, 4))
+    cst = np.zeros((K, 10))
     for k in range(K):
         ts_set_arm(pa, pb, cst, k, a0, b0)
     _ts_bernoulli_loop(a0, b0, means, gaps, horizon, ck, xo_seed(seed), succ, fail, pa, pb,

@@ -356,25 +356,28 @@ def test_thompson_fast_path_has_the_general_runs_law(prior):
 
 
 @njit(cache=True)
-def _ts_choice_counts(pa, pb, seed, n):
-    cst = np.zeros((pa.size, 4))
+def _ts_choice_counts(pa, pb, lead, seed, n):
+    cst = np.zeros((pa.size, 10))
     for k in range(pa.size):
         kr.ts_set_arm(pa, pb, cst, k, pa[k], pb[k])
     st = kr.xo_seed(seed)
     counts = np.zeros(pa.size)
     for _ in range(n):
-        a, st = kr.ts_choose(pa, pb, cst, st)
+        a, st = kr.ts_choose(pa, pb, cst, lead, st)
         counts[a] += 1.0
     return counts
 
 
-@pytest.mark.parametrize("shapes", [
-    [(3.0, 5.0), (4.0, 4.0), (1.0, 1.0), (0.5, 0.7), (30.0, 20.0)],
-    [(900.0, 100.0), (85.0, 15.0), (2.0, 1.0), (1.0, 3.0)],
+@pytest.mark.parametrize("shapes,lead", [
+    ([(3.0, 5.0), (4.0, 4.0), (1.0, 1.0), (0.5, 0.7), (30.0, 20.0)], 0),
+    ([(900.0, 100.0), (85.0, 15.0), (60.0, 15.0), (2.0, 1.0), (1.0, 3.0)], 0),
+    ([(900.0, 100.0), (85.0, 15.0), (60.0, 15.0), (2.0, 1.0), (1.0, 3.0)], 2),
+    ([(40.0, 8.0), (30.0, 9.0), (20.0, 12.0), (5.0, 9.0)], 0),
 ])
-def test_thompson_choice_has_the_exact_law(shapes):
+def test_thompson_choice_has_the_exact_law(shapes, lead):
     """One step's arm frequencies against P(argmax = k) = int f_k prod_{j != k} F_j
-    (scipy quadrature): chi-square test at level 1e-4."""
+    (scipy quadrature): chi-square test at level 1e-4. The lazy draw (splits, skipped
+    arms, upper-side draws) must not change the law, whichever arm is drawn first."""
     from scipy import integrate
     from scipy import stats as st
 
@@ -389,7 +392,7 @@ def test_thompson_choice_has_the_exact_law(shapes):
     p = np.array([p_best(k) for k in range(len(shapes))])
     assert p.sum() == pytest.approx(1.0, abs=1e-7)
     n = 200_000
-    counts = _ts_choice_counts(pa, pb, 3, n)
+    counts = _ts_choice_counts(pa, pb, lead, 3, n)
     keep = p * n > 5
     chi2 = np.sum((counts[keep] - n * p[keep]) ** 2 / (n * p[keep]))
     assert st.chi2.sf(chi2, keep.sum() - 1) > 1e-4
@@ -445,6 +448,48 @@ def test_xo_beta_and_gamma_distribution(a, b):
     assert stats.kstest(_xo_variates(2, a, b, 7, 40_000), stats.beta(a, b).cdf).pvalue > 1e-3
     k = max(a, 1.0)  # gamma_xo draws Gamma(k) for k >= 1 (the boost covers k < 1 in beta_xo)
     assert stats.kstest(_xo_variates(1, k, k, 8, 40_000), stats.gamma(k).cdf).pvalue > 1e-3
+
+
+def test_beta_sf_is_scipys():
+    """The continued fraction against scipy.special.betainc (relative 1e-9; the lgamma
+    prefactor loses ~1e-11 at a + b = 2e4), and -1 outside its range."""
+    from scipy import special
+
+    for a, b, z in [(2.0, 3.0, 1.0), (18000.0, 2000.0, 3.0), (5.0, 200.0, 2.0), (1.0, 40.0, 2.0),
+                    (85.0, 15.0, 2.0), (1.0, 1.0, 0.5), (3.0, 1.0, 0.1), (400.0, 30.0, 8.0)]:
+        n = a + b
+        q = min(a / n + z * math.sqrt(a * b / (n * n * (n + 1))), 0.999)
+        got = kr.beta_sf(a, b, q)
+        assert got == pytest.approx(special.betainc(b, a, 1.0 - q), rel=1e-9)
+        assert got == pytest.approx(kr.beta_sf.py_func(a, b, q), rel=1e-13)
+    assert kr.beta_sf(5.0, 5.0, 0.3) == -1.0  # left of the mean: the fraction is not used
+
+
+@njit(cache=True)
+def _tail_draws(a, b, q_min, seed, n):
+    q, plo, slope, hq, em = kr.ts_threshold(a, b, q_min)
+    st = rk.xo_seed(seed)
+    out = np.empty(n)
+    for i in range(n):
+        out[i], st = kr.beta_tail_xo(a, b, q, slope, hq, em, st)
+    return q, plo, out
+
+
+@pytest.mark.parametrize("a,b,q_min", [(85.0, 15.0, 0.0), (1.0, 3.0, 0.0), (1.0, 5.0, 0.6),
+                                       (18000.0, 2000.0, 0.0), (7.0, 7.0, 0.9), (2.0, 30.0, 0.0)])
+def test_ts_split_and_upper_side(a, b, q_min):
+    """The split's P(X <= q) is scipy's; the upper-side sampler's draws follow the Beta
+    law conditioned on X > q (KS against (F(x) - F(q)) / (1 - F(q)), level 1e-3)."""
+    from scipy import stats
+
+    q, plo, draws = _tail_draws(a, b, q_min, 4, 20_000)
+    law = stats.beta(a, b)
+    assert plo == pytest.approx(law.cdf(q), rel=1e-12, abs=1e-12)
+    assert np.all(draws > q)
+    assert stats.kstest(draws, lambda x: (law.cdf(x) - law.cdf(q)) / law.sf(q)).pvalue > 1e-3
+    assert kr.ts_threshold(0.5, 3.0, 0.0)[1] == -1.0  # h not concave: no split
+    assert kr.ts_threshold(3.0, 3.0, 1.0)[1] == -1.0  # q >= 1: no split
+    assert kr.ts_threshold(3.0, 1.0, 0.0)[1] == -1.0  # mode at 1, left of q: no split
 
 
 def test_xoshiro_is_the_reference_generator(pure_python):
