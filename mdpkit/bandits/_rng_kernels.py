@@ -1,4 +1,7 @@
-"""NumPy's legacy Mersenne-Twister stream, generated inside one compiled run.
+"""Run-owned random streams: NumPy's legacy Mersenne Twister, and xoshiro256** with ziggurat normals.
+
+The second (end of the module) serves the Bernoulli Thompson-sampling fast path only,
+whose cost is its Beta draws; every other kernel uses the first, described here.
 
 ``np.random.seed(s)`` followed by ``np.random.random()`` / ``standard_normal()`` in a
 Numba kernel reproduces ``np.random.RandomState(s)`` (MT19937 seeded by ``init_genrand``,

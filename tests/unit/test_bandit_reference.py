@@ -339,7 +339,7 @@ def test_thompson_fast_path_has_the_general_runs_law(prior):
     arm and final regret within 4.5 standard errors (two-sided level 7e-6 per statistic)."""
     means = np.array([0.6, 0.5, 0.1, 0.3])
     gaps = np.max(means) - means
-    h, n = 200, 800
+    h, n = 600, 800  # long enough for the lazy draw's splits to act
     ck = np.array([h], dtype=np.int64)
     stats = []
     for kernel, head in ((kr.simulate_ts_bernoulli, (prior[0], prior[1], means, gaps)),
@@ -522,10 +522,14 @@ def test_xoshiro_is_the_reference_generator(pure_python):
     assert int(rk.xo_seed(0)[0]) == 0xE220A8397B1DCDAF
     for seed in (0, 12345, 2**32 - 1):
         assert _xo_words(seed, 50).tolist() == reference(seed, 50)
-    compiled = _xo_variates(0, 1.0, 1.0, 9, 300)
+    compiled = [_xo_variates(kind, 2.5, 0.5, 9, 300) for kind in range(3)]
+    tail = _tail_draws(85.0, 15.0, 0.0, 9, 50)
     pure_python()
     assert [int(w) for w in _xo_words.py_func(9, 20)] == reference(9, 20)
-    assert _xo_variates.py_func(0, 1.0, 1.0, 9, 300).tolist() == compiled.tolist()
+    for kind in range(3):  # normal, gamma, beta (a shape below 1: the boost)
+        np.testing.assert_allclose(_xo_variates.py_func(kind, 2.5, 0.5, 9, 300), compiled[kind],
+                                   rtol=1e-12)
+    np.testing.assert_allclose(_tail_draws.py_func(85.0, 15.0, 0.0, 9, 50)[2], tail[2], rtol=1e-12)
 
 
 @njit(cache=True)
