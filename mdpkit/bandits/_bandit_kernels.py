@@ -5,7 +5,8 @@ Each family has a serial one-run function ``run_<family>`` and a ``prange`` wrap
 ``np.random.seed(seed)`` in its own thread, so its result depends only on its seed, never
 on the thread count. Numba's ``np.random.random`` and ``np.random.standard_normal``
 reproduce NumPy's legacy ``RandomState`` streams, so every run can be replayed in plain
-Python (the tests do).
+Python (the tests do); the Bernoulli Thompson-sampling fast path below is the exception
+(its own xoshiro256** stream, also seeded by the run's seed).
 
 Random-number order within one step, shared by every kernel:
 
@@ -16,24 +17,38 @@ Random-number order within one step, shared by every kernel:
 Outputs are written at the checkpoints ``ck`` (numbers of pulls, increasing), so memory
 is proportional to the number of checkpoints, not to the horizon.
 
-UCB1 and Beta-Thompson sampling on Bernoulli arms have dedicated kernels
-(``run_ucb1_bernoulli``, ``run_ts_bernoulli``) that reproduce the general run pull for
-pull from a run-owned copy of the same stream (``_rng_kernels``). A run allocates its
-state and hands it to a loop compiled with ``_nrt=False``: the per-step helpers then
-borrow their arrays, with no reference-count atomics per call (those cost more than a
-bandit step and contend between threads that share the environment's arrays).
+UCB1 and Beta-Thompson sampling on Bernoulli arms have dedicated kernels. UCB1's
+(``run_ucb1_bernoulli``) reproduces the general run pull for pull from a run-owned copy
+of the same stream (``_rng_kernels``). Thompson sampling's (``run_ts_bernoulli``), whose
+cost is its Beta draws, has the general run's law but its own faster stream: xoshiro256**
+seeded from the run's seed, ziggurat normals and Marsaglia-Tsang gammas (a run still
+depends only on its seed). A run allocates its state and hands it to a loop compiled
+with ``_nrt=False``: the per-step helpers then borrow their arrays, with no
+reference-count atomics per call (those cost more than a bandit step and contend between
+threads that share the environment's arrays).
 """
 
 # ruff: noqa: NPY002  (Numba compiles only the legacy np.random API; its stream is the
 #                      documented, reproducible one)
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit, prange
 
 from .._config import NO_NRT
 from .._sampling_kernels import sample_categorical
-from ._rng_kernels import N_DOUBLES, mt_refill, mt_state, standard_normal, uniform
+from ._rng_kernels import (
+    N_DOUBLES,
+    mt_refill,
+    mt_state,
+    standard_normal,
+    uniform,
+    xo_normal,
+    xo_seed,
+    xo_uniform,
+)
 
 # ---------------------------------------------------------------- algorithm codes
 # index family (run_index)
@@ -222,15 +237,6 @@ def record(t, j, ck, table_env, best_ck, cum_gap, cum_rew, regret_out, reward_ou
 
 
 # ---------------------------------------------------------------- index family
-@njit(cache=True, **NO_NRT)
-def _next_double(mt, buf, pos):
-    """(next double of the run's block, next position), twisting when the block is spent."""
-    if pos == N_DOUBLES:
-        mt_refill(mt, buf)
-        pos = 0
-    return buf[pos], pos + 1
-
-
 #: Largest table of per-step / per-count constants shared by the runs (8 bytes an entry).
 TABLE_MAX = 1 << 20
 
@@ -314,55 +320,219 @@ def simulate_ucb1_bernoulli(c, ct_tab, isq_tab, means, gaps, horizon, ck, seeds,
                            regret_out[r], reward_out[r], pulls_out[r])
 
 
-@njit(cache=True, **NO_NRT)
-def _ts_posterior_draw(pa, pb, cst, k, mt, buf, ix, pos):
-    """Beta(pa, pb) draw of arm ``k``: (value, next read position in ``buf``).
+@njit(cache=True, inline="always")
+def gamma_xo(d, c, st):
+    """(Gamma(d + 1/3, 1) variate, next state) for ``d = k - 1/3 >= 2/3``, ``c = 1 / sqrt(9 d)``.
 
-    Cheng's BB from the arm's cached constants ``cst[k]`` when both shapes exceed 1,
-    reading the uniforms in place; otherwise ``beta_variate`` on the run's state.
+    Marsaglia and Tsang, "A simple method for generating gamma variables", ACM TOMS 26
+    (2000): ``d (1 + c x)^3`` for a ziggurat normal ``x``, accepted by the squeeze
+    ``u < 1 - 0.0331 x^4`` (no logarithm; ~98% of draws for k >= 1) or else by
+    ``log u < x^2 / 2 + d (1 - v + log v)``; ``st`` is a xoshiro256** state.
     """
-    if pa > 1.0 and pb > 1.0:
-        while True:
-            if pos >= N_DOUBLES - 1:  # 0 or 1 double left: the pair may straddle a twist
-                u1, pos = _next_double(mt, buf, pos)
-                u2, pos = _next_double(mt, buf, pos)
+    while True:
+        x, st = xo_normal(st)
+        v = 1.0 + c * x
+        if v <= 0.0:
+            continue
+        v = v * v * v
+        u, st = xo_uniform(st)
+        x2 = x * x
+        if u < 1.0 - 0.0331 * x2 * x2:
+            return d * v, st
+        if np.log(u) < 0.5 * x2 + d * (1.0 - v + np.log(v)):
+            return d * v, st
+
+
+@njit(cache=True, inline="always")
+def gamma_consts(k):
+    """(d, c) of :func:`gamma_xo` for Gamma(k) (for Gamma(k + 1) when k < 1, the boost's)."""
+    d = (k if k >= 1.0 else k + 1.0) - 1.0 / 3.0
+    return d, 1.0 / np.sqrt(9.0 * d)
+
+
+@njit(cache=True, inline="always")
+def beta_xo(a, b, da, ca, db, cb, st):
+    """(Beta(a, b) variate, next state): G_a / (G_a + G_b) from two :func:`gamma_xo` draws.
+
+    ``(da, ca)``, ``(db, cb)``: the :func:`gamma_consts` of ``a`` and ``b``. A shape
+    below 1 uses the boost G(k) = G(k + 1) U^(1/k), in log space (no underflow).
+    """
+    ga, st = gamma_xo(da, ca, st)
+    gb, st = gamma_xo(db, cb, st)
+    if a >= 1.0 and b >= 1.0:
+        return ga / (ga + gb), st
+    la, lb = np.log(ga), np.log(gb)
+    if a < 1.0:
+        u, st = xo_uniform(st)
+        la += np.log(u) / a
+    if b < 1.0:
+        u, st = xo_uniform(st)
+        lb += np.log(u) / b
+    return 1.0 / (1.0 + np.exp(lb - la)), st
+
+
+@njit(cache=True)
+def beta_sf(a, b, q):
+    """P(Beta(a, b) > q) = I_{1-q}(b, a) by its continued fraction, or -1 if it fails.
+
+    The fraction (DLMF 8.17.22, evaluated by the modified Lentz method to relative 1e-15)
+    converges quickly for ``1 - q < (b + 1) / (a + b + 2)``, i.e. ``q`` right of about
+    the mean; -1 outside that range or after 10^4 terms. The prefactor
+    ``(1-q)^b q^a / (b B(a, b))`` is taken in log space with ``lgamma``, so its relative
+    error grows like ``1e-16 lgamma(a + b)``: ~1e-11 at a + b = 2e4, ~1e-8 at 1e7.
+    """
+    x = 1.0 - q
+    if not (0.0 < x < (b + 1.0) / (a + b + 2.0)):
+        return -1.0
+    log_front = (b * np.log(x) + a * np.log(q) - np.log(b)
+                 - (math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)))
+    tiny = 1e-300
+    c = 1.0
+    d = 1.0 / (1.0 - (a + b) * x / (b + 1.0))  # > 2 / (a + b + 2) in this range
+    f = d
+    for m in range(1, 10_000):
+        for even in (True, False):
+            if even:
+                coef = m * (a - m) * x / ((b + 2.0 * m - 1.0) * (b + 2.0 * m))
             else:
-                u1, u2 = buf[pos], buf[pos + 1]
-                pos += 2
-            ok, w = cheng_try(u1, u2, cst[k, 0], cst[k, 1], cst[k, 2], cst[k, 3], cst[k, 4])
-            if ok:
-                b0 = cst[k, 1]
-                return (w / (b0 + w) if pa == cst[k, 0] else b0 / (b0 + w)), pos
-    ix[0] = pos
-    v = beta_variate(pa, pb, (mt, buf, ix))
-    return v, ix[0]
+                coef = -(b + m) * (b + a + m) * x / ((b + 2.0 * m) * (b + 2.0 * m + 1.0))
+            d = 1.0 + coef * d
+            d = 1.0 / (d if abs(d) > tiny else tiny)
+            c = 1.0 + coef / c
+            c = c if abs(c) > tiny else tiny
+            f *= c * d
+        if abs(c * d - 1.0) < 1e-15:
+            return np.exp(log_front) * f
+    return -1.0
+
+
+#: Posterior standard deviations above the mean below which :func:`ts_threshold` never splits.
+TS_SPLIT_Z = 2.0
+
+
+@njit(cache=True)
+def ts_threshold(a, b, q_min):
+    """Split of Beta(a, b) at ``q = max(mean + 2 sd, q_min)`` for :func:`ts_choose`.
+
+    Returns ``(q, P(X <= q), h'(q), h(q), expm1(h'(q) (1 - q)))`` with
+    ``h(x) = (a-1) log x + (b-1) log(1-x)`` the log density up to a constant;
+    ``P(X <= q) = -1`` (no split) unless ``a, b >= 1`` (h concave), ``q < 1`` lies right
+    of the mode (``h'(q) < 0``) and :func:`beta_sf` converges there. Any ``q`` gives
+    the same law; ``q_min`` (a value the leading arm's draw usually exceeds) makes the
+    arm skippable more often while keeping the upper side rare.
+    """
+    n = a + b
+    q = max(a / n + TS_SPLIT_Z * np.sqrt(a * b / (n * n * (n + 1.0))), q_min)
+    if a < 1.0 or b < 1.0 or q >= 1.0:
+        return q, -1.0, 0.0, 0.0, 0.0
+    slope = (a - 1.0) / q - (b - 1.0) / (1.0 - q)
+    sf = beta_sf(a, b, q) if slope < 0.0 else -1.0
+    if sf < 0.0:
+        return q, -1.0, 0.0, 0.0, 0.0
+    hq = (a - 1.0) * np.log(q) + (b - 1.0) * np.log1p(-q)
+    return q, 1.0 - sf, slope, hq, np.expm1(slope * (1.0 - q))
+
+
+@njit(cache=True)
+def beta_tail_xo(a, b, q, slope, hq, em, st):
+    """(Beta(a, b) variate conditioned on ``> q``, next state), for a :func:`ts_threshold` split.
+
+    Rejection from the tangent of the concave log density at ``q``: the proposal is the
+    exponential of rate ``-h'(q) > 0`` truncated to (q, 1) (``em = expm1(h'(q) (1 - q))``),
+    accepted with probability
+    ``exp(h(x) - h(q) - h'(q) (x - q)) <= 1``.
+    """
+    while True:
+        u, st = xo_uniform(st)
+        x = q + np.log1p(u * em) / slope
+        if x <= q or x >= 1.0:
+            continue
+        u, st = xo_uniform(st)
+        h = (a - 1.0) * np.log(x) + (b - 1.0) * np.log1p(-x)
+        if np.log(u) < h - hq - slope * (x - q):
+            return x, st
+
+
+@njit(cache=True, inline="always")
+def ts_draw(pa, pb, cst, k, st):
+    """(Beta(pa[k], pb[k]) variate, next state) from arm ``k``'s cached constants."""
+    return beta_xo(pa[k], pb[k], cst[k, 0], cst[k, 1], cst[k, 2], cst[k, 3], st)
 
 
 @njit(cache=True, **NO_NRT)
-def _ts_bernoulli_loop(a0, b0, means, gaps, horizon, ck, mt, buf, ix, succ, fail, cst,
+def ts_choose(pa, pb, cst, lead, st):
+    """(Thompson sampling's arm, next state): the argmax of independent Beta(pa[k], pb[k]) draws.
+
+    Exact and lazy. Arm ``lead`` is drawn first; another arm ``k`` with a split
+    (``cst[k, 4:8]``, :func:`ts_threshold`) first draws which side of ``q_k`` its
+    variate falls on (one uniform against ``P(X <= q_k)``): below ``q_k`` when the
+    running maximum already exceeds ``q_k`` it cannot win and is not drawn further;
+    otherwise its variate is drawn from the law of that side (rejection from
+    :func:`beta_xo` below, :func:`beta_tail_xo` above). Arms without a split are drawn
+    in full. Each arm's variate thus has its Beta law and the argmax is Thompson
+    sampling's (ties have probability 0). ``cst[k] = (da, ca, db, cb, q, P(X <= q),
+    h'(q), h(q), stale)``; a stale split is recomputed when first needed.
+    """
+    a = lead
+    best = -1.0
+    for i in range(pa.size):  # the lead first, then the others in order
+        k = lead if i == 0 else (i - 1 if i <= lead else i)
+        q = 2.0  # draw Beta conditioned on X <= q (no condition: q = 2)
+        if i > 0:
+            if cst[k, 8] != 0.0:
+                n = pa[lead] + pb[lead]
+                q_min = (pa[lead] - 3.0 * np.sqrt(pa[lead] * pb[lead] / (n + 1.0))) / n
+                cst[k, 4], cst[k, 5], cst[k, 6], cst[k, 7], cst[k, 9] = ts_threshold(pa[k], pb[k], q_min)
+                cst[k, 8] = 0.0
+            if cst[k, 5] >= 0.0:
+                u, st = xo_uniform(st)
+                if u < cst[k, 5]:
+                    if cst[k, 4] <= best:
+                        continue  # X <= q <= the running maximum: arm k loses
+                    q = cst[k, 4]
+                else:
+                    q = -1.0  # the upper side
+        if q < 0.0:
+            v, st = beta_tail_xo(pa[k], pb[k], cst[k, 4], cst[k, 6], cst[k, 7], cst[k, 9], st)
+        else:
+            while True:  # one call site of the inlined sampler (compile time)
+                v, st = ts_draw(pa, pb, cst, k, st)
+                if v <= q:
+                    break
+        if v > best:
+            best = v
+            a = k
+    return a, st
+
+
+@njit(cache=True, inline="always")
+def ts_set_arm(pa, pb, cst, k, a, b):
+    """Set arm ``k``'s posterior shapes to (a, b), their :func:`gamma_consts`, its split stale."""
+    pa[k] = a
+    pb[k] = b
+    cst[k, 0], cst[k, 1] = gamma_consts(a)
+    cst[k, 2], cst[k, 3] = gamma_consts(b)
+    cst[k, 8] = 1.0
+
+
+@njit(cache=True, **NO_NRT)
+def _ts_bernoulli_loop(a0, b0, means, gaps, horizon, ck, st, succ, fail, pa, pb, cst,
                        regret_out, reward_out):
     """Run the pulls of ``run_ts_bernoulli`` on its allocated state (borrowed arrays, no NRT)."""
-    K = gaps.size
-    pos = N_DOUBLES
     cum_gap = 0.0
     cum_rew = 0.0
     j = 0
     next_ck = ck[0]
+    lead = 0  # the most pulled arm, drawn first
     for t in range(horizon):
-        a = 0
-        best = -1.0
-        for k in range(K):
-            v, pos = _ts_posterior_draw(a0 + succ[k], b0 + fail[k], cst, k, mt, buf, ix, pos)
-            if v > best:
-                best = v
-                a = k
-        u, pos = _next_double(mt, buf, pos)
+        a, st = ts_choose(pa, pb, cst, lead, st)
+        u, st = xo_uniform(st)
         x = 1.0 if u < means[a] else 0.0
         succ[a] += x
         fail[a] += 1.0 - x
-        pa, pb = a0 + succ[a], b0 + fail[a]
-        if pa > 1.0 and pb > 1.0:
-            cst[a, 0], cst[a, 1], cst[a, 2], cst[a, 3], cst[a, 4] = cheng_setup(pa, pb)
+        ts_set_arm(pa, pb, cst, a, a0 + succ[a], b0 + fail[a])
+        if succ[a] + fail[a] > succ[lead] + fail[lead]:
+            lead = a
         cum_gap += gaps[a]
         cum_rew += x
         if t + 1 == next_ck:
@@ -374,22 +544,28 @@ def _ts_bernoulli_loop(a0, b0, means, gaps, horizon, ck, mt, buf, ix, succ, fail
 
 @njit(cache=True)
 def run_ts_bernoulli(a0, b0, means, gaps, horizon, ck, seed, regret_out, reward_out, pulls_out):
-    """Beta-Bernoulli Thompson sampling, pull for pull the ``run_index`` TS_BETA run.
+    """Beta-Bernoulli Thompson sampling on Bernoulli arms, one run.
 
-    Only the pulled arm's posterior changes, so Cheng's constants are cached per arm
-    (``cst[k]``); the uniforms come from the run's own Mersenne-Twister block
-    (``_rng_kernels``).
+    Arm ``k``'s posterior is Beta(a0 + S_k, b0 + F_k). Each step pulls the argmax of
+    independent draws of every arm's posterior, evaluated lazily by :func:`ts_choose`
+    (the most pulled arm in full by :func:`beta_xo`, Marsaglia-Tsang gammas from ziggurat
+    normals; an arm whose split lies below the running maximum by one uniform in most
+    steps), then draws the reward from one uniform. The random numbers come from the
+    run's own xoshiro256** stream seeded from ``seed`` (``_rng_kernels``): the run depends
+    only on its seed, and every pull has Thompson sampling's law, as in ``run_index``
+    (whose stream, NumPy's legacy one, differs). "Law" up to rounding: the split
+    probabilities are accurate to ~1e-11 relative (``beta_sf``).
     """
-    mt, buf, ix = mt_state(seed)
     K = gaps.size
     succ = np.zeros(K)
     fail = np.zeros(K)
-    cst = np.zeros((K, 5))
+    pa = np.zeros(K)
+    pb = np.zeros(K)
+    cst = np.zeros((K, 10))
     for k in range(K):
-        if a0 > 1.0 and b0 > 1.0:
-            cst[k, 0], cst[k, 1], cst[k, 2], cst[k, 3], cst[k, 4] = cheng_setup(a0, b0)
-    _ts_bernoulli_loop(a0, b0, means, gaps, horizon, ck, mt, buf, ix, succ, fail, cst,
-                       regret_out, reward_out)
+        ts_set_arm(pa, pb, cst, k, a0, b0)
+    _ts_bernoulli_loop(a0, b0, means, gaps, horizon, ck, xo_seed(seed), succ, fail, pa, pb,
+                       cst, regret_out, reward_out)
     for k in range(K):
         pulls_out[k] = succ[k] + fail[k]
 

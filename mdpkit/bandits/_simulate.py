@@ -272,7 +272,8 @@ def _kernel_args(env: Any, algorithm: Any, horizon: int, ck: IntArray,
 def _bernoulli_fast_path(env: Any, algorithm: Any, prm: FloatArray, horizon: int):
     """Dedicated kernels of UCB1 and Beta-Thompson sampling on Bernoulli arms, or None.
 
-    They reproduce the general index kernel pull for pull (tests/unit/test_bandit_reference.py).
+    UCB1's reproduces the general index kernel pull for pull; Thompson sampling's has its
+    law from a faster stream of its own (tests/unit/test_bandit_reference.py).
     """
     if not isinstance(env, BernoulliBandit):
         return None
@@ -301,7 +302,8 @@ def simulate(
 
     Runs execute in parallel threads (Numba ``prange``) in one compiled kernel per
     algorithm family (UCB1 and Beta-Thompson sampling on Bernoulli arms in dedicated
-    kernels that give the same pulls); each run is seeded from
+    kernels: UCB1's gives the same pulls, Thompson sampling's the same law from its own
+    faster stream); each run is seeded from
     ``SeedSequence(root).spawn(n_runs)``, so
     the result is the same for any thread count. Memory is :math:`O(n_\mathrm{runs}
     (n_\mathrm{checkpoints} + K))`, independent of the horizon (oblivious reward tables,

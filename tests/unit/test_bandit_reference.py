@@ -67,7 +67,12 @@ def make_env(kind):
 
 @pytest.mark.parametrize("name,algo,prm,env_kind", INDEX_CASES,
                          ids=[f"{c[0]}-{c[3]}-{i}" for i, c in enumerate(INDEX_CASES)])
-def test_index_policy_matches_reference(name, algo, prm, env_kind):
+def test_index_policy_matches_reference(name, algo, prm, env_kind, monkeypatch):
+    from mdpkit.bandits import _simulate
+
+    # the general kernels; the Bernoulli fast paths are tested below (UCB1's gives the
+    # same pulls, Thompson sampling's the same law from another stream)
+    monkeypatch.setattr(_simulate, "_bernoulli_fast_path", lambda *args: None)
     env, ref_env = make_env(env_kind)
     run = B.simulate(env, algo, horizon=H, n_runs=2, rng=11, checkpoints="all")
     arms = arms_from_regret(run, env.gaps)
@@ -156,13 +161,17 @@ def pure_python(monkeypatch):
 
     Tests compile what they compare against *before* the first call of ``patch()``.
     """
+    from mdpkit.bandits import _rng_kernels
+
     def patch():
-        for k, v in list(vars(kr).items()):
-            if hasattr(v, "py_func"):
-                monkeypatch.setattr(kr, k, v.py_func)
+        for mod in (kr, _rng_kernels):
+            for k, v in list(vars(mod).items()):
+                if hasattr(v, "py_func"):
+                    monkeypatch.setattr(mod, k, v.py_func)
         return kr
 
-    return patch
+    with np.errstate(over="ignore"):  # xoshiro256** and splitmix64 wrap modulo 2^64
+        yield patch
 
 
 def _index_args(code, prm, env, h, ck):
@@ -325,15 +334,211 @@ def test_ucb1_fast_path_is_the_general_run(table_size):
 
 
 @pytest.mark.parametrize("prior", [(1.0, 1.0), (0.5, 0.5), (2.5, 1.5)])
-def test_thompson_fast_path_is_the_general_run(prior):
-    """Cached Cheng constants and the run's own stream: the general TS_BETA run bit for bit."""
+def test_thompson_fast_path_has_the_general_runs_law(prior):
+    """Same law as the general TS_BETA run (NumPy's stream, Cheng's BB): mean pulls of every
+    arm and final regret within 4.5 standard errors (two-sided level 7e-6 per statistic)."""
     means = np.array([0.6, 0.5, 0.1, 0.3])
-    ck = np.array([1, 50, 400, 1200], dtype=np.int64)
-    head = (prior[0], prior[1], means, np.max(means) - means)
-    fast, general = _fast_and_general(kr.run_ts_bernoulli, head, kr.TS_BETA, list(prior), means,
-                                      1200, ck, 5)
-    for a, b in zip(fast, general):
-        assert a.tolist() == b.tolist()
+    gaps = np.max(means) - means
+    h, n = 600, 800  # long enough for the lazy draw's splits to act
+    ck = np.array([h], dtype=np.int64)
+    stats = []
+    for kernel, head in ((kr.simulate_ts_bernoulli, (prior[0], prior[1], means, gaps)),
+                         (kr.simulate_index, _index_args(kr.TS_BETA, list(prior),
+                                                         B.BernoulliBandit(means), h, ck)[:-2])):
+        reg, rew, pulls = np.zeros((n, 1)), np.zeros((n, 1)), np.zeros((n, means.size))
+        kernel(*head, h, ck, np.arange(n, dtype=np.int64) + 10**6, reg, rew, pulls)
+        stats.append(np.column_stack([pulls, reg]))
+    fast, general = stats
+    assert np.all(fast[:, :4].sum(axis=1) == h)
+    se = np.sqrt(fast.var(axis=0, ddof=1) / n + general.var(axis=0, ddof=1) / n)
+    z = (fast.mean(axis=0) - general.mean(axis=0)) / se
+    assert np.all(np.abs(z) < 4.5), z
+
+
+@njit(cache=True)
+def _ts_choice_counts(pa, pb, lead, seed, n):
+    cst = np.zeros((pa.size, 10))
+    for k in range(pa.size):
+        kr.ts_set_arm(pa, pb, cst, k, pa[k], pb[k])
+    st = kr.xo_seed(seed)
+    counts = np.zeros(pa.size)
+    for _ in range(n):
+        a, st = kr.ts_choose(pa, pb, cst, lead, st)
+        counts[a] += 1.0
+    return counts
+
+
+@pytest.mark.parametrize("shapes,lead", [
+    ([(3.0, 5.0), (4.0, 4.0), (1.0, 1.0), (0.5, 0.7), (30.0, 20.0)], 0),
+    ([(900.0, 100.0), (85.0, 15.0), (60.0, 15.0), (2.0, 1.0), (1.0, 3.0)], 0),
+    ([(900.0, 100.0), (85.0, 15.0), (60.0, 15.0), (2.0, 1.0), (1.0, 3.0)], 2),
+    ([(40.0, 8.0), (30.0, 9.0), (20.0, 12.0), (5.0, 9.0)], 0),
+])
+def test_thompson_choice_has_the_exact_law(shapes, lead):
+    """One step's arm frequencies against P(argmax = k) = int f_k prod_{j != k} F_j
+    (scipy quadrature): chi-square test at level 1e-4. The lazy draw (splits, skipped
+    arms, upper-side draws) must not change the law, whichever arm is drawn first."""
+    from scipy import integrate
+    from scipy import stats as st
+
+    pa, pb = (np.array(v) for v in zip(*shapes))
+    laws = [st.beta(a, b) for a, b in shapes]
+
+    def p_best(k):
+        def f(x):
+            return laws[k].pdf(x) * np.prod([laws[j].cdf(x) for j in range(len(laws)) if j != k])
+        return integrate.quad(f, 0.0, 1.0, limit=400, epsabs=1e-12, points=[0.8, 0.9])[0]
+
+    p = np.array([p_best(k) for k in range(len(shapes))])
+    assert p.sum() == pytest.approx(1.0, abs=1e-7)
+    n = 200_000
+    counts = _ts_choice_counts(pa, pb, lead, 3, n)
+    keep = p * n > 5
+    chi2 = np.sum((counts[keep] - n * p[keep]) ** 2 / (n * p[keep]))
+    assert st.chi2.sf(chi2, keep.sum() - 1) > 1e-4
+    assert counts[~keep].sum() <= max(5 * n * p[~keep].sum(), 10)
+
+
+@njit(cache=True)
+def _xo_variates(kind, a, b, seed, n):
+    st = rk.xo_seed(seed)
+    out = np.empty(n)
+    da, ca = kr.gamma_consts(a)
+    db, cb = kr.gamma_consts(b)
+    for i in range(n):
+        if kind == 0:
+            out[i], st = rk.xo_normal(st)
+        elif kind == 1:
+            out[i], st = kr.gamma_xo(da, ca, st)
+        else:
+            out[i], st = kr.beta_xo(a, b, da, ca, db, cb, st)
+    return out
+
+
+def test_ziggurat_normal_distribution():
+    """KS against N(0, 1), and on the tails |x| > 3 (the tail sampler beyond R = 3.654)
+    against the truncated normal; level 1e-3."""
+    from scipy import stats
+
+    x = _xo_variates(0, 1.0, 1.0, 5, 1_000_000)
+    assert stats.kstest(x, stats.norm.cdf).pvalue > 1e-3
+    tail = np.abs(x[np.abs(x) > 3.0])
+    assert stats.kstest(tail, stats.truncnorm(3.0, np.inf).cdf).pvalue > 1e-3
+    assert stats.binomtest(int(np.sum(x > 0)), x.size).pvalue > 1e-3  # the sign bit
+
+
+def test_ziggurat_tables():
+    """Equal-area layers closing at f = 1; R agrees with Marsaglia and Tsang's (2000) value."""
+    x, f = rk.ZIG_X, rk.ZIG_F
+    assert x[1] == pytest.approx(3.6541528853610088, rel=1e-14)
+    v = x[0] * f[1]
+    tail = np.sqrt(np.pi / 2) * math.erfc(x[1] / np.sqrt(2))
+    assert v == pytest.approx(x[1] * f[1] + tail, rel=1e-14)
+    areas = x[1:-1] * np.diff(f[1:])
+    np.testing.assert_allclose(areas, v, rtol=1e-12)
+    assert x[-1] == 0.0 and f[-1] == 1.0 and np.all(np.diff(x[1:]) < 0)
+
+
+@pytest.mark.parametrize("a,b", [(1.0, 1.0), (2.0, 3.0), (0.3, 5.0), (50.0, 0.7), (1.0, 4.0),
+                                 (1.5, 1.2), (400.0, 30.0), (0.2, 0.4), (18000.0, 2000.0)])
+def test_xo_beta_and_gamma_distribution(a, b):
+    """KS of the fast path's Beta and Gamma samplers against scipy, level 1e-3."""
+    from scipy import stats
+
+    assert stats.kstest(_xo_variates(2, a, b, 7, 40_000), stats.beta(a, b).cdf).pvalue > 1e-3
+    k = max(a, 1.0)  # gamma_xo draws Gamma(k) for k >= 1 (the boost covers k < 1 in beta_xo)
+    assert stats.kstest(_xo_variates(1, k, k, 8, 40_000), stats.gamma(k).cdf).pvalue > 1e-3
+
+
+def test_beta_sf_is_scipys():
+    """The continued fraction against scipy.special.betainc (relative 1e-9; the lgamma
+    prefactor loses ~1e-11 at a + b = 2e4), and -1 outside its range."""
+    from scipy import special
+
+    for a, b, z in [(2.0, 3.0, 1.0), (18000.0, 2000.0, 3.0), (5.0, 200.0, 2.0), (1.0, 40.0, 2.0),
+                    (85.0, 15.0, 2.0), (1.0, 1.0, 0.5), (3.0, 1.0, 0.1), (400.0, 30.0, 8.0)]:
+        n = a + b
+        q = min(a / n + z * math.sqrt(a * b / (n * n * (n + 1))), 0.999)
+        got = kr.beta_sf(a, b, q)
+        assert got == pytest.approx(special.betainc(b, a, 1.0 - q), rel=1e-9)
+        assert got == pytest.approx(kr.beta_sf.py_func(a, b, q), rel=1e-13)
+    assert kr.beta_sf(5.0, 5.0, 0.3) == -1.0  # left of the mean: the fraction is not used
+
+
+@njit(cache=True)
+def _tail_draws(a, b, q_min, seed, n):
+    q, plo, slope, hq, em = kr.ts_threshold(a, b, q_min)
+    st = rk.xo_seed(seed)
+    out = np.empty(n)
+    for i in range(n):
+        out[i], st = kr.beta_tail_xo(a, b, q, slope, hq, em, st)
+    return q, plo, out
+
+
+@pytest.mark.parametrize("a,b,q_min", [(85.0, 15.0, 0.0), (1.0, 3.0, 0.0), (1.0, 5.0, 0.6),
+                                       (18000.0, 2000.0, 0.0), (7.0, 7.0, 0.9), (2.0, 30.0, 0.0)])
+def test_ts_split_and_upper_side(a, b, q_min):
+    """The split's P(X <= q) is scipy's; the upper-side sampler's draws follow the Beta
+    law conditioned on X > q (KS against (F(x) - F(q)) / (1 - F(q)), level 1e-3)."""
+    from scipy import stats
+
+    q, plo, draws = _tail_draws(a, b, q_min, 4, 20_000)
+    law = stats.beta(a, b)
+    assert plo == pytest.approx(law.cdf(q), rel=1e-12, abs=1e-12)
+    assert np.all(draws > q)
+    assert stats.kstest(draws, lambda x: (law.cdf(x) - law.cdf(q)) / law.sf(q)).pvalue > 1e-3
+    assert kr.ts_threshold(0.5, 3.0, 0.0)[1] == -1.0  # h not concave: no split
+    assert kr.ts_threshold(3.0, 3.0, 1.0)[1] == -1.0  # q >= 1: no split
+    assert kr.ts_threshold(3.0, 1.0, 0.0)[1] == -1.0  # mode at 1, left of q: no split
+
+
+def test_xoshiro_is_the_reference_generator(pure_python):
+    """splitmix64 seeding (its published first output for seed 0) and xoshiro256** outputs,
+    against a plain-integer implementation of the authors' definition."""
+    mask = (1 << 64) - 1
+
+    def rotl(x, k):
+        return ((x << k) | (x >> (64 - k))) & mask
+
+    def reference(seed, n):
+        z, s = seed, []
+        for _ in range(4):
+            z = (z + 0x9E3779B97F4A7C15) & mask
+            y = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
+            y = ((y ^ (y >> 27)) * 0x94D049BB133111EB) & mask
+            s.append(y ^ (y >> 31))
+        out = []
+        for _ in range(n):
+            out.append((rotl((s[1] * 5) & mask, 7) * 9) & mask)
+            t = (s[1] << 17) & mask
+            s[2] ^= s[0]
+            s[3] ^= s[1]
+            s[1] ^= s[2]
+            s[0] ^= s[3]
+            s[2] ^= t
+            s[3] = rotl(s[3], 45)
+        return out
+
+    assert int(rk.xo_seed(0)[0]) == 0xE220A8397B1DCDAF
+    for seed in (0, 12345, 2**32 - 1):
+        assert _xo_words(seed, 50).tolist() == reference(seed, 50)
+    compiled = [_xo_variates(kind, 2.5, 0.5, 9, 300) for kind in range(3)]
+    tail = _tail_draws(85.0, 15.0, 0.0, 9, 50)
+    pure_python()
+    assert [int(w) for w in _xo_words.py_func(9, 20)] == reference(9, 20)
+    for kind in range(3):  # normal, gamma, beta (a shape below 1: the boost)
+        np.testing.assert_allclose(_xo_variates.py_func(kind, 2.5, 0.5, 9, 300), compiled[kind],
+                                   rtol=1e-12)
+    np.testing.assert_allclose(_tail_draws.py_func(85.0, 15.0, 0.0, 9, 50)[2], tail[2], rtol=1e-12)
+
+
+@njit(cache=True)
+def _xo_words(seed, n):
+    st = rk.xo_seed(seed)
+    out = np.empty(n, dtype=np.uint64)
+    for i in range(n):
+        out[i], st = rk.xo_next(st)
+    return out
 
 
 def test_fast_paths_equal_py_func(pure_python):
