@@ -396,14 +396,14 @@ def _improve(st, A, r2, gamma, V, V_new, greedy, parallel, it, Qs, Hs, Vprev, ac
         _sweep(st, A, r2, gamma, ACT_MAX, hard, hard, 1.0, V, V_new, greedy, parallel)
         n = V.shape[0] * A
         if Qs.shape[0] > 0:  # store the full sweep's scores: the rows read, or r when V = 0
-            zero = np.abs(V).max() == 0.0
+            acc[1] = np.abs(V).max()
+            zero = acc[1] == 0.0
             for s in range(V.shape[0]):
                 for a in range(A):
                     i = s * A + a
                     Qs[i] = r2[i] if zero else 0.0
                     Hs[i] = 0.0 if zero else -1e300  # unknown: a bound of ~1e300
                 Vprev[s] = V[s]
-            acc[1] = np.abs(V).max()
         return n
     dmax = -np.inf
     for s in range(V.shape[0]):
@@ -414,10 +414,11 @@ def _improve(st, A, r2, gamma, V, V_new, greedy, parallel, it, Qs, Hs, Vprev, ac
     # rounding of two rows (length S, fastmath order) and of the it additions into H
     u = 2.0 ** -53
     margin = 4.0 * u * ((V.shape[0] + 2) * (acc[2] + acc[1]) + (it + 1) * (abs(acc[0]) + acc[1]))
-    pol = greedy.copy()
+    # the last greedy policy is each state's candidate, overwritten in place (state s reads
+    # pol[s] before writing greedy[s] and nothing else of it)
     if parallel:
-        return bounded_sweep_par(st, A, r2, gamma, pol, V, V_new, greedy, Qs, Hs, acc[0], margin)
-    return bounded_block(st, 0, V.shape[0], A, r2, gamma, pol, V, V_new, greedy, Qs, Hs, acc[0], margin)
+        return bounded_sweep_par(st, A, r2, gamma, greedy, V, V_new, greedy, Qs, Hs, acc[0], margin)
+    return bounded_block(st, 0, V.shape[0], A, r2, gamma, greedy, V, V_new, greedy, Qs, Hs, acc[0], margin)
 
 
 @njit(cache=True)

@@ -317,15 +317,28 @@ def _span_stop(TV: FloatArray, V: FloatArray, gamma: float, tol: float) -> tuple
 
 
 def _finish_hard(prob: _Problem, V: FloatArray, method: str, n_iter: int, converged: bool,
-                 residuals: list[float] | FloatArray, tol: float, trace: bool) -> SolveResult | None:
+                 residuals: list[float] | FloatArray, tol: float, trace: bool,
+                 backup: tuple[FloatArray, npt.NDArray[np.int64]] | None = None) -> SolveResult | None:
     """Build the result of a hard-max nominal solve in one compiled pass.
 
     ``Q``, ``pi``, the residual and the MacQueen bounds, as :func:`_finish`; ``None`` when
-    a value is not finite (the caller then names it).
+    a value is not finite (the caller then names it). ``backup = (T V, greedy)``, when the
+    solver ended with them without reading every row of ``P`` (action elimination):
+    no pass here, and ``Q`` is computed on first access.
     """
     S, A = prob.S, prob.A
-    Q, pi, TV = np.empty((S, A)), np.zeros((S, A)), np.empty(S)
-    finite, res, lo, hi = BK.finish_hard(prob.st, A, prob.r2s[0], prob.gamma, V, Q, pi, TV)
+    if backup is None:
+        Q, pi, TV = np.empty((S, A)), np.zeros((S, A)), np.empty(S)
+        finite, res, lo, hi = BK.finish_hard(prob.st, A, prob.r2s[0], prob.gamma, V, Q, pi, TV)
+    else:
+        TV, greedy = backup
+        finite = bool(np.isfinite(V).all() and np.isfinite(TV).all())
+        pi = np.zeros((S, A))
+        pi[np.arange(S), greedy] = 1.0
+        d = TV - V
+        lo, hi = float(d.min()), float(d.max())
+        res = max(abs(lo), abs(hi))
+        Q = _lazy_q(prob, V.copy())  # type: ignore[assignment]
     if not finite:
         return None
     if not converged:
@@ -336,26 +349,16 @@ def _finish_hard(prob: _Problem, V: FloatArray, method: str, n_iter: int, conver
                        status=0 if converged else 1, trace=tr, bounds=(TV + c * lo, TV + c * hi))
 
 
-def _finish_greedy(prob: _Problem, V: FloatArray, TV: FloatArray, greedy: npt.NDArray[np.int64], method: str,
-                   n_iter: int, residuals: FloatArray, trace: bool) -> SolveResult:
-    """Build the result of a converged hard solve from ``T V`` and its greedy policy (``Q`` on first access)."""
-    S, A = prob.S, prob.A
-    pi = np.zeros((S, A))
-    pi[np.arange(S), greedy] = 1.0
-    d = TV - V
-    lo, hi = float(d.min()), float(d.max())
-    c = prob.gamma / (1.0 - prob.gamma)
-    st, r2, gamma, Vq = prob.st, prob.r2s[0], prob.gamma, V.copy()
+def _lazy_q(prob: _Problem, V: FloatArray) -> LazyQ:
+    """``Q = r + gamma P V`` of a hard solve, computed when the result's ``Q`` is first read."""
+    S, A, st, r2, gamma = prob.S, prob.A, prob.st, prob.r2s[0], prob.gamma
 
     def q() -> FloatArray:
         Q = np.empty(S * A)
-        BK.q_rows(st, 0, S * A, r2, gamma, Vq, Q)
+        BK.q_rows(st, 0, S * A, r2, gamma, V, Q)
         return Q.reshape(S, A)
 
-    tr = {"residual": np.asarray(residuals, dtype=np.float64)} if trace else None
-    return SolveResult(V=V, Q=LazyQ(q), pi=pi, converged=True, n_iter=n_iter,  # type: ignore[arg-type]
-                       residual=max(abs(lo), abs(hi)), method=method, status=0, trace=tr,
-                       bounds=(TV + c * lo, TV + c * hi))
+    return LazyQ(q)
 
 
 def _warn_stopped(method: str, n_iter: int, res: float, tol: float) -> None:
@@ -367,9 +370,10 @@ def _warn_stopped(method: str, n_iter: int, res: float, tol: float) -> None:
 
 
 def _finish(prob: _Problem, V: FloatArray, method: str, n_iter: int, converged: bool,
-            residuals: list[float] | FloatArray, tol: float, max_iter: int, trace: bool) -> SolveResult:
+            residuals: list[float] | FloatArray, tol: float, max_iter: int, trace: bool,
+            backup: tuple[FloatArray, npt.NDArray[np.int64]] | None = None) -> SolveResult:
     if prob.kind == "max" and prob.masks is None and prob.robust_ops is None and prob.st is not None:
-        fast = _finish_hard(prob, V, method, n_iter, converged, residuals, tol, trace)
+        fast = _finish_hard(prob, V, method, n_iter, converged, residuals, tol, trace, backup)
         if fast is not None:
             return fast
     _check_finite_result(method, V=V)
@@ -481,9 +485,8 @@ def _modified_policy_iteration(prob: _Problem, V: FloatArray, tol: float, max_it
                                                 frac, rate, prob.parallel, V_new, greedy, hist, np.empty(nq),
                                                 np.empty(nq))
         converged, n = n > 0, abs(int(n))
-        if nq and converged and np.isfinite(V).all() and np.isfinite(V_new).all():
-            return _finish_greedy(prob, V, V_new, greedy, "modified_policy_iteration", n, hist[:n], trace)
-        return _finish(prob, V, "modified_policy_iteration", n, converged, hist[:n], tol, max_iter, trace)
+        backup = (V_new, greedy) if nq and converged else None  # the kernel's T V at the answer
+        return _finish(prob, V, "modified_policy_iteration", n, converged, hist[:n], tol, max_iter, trace, backup)
     if prob.kind == "kl":
         return _soft_mpi(prob, V, tol, max_iter, trace, n_sweeps)
     n_eval = 20 if n_sweeps is None else n_sweeps
