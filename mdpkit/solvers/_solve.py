@@ -476,11 +476,12 @@ def _modified_policy_iteration(prob: _Problem, V: FloatArray, tol: float, max_it
     if prob.kind == "max" and prob.masks is None:
         S, A = prob.S, prob.A
         V_new, greedy, hist = np.empty(S), np.empty(S, dtype=np.int64), np.empty(max_iter if trace else 1)
+        nq = S * A if prob.st[0] == BK.DENSE else 0  # action elimination pays on long rows
         if n_sweeps is None:  # adaptive depth (module docstring of _methods)
-            max_eval, frac, rate = MM.EVAL_SWEEPS_PER_ACTION * A, MM.EVAL_FRAC, MM.EVAL_RATE
+            frac = MM.EVAL_FRAC_BOUNDED if nq else MM.EVAL_FRAC
+            max_eval, rate = MM.EVAL_SWEEPS_PER_ACTION * A, MM.EVAL_RATE
         else:  # exactly n_sweeps - 1 evaluation sweeps per improvement
             max_eval, frac, rate = n_sweeps - 1, -1.0, np.inf
-        nq = S * A if prob.st[0] == BK.DENSE else 0  # action elimination pays on long rows
         n = BK.modified_policy_iteration_kernel(prob.st, A, prob.r2s[0], prob.gamma, V, tol, max_iter, max_eval,
                                                 frac, rate, prob.parallel, V_new, greedy, hist, np.empty(nq),
                                                 np.empty(nq))
