@@ -102,7 +102,7 @@ def policy_iteration_krylov(prob: Any, V: FloatArray, tol: float, max_iter: int,
     c = gamma / (1.0 - gamma)
     ev = _Evaluator(prob)
     r = prob.r2s[0].reshape(S, A)
-    V_new, pi, kl, qbuf = np.empty(S), np.zeros((S, A)), np.zeros(S), BK.chunk_buffer(A)
+    V_new, pi, kl, qbuf, rhs = np.empty(S), np.zeros((S, A)), np.zeros(S), BK.chunk_buffer(A), np.empty(S)
     ref = np.exp(prob.log_ref[0]) if soft else r  # masses of the soft sweep (0 where masked)
     greedy = np.empty(S, dtype=np.int64)
     hist = np.empty(max_iter if trace else 1)
@@ -126,10 +126,10 @@ def policy_iteration_krylov(prob: Any, V: FloatArray, tol: float, max_iter: int,
         best, since = (hi - lo, 0) if hi - lo <= STALL_FACTOR * best else (best, since + 1)
         if since >= STALL_ITERS:
             return fallback(prob, V_new, tol, max_iter, trace)
-        if not soft:
-            pi[:] = 0.0
-            pi[np.arange(S), greedy] = 1.0
-        rhs = (pi * r).sum(axis=1) + kl
+        if soft:
+            rhs = np.einsum("sa,sa->s", pi, r) + kl
+        else:
+            KK.one_hot_policy(greedy, prob.r2s[0], A, pi, rhs)
         V[:] = V_new
         if not ev.solve(pi, rhs, V, max(eta_final, FORCING * (1.0 - gamma) * max(abs(lo), abs(hi)))):
             return fallback(prob, V_new, tol, max_iter, trace)

@@ -88,6 +88,16 @@ def policy_matrix(st, A, pi, gamma, indptr, indices, data, diag, cols, vals):
 
 
 @njit(cache=True)
+def one_hot_policy(greedy, r2, A, pi, rhs):
+    """``pi[s] = e_{greedy[s]}`` (shape ``(S, A)``) and ``rhs[s] = r(s, greedy[s])`` in one pass."""
+    for s in range(greedy.shape[0]):
+        for a in range(A):
+            pi[s, a] = 0.0
+        pi[s, greedy[s]] = 1.0
+        rhs[s] = r2[s * A + greedy[s]]
+
+
+@njit(cache=True)
 def ilu0(indptr, indices, data, diag, lu, inv_diag, work):
     """ILU(0) of the CSR matrix into ``lu`` (same pattern): unit ``L`` below, ``U`` on and above the diagonal.
 
@@ -96,7 +106,7 @@ def ilu0(indptr, indices, data, diag, lu, inv_diag, work):
     the smallest pivot.
     """
     S = indptr.shape[0] - 1
-    lu[: data.shape[0]] = data
+    lu[: indptr[S]] = data[: indptr[S]]  # the entries stored, not the buffer's capacity
     piv = np.inf
     for i in range(S):
         for k in range(indptr[i], indptr[i + 1]):

@@ -102,6 +102,18 @@ def test_kernels_against_dense_algebra_and_py_func(rng):
     assert KK.bicgstab(ip, ind, dat[:nnz], lu, dg, inv, b, np.zeros(S), 1e-13, 2, 0) == -1  # budget: reported
 
 
+def test_one_hot_policy_kernel(rng):
+    """The hard evaluation's policy rows and right-hand side, compiled and ``py_func``."""
+    S, A = 7, 3
+    greedy = rng.integers(0, A, size=S)
+    r2 = rng.normal(size=S * A)
+    for f in (KK.one_hot_policy, KK.one_hot_policy.py_func):
+        pi, rhs = np.full((S, A), 0.5), np.empty(S)
+        f(greedy, r2, A, pi, rhs)
+        np.testing.assert_array_equal(pi, np.eye(A)[greedy])
+        np.testing.assert_array_equal(rhs, r2.reshape(S, A)[np.arange(S), greedy])
+
+
 def _csr_storage(mdp):
     from mdpkit.solvers import _bellman_kernels as BK
 
