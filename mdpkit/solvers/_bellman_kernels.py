@@ -422,6 +422,52 @@ def _improve(st, A, r2, gamma, V, V_new, greedy, parallel, it, Qs, Hs, Vprev, ac
 
 
 @njit(cache=True)
+def mpi_start(r2, S, eliminating):
+    """State of :func:`mpi_round` before round 0: ``Vprev`` (size ``S`` with elimination, else 0) and ``acc``."""
+    acc = np.zeros(3)
+    for i in range(r2.shape[0]):
+        if np.isfinite(r2[i]):
+            acc[2] = max(acc[2], abs(r2[i]))
+    return np.empty(S if eliminating else 0), acc
+
+
+@njit(cache=True)
+def mpi_round(st, A, r2, gamma, V, tol, it, max_eval, eval_frac, eval_rate, parallel, V_new, greedy, residuals,
+              Qs, Hs, Vprev, acc):
+    """Round ``it`` of :func:`modified_policy_iteration_kernel`: an improvement, the span test, evaluations.
+
+    Returns the number of rows of ``P`` the round read (``S`` per evaluation sweep; for
+    round 0 an upper bound), ``-1`` when the span test stopped (then
+    ``V`` is the answer and, with elimination, ``V_new = T V`` and ``greedy`` its backup).
+    ``parallel`` picks the parallel twins of the sweeps (the same numbers bit for bit).
+    """
+    S = V.shape[0]
+    n = _improve(st, A, r2, gamma, V, V_new, greedy, parallel, it, Qs, Hs, Vprev, acc)
+    done, lo, hi = span_stop(V, V_new, residuals, it, gamma / (1.0 - gamma), tol)
+    if done:
+        if Qs.shape[0] > 0:  # T V and its greedy policy at the answer, for the result
+            _improve(st, A, r2, gamma, V, V_new, greedy, parallel, it + 1, Qs, Hs, Vprev, acc)
+        return -1
+    target = eval_frac * (hi - lo)
+    prev = hi - lo
+    rows = 0
+    # adaptive depth: an improvement that read at most one other row per state costs at
+    # most two evaluation sweeps and contracts at least as much, so value iteration then
+    for _ in range(max_eval if n > S or eval_frac < 0.0 else 0):
+        if parallel:
+            lo, hi = policy_sweep_par(st, A, r2, gamma, greedy, V_new, V)
+        else:
+            lo, hi = policy_block(st, 0, S, A, r2, gamma, greedy, V_new, V)
+        rows += S
+        V_new[:] = V
+        if hi - lo <= target or hi - lo > eval_rate * prev:
+            break
+        prev = hi - lo
+    V[:] = V_new
+    return rows + (n + S if Qs.shape[0] > 0 else n)
+
+
+@njit(cache=True)
 def modified_policy_iteration_kernel(st, A, r2, gamma, V, tol, max_iter, max_eval, eval_frac, eval_rate,
                                      parallel, V_new, greedy, residuals, Qs, Hs):
     """Run modified policy iteration with adaptive evaluation depth and span stopping.
@@ -439,38 +485,15 @@ def modified_policy_iteration_kernel(st, A, r2, gamma, V, tol, max_iter, max_eva
     (:func:`bounded_block`: the full sweep's iterates); with adaptive depth
     (``eval_frac >= 0``) no evaluation follows an improvement that read at most ``S``
     other rows; on return ``V_new = T V`` and ``greedy`` hold the backup of the answer
-    ``V``. Empty arrays: full sweeps.
+    ``V``. Empty arrays: full sweeps. One round per :func:`mpi_round`.
     Returns the number of improvement sweeps (negated if ``max_iter`` was reached);
     ``residuals`` as in value iteration.
     """
-    c = gamma / (1.0 - gamma)
-    S = V.shape[0]
-    Vprev = np.empty(S if Qs.shape[0] > 0 else 0)
-    acc = np.zeros(3)
-    for i in range(r2.shape[0]):
-        if np.isfinite(r2[i]):
-            acc[2] = max(acc[2], abs(r2[i]))
+    Vprev, acc = mpi_start(r2, V.shape[0], Qs.shape[0] > 0)
     for it in range(max_iter):
-        n = _improve(st, A, r2, gamma, V, V_new, greedy, parallel, it, Qs, Hs, Vprev, acc)
-        done, lo, hi = span_stop(V, V_new, residuals, it, c, tol)
-        if done:
-            if Qs.shape[0] > 0:  # T V and its greedy policy at the answer, for the result
-                _improve(st, A, r2, gamma, V, V_new, greedy, parallel, it + 1, Qs, Hs, Vprev, acc)
+        if mpi_round(st, A, r2, gamma, V, tol, it, max_eval, eval_frac, eval_rate, parallel, V_new, greedy,
+                     residuals, Qs, Hs, Vprev, acc) < 0:
             return it + 1
-        target = eval_frac * (hi - lo)
-        prev = hi - lo
-        # adaptive depth: an improvement that read at most one other row per state costs at
-        # most two evaluation sweeps and contracts at least as much, so value iteration then
-        for _ in range(max_eval if n > S or eval_frac < 0.0 else 0):
-            if parallel:
-                lo, hi = policy_sweep_par(st, A, r2, gamma, greedy, V_new, V)
-            else:
-                lo, hi = policy_block(st, 0, S, A, r2, gamma, greedy, V_new, V)
-            V_new[:] = V
-            if hi - lo <= target or hi - lo > eval_rate * prev:
-                break
-            prev = hi - lo
-        V[:] = V_new
     return -max_iter
 
 

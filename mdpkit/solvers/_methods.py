@@ -76,8 +76,13 @@ stops with the MacQueen span certificate ``||V - V*||_inf <= tol`` or, for
 unregularized policy iteration, at a stable greedy policy (exact).
 
 Threads: a sweep runs in parallel only when it reads at least ``PARALLEL_MIN_WORK``
-entries of ``P`` (``mdpkit._config``); a parallel region costs 4-8 ms on a loaded 2-core
-machine, so smaller sweeps run serially and threads never hurt. Parallel sweeps split
+entries of ``P`` (``mdpkit._config``); a parallel region costs 4-20 ms on a loaded 2-core
+machine, so smaller sweeps run serially and threads never hurt. The exception is rule 3
+from ``S^2 >= TIMED_THREADS_MIN_WORK`` (dense ``S >= 1415``): its rounds are run from
+Python and timed (:func:`~mdpkit.solvers._solve._mpi_timed`), and run on all threads
+only when the other cores are idle and that is measured faster per row read (dense
+random ``S = 2000``, ``gamma = 0.99``: 16-22 ms against 28 ms on one thread; with a
+CPU-bound process on the other core, 1.05x the one-thread time). Parallel sweeps split
 the states into blocks, so the answer is the same for any thread count.
 """
 

@@ -40,6 +40,7 @@ References
 from __future__ import annotations
 
 import dataclasses
+import time
 import warnings
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -47,7 +48,12 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from .._config import PARALLEL_MIN_WORK, get_num_threads
+from .._config import (
+    PARALLEL_MIN_WORK,
+    TIMED_THREADS_MIN_WORK,
+    get_num_threads,
+    idle_cores,
+)
 from .._results import ConvergenceWarning, LazyQ, SolveResult
 from .._typing import FloatArray
 from .._validation import (
@@ -468,6 +474,46 @@ def _fallback(prob: _Problem, V: FloatArray, tol: float, max_iter: int, trace: b
     return _value_iteration(prob, V, tol, max_iter, trace)
 
 
+#: a timed MPI round runs on all threads while their time per row read is at most this
+#: fraction of one thread's
+THREAD_GAIN = 0.8
+
+
+def _mpi_timed(prob: _Problem, V: FloatArray, tol: float, max_iter: int, max_eval: int, frac: float, rate: float,
+               V_new: FloatArray, greedy: npt.NDArray[np.int64], hist: FloatArray) -> int:
+    """Run the rounds of the eliminating MPI kernel from Python, each on one thread or all, by measured speed.
+
+    The same rounds (:func:`~mdpkit.solvers._bellman_kernels.mpi_round`) as
+    :func:`~mdpkit.solvers._bellman_kernels.modified_policy_iteration_kernel`, and the
+    same numbers bit for bit (the parallel sweeps split the states into blocks). Round 1
+    runs on one thread, round 2 on all if the other cores are idle
+    (:func:`~mdpkit._config.idle_cores`: a thread woken on a core another process holds
+    waits for its time slice, about 20 ms, more than the solve); each round records its
+    time per row of ``P`` read, and later rounds run on all threads while that is at
+    most ``THREAD_GAIN`` times one thread's. A machine that becomes busy during the
+    solve thus costs one slow parallel round at most, and an idle one reads ``P`` at the
+    all-core bandwidth. Returns the kernel's round count.
+    """
+    S, A = prob.S, prob.A
+    r2 = prob.r2s[0]
+    Qs, Hs = np.empty(S * A), np.empty(S * A)
+    Vprev, acc = BK.mpi_start(r2, S, True)
+    per_row: dict[bool, float] = {}
+    busy = True
+    for it in range(max_iter):
+        if it == 2:  # busy cores: no parallel round in this solve
+            busy = idle_cores() < get_num_threads() - 1
+        par = not busy and per_row.get(True, 0.0) <= THREAD_GAIN * per_row.get(False, np.inf)
+        t = time.perf_counter()
+        rows = BK.mpi_round(prob.st, A, r2, prob.gamma, V, tol, it, max_eval, frac, rate, par, V_new, greedy, hist,
+                            Qs, Hs, Vprev, acc)
+        if rows < 0:
+            return it + 1
+        if it > 0 and rows > 0:
+            per_row[par] = (time.perf_counter() - t) / rows
+    return -max_iter
+
+
 def _modified_policy_iteration(prob: _Problem, V: FloatArray, tol: float, max_iter: int, trace: bool,
                                n_sweeps: int | None) -> SolveResult:
     if prob.robust_ops is not None:
@@ -482,9 +528,12 @@ def _modified_policy_iteration(prob: _Problem, V: FloatArray, tol: float, max_it
             max_eval, rate = MM.EVAL_SWEEPS_PER_ACTION * A, MM.EVAL_RATE
         else:  # exactly n_sweeps - 1 evaluation sweeps per improvement
             max_eval, frac, rate = n_sweeps - 1, -1.0, np.inf
-        n = BK.modified_policy_iteration_kernel(prob.st, A, prob.r2s[0], prob.gamma, V, tol, max_iter, max_eval,
-                                                frac, rate, prob.parallel, V_new, greedy, hist, np.empty(nq),
-                                                np.empty(nq))
+        if nq and S * S >= TIMED_THREADS_MIN_WORK and get_num_threads() > 1:
+            n = _mpi_timed(prob, V, tol, max_iter, max_eval, frac, rate, V_new, greedy, hist)
+        else:
+            n = BK.modified_policy_iteration_kernel(prob.st, A, prob.r2s[0], prob.gamma, V, tol, max_iter, max_eval,
+                                                    frac, rate, prob.parallel, V_new, greedy, hist, np.empty(nq),
+                                                    np.empty(nq))
         converged, n = n > 0, abs(int(n))
         backup = (V_new, greedy) if nq and converged else None  # the kernel's T V at the answer
         return _finish(prob, V, "modified_policy_iteration", n, converged, hist[:n], tol, max_iter, trace, backup)

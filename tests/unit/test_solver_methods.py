@@ -159,6 +159,32 @@ def test_thread_count_changes_nothing():
         np.testing.assert_array_equal(outs[k], outs[k + 3])
 
 
+@pytest.mark.parametrize("idle, gain", [(8, np.inf), (8, 0.0), (0, np.inf)])
+def test_timed_mpi_rounds_match_the_kernel_bit_for_bit(monkeypatch, idle, gain):
+    """The timed driver runs the kernel's rounds; parallel ones only on idle cores, same numbers."""
+    mdp = mk.random_mdp(300, 4, gamma=0.95, rng=5)
+    monkeypatch.setattr(_solve, "TIMED_THREADS_MIN_WORK", 0)
+    monkeypatch.setattr(_solve, "get_num_threads", lambda: 2)
+    monkeypatch.setattr(_solve, "idle_cores", lambda: idle)
+    monkeypatch.setattr(_solve, "THREAD_GAIN", gain)
+    modes = []
+    rnd = BK.mpi_round
+
+    def spy(*args):
+        modes.append(args[10])
+        return rnd(*args)
+
+    monkeypatch.setattr(BK, "mpi_round", spy)
+    got = mk.solve(mdp, tol=1e-9)
+    monkeypatch.setattr(_solve, "TIMED_THREADS_MIN_WORK", 10**18)  # the compiled kernel, serial
+    want = mk.solve(mdp, tol=1e-9)
+    assert got.method == want.method == "modified_policy_iteration" and got.n_iter == want.n_iter
+    np.testing.assert_array_equal(got.V, want.V)
+    np.testing.assert_array_equal(got.pi, want.pi)
+    assert len(modes) == got.n_iter and not any(modes[:2])
+    assert modes[2:] == [idle > 0 and (k == 0 or gain > 1) for k in range(len(modes) - 2)]
+
+
 def test_banded_chain_generator():
     m = mk.mdp.banded_chain(40, 4, band=7, gamma=0.99)
     P = m.P
