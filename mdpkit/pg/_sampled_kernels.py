@@ -12,6 +12,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from ..bandits._rng_kernels import xo_seed
 from ._exact_kernels import (
     _EXP_FAST,
     _EXP_MIN,
@@ -32,13 +33,8 @@ _U53 = 1.0 / 9007199254740992.0    # 2**-53
 
 @njit(cache=True)
 def rng_init(seed, state):
-    """Fill the 4-word xoshiro256+ ``state`` from ``seed`` by splitmix64."""
-    x = np.uint64(seed)
-    for i in range(4):
-        x = x + np.uint64(0x9E3779B97F4A7C15)
-        y = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        y = (y ^ (y >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        state[i] = y ^ (y >> np.uint64(31))
+    """Fill the 4-word xoshiro256+ ``state`` from ``seed`` by splitmix64 (the bandits' seeding)."""
+    state[0], state[1], state[2], state[3] = xo_seed(seed)
 
 
 @njit("UniTuple(uint64, 5)(uint64, uint64, uint64, uint64)", cache=True)
