@@ -66,6 +66,17 @@ ENV_BERNOULLI, ENV_GAUSSIAN, ENV_BETA, ENV_TABLE = 0, 1, 2, 3
 
 
 # ---------------------------------------------------------------- random variates
+@njit(cache=True, inline="always")
+def mt_accepts(x, v, u, d):
+    """Marsaglia and Tsang's acceptance of ``v = (1 + c x)^3`` by the uniform ``u``.
+
+    The squeeze ``u < 1 - 0.0331 x^4`` (no logarithm; ~98% of draws for k >= 1), else
+    ``log u < x^2 / 2 + d (1 - v + log v)``.
+    """
+    x2 = x * x
+    return u < 1.0 - 0.0331 * x2 * x2 or np.log(u) < 0.5 * x2 + d * (1.0 - v + np.log(v))
+
+
 # ``rng`` is ``None`` (Numba's ``np.random``) or a run-owned ``(mt, buf, ix)`` state of
 # ``_rng_kernels``; both give NumPy's legacy stream.
 @njit(cache=True, **NO_NRT)
@@ -79,10 +90,7 @@ def _marsaglia_tsang(kk, rng=None):
         if v <= 0.0:
             continue
         v = v * v * v
-        u = uniform(rng)
-        if u < 1.0 - 0.0331 * x * x * x * x:
-            return d, v
-        if np.log(u) < 0.5 * x * x + d * (1.0 - v + np.log(v)):
+        if mt_accepts(x, v, uniform(rng), d):
             return d, v
 
 
@@ -325,9 +333,8 @@ def gamma_xo(d, c, st):
     """(Gamma(d + 1/3, 1) variate, next state) for ``d = k - 1/3 >= 2/3``, ``c = 1 / sqrt(9 d)``.
 
     Marsaglia and Tsang, "A simple method for generating gamma variables", ACM TOMS 26
-    (2000): ``d (1 + c x)^3`` for a ziggurat normal ``x``, accepted by the squeeze
-    ``u < 1 - 0.0331 x^4`` (no logarithm; ~98% of draws for k >= 1) or else by
-    ``log u < x^2 / 2 + d (1 - v + log v)``; ``st`` is a xoshiro256** state.
+    (2000): ``d (1 + c x)^3`` for a ziggurat normal ``x``, accepted by :func:`mt_accepts`;
+    ``st`` is a xoshiro256** state.
     """
     while True:
         x, st = xo_normal(st)
@@ -336,10 +343,7 @@ def gamma_xo(d, c, st):
             continue
         v = v * v * v
         u, st = xo_uniform(st)
-        x2 = x * x
-        if u < 1.0 - 0.0331 * x2 * x2:
-            return d * v, st
-        if np.log(u) < 0.5 * x2 + d * (1.0 - v + np.log(v)):
+        if mt_accepts(x, v, u, d):
             return d * v, st
 
 
